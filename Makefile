@@ -1,0 +1,41 @@
+# make run   - set up .venv (if missing) and serve the app on http://localhost:8501
+# make test  - set up .venv and run lint, format check and the whole test suite
+# make bench - run the benchmarks and print ratios (see BENCHMARKS.md)
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Exact tested versions; torch is the CPU wheel on the local wheel path when present.
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -c constraints.txt \
+	$(if $(wildcard /opt/wheels),--find-links /opt/wheels)
+
+.PHONY: run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check --upgrade pip
+
+$(VENV)/.app-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e '.[app]'
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e '.[app,dev]'
+	touch $@ $(VENV)/.app-installed
+
+run: $(VENV)/.app-installed
+	@echo "Serving the app at http://localhost:8501 (Ctrl+C to stop)"
+	$(VENV)/bin/streamlit run app.py --server.port 8501
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev-installed
+	$(PY) benchmarks/bench_optim.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache tests/artifacts

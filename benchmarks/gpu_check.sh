@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# One prepared script for a GPU machine (its own python3 has CUDA torch, numpy,
+# scipy, scikit-learn and pytest; no streamlit, nothing installable). Runs the
+# CUDA tests and the CUDA optimizer benchmark; results land in $OUT (or ./gpu-results).
+#
+#   bash benchmarks/gpu_check.sh
+set -u
+OUT="${OUT:-gpu-results}"
+mkdir -p "$OUT"
+export PYTHONPATH=.
+nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
+python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" > "$OUT/torch.txt" 2>&1
+python3 -m pytest -o addopts= -q tests/test_cuda.py > "$OUT/test_cuda.txt" 2>&1
+echo "test_cuda rc=$?" >> "$OUT/test_cuda.txt"
+python3 benchmarks/bench_optim.py --device cuda --json "$OUT/bench_optim_cuda.json" \
+  > "$OUT/bench_optim_cuda.md" 2>&1
+echo "bench rc=$?" >> "$OUT/bench_optim_cuda.md"
+cat "$OUT"/*.txt "$OUT"/*.md

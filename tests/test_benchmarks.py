@@ -1,0 +1,20 @@
+"""The benchmark scripts run (tiny sizes); their numbers live in BENCHMARKS.md, not here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_bench_optim_quick_run(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_optim.py"), "--quick", "--reps", "2",
+         "--json", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "VRAdam / AdamW" in result.stdout
+    assert out.exists() and '"ratio_vradam_adamw"' in out.read_text()

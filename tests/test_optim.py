@@ -1,0 +1,550 @@
+"""VRAdam and VRMomentum against plain float64 references, AdamW and torch conventions."""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+from reference_impl import random_grad_seq, vradam_reference, vrmomentum_reference
+
+from vradam import VRAdam, VRMomentum, effective_lr
+from vradam.functional import adam_apply_, momentum_apply_
+
+SHAPES = [[(4, 3), (3,)], [(5,), (2, 2, 2)]]  # two param groups
+
+
+def _make_params(shapes_per_group, seed=1, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    return [
+        [torch.nn.Parameter(torch.randn(s, generator=gen, dtype=dtype)) for s in shapes]
+        for shapes in shapes_per_group
+    ]
+
+
+def _run_class(cls, groups_hp, params, grad_seq, **kwargs):
+    groups = [dict(hp, params=ps) for hp, ps in zip(groups_hp, params)]
+    opt = cls(groups, **kwargs)
+    etas, norms = [], []
+    for grads in grad_seq:
+        for ps, gs in zip(params, grads):
+            for p, g in zip(ps, gs):
+                p.grad = g.clone().to(p.dtype)
+        opt.step()
+        etas.append([float(g["effective_lr"]) for g in opt.param_groups])
+        norms.append(float(opt.param_groups[0]["velocity_sq_norm"]))
+    return opt, etas, norms
+
+
+VRADAM_GROUPS = [
+    dict(lr=0.02, betas=(0.9, 0.999), beta3=0.5, alpha1=3.0, eps=1e-8, weight_decay=0.05),
+    dict(lr=0.05, betas=(0.8, 0.99), beta3=2.0, alpha1=10.0, eps=1e-6, weight_decay=0.0),
+]
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_vradam_matches_reference(foreach, maximize):
+    steps = 120
+    grad_seq = random_grad_seq(SHAPES, steps, seed=3)
+    params = _make_params(SHAPES)
+    ref_groups = [dict(hp, params=ps) for hp, ps in zip(VRADAM_GROUPS, params)]
+    ref_theta, ref_etas, ref_norms = vradam_reference(ref_groups, grad_seq, maximize=maximize)
+
+    _, etas, norms = _run_class(
+        VRAdam, VRADAM_GROUPS, params, grad_seq, foreach=foreach, maximize=maximize
+    )
+    for ps, ref_ps in zip(params, ref_theta):
+        for p, r in zip(ps, ref_ps):
+            torch.testing.assert_close(p.detach(), r, rtol=0, atol=1e-10)
+    torch.testing.assert_close(torch.tensor(etas), torch.tensor(ref_etas), rtol=1e-12, atol=0)
+    torch.testing.assert_close(torch.tensor(norms), torch.tensor(ref_norms), rtol=1e-12, atol=0)
+
+    # The test exercises both regimes of the gate: clip hit on some steps, not on others.
+    clipped = [[hp["beta3"] * s >= hp["alpha1"] for hp in VRADAM_GROUPS] for s in ref_norms]
+    assert any(c[0] for c in clipped) and not all(c[0] for c in clipped)
+    assert any(c[1] for c in clipped) and not all(c[1] for c in clipped)
+
+
+VRMOM_GROUPS = [
+    dict(lr=0.05, beta1=0.9, beta3=0.5, alpha1=3.0, weight_decay=0.05),
+    dict(lr=0.02, beta1=0.7, beta3=2.0, alpha1=10.0, weight_decay=0.0),
+]
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+@pytest.mark.parametrize("maximize", [False, True])
+def test_vrmomentum_matches_reference(foreach, maximize):
+    grad_seq = random_grad_seq(SHAPES, 120, seed=4)
+    params = _make_params(SHAPES)
+    ref_groups = [dict(hp, params=ps) for hp, ps in zip(VRMOM_GROUPS, params)]
+    ref_theta, ref_etas, ref_norms = vrmomentum_reference(ref_groups, grad_seq, maximize=maximize)
+    _, etas, norms = _run_class(
+        VRMomentum, VRMOM_GROUPS, params, grad_seq, foreach=foreach, maximize=maximize
+    )
+    for ps, ref_ps in zip(params, ref_theta):
+        for p, r in zip(ps, ref_ps):
+            torch.testing.assert_close(p.detach(), r, rtol=0, atol=1e-10)
+    torch.testing.assert_close(torch.tensor(etas), torch.tensor(ref_etas), rtol=1e-12, atol=0)
+    torch.testing.assert_close(torch.tensor(norms), torch.tensor(ref_norms), rtol=1e-12, atol=0)
+    clipped = [VRMOM_GROUPS[0]["beta3"] * s >= VRMOM_GROUPS[0]["alpha1"] for s in ref_norms]
+    assert any(clipped) and not all(clipped)
+
+
+def _train(model, opt, steps, seed=0, scheduler=None):
+    gen = torch.Generator().manual_seed(seed)
+    dtype = next(model.parameters()).dtype
+    for _ in range(steps):
+        x = torch.randn(16, 6, generator=gen, dtype=dtype)
+        y = torch.randn(16, 2, generator=gen, dtype=dtype)
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+        if scheduler is not None:
+            scheduler.step()
+
+
+def _model(seed=0, dtype=torch.float64):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2)).to(
+        dtype
+    )
+
+
+ADAMW_SETTINGS = [
+    {},
+    dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+    dict(lr=0.003, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.0),
+]
+
+
+@pytest.mark.parametrize("settings", ADAMW_SETTINGS)
+@pytest.mark.parametrize("foreach", [False, True])
+def test_beta3_zero_is_adamw(settings, foreach):
+    a, b = _model(), _model()
+    opt_v = VRAdam(a.parameters(), beta3=0.0, foreach=foreach, **settings)
+    opt_w = torch.optim.AdamW(b.parameters(), foreach=foreach, **settings)
+    _train(a, opt_v, 60)
+    _train(b, opt_w, 60)
+    for p, q in zip(a.parameters(), b.parameters()):
+        # Same operations in the same order: identical, not merely close.
+        assert torch.equal(p, q)
+    assert opt_v.param_groups[0]["effective_lr"].item() == opt_w.param_groups[0]["lr"]
+
+
+def test_beta3_zero_is_adamw_with_defaults_after_load():
+    """An AdamW checkpoint loads into VRAdam(beta3=0) and continues identically."""
+    a, b = _model(), _model()
+    opt_w = torch.optim.AdamW(b.parameters())
+    _train(b, opt_w, 10)
+    a.load_state_dict(b.state_dict())
+    opt_v = VRAdam(a.parameters(), beta3=0.0)
+    state = copy.deepcopy(opt_w.state_dict())
+    state["param_groups"][0].update(beta3=0.0, alpha1=10.0)
+    opt_v.load_state_dict(state)
+    _train(a, opt_v, 10, seed=1)
+    _train(b, opt_w, 10, seed=1)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_foreach_matches_for_loop(cls):
+    a, b = _model(), _model()
+    opt_a = cls(a.parameters(), lr=0.05, foreach=False)
+    opt_b = cls(b.parameters(), lr=0.05, foreach=True)
+    _train(a, opt_a, 80)
+    _train(b, opt_b, 80)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-12)
+
+
+def test_tensor_lr_path_matches_float_path():
+    """The accelerator path (η as a 0-dim tensor, no host reads) equals the float path."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(7, 3), (5,), (2, 2)]
+    for foreach in (False, True):
+        for weight_decay in (0.0, 0.1):
+            params = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+            v = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+            m = [torch.rand(s, generator=gen, dtype=torch.float64) for s in shapes]
+            steps = [torch.tensor(3.0), torch.tensor(3.0), torch.tensor(7.0)]
+            p_float = [p.clone() for p in params]
+            p_tensor = [p.clone() for p in params]
+            kw = dict(beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=weight_decay)
+            adam_apply_(p_float, v, m, steps, lr=0.0123, foreach=foreach, **kw)
+            adam_apply_(
+                p_tensor, v, m, steps, lr=torch.tensor(0.0123, dtype=torch.float64),
+                foreach=foreach, **kw,
+            )  # fmt: skip
+            for x, y in zip(p_float, p_tensor):
+                torch.testing.assert_close(x, y, rtol=1e-14, atol=1e-15)
+            q_float = [p.clone() for p in params]
+            q_tensor = [p.clone() for p in params]
+            momentum_apply_(q_float, v, lr=0.0123, weight_decay=weight_decay, foreach=foreach)
+            momentum_apply_(
+                q_tensor, v, lr=torch.tensor(0.0123, dtype=torch.float64),
+                weight_decay=weight_decay, foreach=foreach,
+            )  # fmt: skip
+            for x, y in zip(q_float, q_tensor):
+                torch.testing.assert_close(x, y, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_step_on_meta_device_never_reads_values(cls, foreach):
+    """On `meta`, .item()/float()/bool() raise: a step that runs there never syncs."""
+    params = [torch.nn.Parameter(torch.empty(4, 3, device="meta")) for _ in range(3)]
+    params.append(torch.nn.Parameter(torch.empty(5, device="meta", dtype=torch.bfloat16)))
+    for p in params:
+        p.grad = torch.empty_like(p)
+    opt = cls(
+        [{"params": params[:2]}, {"params": params[2:], "lr": 0.5}],
+        weight_decay=0.1,
+        foreach=foreach,
+    )
+    for _ in range(2):
+        opt.step()
+    group = opt.param_groups[0]
+    assert group["effective_lr"].device.type == "meta"
+    assert group["velocity_sq_norm"].device.type == "meta"
+    assert group["velocity_sq_norm"].dtype == torch.float32
+    with pytest.raises(Exception):  # noqa: B017 - the point is that reading fails on meta
+        group["effective_lr"].item()
+
+
+def test_foreach_default_is_for_loop_on_cpu():
+    model = _model()
+    opt = VRAdam(model.parameters())
+    assert opt.param_groups[0]["foreach"] is None
+    from vradam.functional import _default_foreach
+
+    assert _default_foreach(list(model.parameters())) is False
+
+
+# ----------------------------------------------------------------------------- validation
+
+BAD_VRADAM = [
+    (dict(lr=-1.0), "Invalid learning rate: -1.0"),
+    (dict(lr=float("nan")), "Invalid learning rate: nan"),
+    (dict(lr=torch.tensor([0.1, 0.2])), "Tensor lr must be 1-element"),
+    (dict(eps=-1e-8), "Invalid epsilon value: -1e-08"),
+    (dict(betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
+    (dict(betas=(-0.1, 0.999)), "Invalid beta parameter at index 0: -0.1"),
+    (dict(betas=(0.9, 1.5)), "Invalid beta parameter at index 1: 1.5"),
+    (dict(betas=(0.9,)), "Invalid betas"),
+    (dict(beta3=-0.5), "Invalid beta3 value: -0.5"),
+    (dict(beta3=float("nan")), "Invalid beta3 value: nan"),
+    (dict(alpha1=-1.0), "Invalid alpha1 value: -1.0"),
+    (dict(weight_decay=-0.01), "Invalid weight_decay value: -0.01"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), BAD_VRADAM)
+def test_vradam_rejects_bad_hyperparameters(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        VRAdam([torch.nn.Parameter(torch.zeros(2))], **kwargs)
+
+
+BAD_VRMOMENTUM = [
+    (dict(lr=-0.1), "Invalid learning rate: -0.1"),
+    (dict(beta1=1.0), "Invalid beta1 value: 1.0"),
+    (dict(beta1=-0.2), "Invalid beta1 value: -0.2"),
+    (dict(beta3=-1.0), "Invalid beta3 value: -1.0"),
+    (dict(alpha1=float("nan")), "Invalid alpha1 value: nan"),
+    (dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), BAD_VRMOMENTUM)
+def test_vrmomentum_rejects_bad_hyperparameters(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.")):
+        VRMomentum([torch.nn.Parameter(torch.zeros(2))], **kwargs)
+
+
+def test_wide_hyperparameters_are_valid():
+    """Stability studies need large values: lr = 46, alpha1 = 1e9 or inf, beta3 = 0."""
+    p = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    opt = VRAdam([p], lr=46.0, beta3=0.0, alpha1=float("inf"))
+    p.grad = torch.ones(2, dtype=torch.float64)
+    opt.step()
+    assert opt.param_groups[0]["effective_lr"].item() == 46.0
+    VRMomentum([p], lr=46.0, alpha1=1e9)
+
+
+# ----------------------------------------------------------------------------- conventions
+
+
+def test_state_is_lazy_and_named_like_torch():
+    model = _model()
+    opt = VRAdam(model.parameters())
+    assert len(opt.state) == 0
+    _train(model, opt, 1)
+    state = opt.state[next(model.parameters())]
+    assert set(state) == {"step", "exp_avg", "exp_avg_sq"}
+    assert state["step"].device.type == "cpu" and state["step"].item() == 1.0
+    mom = VRMomentum(model.parameters())
+    _train(model, mom, 1)
+    assert set(mom.state[next(model.parameters())]) == {"step", "exp_avg"}
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_state_dict_round_trip_continues_identically(cls):
+    a = _model()
+    opt_a = cls(a.parameters(), lr=0.02)
+    _train(a, opt_a, 15)
+    buffer = io.BytesIO()
+    torch.save({"model": a.state_dict(), "opt": opt_a.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)
+
+    b = _model(seed=99)
+    b.load_state_dict(saved["model"])
+    opt_b = cls(b.parameters(), lr=0.7)  # hyperparameters come back from the state dict
+    opt_b.load_state_dict(saved["opt"])
+    assert opt_b.param_groups[0]["lr"] == 0.02
+
+    _train(a, opt_a, 15, seed=5)
+    _train(b, opt_b, 15, seed=5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_setstate_fills_options_added_later():
+    model = _model()
+    opt = VRAdam(model.parameters())
+    _train(model, opt, 2)
+    state = opt.__getstate__()
+    state = copy.deepcopy(state)
+    for group in state["param_groups"]:
+        for key in ("maximize", "foreach", "beta3", "alpha1"):
+            group.pop(key)
+    for s in state["state"].values():
+        s["step"] = float(s["step"])
+    assert "_process_group" not in state  # pickling drops it; __setstate__ restores it
+    fresh = VRAdam.__new__(VRAdam)
+    fresh.__setstate__(state)
+    group = fresh.param_groups[0]
+    assert group["maximize"] is False and group["foreach"] is None
+    assert group["beta3"] == 1.0 and group["alpha1"] == 10.0
+    assert fresh._process_group is None
+    assert all(torch.is_tensor(s["step"]) for s in fresh.state.values())
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_closure_runs_with_grad_and_returns_loss(cls):
+    model = _model()
+    opt = cls(model.parameters())
+    x = torch.randn(4, 6, dtype=torch.float64)
+    calls = []
+
+    def closure():
+        calls.append(torch.is_grad_enabled())
+        opt.zero_grad()
+        loss = model(x).pow(2).mean()
+        loss.backward()
+        return loss
+
+    before = [p.detach().clone() for p in model.parameters()]
+    loss = opt.step(closure)
+    assert calls == [True]
+    assert torch.is_tensor(loss) and loss.ndim == 0
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_params_without_grad_are_skipped(cls):
+    used = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    unused = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+    opt = cls([used, unused], weight_decay=0.1)
+    used.grad = torch.full((3,), 0.5, dtype=torch.float64)
+    opt.step()
+    assert torch.equal(unused, torch.ones(3, dtype=torch.float64))
+    assert unused not in opt.state
+    # The norm covers the parameters that stepped: v = (1-β1)·0.5 on three coordinates.
+    beta1 = 0.9
+    expected = 3 * ((1 - beta1) * 0.5) ** 2
+    assert opt.param_groups[0]["velocity_sq_norm"].item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_no_grads_at_all_is_a_no_op():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = VRAdam([p])
+    assert opt.step() is None
+    assert torch.equal(p, torch.ones(3))
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_sparse_gradients_are_rejected(cls):
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    emb(torch.tensor([1, 2])).sum().backward()
+    with pytest.raises(RuntimeError, match="does not support sparse gradients"):
+        cls(emb.parameters()).step()
+
+
+def test_norm_is_global_across_param_groups():
+    """Group 0's η depends on group 1's velocity, and each group uses its own lr/β3/α1."""
+    a = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
+    opt = VRAdam(
+        [{"params": [a], "lr": 0.1, "beta3": 1.0}, {"params": [b], "lr": 0.2, "beta3": 3.0}],
+        alpha1=1e6,
+    )
+    a.grad = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    b.grad = torch.tensor([0.0, 20.0], dtype=torch.float64)
+    opt.step()
+    s = (0.1 * 1.0) ** 2 + (0.1 * 20.0) ** 2
+    g0, g1 = opt.param_groups
+    assert g0["velocity_sq_norm"].item() == pytest.approx(s, rel=1e-12)
+    assert g1["velocity_sq_norm"] is g0["velocity_sq_norm"]
+    assert g0["effective_lr"].item() == pytest.approx(0.1 / (1 + s), rel=1e-12)
+    assert g1["effective_lr"].item() == pytest.approx(0.2 / (1 + 3 * s), rel=1e-12)
+
+
+def test_gate_bounds_and_halving():
+    """η ∈ [α0/(1+α1), α0]; η = α0/2 at ‖v‖ = 1/√β3; floor once β3‖v‖² ≥ α1."""
+    lr, beta3, alpha1 = 0.1, 4.0, 10.0
+    s = torch.logspace(-6, 6, 200, dtype=torch.float64)
+    eta = effective_lr(lr, s, beta3, alpha1)
+    assert torch.all(eta <= lr) and torch.all(eta >= lr / (1 + alpha1) * (1 - 1e-15))
+    assert effective_lr(lr, 1 / beta3, beta3, alpha1) == pytest.approx(lr / 2)
+    assert effective_lr(lr, alpha1 / beta3 * 5, beta3, alpha1) == pytest.approx(lr / (1 + alpha1))
+    # tensor and float forms agree
+    for x in (0.0, 0.3, 2.5, 1e3):
+        t = effective_lr(lr, torch.tensor(x, dtype=torch.float64), beta3, alpha1).item()
+        assert t == pytest.approx(effective_lr(lr, x, beta3, alpha1), rel=1e-15)
+
+
+def test_low_precision_norm_accumulates_in_float32():
+    # n·v² ≈ 257, halfway between the bf16 neighbours 256 and 258.
+    n = 189_105
+    p = torch.nn.Parameter(torch.zeros(n, dtype=torch.bfloat16))
+    opt = VRAdam([p], beta3=0.0)
+    p.grad = torch.full((n,), 0.37, dtype=torch.bfloat16)
+    opt.step()
+    v = opt.state[p]["exp_avg"].double()
+    exact = float((v**2).sum())
+    s = opt.param_groups[0]["velocity_sq_norm"]
+    assert s.dtype == torch.float32
+    assert s.item() == pytest.approx(exact, rel=1e-3)
+    # A norm held in bf16 is off by ~4e-3 here.
+    naive = torch.linalg.vector_norm(opt.state[p]["exp_avg"]).square().item()
+    assert abs(naive - exact) / exact > 2e-3
+
+
+def test_complex_parameters_follow_adamw():
+    gen = torch.Generator().manual_seed(0)
+    init = torch.randn(5, dtype=torch.complex128, generator=gen)
+    a = torch.nn.Parameter(init.clone())
+    b = torch.nn.Parameter(init.clone())
+    opt_v = VRAdam([a], lr=0.01, beta3=0.0)
+    opt_w = torch.optim.AdamW([b], lr=0.01)
+    for _ in range(10):
+        g = torch.randn(5, dtype=torch.complex128, generator=gen)
+        a.grad, b.grad = g.clone(), g.clone()
+        opt_v.step()
+        opt_w.step()
+    assert torch.equal(a, b)
+    # With the gate on, ‖v‖² counts real and imaginary parts.
+    opt_g = VRAdam([a], lr=0.01)
+    a.grad = torch.full((5,), 1 + 1j, dtype=torch.complex128)
+    opt_g.step()
+    assert opt_g.param_groups[0]["velocity_sq_norm"].item() == pytest.approx(5 * 2 * 0.1**2)
+
+
+def test_non_finite_gradients_propagate_like_adamw():
+    for cls in (VRAdam, torch.optim.AdamW):
+        p = torch.nn.Parameter(torch.ones(3))
+        opt = cls([p])
+        p.grad = torch.tensor([1.0, float("inf"), 0.0])
+        opt.step()  # no exception, no silent clipping
+        assert not torch.isfinite(p).all()
+
+
+def test_tensor_lr_is_accepted():
+    a, b = _model(), _model()
+    opt_a = VRAdam(a.parameters(), lr=torch.tensor(0.01, dtype=torch.float64))
+    opt_b = VRAdam(b.parameters(), lr=0.01)
+    _train(a, opt_a, 10)
+    _train(b, opt_b, 10)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-12, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------- schedulers
+
+
+SCHEDULERS = {
+    "step": lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=7, gamma=0.5),
+    "cosine": lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=30),
+    "onecycle": lambda opt: torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=0.05, total_steps=40, cycle_momentum=True
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_schedulers_move_alpha0_and_the_gate_divides_it(name):
+    # beta3 = 0: VRAdam + scheduler is AdamW + scheduler, betas cycling included.
+    a, b = _model(), _model()
+    opt_v = VRAdam(a.parameters(), lr=0.01, beta3=0.0)
+    opt_w = torch.optim.AdamW(b.parameters(), lr=0.01)
+    _train(a, opt_v, 35, scheduler=SCHEDULERS[name](opt_v))
+    _train(b, opt_w, 35, scheduler=SCHEDULERS[name](opt_w))
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+    # beta3 > 0: each step's η_t is the scheduled α0 divided by the gate.
+    model = _model()
+    opt = VRAdam(model.parameters(), lr=0.01, beta3=5.0, alpha1=4.0)
+    sched = SCHEDULERS[name](opt)
+    gen = torch.Generator().manual_seed(0)
+    lrs, betas_seen = [], set()
+    for _ in range(35):
+        scheduled = opt.param_groups[0]["lr"]
+        betas_seen.add(opt.param_groups[0]["betas"][0])
+        x = torch.randn(16, 6, generator=gen, dtype=torch.float64)
+        opt.zero_grad()
+        (model(x).pow(2).mean() * 30).backward()
+        opt.step()
+        group = opt.param_groups[0]
+        s = group["velocity_sq_norm"].item()
+        assert group["effective_lr"].item() == pytest.approx(
+            scheduled / (1 + min(5.0 * s, 4.0)), rel=1e-12
+        )
+        lrs.append(scheduled)
+        sched.step()
+    assert len(set(lrs)) > 3
+    if name == "onecycle":
+        assert len(betas_seen) > 3  # cycle_momentum moved betas[0]
+
+
+def test_import_without_web_stack():
+    code = (
+        "import sys, vradam.optim, vradam\n"
+        "bad = [m for m in ('streamlit', 'plotly', 'scipy', 'sklearn') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_vrmomentum_step_bound_while_clip_inactive():
+    """‖θ_t − θ_{t−1}‖ = η_t‖v_t‖ ≤ α0/(2√β3) whenever β3‖v‖² < α1 (no weight decay)."""
+    lr, beta3 = 0.3, 2.0
+    gen = torch.Generator().manual_seed(0)
+    p = torch.nn.Parameter(torch.zeros(6, dtype=torch.float64))
+    opt = VRMomentum([p], lr=lr, beta1=0.5, beta3=beta3, alpha1=1e12)
+    largest = 0.0
+    for _ in range(400):
+        scale = 10 ** float(torch.empty(()).uniform_(-2, 2, generator=gen))
+        p.grad = scale * torch.randn(6, generator=gen, dtype=torch.float64)
+        before = p.detach().clone()
+        opt.step()
+        largest = max(largest, float((p.detach() - before).norm()))
+    bound = lr / (2 * math.sqrt(beta3))
+    assert largest <= bound * (1 + 1e-12)
+    assert largest > 0.9 * bound  # the bound is reached, so the check is not vacuous

@@ -1,0 +1,394 @@
+"""VRAdam and VRMomentum as drop-in ``torch.optim.Optimizer`` classes.
+
+Velocity-Regularized Adam (Vaidhyanathan, Schorling, Ares, Osborne,
+arXiv:2505.13196) is AdamW whose learning rate is divided by
+``1 + min(β3·‖v‖², α1)``, where ``v`` is the first moment ("velocity") and the
+norm is one global norm over every parameter the optimizer holds.
+
+This module imports torch only: no web stack, nothing else from the project.
+The update maths lives in :mod:`vradam.functional`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from vradam._norm import SqNormAccumulator
+from vradam.functional import (
+    _buckets,
+    _default_foreach,
+    adam_apply_,
+    adam_moments_,
+    gate_lr,
+    momentum_apply_,
+    momentum_moments_,
+    on_device,
+)
+
+__all__ = ["VRAdam", "VRMomentum"]
+
+
+def _scalar_dtype() -> torch.dtype:
+    # As torch.optim: the step counter is a CPU tensor of the default float type.
+    return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
+
+
+def _check_lr(lr) -> None:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not lr >= 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _check_nonnegative(what: str, value) -> None:
+    # `not 0.0 <= value` also rejects NaN.
+    if not value >= 0.0:
+        raise ValueError(f"Invalid {what} value: {value}")
+
+
+def _check_beta(what: str, value) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"Invalid {what}: {value}")
+
+
+def _as_real(t: Tensor) -> Tensor:
+    return torch.view_as_real(t) if torch.is_complex(t) else t
+
+
+class _VelocityGatedOptimizer(Optimizer):
+    """Shared step logic: per-group moments, one global ‖v‖², per-group gated apply."""
+
+    # Defaults for group options that older pickles may lack (see __setstate__).
+    _group_defaults: ClassVar[dict[str, Any]] = {
+        "maximize": False,
+        "foreach": None,
+        "beta3": 1.0,
+        "alpha1": 10.0,
+    }
+
+    def __init__(self, params, defaults: dict[str, Any], process_group=None) -> None:
+        super().__init__(params, defaults)
+        # Not a param-group option: a process group cannot be copied or saved.
+        self._process_group = process_group
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self.__dict__.setdefault("_process_group", None)
+        for group in self.param_groups:
+            for key, value in self._group_defaults.items():
+                group.setdefault(key, value)
+            for p in group["params"]:
+                p_state = self.state.get(p, {})
+                if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
+                    p_state["step"] = torch.tensor(float(p_state["step"]), dtype=_scalar_dtype())
+
+    def _init_group(self, group: dict[str, Any]) -> list[list[Tensor]]:
+        raise NotImplementedError
+
+    def _moments(
+        self, group: dict[str, Any], lists: list[list[Tensor]], foreach: bool, norms
+    ) -> None:
+        raise NotImplementedError
+
+    def _apply(self, group: dict[str, Any], lists: list[list[Tensor]], lr, foreach: bool) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Perform a single optimization step.
+
+        Args:
+            closure (Callable, optional): A closure that reevaluates the model
+                and returns the loss.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+
+        plans = []
+        norms = SqNormAccumulator()
+        for group in self.param_groups:
+            lists = self._init_group(group)
+            if len(lists[0]) == 0:
+                continue
+            foreach = group["foreach"]
+            if foreach is None:
+                foreach = _default_foreach(lists[0])
+            buckets = _buckets(lists, foreach)
+            for bucket in buckets:
+                self._moments(group, bucket, foreach, norms)
+            plans.append((group, foreach, buckets))
+        if not plans:
+            return loss
+
+        sq_norm = norms.total(self._process_group)
+        for group, foreach, buckets in plans:
+            eta = gate_lr(group["lr"], sq_norm, group["beta3"], group["alpha1"])
+            cache: dict = {}
+            for bucket in buckets:
+                self._apply(group, bucket, on_device(eta, bucket[0][0].device, cache), foreach)
+            group["effective_lr"] = (
+                eta if isinstance(eta, Tensor) else torch.tensor(eta, dtype=torch.float64)
+            )
+            group["velocity_sq_norm"] = sq_norm
+        return loss
+
+
+class VRAdam(_VelocityGatedOptimizer):
+    r"""Velocity-Regularized Adam (VRAdam), arXiv:2505.13196.
+
+    AdamW whose learning rate is divided by a velocity penalty computed from the
+    first moment ("velocity") of *all* parameters the optimizer holds.
+
+    .. math::
+       \begin{aligned}
+            &\textbf{input}: \alpha_0 \text{ (lr)}, \beta_1, \beta_2 \text{ (betas)},
+                \beta_3, \alpha_1, \epsilon, \lambda \text{ (weight decay)},
+                \theta_0 \text{ (params)}, f(\theta) \text{ (objective)} \\
+            &\textbf{initialize}: v_0 \leftarrow 0, \; m_0 \leftarrow 0 \\
+            &\textbf{for}\: t=1 \: \textbf{to} \: \ldots \: \textbf{do} \\
+            &\hspace{5mm} g_t \leftarrow \pm\nabla_\theta f_t(\theta_{t-1})
+                \quad (- \text{ if maximize}) \\
+            &\hspace{5mm} v_t \leftarrow \beta_1 v_{t-1} + (1-\beta_1) g_t \\
+            &\hspace{5mm} m_t \leftarrow \beta_2 m_{t-1} + (1-\beta_2) g_t^2 \\
+            &\hspace{5mm} \eta_t \leftarrow \alpha_0 \,/\,
+                \big(1 + \min(\beta_3 \lVert v_t \rVert_2^2,\ \alpha_1)\big)
+                \quad \text{(one norm over every parameter, all groups)} \\
+            &\hspace{5mm} \widehat{v_t} \leftarrow v_t/(1-\beta_1^t), \;
+                \widehat{m_t} \leftarrow m_t/(1-\beta_2^t) \\
+            &\hspace{5mm} \theta_t \leftarrow \theta_{t-1}(1 - \eta_t\lambda)
+                - \eta_t \widehat{v_t}/\big(\sqrt{\widehat{m_t}} + \epsilon\big) \\
+            &\textbf{return} \: \theta_t
+       \end{aligned}
+
+    The norm is of the raw (not bias-corrected) first moment, squared, without a
+    square root. η_t lies in [α0/(1+α1), α0]: it halves at ‖v‖ = 1/√β3 and sits
+    at the floor once β3‖v‖² ≥ α1. With ``beta3=0`` VRAdam is exactly
+    :class:`torch.optim.AdamW` (same defaults, same operations).
+
+    Each param group applies its own ``lr``, ``beta3`` and ``alpha1`` to the one
+    global norm. (The authors' released code sums the norm per param group
+    instead; the two agree when there is a single group.) Torch LR schedulers
+    move ``lr`` (α0) as usual and the gate divides it.
+
+    The gate is not scale invariant: ‖v‖² grows with the loss scale and the
+    number of parameters, so choose ``beta3`` for the problem (a β3 that is too
+    large clips every step, and VRAdam becomes AdamW at α0/(1+α1)).
+
+    Args:
+        params (iterable): iterable of parameters or named parameters to
+            optimize, or dicts defining parameter groups.
+        lr (float, Tensor, optional): maximal learning rate α0 (default: 1e-3).
+        betas (tuple[float, float], optional): decay rates β1, β2 of the first
+            and second moments (default: (0.9, 0.999)).
+        beta3 (float, optional): velocity penalty strength β3 ≥ 0 (default: 1.0).
+        alpha1 (float, optional): penalty cap α1 ≥ 0; the smallest learning rate
+            is α0/(1+α1) (default: 10.0).
+        eps (float, optional): term added to the denominator after the square
+            root (default: 1e-8).
+        weight_decay (float, optional): decoupled weight decay λ, scaled by the
+            dynamic η_t (default: 1e-2, as AdamW).
+        maximize (bool, optional): maximize the objective instead of minimizing
+            (default: False).
+        foreach (bool, optional): use the multi-tensor kernel. ``None`` picks as
+            torch does: foreach on CUDA, the for-loop kernel on CPU.
+        process_group (optional): for parameters sharded by hand across ranks,
+            the group whose local squared norms are summed (one all-reduce of one
+            scalar per step). DTensor parameters (FSDP2) are reduced over their
+            sharded mesh dimensions without it. Not needed under DDP.
+
+    After each step every group holds the diagnostics ``group["effective_lr"]``
+    (η_t) and ``group["velocity_sq_norm"]`` (‖v_t‖²) as 0-dim tensors. On
+    accelerators the step never synchronises with the host.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float | Tensor = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        beta3: float = 1.0,
+        alpha1: float = 10.0,
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        process_group=None,
+    ) -> None:
+        _check_lr(lr)
+        _check_nonnegative("epsilon", eps)
+        if len(betas) != 2:
+            raise ValueError(f"Invalid betas: {betas}; expected (beta1, beta2)")
+        _check_beta("beta parameter at index 0", betas[0])
+        _check_beta("beta parameter at index 1", betas[1])
+        _check_nonnegative("beta3", beta3)
+        _check_nonnegative("alpha1", alpha1)
+        _check_nonnegative("weight_decay", weight_decay)
+        defaults = dict(
+            lr=lr,
+            betas=betas,
+            beta3=beta3,
+            alpha1=alpha1,
+            eps=eps,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            foreach=foreach,
+        )
+        super().__init__(params, defaults, process_group)
+
+    def _init_group(self, group):
+        params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise RuntimeError(
+                    "VRAdam does not support sparse gradients, please consider SparseAdam instead"
+                )
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            params.append(_as_real(p))
+            grads.append(_as_real(p.grad))
+            exp_avgs.append(_as_real(state["exp_avg"]))
+            exp_avg_sqs.append(_as_real(state["exp_avg_sq"]))
+            steps.append(state["step"])
+        return [params, grads, exp_avgs, exp_avg_sqs, steps]
+
+    def _moments(self, group, lists, foreach, norms):
+        _, grads, exp_avgs, exp_avg_sqs, steps = lists
+        beta1, beta2 = group["betas"]
+        adam_moments_(
+            grads,
+            exp_avgs,
+            exp_avg_sqs,
+            steps,
+            beta1=beta1,
+            beta2=beta2,
+            maximize=group["maximize"],
+            foreach=foreach,
+            norms=norms,
+        )
+
+    def _apply(self, group, lists, lr, foreach):
+        params, _, exp_avgs, exp_avg_sqs, steps = lists
+        beta1, beta2 = group["betas"]
+        adam_apply_(
+            params,
+            exp_avgs,
+            exp_avg_sqs,
+            steps,
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            foreach=foreach,
+        )
+
+
+class VRMomentum(_VelocityGatedOptimizer):
+    r"""Velocity-regularized momentum, the paper's ablation and the form its theory uses.
+
+    The VRAdam gate on EMA momentum, without Adam's preconditioner and without
+    bias correction:
+
+    .. math::
+       \begin{aligned}
+            &v_t \leftarrow \beta_1 v_{t-1} + (1-\beta_1) g_t \\
+            &\eta_t \leftarrow \alpha_0 \,/\,
+                \big(1 + \min(\beta_3 \lVert v_t \rVert_2^2,\ \alpha_1)\big) \\
+            &\theta_t \leftarrow \theta_{t-1}(1 - \eta_t\lambda) - \eta_t v_t
+       \end{aligned}
+
+    With ``beta3=0`` this is EMA momentum, which is *not* torch's SGD momentum
+    (``buf = μ·buf + g`` takes steps 1/(1−μ) times larger). While the clip is
+    inactive (and without weight decay) the step is bounded:
+    ‖θ_t − θ_{t−1}‖ = η_t‖v_t‖ ≤ α0/(2√β3).
+
+    Args:
+        params (iterable): parameters or named parameters, or param-group dicts.
+        lr (float, Tensor, optional): maximal learning rate α0 (default: 1e-2).
+        beta1 (float, optional): velocity decay β1 (default: 0.9).
+        beta3 (float, optional): velocity penalty strength β3 ≥ 0 (default: 1.0).
+        alpha1 (float, optional): penalty cap α1 ≥ 0 (default: 10.0).
+        weight_decay (float, optional): decoupled weight decay λ (default: 0).
+        maximize (bool, optional): maximize the objective (default: False).
+        foreach (bool, optional): multi-tensor kernel; ``None`` picks as torch does.
+        process_group (optional): as for :class:`VRAdam`.
+
+    State per parameter: ``step`` and ``exp_avg`` (the velocity). Diagnostics
+    ``group["effective_lr"]`` and ``group["velocity_sq_norm"]`` as for VRAdam.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float | Tensor = 1e-2,
+        beta1: float = 0.9,
+        beta3: float = 1.0,
+        alpha1: float = 10.0,
+        weight_decay: float = 0.0,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        process_group=None,
+    ) -> None:
+        _check_lr(lr)
+        _check_beta("beta1 value", beta1)
+        _check_nonnegative("beta3", beta3)
+        _check_nonnegative("alpha1", alpha1)
+        _check_nonnegative("weight_decay", weight_decay)
+        defaults = dict(
+            lr=lr,
+            beta1=beta1,
+            beta3=beta3,
+            alpha1=alpha1,
+            weight_decay=weight_decay,
+            maximize=maximize,
+            foreach=foreach,
+        )
+        super().__init__(params, defaults, process_group)
+
+    def _init_group(self, group):
+        params, grads, exp_avgs, steps = [], [], [], []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise RuntimeError("VRMomentum does not support sparse gradients")
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            params.append(_as_real(p))
+            grads.append(_as_real(p.grad))
+            exp_avgs.append(_as_real(state["exp_avg"]))
+            steps.append(state["step"])
+        return [params, grads, exp_avgs, steps]
+
+    def _moments(self, group, lists, foreach, norms):
+        _, grads, exp_avgs, steps = lists
+        momentum_moments_(
+            grads,
+            exp_avgs,
+            steps,
+            beta1=group["beta1"],
+            maximize=group["maximize"],
+            foreach=foreach,
+            norms=norms,
+        )
+
+    def _apply(self, group, lists, lr, foreach):
+        params, _, exp_avgs, _ = lists
+        momentum_apply_(
+            params, exp_avgs, lr=lr, weight_decay=group["weight_decay"], foreach=foreach
+        )
