@@ -36,6 +36,7 @@ test: lint
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_optim.py
+	$(PY) benchmarks/bench_engine.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache tests/artifacts

@@ -18,3 +18,12 @@ def test_bench_optim_quick_run(tmp_path):
     )  # fmt: skip
     assert "VRAdam / AdamW" in result.stdout
     assert out.exists() and '"ratio_vradam_adamw"' in out.read_text()
+
+
+def test_bench_engine_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_engine.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "6 optimizers × 1 start × 500 steps" in result.stdout
+    assert "basin map 30×30" in result.stdout

@@ -37,3 +37,26 @@ def test_about_page_example_runs():
     loader = [(torch.randn(4, 10, generator=gen), torch.randn(4, 1, generator=gen))] * 3
     ns = _run_training_snippet(code, loader)
     assert float(ns["eta"]) <= 1e-3
+
+
+def test_readme_simulate_example_runs(capsys):
+    (code,) = [b for b in _python_blocks((ROOT / "README.md").read_text()) if "simulate(" in b]
+    _run_training_snippet(code, loader=None)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Adam") and lines[1].startswith("VRAdam")
+
+
+def test_readme_cli_example_runs(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text()
+    block = re.findall(r"```bash\n(python -m vradam simulate.*?)```", text, flags=re.S)[0]
+    commands = block.replace("\\\n", " ").strip().splitlines()
+    assert len(commands) == 2
+    for command in commands:
+        argv = shlex.split(command)
+        assert argv[:3] == ["python", "-m", "vradam"]
+        subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, check=True, capture_output=True)
+    assert (tmp_path / "runs.csv").exists() and (tmp_path / "basins.json").exists()

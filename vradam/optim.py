@@ -86,8 +86,31 @@ class _VelocityGatedOptimizer(Optimizer):
                 if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
                     p_state["step"] = torch.tensor(float(p_state["step"]), dtype=_scalar_dtype())
 
+    # Per-parameter state tensors besides "step", created lazily as zeros.
+    _state_keys: ClassVar[tuple[str, ...]] = ()
+
     def _init_group(self, group: dict[str, Any]) -> list[list[Tensor]]:
-        raise NotImplementedError
+        """[params, grads, *state tensors, steps] of the params that have a gradient."""
+        params: list[Tensor] = []
+        grads: list[Tensor] = []
+        states: list[list[Tensor]] = [[] for _ in self._state_keys]
+        steps: list[Tensor] = []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+                for key in self._state_keys:
+                    state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            params.append(_as_real(p))
+            grads.append(_as_real(p.grad))
+            for key, values in zip(self._state_keys, states):
+                values.append(_as_real(state[key]))
+            steps.append(state["step"])
+        return [params, grads, *states, steps]
 
     def _moments(
         self, group: dict[str, Any], lists: list[list[Tensor]], foreach: bool, norms
@@ -242,26 +265,7 @@ class VRAdam(_VelocityGatedOptimizer):
         )
         super().__init__(params, defaults, process_group)
 
-    def _init_group(self, group):
-        params, grads, exp_avgs, exp_avg_sqs, steps = [], [], [], [], []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.grad.is_sparse:
-                raise RuntimeError(
-                    "VRAdam does not support sparse gradients, please consider SparseAdam instead"
-                )
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
-                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(_as_real(p))
-            grads.append(_as_real(p.grad))
-            exp_avgs.append(_as_real(state["exp_avg"]))
-            exp_avg_sqs.append(_as_real(state["exp_avg_sq"]))
-            steps.append(state["step"])
-        return [params, grads, exp_avgs, exp_avg_sqs, steps]
+    _state_keys = ("exp_avg", "exp_avg_sq")
 
     def _moments(self, group, lists, foreach, norms):
         _, grads, exp_avgs, exp_avg_sqs, steps = lists
@@ -358,22 +362,7 @@ class VRMomentum(_VelocityGatedOptimizer):
         )
         super().__init__(params, defaults, process_group)
 
-    def _init_group(self, group):
-        params, grads, exp_avgs, steps = [], [], [], []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            if p.grad.is_sparse:
-                raise RuntimeError("VRMomentum does not support sparse gradients")
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
-                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(_as_real(p))
-            grads.append(_as_real(p.grad))
-            exp_avgs.append(_as_real(state["exp_avg"]))
-            steps.append(state["step"])
-        return [params, grads, exp_avgs, steps]
+    _state_keys = ("exp_avg",)
 
     def _moments(self, group, lists, foreach, norms):
         _, grads, exp_avgs, steps = lists

@@ -1,0 +1,198 @@
+"""Command line: ``python -m vradam simulate ...`` (and later ``train``).
+
+Errors in the arguments (unknown names, out-of-range values, bad numbers) print
+one line and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PROG = "python -m vradam"
+# Options whose value may start with '-' (a negative number), e.g. --start -1.5,2
+_NUMERIC_OPTIONS = {"--start", "--domain", "--grid-domain"}
+
+
+class CLIError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _floats(text: str, n: int, what: str) -> list[float]:
+    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise CLIError(f"{what} must be {n} numbers separated by commas, got {text!r}") from None
+    if len(values) != n:
+        raise CLIError(f"{what} must be {n} numbers separated by commas, got {text!r}")
+    return values
+
+
+def _grid(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not m:
+        raise CLIError(f"--grid must look like 50x50, got {text!r}")
+    nx, ny = int(m.group(1)), int(m.group(2))
+    if not (1 <= nx <= 1000 and 1 <= ny <= 1000):
+        raise CLIError(f"--grid sizes must be between 1 and 1000, got {text!r}")
+    return nx, ny
+
+
+def _landscape(args):
+    import landscapes
+
+    if args.expression is not None:
+        domain = ((-3.0, 3.0), (-3.0, 3.0))
+        if args.domain:
+            x0, x1, y0, y1 = _floats(args.domain, 4, "--domain")
+            domain = ((x0, x1), (y0, y1))
+        return landscapes.from_expression(args.expression, domain=domain)
+    params = {}
+    for item in args.param or []:
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise CLIError(f"--param must be name=value, got {item!r}")
+        params[name.strip()] = _floats(value, 1, f"--param {name.strip()}")[0]
+    return landscapes.get(args.landscape, **params)
+
+
+def _starts(args, ls) -> np.ndarray:
+    starts = [_floats(s, 2, "--start") for s in args.start or []]
+    if args.grid:
+        nx, ny = _grid(args.grid)
+        (x0, x1), (y0, y1) = ls.domain
+        X, Y = np.meshgrid(np.linspace(x0, x1, nx), np.linspace(y0, y1, ny))
+        starts.extend(np.stack([X.ravel(), Y.ravel()], axis=1).tolist())
+    if not starts:
+        starts = [list(ls.start)]
+    return np.asarray(starts, dtype=np.float64)
+
+
+def cmd_simulate(args) -> int:
+    from vradam import export
+    from vradam.engine import simulate
+    from vradam.optimizers import OptimizerSpec
+
+    ls = _landscape(args)
+    specs = [OptimizerSpec.parse(o) for o in args.optimizer] if args.optimizer else None
+    if specs is None:
+        specs = [
+            OptimizerSpec("adam", {"lr": ls.suggested_lr}),
+            OptimizerSpec(
+                "vradam",
+                {"lr": ls.suggested_lr, "beta3": ls.suggested_beta3, "weight_decay": 0.0},
+            ),
+        ]
+    starts = _starts(args, ls)
+    steps = args.steps if args.steps is not None else ls.suggested_steps
+    trajectories = simulate(
+        ls, specs, starts, steps,
+        noise_std=args.noise, seed=args.seed, schedule=args.schedule, telemetry=args.telemetry,
+    )  # fmt: skip
+    fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "csv")
+    if fmt == "json":
+        meta = dict(
+            landscape=ls.key, landscape_params=dict(ls.params), expression=args.expression,
+            domain=ls.domain, optimizers=[str(s) for s in specs], starts=starts.tolist(),
+            steps=steps, noise_std=args.noise, seed=args.seed, schedule=args.schedule,
+            telemetry=args.telemetry,
+        )  # fmt: skip
+        text = export.to_json(trajectories, meta)
+        if args.out:
+            args.out.write_text(text)
+        else:
+            sys.stdout.write(text + "\n")
+    elif args.out:
+        with open(args.out, "w", newline="") as fh:
+            export.to_csv(trajectories, fh)
+    else:
+        export.to_csv(trajectories, sys.stdout)
+    if args.out:
+        summary = "; ".join(
+            f"{tr.label}: final loss {np.nanmean(tr.loss[:, -1]):.4g}"
+            + (
+                f", {int((tr.diverged_at >= 0).sum())} diverged"
+                if (tr.diverged_at >= 0).any()
+                else ""
+            )
+            for tr in trajectories
+        )
+        print(
+            f"wrote {args.out} ({len(starts)} start(s) × {steps} steps). {summary}", file=sys.stderr
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from vradam import schedules
+    from vradam.optimizers import REGISTRY
+
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="VRAdam and baselines on 2-D landscapes."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser(
+        "simulate",
+        help="run optimizers on a 2-D landscape and write every step as CSV or JSON",
+        description=(
+            "Run optimizers from one or more starts on a 2-D landscape; write one row per "
+            "(optimizer, run, step) with all telemetry."
+        ),
+        epilog=f"optimizers: {', '.join(REGISTRY)}. Example: {PROG} simulate --landscape "
+        "rosenbrock --optimizer vradam:lr=0.05 --optimizer adam:lr=0.05 --start -1.5,2 "
+        "--steps 500 --out runs.csv",
+    )
+    where = sim.add_mutually_exclusive_group()
+    where.add_argument(
+        "--landscape", default="rosenbrock", help="registry key (default: rosenbrock)"
+    )
+    where.add_argument("--expression", help='a custom f(x, y), e.g. "x^2 + 10*sin(y)"')
+    sim.add_argument("--domain", help="xmin,xmax,ymin,ymax for --expression (default -3,3,-3,3)")
+    sim.add_argument("--param", action="append", help="landscape parameter name=value (repeatable)")
+    sim.add_argument(
+        "--optimizer", action="append",
+        help="key:name=value,... (repeatable; default: Adam and VRAdam at the landscape's "
+        "suggested settings)",
+    )  # fmt: skip
+    sim.add_argument("--start", action="append", help="x,y (repeatable; default: the landscape's)")
+    sim.add_argument("--grid", help="a grid of starts over the domain, e.g. 50x50")
+    sim.add_argument("--steps", type=int, help="updates per run (default: the landscape's)")
+    sim.add_argument("--noise", type=float, default=0.0, help="gradient noise std (default 0)")
+    sim.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    sim.add_argument("--schedule", default="constant", choices=list(schedules.SCHEDULES))
+    sim.add_argument("--telemetry", default="full", choices=["full", "path"])
+    sim.add_argument("--format", choices=["csv", "json"], help="default: from --out, else csv")
+    sim.add_argument("--out", type=Path, help="output file (default: standard output)")
+    sim.set_defaults(func=cmd_simulate)
+    return parser
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """Let ``--start -1.5,2`` through argparse (it would take -1.5,2 for an option)."""
+    out: list[str] = []
+    it = iter(argv)
+    for arg in it:
+        if arg in _NUMERIC_OPTIONS:
+            value = next(it, None)
+            out.append(arg if value is None else f"{arg}={value}")
+        else:
+            out.append(arg)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(_join_negative_values(argv))
+    try:
+        return args.func(args)
+    except (CLIError, ValueError) as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # e.g. piped into `head`
+        return 0
