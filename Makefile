@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -c constraints.txt \
 	$(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench load-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ test: lint
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_engine.py
+	$(PY) benchmarks/bench_playground.py
+
+# 8 concurrent browser sessions against one server (not part of make test)
+load-check: $(VENV)/.dev-installed
+	$(PY) benchmarks/load_check.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache tests/artifacts

@@ -1,14 +1,26 @@
 """Streamlit entry point: page config and navigation only (see pages/)."""
 
+from pathlib import Path
+
 import streamlit as st
+
+from vradam import ui
+
+# A local favicon: a material-icon favicon is fetched from Google, which fails offline.
+FAVICON = Path(__file__).parent / "vradam" / "assets" / "favicon.png"
 
 st.set_page_config(
     page_title="VRAdam: see how optimizers move",
-    page_icon=":material/speed:",
+    page_icon=str(FAVICON),
     layout="wide",
 )
 
+ui.apply_style()
+
 pages = [
-    st.Page("pages/about.py", title="About VRAdam", icon=":material/info:", default=True),
+    st.Page(
+        "pages/playground.py", title="Playground", icon=":material/sports_score:", default=True
+    ),
+    st.Page("pages/about.py", title="About VRAdam", icon=":material/info:"),
 ]
 st.navigation(pages).run()

@@ -193,8 +193,8 @@ _LANDSCAPES = [
         start=(-1.5, 2.0),
         lesson="A narrow curved valley: finding it is easy, following its floor to (1, 1) is hard.",
         log_scale=True,
-        suggested_lr=0.05,
-        suggested_beta3=0.0045,
+        suggested_lr=0.3,
+        suggested_beta3=0.005,
         suggested_steps=500,
     ),
     Landscape(

@@ -1,25 +1,49 @@
-"""AppTest: every page runs without an exception (no browser needed)."""
+"""AppTest: every page runs without an exception, and the Playground's controls work."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
+from vradam.playground import SCENARIOS, PlaygroundConfig
 
+ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60  # the default 3 s is too short on a loaded 2-core machine
 
 
-def test_app_routes_to_about_by_default():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
-    assert not at.exception
-    assert "Velocity-Regularized Adam" in at.title[0].value
+def _app(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _spec(at) -> dict:
+    (chart,) = at.get("plotly_chart")
+    return json.loads(chart.proto.spec)
+
+
+def _no_errors(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_app_opens_on_the_playground():
+    at = _app()
+    _no_errors(at)
+    assert at.session_state["pg_config"] == PlaygroundConfig()
+    spec = _spec(at)
+    assert len(spec["frames"]) == 120 and spec["layout"]["images"]
+    assert not at.error and not at.warning
+    assert len(at.dataframe) == 1
 
 
 def test_about_page_content():
     at = AppTest.from_file(str(ROOT / "pages" / "about.py"), default_timeout=TIMEOUT).run()
-    assert not at.exception
+    _no_errors(at)
+    assert "Velocity-Regularized Adam" in at.title[0].value
     latex = " ".join(el.value for el in at.latex)
     assert r"\min\!\left(\beta_3 \lVert v_t \rVert^2,\ \alpha_1\right)" in latex
     text = " ".join(el.value for el in at.markdown)
@@ -27,3 +51,112 @@ def test_about_page_content():
         assert needle in text
     code = " ".join(el.value for el in at.code)
     assert "from vradam import VRAdam" in code and "2505.13196" in code
+
+
+def test_switch_page_to_about():
+    at = _app()
+    at.switch_page("pages/about.py").run()
+    _no_errors(at)
+    assert "Velocity-Regularized Adam" in at.title[0].value
+
+
+@pytest.mark.parametrize("key", sorted(SCENARIOS))
+def test_each_scenario_loads(key):
+    at = _app()
+    at.button_group[0].set_value(key).run()
+    _no_errors(at)
+    assert at.session_state["pg_config"] == SCENARIOS[key].config
+    assert any(SCENARIOS[key].title in el.value for el in at.info)
+    if key == "big_step":
+        assert any("diverged at step" in w.value for w in at.warning)
+
+
+def test_widgets_change_the_run():
+    at = _app()
+    at.slider(key="pg_steps").set_value(120).run()
+    _no_errors(at)
+    assert at.session_state["pg_config"].steps == 120
+    assert _spec(at)["frames"][-1]["name"] == "120"
+    at.selectbox(key="pg_landscape").set_value("himmelblau").run()
+    _no_errors(at)
+    config = at.session_state["pg_config"]
+    assert config.landscape == "himmelblau" and config.start is None
+    # the Adam family took the landscape's suggested α0 (and β3 for VRAdam)
+    assert "vradam:beta3=0.0008,lr=0.1,weight_decay=0" in config.optimizers
+    at.toggle(key="pg_same_lr_on").set_value(True).run()
+    assert {s.hyperparams["lr"] for s in at.session_state["pg_config"].specs()} == {0.1}
+    at.radio(key="pg_start_mode").set_value("cloud").run()
+    _no_errors(at)
+    assert at.session_state["pg_config"].start_points().shape[0] == 16
+
+
+def test_add_remove_and_duplicate_optimizers():
+    at = _app()
+    at.selectbox(key="pg_add_key").set_value("vradam").run()
+    add = next(b for b in at.button if b.label == "add")
+    add.click().run()
+    _no_errors(at)
+    opts = at.session_state["pg_config"].optimizers
+    assert len(opts) == 5 and sum(o.startswith("vradam") for o in opts) == 2
+    remove = next(b for b in at.button if b.label == "remove")
+    remove.click().run()
+    assert len(at.session_state["pg_config"].optimizers) == 4
+
+
+def test_suggest_beta3_button():
+    at = _app()
+    at.select_slider(key="pg_o1_beta3").set_value(2.0).run()
+    assert "beta3=2," in at.session_state["pg_config"].optimizers[1]
+    next(b for b in at.button if b.label.startswith("suggest")).click().run()
+    _no_errors(at)
+    beta3 = at.session_state["pg_config"].specs()[1].hyperparams["beta3"]
+    assert 1e-4 < beta3 < 0.1
+    assert any("β₃ set to" in el.value for el in at.info)
+
+
+def test_custom_expression_valid_and_invalid():
+    at = _app()
+    at.selectbox(key="pg_landscape").set_value("custom").run()
+    _no_errors(at)
+    at.text_input(key="pg_expr").set_value("x^2 + 3*y^2").run()
+    _no_errors(at)
+    good = at.session_state["pg_config"]
+    assert good.landscape == "custom" and good.expression == "x^2 + 3*y^2"
+    assert _spec(at)["layout"]["images"]
+    at.text_input(key="pg_expr").set_value("x.__class__").run()
+    _no_errors(at)
+    assert any("attribute access is not allowed" in e.value for e in at.error)
+    assert at.session_state["pg_config"] == good  # the last good figure stays
+    assert at.get("plotly_chart")
+    at.text_input(key="pg_expr").set_value("x^2 + 3*y^2").run()
+    at.text_input(key="pg_domain").set_value("1, 2, 3").run()
+    assert any("four numbers" in e.value for e in at.error)
+
+
+def test_query_params_set_the_controls():
+    config = SCENARIOS["ravine"].config
+    query = config.to_query()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    _no_errors(at)
+    assert at.session_state["pg_config"] == config
+    assert at.selectbox(key="pg_landscape").value == "ill_conditioned"
+    assert at.slider(key="pg_condition").value == 25.0
+
+
+def test_bad_query_params_warn_and_fall_back():
+    at = _app(ls="nowhere", steps="-5", opt="sgd:lr=1")
+    _no_errors(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "unknown landscape 'nowhere'" in warnings and "steps='-5'" in warnings
+    assert at.session_state["pg_config"] == PlaygroundConfig()
+
+
+def test_exports_are_offered():
+    at = _app()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels[:3] == ["CSV (every step)", "JSON (with versions)", "HTML (plays offline)"]
+    code = " ".join(el.value for el in at.code)
+    assert "simulate(landscape, optimizers, starts, steps=500)" in code

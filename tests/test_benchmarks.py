@@ -27,3 +27,11 @@ def test_bench_engine_quick_run():
     )  # fmt: skip
     assert "6 optimizers × 1 start × 500 steps" in result.stdout
     assert "basin map 30×30" in result.stdout
+
+
+def test_bench_playground_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_playground.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "(default)" in result.stdout and "MB" in result.stdout

@@ -7,35 +7,130 @@ VRADAM_REQUIRE_BROWSER=1, which turns that skip into a failure.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 from conftest import ARTIFACTS, wait_for_app
+
+import landscapes
 
 pytestmark = pytest.mark.browser
 
 VIEWPORTS = {"desktop": (1600, 1000), "projector": (1280, 720)}
 
+PLOT = ".js-plotly-plot"
+JS_SLIDER_ACTIVE = "() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active"
+JS_BACKGROUND = "() => document.querySelectorAll('.js-plotly-plot .imagelayer image').length"
 
-@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
-def test_about_page_renders(browser, app_server, viewport):
+
+def _open(browser, url, viewport="desktop"):
     width, height = VIEWPORTS[viewport]
     context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
-    errors = []
+    errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url, wait_until="domcontentloaded")
+    wait_for_app(page)
+    return context, page, errors
+
+
+def _pick_scenario(page, title):
+    page.locator('[data-testid="stButtonGroup"]').get_by_text(title, exact=True).click()
+
+
+def _no_overflow(page):
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_about_page_renders(browser, app_server, viewport):
+    context, page, errors = _open(browser, f"{app_server}/about", viewport)
     try:
-        page.goto(app_server, wait_until="domcontentloaded")
-        wait_for_app(page)
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "Velocity-Regularized Adam" in page.locator("h1").first.inner_text()
         # KaTeX rendered the update rule (no raw LaTeX left on the page).
         assert page.locator(".katex").count() > 5
         assert "\\begin{aligned}" not in page.locator('[data-testid="stMain"]').inner_text()
-        # Nothing wider than the window (no horizontal overflow of the page itself).
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0
+        _no_overflow(page)
         page.screenshot(path=str(ARTIFACTS / f"about-{viewport}.png"), full_page=True)
     finally:
         context.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+def test_playground_plays(browser, app_server, viewport):
+    context, page, errors = _open(browser, app_server, viewport)
+    try:
+        page.wait_for_selector(f"{PLOT} .main-svg")
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.evaluate(JS_BACKGROUND) == 1
+        assert page.evaluate(JS_SLIDER_ACTIVE) == 0
+        page.screenshot(path=str(ARTIFACTS / f"playground-{viewport}.png"))
+        page.locator(f"{PLOT} .updatemenu-button").filter(has_text="Play").click()
+        page.wait_for_function(f"({JS_SLIDER_ACTIVE})() > 40", timeout=30_000)
+        # the background image survives the animation (contour/heatmap traces would not)
+        assert page.evaluate(JS_BACKGROUND) == 1
+        page.screenshot(path=str(ARTIFACTS / f"playground-{viewport}-playing.png"))
+        _no_overflow(page)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_click_on_the_map_sets_the_start(browser, app_server):
+    context, page, errors = _open(browser, app_server)
+    try:
+        page.wait_for_selector(f"{PLOT} .main-svg")
+        box = page.locator(f"{PLOT} .xy .nsewdrag").first.bounding_box()
+        # a point in the upper right quarter of the map
+        page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"])
+        page.wait_for_function("() => window.location.search.includes('start=')", timeout=30_000)
+        wait_for_app(page)
+        start = parse_qs(urlparse(page.url).query)["start"][0]
+        x, y = (float(v) for v in start.split(","))
+        assert x > 0.5 and y > 1.5  # Rosenbrock's domain is [-2, 2] × [-1, 3]
+        assert page.locator('[data-testid="stException"]').count() == 0
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_sessions_do_not_share_state(browser, app_server):
+    a_ctx, a, a_errors = _open(browser, app_server)
+    b_ctx, b, b_errors = _open(browser, f"{app_server}/?ls=himmelblau")
+    try:
+        assert "Himmelblau" in b.locator('[data-testid="stMain"]').inner_text()
+        # B picks a scenario; A then reruns with its own change and must not see B's
+        _pick_scenario(b, "A ravine where Adam oscillates")
+        b.wait_for_function("() => window.location.search.includes('ls=ill_conditioned')")
+        wait_for_app(b)
+        _pick_scenario(a, "Beale's plateaus")
+        a.wait_for_function("() => window.location.search.includes('ls=beale')")
+        wait_for_app(a)
+        a_text = a.locator('[data-testid="stMain"]').inner_text()
+        b_text = b.locator('[data-testid="stMain"]').inner_text()
+        beale = landscapes.get("beale").lesson[:30]
+        ravine = landscapes.get("ill_conditioned").lesson[:30]
+        assert beale in a_text and ravine not in a_text
+        assert ravine in b_text and beale not in b_text
+        assert parse_qs(urlparse(a.url).query)["ls"] == ["beale"]
+        assert parse_qs(urlparse(b.url).query)["ls"] == ["ill_conditioned"]
+    finally:
+        a_ctx.close()
+        b_ctx.close()
+    assert not a_errors and not b_errors
+
+
+def test_png_export_uses_the_system_chromium(chromium_path):
+    from vradam import ui
+    from vradam.playground import PlaygroundConfig
+
+    config = PlaygroundConfig(steps=40)
+    fig = ui.final_state_figure(ui.cached_race_figure(config))
+    assert "sliders" not in fig["layout"] and "frames" not in fig
+    png = ui.png_bytes(config)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000

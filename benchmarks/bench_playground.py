@@ -1,0 +1,72 @@
+"""Server-side time from a slider change to the new Playground figure, and its payload.
+
+    python benchmarks/bench_playground.py [--quick]
+
+A slider change means a new config: the engine runs every optimizer, the race figure
+is built as plain dicts and serialised to the JSON Streamlit sends. The landscape's
+background image is cached per landscape, so the "slider change" row reuses it; the
+"new landscape" row builds it too. Targets: ≤ 300 ms for the default scenario and a
+payload ≤ 5 MB. Times are medians; the ratio column compares with the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import plotly.io as pio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vradam import playground, plots
+from vradam.playground import SCENARIOS, PlaygroundConfig
+
+TARGET_S = 0.300
+
+
+def figure_json(config: PlaygroundConfig, bg: dict | None = None) -> tuple[str, dict]:
+    ls = config.landscape_obj()
+    bg = bg if bg is not None else plots.background(ls)
+    trajectories = playground.run(config)
+    fig = plots.race_figure(ls, trajectories, plots.assign_colors(config.specs()), bg)
+    return pio.to_json(fig, validate=False), bg
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args(argv)
+    reps = 3 if args.quick else 11
+
+    print("| scenario | slider change (background cached) | new landscape | payload | target |")
+    print("|---|---|---|---|---|")
+    for key in ["rosenbrock", *(k for k in SCENARIOS if k != "rosenbrock")]:
+        config = SCENARIOS[key].config
+        _, bg = figure_json(config)  # warm up imports and caches of the landscape
+        warm, cold = [], []
+        for i in range(reps):
+            # a "slider change": one step fewer or more, so nothing but the background is reused
+            changed = replace(config, steps=config.steps - (i % 2))
+            start = time.perf_counter()
+            text, _ = figure_json(changed, bg)
+            warm.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            figure_json(changed)
+            cold.append(time.perf_counter() - start)
+        w, c = statistics.median(warm), statistics.median(cold)
+        name = SCENARIOS[key].title + (" (default)" if key == "rosenbrock" else "")
+        print(
+            f"| {name} | **{1e3 * w:.0f} ms** ({w / TARGET_S:.2f}× the budget) | {1e3 * c:.0f} ms "
+            f"| {len(text) / 1e6:.2f} MB | ≤ 300 ms, ≤ 5 MB |"
+        )
+        if args.quick:
+            break
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

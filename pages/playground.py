@@ -1,0 +1,8 @@
+"""Playground: optimizers racing side by side on a 2-D landscape."""
+
+
+from vradam import ui
+
+config, error = ui.playground_controls()
+ui.scenario_buttons()
+ui.show_playground(config, error)

@@ -1,0 +1,529 @@
+"""Streamlit helpers (the only module that imports streamlit).
+
+Pages stay thin: they call a ``*_controls()`` helper that reads widgets and
+returns a frozen config, a cached pure computation, and a ``show_*`` helper.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import plotly.io as pio
+import plotly.tools
+import streamlit as st
+
+import landscapes
+from vradam import export, playground, plots, schedules
+from vradam.optimizers import REGISTRY, OptimizerSpec
+from vradam.playground import SCENARIOS, PlaygroundConfig
+
+# --------------------------------------------------------------------------- fast charts
+# st.plotly_chart turns a dict into a validated go.Figure (~0.5 s for an animated race).
+# Figures built by vradam.plots follow Plotly's schema (a test validates them), so they
+# carry a marker in layout.meta and skip that second validation.
+_TRUSTED = "vradam.plots"
+_original_return_figure = plotly.tools.return_figure_from_figure_or_data
+
+
+def _return_figure(figure_or_data, validate_figure):
+    if (
+        isinstance(figure_or_data, dict)
+        and figure_or_data.get("layout", {}).get("meta") == _TRUSTED
+    ):
+        return figure_or_data
+    return _original_return_figure(figure_or_data, validate_figure)
+
+
+plotly.tools.return_figure_from_figure_or_data = _return_figure
+
+
+def trusted(fig: dict) -> dict:
+    fig["layout"]["meta"] = _TRUSTED
+    return fig
+
+
+# --------------------------------------------------------------------------- page style
+
+_STYLE = """
+<style>
+/* Less empty space above the content: the figures should fit a 1280×720 projector. */
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+</style>
+"""
+
+
+def apply_style() -> None:
+    st.html(_STYLE)
+
+
+# --------------------------------------------------------------------------- cached work
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_run(config: PlaygroundConfig):
+    return playground.run(config)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_background(landscape_key, params, expression, domain) -> dict:
+    config = PlaygroundConfig(
+        landscape=landscape_key, landscape_params=params, expression=expression, domain=domain
+    )
+    return plots.background(config.landscape_obj())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_race_figure(config: PlaygroundConfig) -> dict:
+    ls = config.landscape_obj()
+    bg = cached_background(config.landscape, config.landscape_params, config.expression,
+                           config.domain)  # fmt: skip
+    trajectories = cached_run(config)
+    colors = plots.assign_colors(config.specs())
+    return trusted(plots.race_figure(ls, trajectories, colors, bg))
+
+
+# --------------------------------------------------------------------------- widgets
+
+_NICE = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+
+
+def log_options(lo: float, hi: float, current: float | None = None, zero: bool = False):
+    """1-1.5-2-3-5-7 steps between lo and hi, plus the current value (for select_slider)."""
+    values = []
+    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        values += [m * 10.0**k for m in _NICE if lo * 0.999 <= m * 10.0**k <= hi * 1.001]
+    values = [float(f"{v:.3g}") for v in values]
+    if current is not None and current > 0:
+        values.append(float(current))
+    out = sorted(set(values))
+    return [0.0, *out] if zero else out
+
+
+def _fmt(v: float) -> str:
+    return "0 (off)" if v == 0 else f"{v:.3g}"
+
+
+def _opt_key(uid: int, name: str) -> str:
+    return f"pg_o{uid}_{name}"
+
+
+def _entries() -> list[dict]:
+    return st.session_state.setdefault("pg_opts", [])
+
+
+def _load(config: PlaygroundConfig) -> None:
+    """Put a config into the widgets' session state (before they are drawn)."""
+    ss = st.session_state
+    ss["pg_landscape"] = config.landscape
+    params = dict(config.landscape_params)
+    defaults = dict(landscapes.REGISTRY["ill_conditioned"].params)
+    ss["pg_condition"] = float(params.get("condition", defaults["condition"]))
+    ss["pg_angle"] = float(params.get("angle", defaults["angle"]))
+    ss["pg_expr"] = config.expression or "x^2 + 10*sin(y)"
+    ss["pg_domain"] = ", ".join(f"{v:g}" for v in config.domain)
+    try:
+        sx, sy = config.start_point()
+    except ValueError:
+        sx, sy = 0.0, 0.0
+    ss["pg_start_x"], ss["pg_start_y"] = float(sx), float(sy)
+    ss["pg_start_custom"] = config.start is not None
+    ss["pg_start_mode"] = config.start_mode
+    ss["pg_n_starts"] = config.n_starts
+    ss["pg_same_lr_on"] = config.same_lr is not None
+    ss["pg_same_lr"] = config.same_lr if config.same_lr is not None else 0.1
+    ss["pg_steps"] = config.steps
+    ss["pg_noise"] = float(config.noise)
+    ss["pg_seed"] = int(config.seed)
+    ss["pg_schedule"] = config.schedule
+    for entry in _entries():
+        for name in REGISTRY[entry["key"]].defaults:
+            ss.pop(_opt_key(entry["uid"], name), None)
+    entries = []
+    for text in config.optimizers:
+        spec = OptimizerSpec.parse(text)
+        uid = ss.get("pg_next_uid", 0)
+        ss["pg_next_uid"] = uid + 1
+        entries.append(dict(uid=uid, key=spec.key, label=spec.label))
+        for name, value in spec.hyperparams.items():
+            ss[_opt_key(uid, name)] = float(value)
+        ss[_opt_key(uid, "label")] = spec.label or ""
+    ss["pg_opts"] = entries
+
+
+def _on_landscape_change() -> None:
+    """New landscape: its default start, and its suggested α0/β3 for the Adam family."""
+    ss = st.session_state
+    key = ss["pg_landscape"]
+    ss["pg_start_custom"] = False
+    if key == "custom":
+        return
+    params = {}
+    if key in landscapes.FACTORIES:
+        params = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])
+    ls = landscapes.get(key, **params)
+    ss["pg_start_x"], ss["pg_start_y"] = ls.start
+    for entry in _entries():
+        if entry["key"] in ("adam", "adamw", "nadam", "radam", "vradam"):
+            ss[_opt_key(entry["uid"], "lr")] = ls.suggested_lr
+        if entry["key"] == "vradam":
+            ss[_opt_key(entry["uid"], "beta3")] = ls.suggested_beta3
+
+
+def _add_optimizer() -> None:
+    ss = st.session_state
+    key = ss["pg_add_key"]
+    if len(_entries()) >= playground.MAX_OPTIMIZERS:
+        return
+    uid = ss.get("pg_next_uid", 0)
+    ss["pg_next_uid"] = uid + 1
+    info = REGISTRY[key]
+    values = dict(info.defaults)
+    config = ss.get("pg_config")
+    if config is not None:
+        try:
+            ls = config.landscape_obj()
+            if "lr" in values and key not in ("gd", "momentum", "nesterov", "lion"):
+                values["lr"] = ls.suggested_lr
+            if key == "vradam":
+                values.update(beta3=ls.suggested_beta3, weight_decay=0.0)
+        except ValueError:
+            pass
+    for name, value in values.items():
+        ss[_opt_key(uid, name)] = float(value)
+    ss[_opt_key(uid, "label")] = ""
+    ss["pg_opts"] = [*_entries(), dict(uid=uid, key=key, label=None)]
+
+
+def _remove_optimizer(uid: int) -> None:
+    st.session_state["pg_opts"] = [e for e in _entries() if e["uid"] != uid]
+
+
+def _suggest_beta3(index: int, uid: int) -> None:
+    ss = st.session_state
+    config = ss.get("pg_config")
+    if config is None:
+        return
+    try:
+        ss[_opt_key(uid, "beta3")] = playground.suggest_beta3(config, index)
+        ss["pg_notice"] = f"β₃ set to {ss[_opt_key(uid, 'beta3')]:g} from the run's early velocity."
+    except ValueError as exc:
+        ss["pg_notice"] = str(exc)
+
+
+SUGGEST_HELP = (
+    "Sets β₃ so that β₃‖v‖² peaks near 1.5 early in this run: the gate acts in the transient "
+    "and releases near the minimum."
+)
+
+
+def _hyperparam_widget(entry: dict, hp, ls) -> float:
+    key = _opt_key(entry["uid"], hp.name)
+    current = float(st.session_state.get(key, hp.default))
+    label = f"{hp.symbol}  ({hp.name})"
+    if hp.name == "beta3":
+        center = ls.suggested_beta3 if ls is not None else 1.0
+        options = log_options(center / 1000, center * 1000, current, zero=True)
+        return st.select_slider(label, options, key=key, format_func=_fmt, help=hp.help)
+    if hp.log:
+        options = log_options(hp.slider[0], hp.slider[1], current)
+        return st.select_slider(label, options, key=key, format_func=_fmt, help=hp.help)
+    lo, hi = hp.slider
+    lo, hi = min(lo, current), max(hi, current)
+    step = 0.001 if hi <= 1 else 0.5
+    return st.slider(label, float(lo), float(hi), key=key, step=step, help=hp.help,
+                     format="%.3f" if hi <= 1 else "%.1f")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- controls
+
+
+def _pending_config() -> None:
+    """Apply a config queued by a scenario button, a map click or the URL."""
+    ss = st.session_state
+    if "pg_initialized" not in ss:
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+        config, warnings = PlaygroundConfig.from_query(query) if query else (PlaygroundConfig(), [])
+        ss["pg_url_warnings"] = warnings
+        ss["pg_initialized"] = True
+        _load(config)
+    pending = ss.pop("pg_pending", None)
+    if pending is not None:
+        _load(pending)
+
+
+def _on_scenario() -> None:
+    key = st.session_state.get("pg_scenario_pick")
+    if key in SCENARIOS:
+        st.session_state["pg_pending"] = SCENARIOS[key].config
+        st.session_state["pg_scenario"] = key
+
+
+def scenario_buttons() -> None:
+    st.pills(
+        "Scenarios: one click sets everything up", list(SCENARIOS), key="pg_scenario_pick",
+        format_func=lambda k: SCENARIOS[k].title, on_change=_on_scenario,
+    )  # fmt: skip
+
+
+def playground_controls() -> tuple[PlaygroundConfig, str | None]:
+    """Sidebar widgets → a PlaygroundConfig (the last good one, with an error, if invalid)."""
+    _pending_config()
+    ss = st.session_state
+    sb = st.sidebar
+    error = None
+
+    sb.header("Landscape")
+    keys = [*sorted(landscapes.REGISTRY, key=lambda k: landscapes.REGISTRY[k].name), "custom"]
+    sb.selectbox(
+        "Function", keys, key="pg_landscape", on_change=_on_landscape_change,
+        format_func=lambda k: "Custom f(x, y)…" if k == "custom" else landscapes.REGISTRY[k].name,
+    )  # fmt: skip
+    key = ss["pg_landscape"]
+    params: tuple = ()
+    expression, domain = "", playground.DEFAULT_DOMAIN
+    if key == "ill_conditioned":
+        sb.slider("condition number κ", 1.0, 200.0, key="pg_condition", step=1.0,
+                  on_change=_on_landscape_change)  # fmt: skip
+        sb.slider("angle θ (degrees)", 0.0, 90.0, key="pg_angle", step=5.0,
+                  on_change=_on_landscape_change)  # fmt: skip
+        params = (("condition", float(ss["pg_condition"])), ("angle", float(ss["pg_angle"])))
+    if key == "custom":
+        expression = sb.text_input(
+            "f(x, y)", key="pg_expr", max_chars=landscapes.expression.MAX_LENGTH,
+            help="Ordinary maths in x and y: + − * / ** (or ^), sin cos tan exp log sqrt abs "
+            "tanh sinh cosh arctan sigmoid softplus …, and the constants pi and e.",
+        )  # fmt: skip
+        text = sb.text_input("domain: xmin, xmax, ymin, ymax", key="pg_domain")
+        values = playground._floats(text.replace(" ", ""), 4)
+        if values is None:
+            error = "The domain must be four numbers: xmin, xmax, ymin, ymax."
+        else:
+            domain = tuple(values)
+
+    sb.header("Start")
+    c1, c2 = sb.columns(2)
+    c1.number_input("x", key="pg_start_x", format="%.4g", on_change=_start_moved)
+    c2.number_input("y", key="pg_start_y", format="%.4g", on_change=_start_moved)
+    sb.caption("Or click the map to start there.")
+    sb.radio("Starts", playground.START_MODES, key="pg_start_mode", horizontal=True,
+             format_func={"single": "one", "cloud": "cloud", "grid": "grid"}.get)  # fmt: skip
+    if ss["pg_start_mode"] != "single":
+        sb.slider("number of starts", 2, playground.MAX_STARTS, key="pg_n_starts")
+
+    sb.header("Optimizers")
+    sb.toggle("same α₀ for all", key="pg_same_lr_on",
+              help="Run every optimizer at one learning rate, for a fair comparison.")  # fmt: skip
+    if ss["pg_same_lr_on"]:
+        sb.select_slider("α₀ for all", log_options(1e-4, 50.0, ss.get("pg_same_lr")),
+                         key="pg_same_lr", format_func=_fmt)  # fmt: skip
+    try:
+        ls_for_widgets = PlaygroundConfig(
+            landscape=key, landscape_params=params, expression=expression or "x", domain=domain
+        ).landscape_obj()
+    except ValueError:
+        ls_for_widgets = None
+    texts = []
+    for i, entry in enumerate(_entries()):
+        info = REGISTRY[entry["key"]]
+        uid = entry["uid"]
+        values = {hp.name: float(ss.get(_opt_key(uid, hp.name), hp.default))
+                  for hp in info.hyperparams}  # fmt: skip
+        label = ss.get(_opt_key(uid, "label"), "") or None
+        spec = OptimizerSpec(
+            entry["key"], {k: v for k, v in values.items() if v != info.defaults[k]}, label
+        )
+        with sb.expander(f"{i + 1}. {spec.display_name}"):
+            st.caption(info.description)
+            for hp in info.hyperparams:
+                if hp.name == "lr" and ss["pg_same_lr_on"]:
+                    st.caption(f"α₀ = {ss['pg_same_lr']:g} (same for all)")
+                    continue
+                values[hp.name] = _hyperparam_widget(entry, hp, ls_for_widgets)
+            if "beta3" in values:
+                st.button("suggest β₃ from this run", key=f"pg_sugg_{uid}",
+                          on_click=_suggest_beta3, args=(i, uid),
+                          help=SUGGEST_HELP)  # fmt: skip
+            st.text_input("label (optional)", key=_opt_key(uid, "label"))
+            st.button("remove", key=f"pg_rm_{uid}", on_click=_remove_optimizer, args=(uid,),
+                      disabled=len(_entries()) <= 1)  # fmt: skip
+        overrides = {k: v for k, v in values.items() if v != info.defaults[k]}
+        texts.append(str(OptimizerSpec(entry["key"], overrides, label)))
+    c1, c2 = sb.columns([3, 2])
+    c1.selectbox("add", list(REGISTRY), key="pg_add_key", label_visibility="collapsed",
+                 format_func=lambda k: REGISTRY[k].name)  # fmt: skip
+    c2.button("add", on_click=_add_optimizer, width="stretch",
+              disabled=len(_entries()) >= playground.MAX_OPTIMIZERS)  # fmt: skip
+
+    sb.header("Run")
+    sb.slider("steps", 10, playground.MAX_STEPS, key="pg_steps", step=10)
+    sb.number_input("gradient noise (std)", min_value=0.0, key="pg_noise", step=1.0,
+                    help="Gaussian noise added to every gradient component (seeded).")  # fmt: skip
+    sb.number_input("seed", min_value=0, max_value=2**31 - 1, key="pg_seed", step=1)
+    sb.selectbox("LR schedule", list(schedules.SCHEDULES), key="pg_schedule",
+                 help="\n".join(f"{k}: {v}" for k, v in schedules.SCHEDULES.items()))  # fmt: skip
+
+    start = (float(ss["pg_start_x"]), float(ss["pg_start_y"])) if ss["pg_start_custom"] else None
+    try:
+        config = PlaygroundConfig(
+            landscape=key, landscape_params=params, expression=expression, domain=domain,
+            start=start, start_mode=ss["pg_start_mode"], n_starts=int(ss["pg_n_starts"]),
+            optimizers=tuple(texts) or PlaygroundConfig().optimizers,
+            same_lr=float(ss["pg_same_lr"]) if ss["pg_same_lr_on"] else None,
+            steps=int(ss["pg_steps"]), noise=float(ss["pg_noise"]), seed=int(ss["pg_seed"]),
+            schedule=ss["pg_schedule"],
+        )  # fmt: skip
+        config.landscape_obj()  # a bad expression raises here
+        if error:
+            raise ValueError(error)
+    except ValueError as exc:
+        error = str(exc)
+        config = ss.get("pg_config") or PlaygroundConfig()
+    ss["pg_config"] = config
+    return config, error
+
+
+def _start_moved() -> None:
+    st.session_state["pg_start_custom"] = True
+
+
+# --------------------------------------------------------------------------- main area
+
+
+def _sync_url(config: PlaygroundConfig) -> None:
+    query = config.to_query()
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    wanted = {k: (v if isinstance(v, list) else [v]) for k, v in query.items()}
+    if current != wanted:
+        st.query_params.from_dict(query)
+
+
+def landscape_header(config: PlaygroundConfig) -> None:
+    ls = config.landscape_obj()
+    left, right = st.columns([3, 2])
+    with left:
+        st.latex(rf"f(x, y) = {ls.formula}")
+    right.markdown(f"**{ls.name}.** {ls.lesson}")
+
+
+@st.fragment
+def race_chart(config: PlaygroundConfig) -> None:
+    fig = cached_race_figure(config)
+    event = st.plotly_chart(
+        fig, key="pg_chart", on_select="rerun", selection_mode="points",
+        config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove":
+                ["select2d", "lasso2d", "autoScale2d"]},
+    )  # fmt: skip
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    on_map = {i for i, trace in enumerate(fig["data"]) if trace.get("xaxis") == "x"}
+    map_points = [p for p in points if p.get("curve_number") in on_map and p.get("x") is not None]
+    if map_points:
+        p = map_points[0]
+        marker = (round(float(p["x"]), 9), round(float(p["y"]), 9))
+        if st.session_state.get("pg_last_click") != marker:
+            st.session_state["pg_last_click"] = marker
+            st.session_state["pg_pending"] = replace(config, start=marker)
+            st.rerun(scope="app")
+
+
+def results(config: PlaygroundConfig) -> None:
+    trajectories = cached_run(config)
+    for message in playground.divergence_messages(trajectories):
+        st.warning(message, icon="⚠️")
+    rows = playground.results_table(config, trajectories)
+    st.dataframe(
+        rows, hide_index=True, width="stretch",
+        column_config={
+            "final loss": st.column_config.NumberColumn(format="%.4g"),
+            "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
+            "loss increases": st.column_config.NumberColumn(
+                help="How many steps the loss went up: a measure of oscillation."),
+        },
+    )  # fmt: skip
+
+
+def exports(config: PlaygroundConfig) -> None:
+    trajectories = cached_run(config)
+    stem = f"vradam-{config.landscape}"
+    meta = dict(playground=playground.config_dict(config), url_query=config.to_query(),
+                optimizers=[str(s) for s in config.specs()])  # fmt: skip
+    c = st.columns(4)
+    c[0].download_button("CSV (every step)", lambda: export.to_csv(trajectories),
+                         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore")  # fmt: skip
+    c[1].download_button(
+        "JSON (with versions)", lambda: export.to_json(trajectories, meta),
+        file_name=f"{stem}.json", mime="application/json", on_click="ignore",
+    )  # fmt: skip
+    c[2].download_button(
+        "HTML (plays offline)",
+        lambda: pio.to_html(cached_race_figure(config), include_plotlyjs=True, full_html=True,
+                            validate=False, auto_play=False),
+        file_name=f"{stem}.html", mime="text/html", on_click="ignore",
+    )  # fmt: skip
+    if c[3].button("Render PNG", help="Static image of the final state (uses Chromium)."):
+        with st.spinner("Rendering with Kaleido…"):
+            try:
+                st.session_state["pg_png"] = (config, png_bytes(config))
+            except Exception as exc:  # any Kaleido or Chromium failure is reported, not raised
+                st.error(
+                    "PNG export needs Kaleido and a Chromium browser "
+                    f"(`apt-get install chromium`); it failed with: {exc}"
+                )
+    png = st.session_state.get("pg_png")
+    if png is not None and png[0] == config:
+        c[3].download_button("Download PNG", png[1], file_name=f"{stem}.png", mime="image/png",
+                             on_click="ignore")  # fmt: skip
+    st.markdown("**Copy as Python**: the same run with the `vradam` package.")
+    st.code(playground.python_snippet(config), language="python")
+
+
+def png_bytes(config: PlaygroundConfig) -> bytes:
+    """The race at its last step, as a PNG (Kaleido with the system Chromium)."""
+    fig = final_state_figure(cached_race_figure(config))
+    return pio.to_image(fig, format="png", width=1600, height=800, scale=1, validate=False)
+
+
+def final_state_figure(fig: dict) -> dict:
+    """A static copy of the race showing its last frame (no animation controls)."""
+    last = fig["frames"][-1]
+    data = list(fig["data"])
+    for index, trace in zip(last["traces"], last["data"]):
+        data[index] = {**data[index], "x": trace["x"], "y": trace["y"]}
+    layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
+    return {"data": data, "layout": layout}
+
+
+def scenario_text(config: PlaygroundConfig) -> None:
+    key = st.session_state.get("pg_scenario")
+    scenario = SCENARIOS.get(key) if key else None
+    if scenario is not None and scenario.config == config:
+        st.info(f"**{scenario.title}.** {scenario.text}", icon="👀")
+
+
+def show_playground(config: PlaygroundConfig, error: str | None) -> None:
+    ss = st.session_state
+    for warning in ss.pop("pg_url_warnings", []):
+        st.warning(f"Link: {warning}", icon="🔗")
+    notice = ss.pop("pg_notice", None)
+    if notice:
+        st.info(notice)
+    if error:
+        st.error(f"{error} Showing the last valid setup.")
+    _sync_url(config)
+    scenario_text(config)
+    landscape_header(config)
+    race_chart(config)
+    st.caption(
+        "Left: every optimizer's path on the landscape (darker = higher), its current position "
+        "and an arrow along −v, its velocity (first moment or momentum buffer, scaled per "
+        "optimizer). Right, for the chosen start: loss, the effective learning rate η_t, ‖v‖², "
+        "the step length and the sharpness each optimizer's stability threshold applies to "
+        "(λmax of the Hessian, or of the preconditioned Hessian for adaptive methods)."
+    )
+    results(config)
+    with st.expander("Export and share"):
+        st.markdown(
+            "The address bar holds this exact setup: copy the URL to share it. "
+            "Downloads carry the package versions, seed, landscape and optimizer specs."
+        )
+        exports(config)
