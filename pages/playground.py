@@ -1,6 +1,5 @@
 """Playground: optimizers racing side by side on a 2-D landscape."""
 
-
 from vradam import ui
 
 config, error = ui.playground_controls()

@@ -12,7 +12,7 @@ import pytest
 
 from vradam.cli import main
 from vradam.engine import simulate
-from vradam.export import COLUMNS
+from vradam.export import COLUMNS, META_COLUMNS
 
 
 def test_csv_round_trip(tmp_path, capsys):
@@ -24,7 +24,9 @@ def test_csv_round_trip(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().err
     with open(out, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == COLUMNS
+    assert list(rows[0]) == COLUMNS + META_COLUMNS
+    assert rows[0]["landscape"] == "rosenbrock" and rows[0]["seed"] == "0"
+    assert "vradam 0.1.0" in rows[0]["versions"] and "torch" in rows[0]["versions"]
     assert len(rows) == 2 * 2 * 61  # optimizers × runs × (steps + 1)
     expected = simulate("rosenbrock", ["vradam:lr=0.05", "adam:lr=0.05"],
                         [(-1.5, 2.0), (0.5, -0.5)], 60)  # fmt: skip

@@ -95,13 +95,13 @@ def cmd_simulate(args) -> int:
         noise_std=args.noise, seed=args.seed, schedule=args.schedule, telemetry=args.telemetry,
     )  # fmt: skip
     fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "csv")
+    meta = dict(
+        landscape=ls.key, landscape_params=dict(ls.params), expression=args.expression,
+        domain=ls.domain, optimizers=[str(s) for s in specs], starts=starts.tolist(),
+        steps=steps, noise_std=args.noise, seed=args.seed, schedule=args.schedule,
+        telemetry=args.telemetry,
+    )  # fmt: skip
     if fmt == "json":
-        meta = dict(
-            landscape=ls.key, landscape_params=dict(ls.params), expression=args.expression,
-            domain=ls.domain, optimizers=[str(s) for s in specs], starts=starts.tolist(),
-            steps=steps, noise_std=args.noise, seed=args.seed, schedule=args.schedule,
-            telemetry=args.telemetry,
-        )  # fmt: skip
         text = export.to_json(trajectories, meta)
         if args.out:
             args.out.write_text(text)
@@ -109,9 +109,9 @@ def cmd_simulate(args) -> int:
             sys.stdout.write(text + "\n")
     elif args.out:
         with open(args.out, "w", newline="") as fh:
-            export.to_csv(trajectories, fh)
+            export.to_csv(trajectories, fh, meta)
     else:
-        export.to_csv(trajectories, sys.stdout)
+        export.to_csv(trajectories, sys.stdout, meta)
     if args.out:
         summary = "; ".join(
             f"{tr.label}: final loss {np.nanmean(tr.loss[:, -1]):.4g}"

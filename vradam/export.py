@@ -77,13 +77,26 @@ def rows(trajectories: Sequence[Trajectory]):
                 yield row
 
 
-def to_csv(trajectories: Sequence[Trajectory], out=None) -> str | None:
-    """Write long-format CSV to the file object ``out``, or return it as text."""
+META_COLUMNS = ["landscape", "seed", "noise_std", "schedule", "versions"]
+
+
+def to_csv(trajectories: Sequence[Trajectory], out=None, meta: dict | None = None) -> str | None:
+    """Write long-format CSV to the file object ``out``, or return it as text.
+
+    With ``meta`` (landscape, seed, noise_std, schedule) every row also carries those
+    settings and the package versions, so a CSV file alone says how it was made.
+    """
     buffer = io.StringIO() if out is None else out
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    extra = {}
+    if meta is not None:
+        extra = {k: meta.get(k, "") for k in META_COLUMNS[:-1]}
+        extra["versions"] = "; ".join(f"{k} {v}" for k, v in versions().items())
+    writer = csv.DictWriter(
+        buffer, fieldnames=COLUMNS + (META_COLUMNS if extra else []), lineterminator="\n"
+    )
     writer.writeheader()
     for row in rows(trajectories):
-        writer.writerow(row)
+        writer.writerow({**row, **extra})
     return buffer.getvalue() if out is None else None
 
 

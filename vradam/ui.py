@@ -445,10 +445,13 @@ def results(config: PlaygroundConfig) -> None:
 def exports(config: PlaygroundConfig) -> None:
     trajectories = cached_run(config)
     stem = f"vradam-{config.landscape}"
-    meta = dict(playground=playground.config_dict(config), url_query=config.to_query(),
-                optimizers=[str(s) for s in config.specs()])  # fmt: skip
+    meta = dict(
+        landscape=config.landscape, seed=config.seed, noise_std=config.noise,
+        schedule=config.schedule, optimizers=[str(s) for s in config.specs()],
+        playground=playground.config_dict(config), url_query=config.to_query(),
+    )  # fmt: skip
     c = st.columns(4)
-    c[0].download_button("CSV (every step)", lambda: export.to_csv(trajectories),
+    c[0].download_button("CSV (every step)", lambda: export.to_csv(trajectories, meta=meta),
                          file_name=f"{stem}.csv", mime="text/csv", on_click="ignore")  # fmt: skip
     c[1].download_button(
         "JSON (with versions)", lambda: export.to_json(trajectories, meta),
