@@ -1,6 +1,6 @@
 """Playground: optimizers racing side by side on a 2-D landscape."""
 
-from vradam import ui
+from vradam.ui import playground as ui
 
 config, error = ui.playground_controls()
 ui.scenario_buttons()

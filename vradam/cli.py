@@ -128,6 +128,75 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+TRAIN_FIELDS = [
+    "optimizer", "label", "step", "loss", "grad_norm", "effective_lr", "velocity_sq_norm",
+    "clip_active", "train_loss", "train_acc", "val_loss", "val_acc", "sharpness",
+    "sharpness_kind", "threshold", "diverged",
+]  # fmt: skip
+
+
+def _progress(done: int, total: int, width: int = 30) -> None:
+    filled = int(width * done / total)
+    bar = "█" * filled + "·" * (width - filled)
+    print(f"\r[{bar}] {done}/{total} steps", end="", file=sys.stderr, flush=True)
+
+
+def cmd_train(args) -> int:
+    import csv
+    import json
+
+    from vradam import export
+    from vradam.nets import default_optimizers, get_task
+    from vradam.training import TrainConfig, resolve_device, train_steps
+
+    task = get_task(args.task)
+    optimizers = tuple(args.optimizer) if args.optimizer else default_optimizers(task)
+    config = TrainConfig(
+        task=args.task, optimizers=optimizers, steps=args.steps or task.default_steps,
+        batch_size=args.batch_size, seed=args.seed, device=args.device,
+        sharpness_every=args.sharpness_every, eval_every=args.eval_every,
+    )  # fmt: skip
+    device = resolve_device(config.device)
+    print(f"training {task.name} on {device} with {len(optimizers)} optimizer(s)", file=sys.stderr)
+    records = []
+    K = len(optimizers)
+    for r in train_steps(config):
+        records.append({**r, "optimizer": r["spec"]})
+        if r["optimizer"] == K - 1 and (r["step"] % 10 == 0 or r["step"] == config.steps):
+            _progress(r["step"], config.steps)
+    print(file=sys.stderr)
+    meta = dict(task=args.task, optimizers=list(optimizers), steps=config.steps,
+                batch_size=config.batch_size, seed=args.seed, device=str(device),
+                versions=export.versions())  # fmt: skip
+    fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "csv")
+    out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
+    try:
+        if fmt == "json":
+            clean = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+                     for r in records]  # fmt: skip
+            out.write(json.dumps({"meta": meta, "records": clean}) + "\n")
+        else:
+            writer = csv.DictWriter(out, fieldnames=TRAIN_FIELDS, extrasaction="ignore",
+                                    lineterminator="\n")  # fmt: skip
+            writer.writeheader()
+            writer.writerows(records)
+    finally:
+        if args.out:
+            out.close()
+    last = {}
+    for r in records:
+        if "val_loss" in r or r.get("diverged"):
+            last[r["optimizer"]] = r
+    for spec, r in last.items():
+        status = (
+            "diverged"
+            if r.get("diverged")
+            else (f"train loss {r['train_loss']:.4g}, val acc {r['val_acc']:.3f}")
+        )
+        print(f"  {spec}: {status}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vradam import schedules
     from vradam.optimizers import REGISTRY
@@ -169,6 +238,30 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--format", choices=["csv", "json"], help="default: from --out, else csv")
     sim.add_argument("--out", type=Path, help="output file (default: standard output)")
     sim.set_defaults(func=cmd_simulate)
+
+    from vradam.nets import TASKS
+
+    train = sub.add_parser(
+        "train",
+        help="train a small network with several optimizers (same weights, same batches)",
+        description="Train a small network with several optimizers in lockstep and write "
+        "one row per (optimizer, step): losses, accuracy, η_t, ‖v‖², sharpness.",
+        epilog=f"tasks: {', '.join(TASKS)}. Example: {PROG} train --task moons --optimizer "
+        "vradam:lr=0.01 --optimizer adamw:lr=0.01 --steps 500 --device auto --out metrics.csv",
+    )
+    train.add_argument("--task", default="moons", choices=list(TASKS))
+    train.add_argument("--optimizer", action="append",
+                       help="key:name=value,... (repeatable; default: GD, momentum, AdamW, "
+                       "VRAdam at the task's settings)")  # fmt: skip
+    train.add_argument("--steps", type=int, help="updates (default: the task's)")
+    train.add_argument("--batch-size", type=int, help="mini-batch size (default: the task's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    train.add_argument("--sharpness-every", type=int, default=25, help="0 turns it off")
+    train.add_argument("--eval-every", type=int, default=10)
+    train.add_argument("--format", choices=["csv", "json"])
+    train.add_argument("--out", type=Path, help="output file (default: standard output)")
+    train.set_defaults(func=cmd_train)
     return parser
 
 

@@ -41,7 +41,7 @@ import torch
 from vradam import schedules
 from vradam.optimizers import OptimizerSpec
 
-__all__ = ["Trajectory", "simulate"]
+__all__ = ["Trajectory", "simulate", "stability_threshold"]
 
 MAX_STEPS = 100_000
 CONVERGENCE_RADIUS = 1e-3
@@ -170,8 +170,13 @@ def _coefficients(spec: OptimizerSpec, lr: np.ndarray) -> dict[str, np.ndarray |
     return c
 
 
-def _threshold(spec: OptimizerSpec, lr_t: np.ndarray, eta: np.ndarray) -> np.ndarray:
-    """The spec's stability threshold on its compared sharpness (spec section 3)."""
+def stability_threshold(spec: OptimizerSpec, lr_t, eta):
+    """The spec's stability threshold on its compared sharpness (spec section 3).
+
+    ``lr_t`` is the scheduled base rate, ``eta`` the effective rate (they differ only
+    for the VR optimizers); both broadcast. NaN for Lion, which has none.
+    """
+    lr_t, eta = np.asarray(lr_t, dtype=np.float64), np.asarray(eta, dtype=np.float64)
     hp = spec.hyperparams
     key = spec.key
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -486,4 +491,4 @@ def _full_telemetry(ls, specs, out, XY, GRAD, VEL, SQ, ETA, DEN, lr, diverged_at
         if spec.info.stability == "preconditioned":
             tr.precond_sharpness = per_run(pre[:, i], dead_step)
         eta = ETA[:, i]
-        tr.stability_threshold = per_run(_threshold(spec, lr[:, i], eta), dead_step)
+        tr.stability_threshold = per_run(stability_threshold(spec, lr[:, i], eta), dead_step)

@@ -1,60 +1,25 @@
-"""Streamlit helpers (the only module that imports streamlit).
-
-Pages stay thin: they call a ``*_controls()`` helper that reads widgets and
-returns a frozen config, a cached pure computation, and a ``show_*`` helper.
-"""
+"""The Playground page: sidebar controls, the animated race, results and exports."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import plotly.io as pio
-import plotly.tools
 import streamlit as st
 
 import landscapes
 from vradam import export, playground, plots, schedules
-from vradam.optimizers import REGISTRY, OptimizerSpec
 from vradam.playground import SCENARIOS, PlaygroundConfig
+from vradam.ui.common import fmt_value as _fmt
+from vradam.ui.common import (
+    load_optimizers,
+    log_options,
+    optimizer_editor,
+    set_hyperparam,
+    trusted,
+)
 
-# --------------------------------------------------------------------------- fast charts
-# st.plotly_chart turns a dict into a validated go.Figure (~0.5 s for an animated race).
-# Figures built by vradam.plots follow Plotly's schema (a test validates them), so they
-# carry a marker in layout.meta and skip that second validation.
-_TRUSTED = "vradam.plots"
-_original_return_figure = plotly.tools.return_figure_from_figure_or_data
-
-
-def _return_figure(figure_or_data, validate_figure):
-    if (
-        isinstance(figure_or_data, dict)
-        and figure_or_data.get("layout", {}).get("meta") == _TRUSTED
-    ):
-        return figure_or_data
-    return _original_return_figure(figure_or_data, validate_figure)
-
-
-plotly.tools.return_figure_from_figure_or_data = _return_figure
-
-
-def trusted(fig: dict) -> dict:
-    fig["layout"]["meta"] = _TRUSTED
-    return fig
-
-
-# --------------------------------------------------------------------------- page style
-
-_STYLE = """
-<style>
-/* Less empty space above the content: the figures should fit a 1280×720 projector. */
-[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
-</style>
-"""
-
-
-def apply_style() -> None:
-    st.html(_STYLE)
+P = "pg"  # session-state prefix of this page
 
 
 # --------------------------------------------------------------------------- cached work
@@ -85,32 +50,6 @@ def cached_race_figure(config: PlaygroundConfig) -> dict:
 
 # --------------------------------------------------------------------------- widgets
 
-_NICE = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
-
-
-def log_options(lo: float, hi: float, current: float | None = None, zero: bool = False):
-    """1-1.5-2-3-5-7 steps between lo and hi, plus the current value (for select_slider)."""
-    values = []
-    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
-        values += [m * 10.0**k for m in _NICE if lo * 0.999 <= m * 10.0**k <= hi * 1.001]
-    values = [float(f"{v:.3g}") for v in values]
-    if current is not None and current > 0:
-        values.append(float(current))
-    out = sorted(set(values))
-    return [0.0, *out] if zero else out
-
-
-def _fmt(v: float) -> str:
-    return "0 (off)" if v == 0 else f"{v:.3g}"
-
-
-def _opt_key(uid: int, name: str) -> str:
-    return f"pg_o{uid}_{name}"
-
-
-def _entries() -> list[dict]:
-    return st.session_state.setdefault("pg_opts", [])
-
 
 def _load(config: PlaygroundConfig) -> None:
     """Put a config into the widgets' session state (before they are drawn)."""
@@ -136,19 +75,7 @@ def _load(config: PlaygroundConfig) -> None:
     ss["pg_noise"] = float(config.noise)
     ss["pg_seed"] = int(config.seed)
     ss["pg_schedule"] = config.schedule
-    for entry in _entries():
-        for name in REGISTRY[entry["key"]].defaults:
-            ss.pop(_opt_key(entry["uid"], name), None)
-    entries = []
-    for text in config.optimizers:
-        spec = OptimizerSpec.parse(text)
-        uid = ss.get("pg_next_uid", 0)
-        ss["pg_next_uid"] = uid + 1
-        entries.append(dict(uid=uid, key=spec.key, label=spec.label))
-        for name, value in spec.hyperparams.items():
-            ss[_opt_key(uid, name)] = float(value)
-        ss[_opt_key(uid, "label")] = spec.label or ""
-    ss["pg_opts"] = entries
+    load_optimizers(P, config.optimizers)
 
 
 def _on_landscape_change() -> None:
@@ -163,76 +90,32 @@ def _on_landscape_change() -> None:
         params = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])
     ls = landscapes.get(key, **params)
     ss["pg_start_x"], ss["pg_start_y"] = ls.start
-    for entry in _entries():
-        if entry["key"] in ("adam", "adamw", "nadam", "radam", "vradam"):
-            ss[_opt_key(entry["uid"], "lr")] = ls.suggested_lr
-        if entry["key"] == "vradam":
-            ss[_opt_key(entry["uid"], "beta3")] = ls.suggested_beta3
+    set_hyperparam(P, ("adam", "adamw", "nadam", "radam", "vradam"), "lr", ls.suggested_lr)
+    set_hyperparam(P, ("vradam",), "beta3", ls.suggested_beta3)
 
 
-def _add_optimizer() -> None:
-    ss = st.session_state
-    key = ss["pg_add_key"]
-    if len(_entries()) >= playground.MAX_OPTIMIZERS:
-        return
-    uid = ss.get("pg_next_uid", 0)
-    ss["pg_next_uid"] = uid + 1
-    info = REGISTRY[key]
-    values = dict(info.defaults)
-    config = ss.get("pg_config")
-    if config is not None:
-        try:
-            ls = config.landscape_obj()
-            if "lr" in values and key not in ("gd", "momentum", "nesterov", "lion"):
-                values["lr"] = ls.suggested_lr
-            if key == "vradam":
-                values.update(beta3=ls.suggested_beta3, weight_decay=0.0)
-        except ValueError:
-            pass
-    for name, value in values.items():
-        ss[_opt_key(uid, name)] = float(value)
-    ss[_opt_key(uid, "label")] = ""
-    ss["pg_opts"] = [*_entries(), dict(uid=uid, key=key, label=None)]
-
-
-def _remove_optimizer(uid: int) -> None:
-    st.session_state["pg_opts"] = [e for e in _entries() if e["uid"] != uid]
-
-
-def _suggest_beta3(index: int, uid: int) -> None:
-    ss = st.session_state
-    config = ss.get("pg_config")
+def _new_values(key: str) -> dict:
+    """An added optimizer starts at the landscape's suggested α0 (and β3 for VRAdam)."""
+    config = st.session_state.get("pg_config")
     if config is None:
-        return
+        return {}
     try:
-        ss[_opt_key(uid, "beta3")] = playground.suggest_beta3(config, index)
-        ss["pg_notice"] = f"β₃ set to {ss[_opt_key(uid, 'beta3')]:g} from the run's early velocity."
-    except ValueError as exc:
-        ss["pg_notice"] = str(exc)
+        ls = config.landscape_obj()
+    except ValueError:
+        return {}
+    values = {}
+    if key not in ("gd", "momentum", "nesterov", "lion"):
+        values["lr"] = ls.suggested_lr
+    if key == "vradam":
+        values.update(beta3=ls.suggested_beta3, weight_decay=0.0)
+    return values
 
 
-SUGGEST_HELP = (
-    "Sets β₃ so that β₃‖v‖² peaks near 1.5 early in this run: the gate acts in the transient "
-    "and releases near the minimum."
-)
-
-
-def _hyperparam_widget(entry: dict, hp, ls) -> float:
-    key = _opt_key(entry["uid"], hp.name)
-    current = float(st.session_state.get(key, hp.default))
-    label = f"{hp.symbol}  ({hp.name})"
-    if hp.name == "beta3":
-        center = ls.suggested_beta3 if ls is not None else 1.0
-        options = log_options(center / 1000, center * 1000, current, zero=True)
-        return st.select_slider(label, options, key=key, format_func=_fmt, help=hp.help)
-    if hp.log:
-        options = log_options(hp.slider[0], hp.slider[1], current)
-        return st.select_slider(label, options, key=key, format_func=_fmt, help=hp.help)
-    lo, hi = hp.slider
-    lo, hi = min(lo, current), max(hi, current)
-    step = 0.001 if hi <= 1 else 0.5
-    return st.slider(label, float(lo), float(hi), key=key, step=step, help=hp.help,
-                     format="%.3f" if hi <= 1 else "%.1f")  # fmt: skip
+def _suggest(index: int) -> float:
+    config = st.session_state.get("pg_config")
+    if config is None:
+        raise ValueError("run the Playground once before asking for a suggestion")
+    return playground.suggest_beta3(config, index)
 
 
 # --------------------------------------------------------------------------- controls
@@ -318,42 +201,19 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         sb.select_slider("α₀ for all", log_options(1e-4, 50.0, ss.get("pg_same_lr")),
                          key="pg_same_lr", format_func=_fmt)  # fmt: skip
     try:
-        ls_for_widgets = PlaygroundConfig(
-            landscape=key, landscape_params=params, expression=expression or "x", domain=domain
-        ).landscape_obj()
-    except ValueError:
-        ls_for_widgets = None
-    texts = []
-    for i, entry in enumerate(_entries()):
-        info = REGISTRY[entry["key"]]
-        uid = entry["uid"]
-        values = {hp.name: float(ss.get(_opt_key(uid, hp.name), hp.default))
-                  for hp in info.hyperparams}  # fmt: skip
-        label = ss.get(_opt_key(uid, "label"), "") or None
-        spec = OptimizerSpec(
-            entry["key"], {k: v for k, v in values.items() if v != info.defaults[k]}, label
+        center = (
+            PlaygroundConfig(
+                landscape=key, landscape_params=params, expression=expression or "x", domain=domain
+            )
+            .landscape_obj()
+            .suggested_beta3
         )
-        with sb.expander(f"{i + 1}. {spec.display_name}"):
-            st.caption(info.description)
-            for hp in info.hyperparams:
-                if hp.name == "lr" and ss["pg_same_lr_on"]:
-                    st.caption(f"α₀ = {ss['pg_same_lr']:g} (same for all)")
-                    continue
-                values[hp.name] = _hyperparam_widget(entry, hp, ls_for_widgets)
-            if "beta3" in values:
-                st.button("suggest β₃ from this run", key=f"pg_sugg_{uid}",
-                          on_click=_suggest_beta3, args=(i, uid),
-                          help=SUGGEST_HELP)  # fmt: skip
-            st.text_input("label (optional)", key=_opt_key(uid, "label"))
-            st.button("remove", key=f"pg_rm_{uid}", on_click=_remove_optimizer, args=(uid,),
-                      disabled=len(_entries()) <= 1)  # fmt: skip
-        overrides = {k: v for k, v in values.items() if v != info.defaults[k]}
-        texts.append(str(OptimizerSpec(entry["key"], overrides, label)))
-    c1, c2 = sb.columns([3, 2])
-    c1.selectbox("add", list(REGISTRY), key="pg_add_key", label_visibility="collapsed",
-                 format_func=lambda k: REGISTRY[k].name)  # fmt: skip
-    c2.button("add", on_click=_add_optimizer, width="stretch",
-              disabled=len(_entries()) >= playground.MAX_OPTIMIZERS)  # fmt: skip
+    except ValueError:
+        center = 1.0
+    texts = optimizer_editor(
+        P, beta3_center=center, same_lr=float(ss["pg_same_lr"]) if ss["pg_same_lr_on"] else None,
+        suggest=_suggest, new_values=_new_values, limit=playground.MAX_OPTIMIZERS,
+    )  # fmt: skip
 
     sb.header("Run")
     sb.slider("steps", 10, playground.MAX_STEPS, key="pg_steps", step=10)
@@ -507,7 +367,7 @@ def show_playground(config: PlaygroundConfig, error: str | None) -> None:
     ss = st.session_state
     for warning in ss.pop("pg_url_warnings", []):
         st.warning(f"Link: {warning}", icon="🔗")
-    notice = ss.pop("pg_notice", None)
+    notice = ss.pop(f"{P}_notice", None)
     if notice:
         st.info(notice)
     if error:

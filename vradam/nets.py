@@ -1,0 +1,211 @@
+"""Small networks and the data they learn, all generated here (no downloads).
+
+Every task builds its data from a seed and its model from torch's global seed, so a
+seed reproduces a run exactly. Data come from scikit-learn's generators and its
+bundled 8×8 digits, or are synthesised (spirals, modular addition).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+__all__ = ["TASKS", "Data", "Task", "default_optimizers", "get_task"]
+
+
+@dataclass
+class Data:
+    x_train: Tensor
+    y_train: Tensor
+    x_val: Tensor
+    y_val: Tensor
+
+    def to(self, device) -> Data:
+        return Data(*(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val)))
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    name: str
+    description: str
+    n_classes: int
+    make_data: Callable[[int], Data]
+    make_model: Callable[[], nn.Module]
+    default_steps: int
+    default_lr: float  # a good α0 for Adam here
+    default_beta3: float  # VRAdam's β3: the gate acts early and releases (tested)
+    default_batch: int | None  # None: full batch
+    input_2d: bool = False  # 2-D inputs: the page draws decision boundaries
+
+
+def _split(x: np.ndarray, y: np.ndarray, seed: int, val_fraction: float = 0.25) -> Data:
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_val = round(val_fraction * len(x))
+    val, train = order[:n_val], order[n_val:]
+    as_x = lambda a: torch.as_tensor(a, dtype=torch.float32)  # noqa: E731
+    as_y = lambda a: torch.as_tensor(a, dtype=torch.long)  # noqa: E731
+    return Data(as_x(x[train]), as_y(y[train]), as_x(x[val]), as_y(y[val]))
+
+
+def _moons(seed: int) -> Data:
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=512, noise=0.15, random_state=seed)
+    return _split(x, y, seed)
+
+
+def _circles(seed: int) -> Data:
+    from sklearn.datasets import make_circles
+
+    x, y = make_circles(n_samples=512, noise=0.08, factor=0.5, random_state=seed)
+    return _split(1.5 * x, y, seed)
+
+
+def _spirals(seed: int) -> Data:
+    rng = np.random.default_rng(seed)
+    n = 256
+    t = np.sqrt(rng.uniform(0.05, 1.0, n)) * 3 * math.pi
+    arms = []
+    for k in range(2):
+        angle = t + k * math.pi
+        pts = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1) / (math.pi)
+        arms.append(pts + 0.08 * rng.standard_normal((n, 2)))
+    x = np.concatenate(arms)
+    y = np.concatenate([np.zeros(n, dtype=int), np.ones(n, dtype=int)])
+    return _split(x, y, seed)
+
+
+def _blobs(seed: int) -> Data:
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples=512, centers=4, cluster_std=1.3, random_state=seed)
+    x = (x - x.mean(0)) / x.std(0)
+    return _split(x, y, seed)
+
+
+def _digits(seed: int) -> Data:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = (digits.images / 16.0).astype(np.float32)[:, None, :, :]  # (N, 1, 8, 8)
+    return _split(x, digits.target, seed, val_fraction=0.2)
+
+
+MOD_P = 17
+
+
+def _modular_addition(seed: int) -> Data:
+    a, b = np.meshgrid(np.arange(MOD_P), np.arange(MOD_P))
+    a, b = a.ravel(), b.ravel()
+    x = np.stack([a, b, np.full_like(a, MOD_P)], axis=1)  # tokens: a, b, "="
+    y = (a + b) % MOD_P
+    data = _split(x, y, seed, val_fraction=0.3)
+    return Data(data.x_train.long(), data.y_train, data.x_val.long(), data.y_val)
+
+
+class MLP(nn.Module):
+    """2 → 32 → 32 → classes with tanh (smooth, so Hessians are well defined)."""
+
+    def __init__(self, n_in: int = 2, n_out: int = 2, width: int = 32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(n_in, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(),
+            nn.Linear(width, n_out),
+        )  # fmt: skip
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class SmallCNN(nn.Module):
+    """8×8 digits: two 3×3 convolutions with tanh, one max-pool, a linear read-out."""
+
+    def __init__(self, n_out: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.Tanh(),
+        )  # fmt: skip
+        self.head = nn.Linear(16 * 4 * 4, n_out)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+class TinyTransformer(nn.Module):
+    """One pre-norm block over the tokens (a, b, =), read out at "=".
+
+    Attention is written out (softmax(QKᵀ/√d)V) so that double backward, needed for
+    Hessian-vector products, works on every device.
+    """
+
+    def __init__(self, vocab: int = MOD_P + 1, n_out: int = MOD_P, d: int = 32, heads: int = 2):
+        super().__init__()
+        self.heads = heads
+        self.embed = nn.Embedding(vocab, d)
+        self.pos = nn.Parameter(0.1 * torch.randn(3, d))
+        self.norm1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.norm2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.out = nn.Linear(d, n_out)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        h = self.embed(tokens) + self.pos  # (B, 3, d)
+        B, T, d = h.shape
+        q, k, v = self.qkv(self.norm1(h)).split(d, dim=-1)
+        dh = d // self.heads
+
+        def split(t):  # (B, T, d) → (B, heads, T, dh)
+            return t.view(B, T, self.heads, dh).transpose(1, 2)
+
+        att = (split(q) @ split(k).transpose(-1, -2)) / math.sqrt(dh)
+        y = (att.softmax(dim=-1) @ split(v)).transpose(1, 2).reshape(B, T, d)
+        h = h + self.proj(y)
+        h = h + self.mlp(self.norm2(h))
+        return self.out(h[:, -1])
+
+
+# default_beta3: 1.5 / the peak of AdamW's ‖v‖² over its first 60 steps at default_lr, so
+# VRAdam's gate dips early and releases by the end (a test checks both).
+TASKS: dict[str, Task] = {
+    t.key: t
+    for t in [
+        Task("moons", "Two moons (MLP)", "Two interleaved half circles with noise; an MLP "
+             "with two hidden layers of 32.", 2, _moons, lambda: MLP(2, 2), 500, 0.01, 86.0,
+             None, input_2d=True),
+        Task("circles", "Circles (MLP)", "One ring inside another: the boundary must close.",
+             2, _circles, lambda: MLP(2, 2), 500, 0.01, 63.0, None, input_2d=True),
+        Task("spirals", "Spirals (MLP)", "Two interleaved spirals: the hardest 2-D set here.",
+             2, _spirals, lambda: MLP(2, 2, width=48), 800, 0.01, 160.0, None, input_2d=True),
+        Task("blobs", "Gaussian blobs (MLP)", "Four overlapping clusters, four classes.",
+             4, _blobs, lambda: MLP(2, 4), 400, 0.01, 21.0, None, input_2d=True),
+        Task("digits", "8×8 digits (CNN)", "scikit-learn's bundled handwritten digits with a "
+             "small convolutional network.", 10, _digits, lambda: SmallCNN(10), 300, 0.003,
+             5.9, 128),
+        Task("modadd", f"a + b mod {MOD_P} (transformer)", "Modular addition with a one-block "
+             "transformer: tokens a, b and '=' in, (a + b) mod p out.", MOD_P,
+             _modular_addition, TinyTransformer, 600, 0.003, 32.0, None),
+    ]
+}  # fmt: skip
+
+
+def default_optimizers(task: Task) -> tuple[str, ...]:
+    """GD, heavy ball, AdamW and VRAdam (AdamW's α0, the task's β3) for a task."""
+    lr = task.default_lr
+    return ("gd:lr=0.3", "momentum:lr=0.05", f"adamw:lr={lr:g}",
+            f"vradam:lr={lr:g},beta3={task.default_beta3:g}")  # fmt: skip
+
+
+def get_task(key: str) -> Task:
+    if key not in TASKS:
+        raise ValueError(f"unknown task {key!r}; valid: {', '.join(TASKS)}")
+    return TASKS[key]

@@ -1,0 +1,206 @@
+"""Pieces shared by the pages: fast Plotly charts, page style, the optimizer editor."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import plotly.tools
+import streamlit as st
+
+from vradam.optimizers import REGISTRY, OptimizerSpec
+
+# --------------------------------------------------------------------------- fast charts
+# st.plotly_chart turns a dict into a validated go.Figure (~0.5 s for an animated race).
+# Figures built by vradam.plots follow Plotly's schema (a test validates them), so they
+# carry a marker in layout.meta and skip that second validation.
+_TRUSTED = "vradam.plots"
+_original_return_figure = plotly.tools.return_figure_from_figure_or_data
+
+
+def _return_figure(figure_or_data, validate_figure):
+    layout = figure_or_data.get("layout", {}) if isinstance(figure_or_data, dict) else {}
+    if layout.get("meta") == _TRUSTED:
+        return figure_or_data
+    return _original_return_figure(figure_or_data, validate_figure)
+
+
+plotly.tools.return_figure_from_figure_or_data = _return_figure
+
+
+def trusted(fig: dict) -> dict:
+    fig["layout"]["meta"] = _TRUSTED
+    return fig
+
+
+# --------------------------------------------------------------------------- page style
+
+_STYLE = """
+<style>
+/* Less empty space above the content: the figures should fit a 1280×720 projector. */
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+</style>
+"""
+
+
+def apply_style() -> None:
+    st.html(_STYLE)
+
+
+# --------------------------------------------------------------------------- sliders
+
+_NICE = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+
+
+def log_options(lo: float, hi: float, current: float | None = None, zero: bool = False):
+    """1-1.5-2-3-5-7 steps between lo and hi, plus the current value (for select_slider)."""
+    values = []
+    for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
+        values += [m * 10.0**k for m in _NICE if lo * 0.999 <= m * 10.0**k <= hi * 1.001]
+    values = [float(f"{v:.3g}") for v in values]
+    if current is not None and current > 0:
+        values.append(float(current))
+    out = sorted(set(values))
+    return [0.0, *out] if zero else out
+
+
+def fmt_value(v: float) -> str:
+    return "0 (off)" if v == 0 else f"{v:.3g}"
+
+
+# --------------------------------------------------------------------------- optimizers
+
+SUGGEST_HELP = (
+    "Sets β₃ so that β₃‖v‖² peaks near 1.5 early in this run: the gate acts in the transient "
+    "and releases near the minimum."
+)
+
+
+def opt_key(prefix: str, uid: int, name: str) -> str:
+    return f"{prefix}_o{uid}_{name}"
+
+
+def entries(prefix: str) -> list[dict]:
+    return st.session_state.setdefault(f"{prefix}_opts", [])
+
+
+def load_optimizers(prefix: str, texts) -> None:
+    """Replace the editor's optimizers with these spec strings (before widgets are drawn)."""
+    ss = st.session_state
+    for entry in entries(prefix):
+        for name in [*REGISTRY[entry["key"]].defaults, "label"]:
+            ss.pop(opt_key(prefix, entry["uid"], name), None)
+    new = []
+    for text in texts:
+        spec = OptimizerSpec.parse(text)
+        uid = ss.get(f"{prefix}_next_uid", 0)
+        ss[f"{prefix}_next_uid"] = uid + 1
+        new.append(dict(uid=uid, key=spec.key))
+        for name, value in spec.hyperparams.items():
+            ss[opt_key(prefix, uid, name)] = float(value)
+        ss[opt_key(prefix, uid, "label")] = spec.label or ""
+    ss[f"{prefix}_opts"] = new
+
+
+def set_hyperparam(prefix: str, keys: tuple[str, ...], name: str, value: float) -> None:
+    """Set ``name`` on every optimizer of the given registry keys (e.g. a new suggested α0)."""
+    for entry in entries(prefix):
+        if entry["key"] in keys:
+            st.session_state[opt_key(prefix, entry["uid"], name)] = float(value)
+
+
+def _add(prefix: str, new_values: Callable[[str], dict], limit: int) -> None:
+    ss = st.session_state
+    if len(entries(prefix)) >= limit:
+        return
+    key = ss[f"{prefix}_add_key"]
+    uid = ss.get(f"{prefix}_next_uid", 0)
+    ss[f"{prefix}_next_uid"] = uid + 1
+    for name, value in {**REGISTRY[key].defaults, **new_values(key)}.items():
+        ss[opt_key(prefix, uid, name)] = float(value)
+    ss[opt_key(prefix, uid, "label")] = ""
+    ss[f"{prefix}_opts"] = [*entries(prefix), dict(uid=uid, key=key)]
+
+
+def _remove(prefix: str, uid: int) -> None:
+    st.session_state[f"{prefix}_opts"] = [e for e in entries(prefix) if e["uid"] != uid]
+
+
+def _suggest(prefix: str, index: int, uid: int, suggest: Callable[[int], float]) -> None:
+    ss = st.session_state
+    try:
+        value = suggest(index)
+    except ValueError as exc:
+        ss[f"{prefix}_notice"] = str(exc)
+        return
+    ss[opt_key(prefix, uid, "beta3")] = value
+    ss[f"{prefix}_notice"] = f"β₃ set to {value:g} from the run's early velocity."
+
+
+def _hyperparam_widget(prefix: str, uid: int, hp, beta3_center: float) -> float:
+    key = opt_key(prefix, uid, hp.name)
+    current = float(st.session_state.get(key, hp.default))
+    label = f"{hp.symbol}  ({hp.name})"
+    if hp.name == "beta3":
+        options = log_options(beta3_center / 1000, beta3_center * 1000, current, zero=True)
+        return st.select_slider(label, options, key=key, format_func=fmt_value, help=hp.help)
+    if hp.log:
+        options = log_options(hp.slider[0], hp.slider[1], current)
+        return st.select_slider(label, options, key=key, format_func=fmt_value, help=hp.help)
+    lo, hi = hp.slider
+    lo, hi = min(lo, current), max(hi, current)
+    step = 0.001 if hi <= 1 else 0.5
+    return st.slider(label, float(lo), float(hi), key=key, step=step, help=hp.help,
+                     format="%.3f" if hi <= 1 else "%.1f")  # fmt: skip
+
+
+def _overrides(info, values: dict) -> dict:
+    return {k: v for k, v in values.items() if v != info.defaults[k]}
+
+
+def optimizer_editor(
+    prefix: str,
+    *,
+    beta3_center: float,
+    same_lr: float | None,
+    suggest: Callable[[int], float] | None,
+    new_values: Callable[[str], dict],
+    limit: int = 8,
+) -> list[str]:
+    """One expander per optimizer in the sidebar; returns canonical spec strings.
+
+    ``same_lr`` hides each α0 slider (one α0 for all); ``suggest(index)`` backs the
+    "suggest β₃" button; ``new_values(key)`` gives an added optimizer's starting values.
+    """
+    ss = st.session_state
+    sb = st.sidebar
+    texts = []
+    current = entries(prefix)
+    for i, entry in enumerate(current):
+        info = REGISTRY[entry["key"]]
+        uid = entry["uid"]
+        values = {hp.name: float(ss.get(opt_key(prefix, uid, hp.name), hp.default))
+                  for hp in info.hyperparams}  # fmt: skip
+        label = ss.get(opt_key(prefix, uid, "label"), "") or None
+        title = OptimizerSpec(entry["key"], _overrides(info, values), label).display_name
+        with sb.expander(f"{i + 1}. {title}"):
+            st.caption(info.description)
+            for hp in info.hyperparams:
+                if hp.name == "lr" and same_lr is not None:
+                    st.caption(f"α₀ = {same_lr:g} (same for all)")
+                    continue
+                values[hp.name] = _hyperparam_widget(prefix, uid, hp, beta3_center)
+            if "beta3" in values and suggest is not None:
+                st.button("suggest β₃ from this run", key=f"{prefix}_sugg_{uid}",
+                          on_click=_suggest, args=(prefix, i, uid, suggest),
+                          help=SUGGEST_HELP)  # fmt: skip
+            st.text_input("label (optional)", key=opt_key(prefix, uid, "label"))
+            st.button("remove", key=f"{prefix}_rm_{uid}", on_click=_remove, args=(prefix, uid),
+                      disabled=len(current) <= 1)  # fmt: skip
+        texts.append(str(OptimizerSpec(entry["key"], _overrides(info, values), label)))
+    c1, c2 = sb.columns([3, 2])
+    c1.selectbox("add", list(REGISTRY), key=f"{prefix}_add_key", label_visibility="collapsed",
+                 format_func=lambda k: REGISTRY[k].name)  # fmt: skip
+    c2.button("add", key=f"{prefix}_add", on_click=_add, args=(prefix, new_values, limit),
+              width="stretch", disabled=len(current) >= limit)  # fmt: skip
+    return texts
