@@ -21,6 +21,7 @@ pages = [
     st.Page(
         "pages/playground.py", title="Playground", icon=":material/sports_score:", default=True
     ),
+    st.Page("pages/networks.py", title="Networks", icon=":material/hub:"),
     st.Page("pages/about.py", title="About VRAdam", icon=":material/info:"),
 ]
 st.navigation(pages).run()

@@ -15,4 +15,6 @@ echo "test_cuda rc=$?" >> "$OUT/test_cuda.txt"
 python3 benchmarks/bench_optim.py --device cuda --json "$OUT/bench_optim_cuda.json" \
   > "$OUT/bench_optim_cuda.md" 2>&1
 echo "bench rc=$?" >> "$OUT/bench_optim_cuda.md"
+python3 benchmarks/bench_train.py --device cuda > "$OUT/bench_train_cuda.md" 2>&1
+echo "bench_train rc=$?" >> "$OUT/bench_train_cuda.md"
 cat "$OUT"/*.txt "$OUT"/*.md

@@ -3,6 +3,9 @@
 import streamlit as st
 
 import vradam
+from vradam.ui.common import ensure_navigation
+
+ensure_navigation()
 
 st.title("Velocity-Regularized Adam (VRAdam)")
 st.caption(

@@ -1,6 +1,9 @@
 """Playground: optimizers racing side by side on a 2-D landscape."""
 
 from vradam.ui import playground as ui
+from vradam.ui.common import ensure_navigation
+
+ensure_navigation()
 
 config, error = ui.playground_controls()
 ui.scenario_buttons()

@@ -160,3 +160,65 @@ def test_exports_are_offered():
     assert labels[:3] == ["CSV (every step)", "JSON (with versions)", "HTML (plays offline)"]
     code = " ".join(el.value for el in at.code)
     assert "simulate(landscape, optimizers, starts, steps=500)" in code
+
+
+# ----------------------------------------------------------------------------- networks
+
+
+def _networks() -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / "networks.py"), default_timeout=120).run()
+
+
+def test_networks_page_trains_a_short_run():
+    at = _networks()
+    _no_errors(at)
+    at.slider(key="nt_steps").set_value(30).run()
+    at.radio(key="nt_seeds").set_value(3).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    _no_errors(at)
+    result = at.session_state["nt_results"]
+    assert result["done"] and len(result["runs"]) == 3
+    (table,) = at.dataframe
+    assert list(table.value["optimizer"])[3].startswith("VRAdam")
+    assert "±" in table.value["final train loss"][0]  # mean ± sd over 3 seeds
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["CSV (every step)", "JSON (with versions and settings)"]
+    assert len(at.get("plotly_chart")) == 2  # curves and decision boundaries
+
+
+@pytest.mark.parametrize("task", ["digits", "modadd"])
+def test_networks_page_other_tasks(task):
+    at = _networks()
+    at.selectbox(key="nt_task").set_value(task).run()
+    at.slider(key="nt_steps").set_value(20).run()
+    at.selectbox(key="nt_sharp").set_value(10).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    _no_errors(at)
+    assert at.session_state["nt_results"]["config"].task == task
+    assert len(at.get("plotly_chart")) == 1  # no decision boundary for non-2-D inputs
+
+
+def test_networks_lr_sweep_and_best_rates():
+    at = _networks()
+    at.slider(key="nt_steps").set_value(20).run()
+    at.radio(key="nt_mode").set_value("sweep").run()
+    next(b for b in at.button if b.label == "Run sweep").click().run()
+    _no_errors(at)
+    rows = at.session_state["nt_sweep"]["rows"]
+    assert len(rows) == 4 * 7
+    next(b for b in at.button if b.label.startswith("Compare")).click().run()
+    _no_errors(at)
+    optimizers = at.session_state["nt_config"].optimizers
+    assert len(optimizers) == 7 and any("best α₀" in o for o in optimizers)
+    assert at.session_state["nt_mode"] == "train"
+
+
+def test_networks_cuda_choice_without_gpu_is_an_inline_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    at = _networks()
+    at.selectbox(key="nt_device").set_value("cuda").run()
+    _no_errors(at)
+    assert any("no CUDA device" in e.value for e in at.error)

@@ -35,3 +35,11 @@ def test_bench_playground_quick_run():
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "(default)" in result.stdout and "MB" in result.stdout
+
+
+def test_bench_train_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "VRAdam / AdamW" in result.stdout and "transformer" in result.stdout

@@ -52,7 +52,7 @@ def test_about_page_renders(browser, app_server, viewport):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert "Velocity-Regularized Adam" in page.locator("h1").first.inner_text()
         # KaTeX rendered the update rule (no raw LaTeX left on the page).
-        assert page.locator(".katex").count() > 5
+        page.wait_for_function("() => document.querySelectorAll('.katex').length > 5")
         assert "\\begin{aligned}" not in page.locator('[data-testid="stMain"]').inner_text()
         _no_overflow(page)
         page.screenshot(path=str(ARTIFACTS / f"about-{viewport}.png"), full_page=True)
@@ -134,3 +134,55 @@ def test_png_export_uses_the_system_chromium(chromium_path):
     assert "sliders" not in fig["layout"] and "frames" not in fig
     png = ui.png_bytes(config)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+
+
+def test_networks_page_trains_in_the_browser(browser, app_server):
+    context, page, errors = _open(browser, f"{app_server}/networks")
+    try:
+        assert "Networks" in page.locator('[data-testid="stMain"]').inner_text()
+        page.get_by_role("button", name="Train").click()
+        page.wait_for_selector('[data-testid="stDataFrame"]', timeout=180_000)
+        wait_for_app(page, timeout_ms=180_000)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.locator(".js-plotly-plot").count() == 2  # curves and decision boundaries
+        page.screenshot(path=str(ARTIFACTS / "networks-desktop.png"))
+        _no_overflow(page)
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_deep_link_before_any_visit_goes_through_the_navigation(browser, tmp_path):
+    """A fresh server whose first request is /networks still shows the app's pages."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from conftest import ROOT, _free_port
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+         str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        context, page, errors = _open(browser, f"{url}/networks")
+        try:
+            nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+            assert "Playground" in nav and "About VRAdam" in nav and "app" not in nav.split()
+            assert "Networks: Two moons" in page.locator('[data-testid="stMain"]').inner_text()
+        finally:
+            context.close()
+        assert not errors
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

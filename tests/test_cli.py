@@ -122,3 +122,39 @@ def test_module_entry_point_and_argparse_errors():
         capture_output=True, text=True,
     )  # fmt: skip
     assert bad.returncode == 2 and "invalid choice: 'linear'" in bad.stderr
+
+
+def test_train_csv_and_progress(tmp_path, capsys):
+    out = tmp_path / "metrics.csv"
+    argv = ["train", "--task", "moons", "--optimizer", "vradam:lr=0.01", "--optimizer",
+            "adamw:lr=0.01", "--steps", "30", "--device", "auto", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "30/30 steps" in err and "vradam:lr=0.01: train loss" in err
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * 31
+    assert {r["optimizer"] for r in rows} == {"vradam:lr=0.01", "adamw:lr=0.01"}
+    assert rows[0]["val_acc"] != "" and rows[-1]["train_loss"] != ""
+
+
+def test_train_json_has_meta(tmp_path, capsys):
+    assert main(["train", "--task", "blobs", "--steps", "10", "--sharpness-every", "0",
+                 "--format", "json"]) == 0  # fmt: skip
+    data = json.loads(capsys.readouterr().out)
+    assert data["meta"]["task"] == "blobs" and data["meta"]["seed"] == 0
+    assert "torch" in data["meta"]["versions"] and len(data["meta"]["optimizers"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--optimizer", "sgd"], "unknown optimizer 'sgd'"),
+        (["--steps", "0"], "steps must be between"),
+        (["--optimizer", "adam:lr=-1"], "outside its valid range"),
+    ],
+)
+def test_train_errors_are_one_line(argv, message, capsys):
+    assert main(["train", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message in err and "Traceback" not in err

@@ -119,3 +119,15 @@ def test_bf16_parameters_norm_in_float32():
     assert s.dtype == torch.float32
     exact = float(opt.state[p]["exp_avg"].double().square().sum())
     assert float(s) == pytest.approx(exact, rel=1e-4)
+
+
+def test_training_runs_on_cuda():
+    from vradam.training import TrainConfig, final_records, train_steps
+
+    config = TrainConfig(task="digits", steps=30, device="cuda", sharpness_every=15)
+    records = list(train_steps(config))
+    last = final_records(records)
+    first = {r["optimizer"]: r for r in records if r["step"] == 0}
+    for i in range(len(config.optimizers)):
+        assert last[i]["train_loss"] < first[i]["train_loss"]
+    assert any("sharpness" in r for r in records)

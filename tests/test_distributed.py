@@ -8,6 +8,9 @@ parameters are replicated and VRAdam works unchanged.
 
 from __future__ import annotations
 
+import sys
+import types
+
 import pytest
 import torch
 import torch.distributed as dist
@@ -137,7 +140,14 @@ def _worker(rank, init_file, out_file):
 @pytest.fixture(scope="module")
 def rank_results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dist")
-    mp.spawn(_worker, args=(str(tmp / "init"), str(tmp / "out")), nprocs=WORLD, join=True)
+    # Spawned workers re-run the parent's __main__ module; after an AppTest that is a page
+    # script. Hand them an empty __main__ so they import only this test module.
+    saved = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        mp.spawn(_worker, args=(str(tmp / "init"), str(tmp / "out")), nprocs=WORLD, join=True)
+    finally:
+        sys.modules["__main__"] = saved
     return [torch.load(tmp / f"out.{r}", weights_only=False) for r in range(WORLD)]
 
 

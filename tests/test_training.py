@@ -212,3 +212,27 @@ def test_divergence_stops_the_run():
     records = list(train_steps(config))
     bad = [r for r in records if r["optimizer"] == 0]
     assert bad[-1]["diverged"] and not final_records(records)[1]["diverged"]
+
+
+def test_network_figures_are_valid_plotly():
+    import plotly.graph_objects as go
+
+    from vradam import netplots, plots
+    from vradam.training import boundary_grid
+
+    config = TrainConfig(task="blobs", steps=30, sharpness_every=10, boundary_every=10)
+    runs = [list(train_steps(config)), list(train_steps(TrainConfig(**{**config.__dict__,
+                                                                       "seed": 1})))]  # fmt: skip
+    specs = config.specs()
+    labels, colors = [s.display_name for s in specs], plots.assign_colors(specs)
+    go.Figure(netplots.training_figure(runs, labels, colors, config.steps))
+    task = get_task("blobs")
+    data = task.make_data(0)
+    fig = netplots.boundary_figure(runs[0], boundary_grid(data), data, labels, colors, 4)
+    assert len(fig["frames"]) == 4  # steps 0, 10, 20, 30
+    go.Figure(fig)
+    rows = lr_sweep(TrainConfig(task="moons", optimizers=("gd:lr=1",), steps=20),
+                    factors=(1, 1000), steps=20)  # fmt: skip
+    go.Figure(netplots.sweep_figure(rows, ["GD"], ["#000000"]))
+    s, mean, sd = netplots.seed_stats(runs, 0, "loss")
+    assert s.size == 30 and (sd >= 0).all() and np.isfinite(mean).all()

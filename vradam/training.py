@@ -23,7 +23,7 @@ from vradam.nets import default_optimizers, get_task
 from vradam.optimizers import OptimizerSpec
 from vradam.sharpness import preconditioner, top_eigenvalue
 
-__all__ = ["TrainConfig", "lr_sweep", "resolve_device", "train_steps"]
+__all__ = ["TrainConfig", "lr_sweep", "resolve_device", "suggest_beta3", "train_steps"]
 
 MAX_STEPS = 5000
 SHARPNESS_SAMPLES = 512  # sharpness of the loss on (at most) this many training examples
@@ -39,6 +39,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     sharpness_every: int = 25  # 0: never
     eval_every: int = 10
+    boundary_every: int = 0  # 2-D tasks: predictions on a grid every k steps (0: never)
 
     def __post_init__(self) -> None:
         get_task(self.task)
@@ -52,8 +53,8 @@ class TrainConfig:
             raise ValueError(f"batch size must be ≥ 1, got {self.batch_size}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.sharpness_every < 0 or self.eval_every < 1:
-            raise ValueError("sharpness_every must be ≥ 0 and eval_every ≥ 1")
+        if self.sharpness_every < 0 or self.eval_every < 1 or self.boundary_every < 0:
+            raise ValueError("sharpness_every and boundary_every must be ≥ 0, eval_every ≥ 1")
 
     def specs(self) -> list[OptimizerSpec]:
         return [OptimizerSpec.parse(t) for t in self.optimizers]
@@ -103,6 +104,7 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
     gen = torch.Generator().manual_seed(config.seed + 1)
     sharp_idx = torch.randperm(n_train, generator=gen)[:SHARPNESS_SAMPLES].to(device)
     eigvecs: list[np.ndarray | None] = [None] * len(specs)
+    grid = boundary_grid(data) if task.input_2d and config.boundary_every else None
     diverged = [False] * len(specs)
 
     def evaluate(model) -> dict:
@@ -156,6 +158,10 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
                 record.update(evaluate(model))
             if config.sharpness_every and (t % config.sharpness_every == 0 or last):
                 record.update(sharpness(i, eta_prev))
+            if grid is not None and (t % config.boundary_every == 0 or last):
+                with torch.no_grad():
+                    probs = model(grid[2]).softmax(-1)
+                record["boundary"] = probs.view(grid[1].numel(), grid[0].numel(), -1).cpu().numpy()
             if not last:
                 opt.zero_grad(set_to_none=True)
                 loss = F.cross_entropy(model(xb), yb)
@@ -184,6 +190,39 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
             yield record
 
 
+GRID = 64
+
+
+def boundary_grid(data, n: int = GRID):
+    """(xs, ys, points (n·n, 2)) covering the data with a 10 % margin."""
+    x = torch.cat([data.x_train, data.x_val]).cpu()
+    lo, hi = x.min(0).values, x.max(0).values
+    pad = 0.1 * (hi - lo)
+    xs = torch.linspace(float(lo[0] - pad[0]), float(hi[0] + pad[0]), n)
+    ys = torch.linspace(float(lo[1] - pad[1]), float(hi[1] + pad[1]), n)
+    Y, X = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([X.reshape(-1), Y.reshape(-1)], dim=1).to(data.x_train)
+    return xs, ys, points
+
+
+def suggest_beta3(config: TrainConfig, index: int, *, target: float = 1.5) -> float:
+    """β3 so that β3·‖v‖² peaks near ``target`` over this optimizer's first 60 steps.
+
+    Trains the optimizer with the gate off (β3 = 0) and divides ``target`` by the
+    largest ‖v‖² seen (2 significant digits), like the Playground's button.
+    """
+    spec = config.specs()[index]
+    if "beta3" not in spec.hyperparams:
+        raise ValueError(f"{spec.info.name} has no β3")
+    probe = OptimizerSpec(spec.key, {**dict(spec.params), "beta3": 0.0})
+    cfg = replace(config, optimizers=(str(probe),), steps=min(60, config.steps),
+                  sharpness_every=0, eval_every=10_000, boundary_every=0)  # fmt: skip
+    peak = max((r.get("velocity_sq_norm", 0.0) for r in train_steps(cfg)), default=0.0)
+    if not peak > 0 or not math.isfinite(peak):
+        return 1.0
+    return float(f"{target / peak:.2g}")
+
+
 def final_records(records: list[dict]) -> dict[int, dict]:
     """The last record of each optimizer that has an evaluation."""
     out: dict[int, dict] = {}
@@ -193,32 +232,37 @@ def final_records(records: list[dict]) -> dict[int, dict]:
     return out
 
 
-def lr_sweep(
-    config: TrainConfig, factors=(1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8), steps: int | None = None
-) -> list[dict]:
-    """Final losses of short runs of each optimizer at its α0 × each factor.
+SWEEP_FACTORS = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
 
-    Returns rows (optimizer index, label, lr, final train/val loss and accuracy,
-    diverged). The robustness picture: which optimizer keeps working as α0 grows.
-    """
+
+def sweep_rows(
+    config: TrainConfig, factors=SWEEP_FACTORS, steps: int | None = None
+) -> Iterator[dict]:
+    """Rows of :func:`lr_sweep`, one short run at a time (for progress bars)."""
     steps = steps or max(50, config.steps // 2)
-    rows = []
     for i, spec in enumerate(config.specs()):
         base = spec.hyperparams["lr"]
         for f in factors:
             lr = base * f
             one = OptimizerSpec(spec.key, {**dict(spec.params), "lr": lr}, spec.label)
             cfg = replace(config, optimizers=(str(one),), steps=steps, sharpness_every=0,
-                          eval_every=steps)  # fmt: skip
-            records = list(train_steps(cfg))
-            last = final_records(records)[0]
-            rows.append(dict(
+                          eval_every=steps, boundary_every=0)  # fmt: skip
+            last = final_records(list(train_steps(cfg)))[0]
+            yield dict(
                 optimizer=i, label=spec.display_name, lr=lr, factor=f,
                 train_loss=last.get("train_loss", math.nan),
                 val_loss=last.get("val_loss", math.nan),
                 val_acc=last.get("val_acc", math.nan), diverged=bool(last.get("diverged")),
-            ))  # fmt: skip
-    return rows
+            )  # fmt: skip
+
+
+def lr_sweep(config: TrainConfig, factors=SWEEP_FACTORS, steps: int | None = None) -> list[dict]:
+    """Final losses of short runs of each optimizer at its α0 × each factor.
+
+    Returns rows (optimizer index, label, lr, final train/val loss and accuracy,
+    diverged): the robustness picture, which optimizer keeps working as α0 grows.
+    """
+    return list(sweep_rows(config, factors, steps))
 
 
 def best_lrs(rows: list[dict]) -> dict[int, float]:

@@ -33,6 +33,24 @@ def trusted(fig: dict) -> dict:
     return fig
 
 
+# --------------------------------------------------------------------------- routing
+
+
+def ensure_navigation() -> None:
+    """Route a deep link through app.py even before the app's first run.
+
+    Until some session has run app.py (which calls st.navigation), Streamlit treats
+    the pages/ folder the legacy way and runs a page file alone: no navigation, no
+    wide layout. Each page calls this first; it switches Streamlit to st.navigation
+    routing and reruns, which goes through app.py.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # --------------------------------------------------------------------------- page style
 
 _STYLE = """

@@ -1,0 +1,106 @@
+"""Training speed: the Networks page's default run, and VRAdam vs AdamW throughput.
+
+    python benchmarks/bench_train.py                 # CPU: default run + throughput
+    python benchmarks/bench_train.py --device cuda   # GPU throughput (and the default run)
+    python benchmarks/bench_train.py --quick
+
+1. The default page run: two moons, 4 optimizers (GD, momentum, AdamW, VRAdam) × 500
+   steps with sharpness every 25 steps, as the page trains it. Target ≤ 10 s on 2 cores.
+2. Throughput of the CNN (8×8 digits, batch 128) and the transformer (a + b mod 17,
+   full batch): optimizer steps per second with VRAdam and with AdamW (same model,
+   forward + backward + step), interleaved, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vradam.baselines import make_optimizer
+from vradam.nets import get_task
+from vradam.optimizers import OptimizerSpec
+from vradam.training import TrainConfig, train_steps
+
+
+def default_run(device: str) -> float:
+    list(train_steps(TrainConfig(steps=5, device=device)))  # warm up imports and kernels
+    start = time.perf_counter()
+    list(train_steps(TrainConfig(device=device)))
+    return time.perf_counter() - start
+
+
+def throughput(task_key: str, device: torch.device, steps: int, reps: int) -> dict:
+    task = get_task(task_key)
+    data = task.make_data(0).to(device)
+    torch.manual_seed(0)
+    base = task.make_model().to(device)
+    lr = task.default_lr
+    runs = {}
+    for name, spec in (("AdamW", f"adamw:lr={lr}"), ("VRAdam", f"vradam:lr={lr},beta3=1")):
+        model = copy.deepcopy(base)
+        runs[name] = (model, make_optimizer(OptimizerSpec.parse(spec), model.parameters()))
+    batch = task.default_batch or data.x_train.shape[0]
+    gen = torch.Generator().manual_seed(1)
+
+    def run(name):
+        model, opt = runs[name]
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(steps):
+            idx = torch.randint(0, data.x_train.shape[0], (batch,), generator=gen).to(device)
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
+            opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return steps / (time.perf_counter() - start)
+
+    for name in runs:
+        run(name)  # warm up
+    rates = {name: [] for name in runs}
+    for _ in range(reps):
+        for name in runs:
+            rates[name].append(run(name))
+    med = {k: statistics.median(v) for k, v in rates.items()}
+    return dict(task=task.name, batch=batch, **med, ratio=med["VRAdam"] / med["AdamW"])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available")
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}"
+          + (f" ({torch.cuda.get_device_name(0)})" if device.type == "cuda" else
+             f", {torch.get_num_threads()} threads"))  # fmt: skip
+    print()
+    if not args.quick:
+        seconds = default_run(args.device)
+        print(f"Default Networks run (moons, 4 optimizers × 500 steps, sharpness every 25): "
+              f"**{seconds:.1f} s** (target ≤ 10 s)")  # fmt: skip
+        print()
+    print("| model | batch | AdamW steps/s | VRAdam steps/s | VRAdam / AdamW |")
+    print("|---|---|---|---|---|")
+    steps, reps = (5, 1) if args.quick else (60, 5)
+    for key in ("digits", "modadd"):
+        r = throughput(key, device, steps, reps)
+        print(f"| {r['task']} | {r['batch']} | {r['AdamW']:.0f} | {r['VRAdam']:.0f} "
+              f"| **{r['ratio']:.3f}×** |")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
