@@ -152,7 +152,8 @@ def cmd_train(args) -> int:
     task = get_task(args.task)
     optimizers = tuple(args.optimizer) if args.optimizer else default_optimizers(task)
     config = TrainConfig(
-        task=args.task, optimizers=optimizers, steps=args.steps or task.default_steps,
+        task=args.task, optimizers=optimizers,
+        steps=args.steps if args.steps is not None else task.default_steps,
         batch_size=args.batch_size, seed=args.seed, device=args.device,
         sharpness_every=args.sharpness_every, eval_every=args.eval_every,
     )  # fmt: skip
