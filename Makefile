@@ -39,6 +39,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_playground.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_stability.py
 
 # 8 concurrent browser sessions against one server (not part of make test)
 load-check: $(VENV)/.dev-installed

@@ -22,6 +22,9 @@ pages = [
         "pages/playground.py", title="Playground", icon=":material/sports_score:", default=True
     ),
     st.Page("pages/networks.py", title="Networks", icon=":material/hub:"),
+    st.Page("pages/edge_of_stability.py", title="Edge of stability", icon=":material/ssid_chart:"),
+    st.Page("pages/physics.py", title="Physics", icon=":material/science:"),
+    st.Page("pages/stability_maps.py", title="Stability maps", icon=":material/grid_on:"),
     st.Page("pages/about.py", title="About VRAdam", icon=":material/info:"),
 ]
 st.navigation(pages).run()

@@ -222,3 +222,46 @@ def test_networks_cuda_choice_without_gpu_is_an_inline_error():
     at.selectbox(key="nt_device").set_value("cuda").run()
     _no_errors(at)
     assert any("no CUDA device" in e.value for e in at.error)
+
+
+def _page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120).run()
+
+
+def _text(at) -> str:
+    return " ".join(el.value for el in [*at.markdown, *at.caption])
+
+
+def test_physics_page_integrates_and_reacts_to_friction():
+    at = _page("physics")
+    _no_errors(at)
+    assert len(at.get("plotly_chart")) == 3
+    latex = " ".join(el.value for el in at.latex)
+    assert r"\tfrac{3\beta_3}{4}" in latex and r"2\beta_3\,(v\cdot F)" in latex
+    assert "integrator's error" in _text(at)
+    at.select_slider(key="ph_gamma").set_value(1.0).run()
+    _no_errors(at)
+    assert "energy decreases" in _text(at)
+    at.selectbox(key="ph_ls").set_value("rosenbrock").run()
+    _no_errors(at)
+
+
+def test_stability_maps_page_shows_all_four_sections():
+    at = _page("stability_maps")
+    _no_errors(at)
+    assert len(at.get("plotly_chart")) == 4
+    text = _text(at)
+    assert "bounded limit cycle" in text and "per pair" in text
+    at.select_slider(key="sm_steps").set_value(100).run()
+    _no_errors(at)
+
+
+def test_edge_of_stability_page_runs_both_problems():
+    at = _page("edge_of_stability")
+    _no_errors(at)
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 2
+    text = _text(at)
+    assert "GD reaches 2/η by step" in text and "Adam at VRAdam's mean rate" in text
+    at.select_slider(key="eos_q_beta3").set_value(0.0).run()
+    _no_errors(at)
+    assert len(at.get("plotly_chart")) == 2

@@ -43,3 +43,11 @@ def test_bench_train_quick_run():
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "VRAdam / AdamW" in result.stdout and "transformer" in result.stdout
+
+
+def test_bench_stability_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_stability.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout.count("× |") >= 3 and "basin map, Himmelblau" in result.stdout

@@ -186,3 +186,27 @@ def test_deep_link_before_any_visit_goes_through_the_navigation(browser, tmp_pat
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "charts"),
+    [("physics", "Physics", 3), ("stability_maps", "Stability maps", 1),
+     ("edge_of_stability", "Edge of stability", 1)],
+)  # fmt: skip
+def test_theory_pages_open_without_errors(browser, app_server, path, heading, charts):
+    """Physics, stability maps and edge of stability render at projector size."""
+    context, page, errors = _open(browser, f"{app_server}/{path}", "projector")
+    try:
+        wait_for_app(page, timeout_ms=180_000)
+        assert heading in page.locator('[data-testid="stMain"]').inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        # only the visible tab's charts are laid out; at least that many are drawn
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}",
+            timeout=60_000,
+        )
+        _no_overflow(page)
+        page.screenshot(path=str(ARTIFACTS / f"{path}-projector.png"))
+    finally:
+        context.close()
+    assert not errors, errors

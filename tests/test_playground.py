@@ -324,3 +324,35 @@ def test_html_export_plays_offline():
     assert not re.search(r"<script[^>]*\bsrc=", html)  # no external script
     assert len(html) > 3_000_000  # plotly.js is inline, so the file plays offline
     assert "Plotly.addFrames" in html and "data:image/png;base64," in html
+
+
+def _string_titles(node, path="fig"):
+    """Paths of `title` values given as bare strings (Plotly.js 3 ignores those)."""
+    out = []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "title" and isinstance(v, str):
+                out.append(f"{path}.{k}")
+            out += _string_titles(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node[:50]):
+            out += _string_titles(v, f"{path}[{i}]")
+    return out
+
+
+def test_figures_use_title_objects(race):
+    """Figures skip Plotly's Python validation in the app, which would fix `title="..."`."""
+    from vradam import netplots, stabplots
+    from vradam import stability as S
+    from vradam.training import TrainConfig, train_steps
+
+    *_, fig = race
+    figs = [fig]
+    runs = [list(train_steps(TrainConfig(steps=10, sharpness_every=5)))]
+    figs.append(netplots.training_figure(runs, ["a", "b", "c", "d"], ["#000"] * 4, 10))
+    figs.append(netplots.sweep_figure([], [], []))
+    m = S.momentum_map("ema", [0.1, 1.0], [1.0, 2.0], steps=10)
+    figs.append(stabplots.momentum_maps_figure([m]))
+    figs.append(stabplots.switching_figure(S.gates_and_switching(steps=10)))
+    for f in figs:
+        assert _string_titles(f) == []

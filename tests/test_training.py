@@ -24,7 +24,15 @@ from vradam.training import (
     train_steps,
 )
 
-SHORT = {"moons": 150, "circles": 150, "spirals": 200, "blobs": 150, "digits": 100, "modadd": 200}
+SHORT = {
+    "moons": 150,
+    "circles": 150,
+    "spirals": 200,
+    "blobs": 150,
+    "digits": 100,
+    "modadd": 200,
+    "teacher": 200,
+}
 
 
 @pytest.mark.parametrize("task", sorted(TASKS))

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 _BLAS_DTYPES = (torch.float32, torch.float64)
+_PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
 def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
@@ -57,7 +58,7 @@ def _shard_reduce_key(t: Tensor):
 
 
 def _tensor_sq_norm(t: Tensor) -> Tensor:
-    if t.device.type == "cpu" and t.dtype in _BLAS_DTYPES and t.is_contiguous():
+    if t.is_cpu and t.dtype in _BLAS_DTYPES and t.is_contiguous():
         flat = t.view(-1)  # BLAS dot: faster than vector_norm on the CPU
         return torch.dot(flat, flat)
     return torch.linalg.vector_norm(t, dtype=accumulation_dtype(t.dtype)).square()
@@ -89,6 +90,14 @@ class SqNormAccumulator:
 
     def add(self, t: Tensor) -> None:
         """Add one tensor's ‖t‖² (for-loop kernel)."""
+        if type(t) in _PLAIN:  # the common case, kept short: this runs once per tensor
+            if self._device is None:
+                self._device = t.device
+                self._parts[None] = []
+            elif None not in self._parts:
+                self._parts[None] = []
+            self._parts[None].append(_tensor_sq_norm(t))
+            return
         key, local = self._local(t)
         if self._device is None:
             self._device = local.device

@@ -49,24 +49,44 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def training_figure(
-    runs: list[list[dict]], labels: list[str], colors: list[str], steps: int
+    runs: list[list[dict]],
+    labels: list[str],
+    colors: list[str],
+    steps: int,
+    panels=None,
+    cols: int = 3,
+    height: int = 560,
 ) -> dict:
-    """Six synced panels; with several seeds each curve is a mean with a ±1 sd band."""
+    """Synced panels (default: six); with several seeds each curve is a mean ± 1 sd band.
+
+    ``panels`` lists (record key, title, "log" or "linear"). Regression tasks have no
+    accuracy: the default second panel then shows the validation loss.
+    """
+    if panels is None:
+        has_acc = any("val_acc" in r for run in runs for r in run)
+        panels = (
+            PANELS if has_acc else [PANELS[0], ("val_loss", "validation loss", "log"), *PANELS[2:]]
+        )
     data: list[dict] = []
     layout: dict = dict(
-        height=560, margin=dict(l=55, r=20, t=50, b=45), plot_bgcolor="white",
-        paper_bgcolor="white", font=dict(size=13), hovermode="x unified",
-        legend=dict(orientation="h", x=0, y=1.08, yanchor="bottom"), annotations=[],
-    )  # fmt: skip
-    cols, rows = 3, 2
-    for p, (key, title, scale) in enumerate(PANELS):
+        height=height,
+        margin=dict(l=55, r=20, t=50, b=45),
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        font=dict(size=13),
+        hovermode="x unified",
+        legend=dict(orientation="h", x=0, y=1.08, yanchor="bottom"),
+        annotations=[],
+    )
+    rows = -(-len(panels) // cols)
+    for p, (key, title, scale) in enumerate(panels):
         r, c = divmod(p, cols)
         axis = p + 1
         suffix = "" if axis == 1 else str(axis)
         x0 = c / cols + (0.04 if c else 0.0)
         x1 = (c + 1) / cols - 0.03
         y1 = 1 - r / rows - (0.06 if r else 0.0)
-        y0 = 1 - (r + 1) / rows + (0.08 if r == 0 else 0.0)
+        y0 = 1 - (r + 1) / rows + (0.08 if r < rows - 1 else 0.0)
         values = []
         for i, (label, color) in enumerate(zip(labels, colors)):
             s, mean, sd = seed_stats(runs, i, key)
@@ -78,41 +98,96 @@ def training_figure(
                 lo, hi = mean - sd, mean + sd
                 if scale == "log":
                     lo = np.where(lo > 0, lo, np.nan)
-                data.append(dict(type="scatter", x=s.tolist(), y=_list(hi), mode="lines",
-                                 line=dict(width=0), hoverinfo="skip", showlegend=False,
-                                 **common))  # fmt: skip
-                data.append(dict(type="scatter", x=s.tolist(), y=_list(lo), mode="lines",
-                                 line=dict(width=0), fill="tonexty",
-                                 fillcolor=_rgba(color, 0.18), hoverinfo="skip",
-                                 showlegend=False, **common))  # fmt: skip
-            data.append(dict(
-                type="scatter", x=s.tolist(), y=_list(mean), mode="lines", name=label,
-                line=dict(color=color, width=1.8), showlegend=p == 0,
-                hovertemplate=f"{label}: %{{y:.4g}}<extra></extra>", **common,
-            ))  # fmt: skip
+                data.append(
+                    dict(
+                        type="scatter",
+                        x=s.tolist(),
+                        y=_list(hi),
+                        mode="lines",
+                        line=dict(width=0),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        **common,
+                    )
+                )
+                data.append(
+                    dict(
+                        type="scatter",
+                        x=s.tolist(),
+                        y=_list(lo),
+                        mode="lines",
+                        line=dict(width=0),
+                        fill="tonexty",
+                        fillcolor=_rgba(color, 0.18),
+                        hoverinfo="skip",
+                        showlegend=False,
+                        **common,
+                    )
+                )
+            data.append(
+                dict(
+                    type="scatter",
+                    x=s.tolist(),
+                    y=_list(mean),
+                    mode="lines",
+                    name=label,
+                    line=dict(color=color, width=1.8),
+                    showlegend=p == 0,
+                    hovertemplate=f"{label}: %{{y:.4g}}<extra></extra>",
+                    **common,
+                )
+            )
             if key == "sharpness":
                 ts, tmean, _ = seed_stats(runs, i, "threshold")
                 if ts.size and np.isfinite(tmean).any():
                     values.append(tmean)
-                    data.append(dict(
-                        type="scatter", x=ts.tolist(), y=_list(tmean), mode="lines",
-                        line=dict(color=color, width=1.2, dash="dash"), showlegend=False,
-                        name=f"{label} threshold",
-                        hovertemplate=f"{label} threshold: %{{y:.4g}}<extra></extra>", **common,
-                    ))  # fmt: skip
-        yaxis = dict(domain=[round(y0, 4), round(y1, 4)], anchor=f"x{suffix}", type=scale,
-                     gridcolor="#eeeeee", zeroline=False, exponentformat="power")  # fmt: skip
+                    data.append(
+                        dict(
+                            type="scatter",
+                            x=ts.tolist(),
+                            y=_list(tmean),
+                            mode="lines",
+                            line=dict(color=color, width=1.2, dash="dash"),
+                            showlegend=False,
+                            name=f"{label} threshold",
+                            hovertemplate=f"{label} threshold: %{{y:.4g}}<extra></extra>",
+                            **common,
+                        )
+                    )
+        yaxis = dict(
+            domain=[round(y0, 4), round(y1, 4)],
+            anchor=f"x{suffix}",
+            type=scale,
+            gridcolor="#eeeeee",
+            zeroline=False,
+            exponentformat="power",
+        )
         if scale == "log":
             yaxis["range"] = _log_range(values)
         else:
             yaxis["range"] = [0, 1.02]
         layout[f"yaxis{suffix}"] = yaxis
-        layout[f"xaxis{suffix}"] = dict(domain=[round(x0, 4), round(x1, 4)], anchor=f"y{suffix}",
-                                        range=[0, steps], gridcolor="#eeeeee", zeroline=False,
-                                        title="step" if r == rows - 1 else None)  # fmt: skip
-        layout["annotations"].append(dict(text=title, xref="paper", yref="paper", x=x0, y=y1,
-                                          xanchor="left", yanchor="bottom", showarrow=False,
-                                          font=dict(size=12)))  # fmt: skip
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[round(x0, 4), round(x1, 4)],
+            anchor=f"y{suffix}",
+            range=[0, steps],
+            gridcolor="#eeeeee",
+            zeroline=False,
+            title=dict(text="step") if r == rows - 1 else None,
+        )
+        layout["annotations"].append(
+            dict(
+                text=title,
+                xref="paper",
+                yref="paper",
+                x=x0,
+                y=y1,
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=12),
+            )
+        )
     return dict(data=data, layout=layout)
 
 
@@ -144,54 +219,114 @@ def boundary_figure(records: list[dict], grid, data, labels, colors, n_classes: 
     traces: list[dict] = []
     width = 1 / K
     layout: dict = dict(
-        height=330, margin=dict(l=30, r=10, t=40, b=80), plot_bgcolor="white",
-        showlegend=False, annotations=[],
-    )  # fmt: skip
+        height=330,
+        margin=dict(l=30, r=10, t=40, b=80),
+        plot_bgcolor="white",
+        showlegend=False,
+        annotations=[],
+    )
     first = steps[0]
     for i in range(K):
         suffix = "" if i == 0 else str(i + 1)
         x0, x1 = i * width + 0.01, (i + 1) * width - 0.01
-        traces.append(dict(
-            type="heatmap", x=xs.tolist(), y=ys.tolist(),
-            z=np.round(z_of(snaps[first][i]), 3).tolist(),
-            colorscale=scale, zmin=0, zmax=1 if n_classes == 2 else n_classes, showscale=False,
-            xaxis=f"x{suffix}", yaxis=f"y{suffix}", hoverinfo="skip",
-        ))  # fmt: skip
-        layout[f"xaxis{suffix}"] = dict(domain=[x0, x1], anchor=f"y{suffix}", showticklabels=False,
-                                        range=[float(xs[0]), float(xs[-1])])  # fmt: skip
-        layout[f"yaxis{suffix}"] = dict(domain=[0, 1], anchor=f"x{suffix}", showticklabels=False,
-                                        range=[float(ys[0]), float(ys[-1])],
-                                        scaleanchor=f"x{suffix}")  # fmt: skip
-        layout["annotations"].append(dict(text=labels[i], x=(x0 + x1) / 2, y=1.02, xref="paper",
-                                          yref="paper", showarrow=False, yanchor="bottom",
-                                          font=dict(size=12, color=colors[i])))  # fmt: skip
+        traces.append(
+            dict(
+                type="heatmap",
+                x=xs.tolist(),
+                y=ys.tolist(),
+                z=np.round(z_of(snaps[first][i]), 3).tolist(),
+                colorscale=scale,
+                zmin=0,
+                zmax=1 if n_classes == 2 else n_classes,
+                showscale=False,
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                hoverinfo="skip",
+            )
+        )
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[x0, x1],
+            anchor=f"y{suffix}",
+            showticklabels=False,
+            range=[float(xs[0]), float(xs[-1])],
+        )
+        layout[f"yaxis{suffix}"] = dict(
+            domain=[0, 1],
+            anchor=f"x{suffix}",
+            showticklabels=False,
+            range=[float(ys[0]), float(ys[-1])],
+            scaleanchor=f"x{suffix}",
+        )
+        layout["annotations"].append(
+            dict(
+                text=labels[i],
+                x=(x0 + x1) / 2,
+                y=1.02,
+                xref="paper",
+                yref="paper",
+                showarrow=False,
+                yanchor="bottom",
+                font=dict(size=12, color=colors[i]),
+            )
+        )
     for i in range(K):
         suffix = "" if i == 0 else str(i + 1)
-        traces.append(dict(
-            type="scatter", x=x_train[:, 0].tolist(), y=x_train[:, 1].tolist(), mode="markers",
-            marker=dict(size=4, color=[point_colors[c % 5] for c in y_train], opacity=0.7),
-            xaxis=f"x{suffix}", yaxis=f"y{suffix}", hoverinfo="skip",
-        ))  # fmt: skip
+        traces.append(
+            dict(
+                type="scatter",
+                x=x_train[:, 0].tolist(),
+                y=x_train[:, 1].tolist(),
+                mode="markers",
+                marker=dict(size=4, color=[point_colors[c % 5] for c in y_train], opacity=0.7),
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                hoverinfo="skip",
+            )
+        )
     frames = [
-        dict(name=str(s), traces=list(range(K)),
-             data=[dict(type="heatmap", z=np.round(z_of(snaps[s][i]), 3).tolist())
-                   for i in range(K)])
+        dict(
+            name=str(s),
+            traces=list(range(K)),
+            data=[
+                dict(type="heatmap", z=np.round(z_of(snaps[s][i]), 3).tolist()) for i in range(K)
+            ],
+        )
         for s in steps
-    ]  # fmt: skip
+    ]
     animate = dict(
         mode="immediate", frame=dict(duration=300, redraw=True), transition=dict(duration=0)
     )
-    layout["updatemenus"] = [dict(
-        type="buttons", direction="left", x=0, y=-0.08, xanchor="left", yanchor="top",
-        buttons=[dict(label="▶ Play", method="animate",
-                      args=[None, {**animate, "fromcurrent": True}]),
-                 dict(label="❚❚ Pause", method="animate",
-                      args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])],
-    )]  # fmt: skip
-    layout["sliders"] = [dict(
-        active=0, x=0, len=1, y=-0.08, pad=dict(l=180, t=0), currentvalue=dict(prefix="step "),
-        steps=[dict(method="animate", label=str(s), args=[[str(s)], animate]) for s in steps],
-    )]  # fmt: skip
+    layout["updatemenus"] = [
+        dict(
+            type="buttons",
+            direction="left",
+            x=0,
+            y=-0.08,
+            xanchor="left",
+            yanchor="top",
+            buttons=[
+                dict(
+                    label="▶ Play", method="animate", args=[None, {**animate, "fromcurrent": True}]
+                ),
+                dict(
+                    label="❚❚ Pause",
+                    method="animate",
+                    args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
+                ),
+            ],
+        )
+    ]
+    layout["sliders"] = [
+        dict(
+            active=0,
+            x=0,
+            len=1,
+            y=-0.08,
+            pad=dict(l=180, t=0),
+            currentvalue=dict(prefix="step "),
+            steps=[dict(method="animate", label=str(s), args=[[str(s)], animate]) for s in steps],
+        )
+    ]
     return dict(data=traces, layout=layout, frames=frames)
 
 
@@ -204,22 +339,48 @@ def sweep_figure(rows: list[dict], labels: list[str], colors: list[str]) -> dict
         mine = sorted((r for r in rows if r["optimizer"] == i), key=lambda r: r["lr"])
         ok = [r for r in mine if not r["diverged"]]
         bad = [r for r in mine if r["diverged"]]
-        data.append(dict(type="scatter", x=[r["lr"] for r in ok], y=[r["train_loss"] for r in ok],
-                         mode="lines+markers", name=label, line=dict(color=color, width=2),
-                         marker=dict(size=8)))  # fmt: skip
+        data.append(
+            dict(
+                type="scatter",
+                x=[r["lr"] for r in ok],
+                y=[r["train_loss"] for r in ok],
+                mode="lines+markers",
+                name=label,
+                line=dict(color=color, width=2),
+                marker=dict(size=8),
+            )
+        )
         if bad:
-            data.append(dict(type="scatter", x=[r["lr"] for r in bad], y=[top] * len(bad),
-                             mode="markers", name=f"{label}: diverged", showlegend=False,
-                             marker=dict(symbol="x-thin", size=14, color=color,
-                                         line=dict(width=3, color=color)),
-                             hovertemplate=f"{label} diverged at α₀=%{{x:.3g}}"
-                             "<extra></extra>"))  # fmt: skip
+            data.append(
+                dict(
+                    type="scatter",
+                    x=[r["lr"] for r in bad],
+                    y=[top] * len(bad),
+                    mode="markers",
+                    name=f"{label}: diverged",
+                    showlegend=False,
+                    marker=dict(
+                        symbol="x-thin", size=14, color=color, line=dict(width=3, color=color)
+                    ),
+                    hovertemplate=f"{label} diverged at α₀=%{{x:.3g}}<extra></extra>",
+                )
+            )
     layout = dict(
-        height=420, margin=dict(l=60, r=20, t=30, b=50), plot_bgcolor="white",
-        xaxis=dict(type="log", title="α₀ (learning rate)", gridcolor="#eeeeee",
-                   exponentformat="power"),
-        yaxis=dict(type="log", title="final training loss (✕: diverged)", gridcolor="#eeeeee",
-                   exponentformat="power"),
+        height=420,
+        margin=dict(l=60, r=20, t=30, b=50),
+        plot_bgcolor="white",
+        xaxis=dict(
+            type="log",
+            title=dict(text="α₀ (learning rate)"),
+            gridcolor="#eeeeee",
+            exponentformat="power",
+        ),
+        yaxis=dict(
+            type="log",
+            title=dict(text="final training loss (✕: diverged)"),
+            gridcolor="#eeeeee",
+            exponentformat="power",
+        ),
         legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
-    )  # fmt: skip
+    )
     return dict(data=data, layout=layout)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["TASKS", "Data", "Task", "default_optimizers", "get_task"]
@@ -42,6 +43,16 @@ class Task:
     default_beta3: float  # VRAdam's β3: the gate acts early and releases (tested)
     default_batch: int | None  # None: full batch
     input_2d: bool = False  # 2-D inputs: the page draws decision boundaries
+    loss: str = "cross_entropy"  # or "mse" (regression: no accuracy)
+
+    @property
+    def classification(self) -> bool:
+        return self.loss == "cross_entropy"
+
+    def loss_fn(self, output: Tensor, target: Tensor) -> Tensor:
+        if self.loss == "mse":
+            return F.mse_loss(output, target)
+        return F.cross_entropy(output, target)
 
 
 def _split(x: np.ndarray, y: np.ndarray, seed: int, val_fraction: float = 0.25) -> Data:
@@ -108,6 +119,18 @@ def _modular_addition(seed: int) -> Data:
     y = (a + b) % MOD_P
     data = _split(x, y, seed, val_fraction=0.3)
     return Data(data.x_train.long(), data.y_train, data.x_val.long(), data.y_val)
+
+
+def _teacher(seed: int) -> Data:
+    """Regression on the outputs of a fixed random tanh network (5 inputs, 1 output)."""
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(256, 5, generator=gen)
+    teacher_gen = torch.Generator().manual_seed(1234)
+    w1 = torch.randn(5, 20, generator=teacher_gen) / math.sqrt(5)
+    w2 = torch.randn(20, 1, generator=teacher_gen) / math.sqrt(20)
+    y = 2 * torch.tanh(x @ w1) @ w2
+    n_val = 64
+    return Data(x[n_val:], y[n_val:], x[:n_val], y[:n_val])
 
 
 class MLP(nn.Module):
@@ -191,6 +214,9 @@ TASKS: dict[str, Task] = {
         Task("digits", "8×8 digits (CNN)", "scikit-learn's bundled handwritten digits with a "
              "small convolutional network.", 10, _digits, lambda: SmallCNN(10), 300, 0.003,
              5.9, 128),
+        Task("teacher", "Teacher regression (MLP, MSE)", "Fit a fixed random tanh network "
+             "with a wider one under mean squared error: the classic edge-of-stability setup.",
+             1, _teacher, lambda: MLP(5, 1, width=32), 600, 0.003, 1.0, None, loss="mse"),
         Task("modadd", f"a + b mod {MOD_P} (transformer)", "Modular addition with a one-block "
              "transformer: tokens a, b and '=' in, (a + b) mod p out.", MOD_P,
              _modular_addition, TinyTransformer, 600, 0.003, 32.0, None),

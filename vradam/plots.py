@@ -120,9 +120,21 @@ def marching_squares(xs, ys, V, level) -> tuple[np.ndarray, np.ndarray]:
         "L": (X0, Y0 + frac(a, d) * dy),
     }
     table = {
-        1: ["LB"], 2: ["BR"], 3: ["LR"], 4: ["RT"], 5: ["LT", "BR"], 6: ["BT"], 7: ["LT"],
-        8: ["LT"], 9: ["BT"], 10: ["LB", "RT"], 11: ["RT"], 12: ["LR"], 13: ["BR"], 14: ["LB"],
-    }  # fmt: skip
+        1: ["LB"],
+        2: ["BR"],
+        3: ["LR"],
+        4: ["RT"],
+        5: ["LT", "BR"],
+        6: ["BT"],
+        7: ["LT"],
+        8: ["LT"],
+        9: ["BT"],
+        10: ["LB", "RT"],
+        11: ["RT"],
+        12: ["LR"],
+        13: ["BR"],
+        14: ["LB"],
+    }
     xs_out, ys_out = [], []
     for k, segments in table.items():
         mask = case == k
@@ -199,6 +211,80 @@ def _stride(n: int, budget: int) -> int:
     return max(1, math.ceil(n / budget))
 
 
+def _click_grid(GX, GY, GZ, digits) -> dict:
+    # Invisible markers: st.plotly_chart reports clicks on points only.
+    return dict(
+        type="scatter",
+        x=_list(GX.ravel(), digits),
+        y=_list(GY.ravel(), digits),
+        customdata=_list(GZ.ravel()),
+        mode="markers",
+        marker=dict(size=14, opacity=0),
+        hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>f=%{customdata:.4g}<br>"
+        "click to start here<extra></extra>",
+        showlegend=False,
+        name="click to set the start",
+        xaxis="x",
+        yaxis="y",
+    )
+
+
+def map_axes(ls, bg: dict, domain=MAP_DOMAIN) -> dict:
+    """Layout entries of the map: fixed x/y axes at true aspect and the background image."""
+    (x0, x1), (y0, y1) = ls.domain
+    return dict(
+        xaxis=dict(domain=list(domain), range=[x0, x1], title=dict(text="x"), showgrid=False,
+                   zeroline=False, constrain="domain"),
+        yaxis=dict(domain=[0.0, 1.0], range=[y0, y1], title=dict(text="y"), showgrid=False,
+                   zeroline=False, scaleanchor="x", scaleratio=1, constrain="domain"),
+        images=[dict(source=bg["image"], xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
+                     sizey=y1 - y0, sizing="stretch", layer="below", xanchor="left",
+                     yanchor="top")],
+    )  # fmt: skip
+
+
+def map_base(ls, bg: dict, digits: int, *, click: bool = True) -> list[dict]:
+    """The landscape's static traces on axes x/y: the click grid, contour lines, minima."""
+    data: list[dict] = []
+    gx, gy, GZ = bg["grid"]
+    GX, GY = np.meshgrid(gx, gy)
+    if click:
+        data.append(_click_grid(GX, GY, GZ, digits))
+    data.append(
+        dict(
+            type="scatter",
+            x=_list(bg["contour_x"], digits),
+            y=_list(bg["contour_y"], digits),
+            mode="lines",
+            line=dict(color="rgba(70,78,92,0.35)", width=1),
+            hoverinfo="skip",
+            showlegend=False,
+            xaxis="x",
+            yaxis="y",
+            name="contours",
+        )
+    )
+    if ls.minima:
+        mx, my = zip(*ls.minima)
+        data.append(
+            dict(
+                type="scatter",
+                x=list(mx),
+                y=list(my),
+                mode="markers",
+                name="global minimum",
+                marker=dict(
+                    symbol="star", size=15, color="#FFD700", line=dict(color="black", width=1)
+                ),
+                hovertemplate="minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
+                xaxis="x",
+                yaxis="y",
+            )
+        )
+
+    return data
+
+
 def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) -> dict:
     """The animated race: map with paths, heads and velocity arrows, and synced panels.
 
@@ -212,28 +298,7 @@ def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) ->
     digits = max(0, 6 - math.floor(math.log10(max(x1 - x0, y1 - y0))))
     data: list[dict] = []
 
-    # --- map: click grid (invisible), contours, minima -------------------------------
-    gx, gy, GZ = bg["grid"]
-    GX, GY = np.meshgrid(gx, gy)
-    data.append(dict(
-        type="scatter", x=_list(GX.ravel(), digits), y=_list(GY.ravel(), digits),
-        customdata=_list(GZ.ravel()), mode="markers", marker=dict(size=14, opacity=0),
-        hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>f=%{customdata:.4g}<br>"
-        "click to start here<extra></extra>",
-        showlegend=False, name="click to set the start", xaxis="x", yaxis="y",
-    ))  # fmt: skip
-    data.append(dict(
-        type="scatter", x=_list(bg["contour_x"], digits), y=_list(bg["contour_y"], digits),
-        mode="lines", line=dict(color="rgba(70,78,92,0.35)", width=1), hoverinfo="skip",
-        showlegend=False, xaxis="x", yaxis="y", name="contours",
-    ))  # fmt: skip
-    if ls.minima:
-        mx, my = zip(*ls.minima)
-        data.append(dict(
-            type="scatter", x=list(mx), y=list(my), mode="markers", name="global minimum",
-            marker=dict(symbol="star", size=15, color="#FFD700", line=dict(color="black", width=1)),
-            hovertemplate="minimum (%{x:.4g}, %{y:.4g})<extra></extra>", xaxis="x", yaxis="y",
-        ))  # fmt: skip
+    data += map_base(ls, bg, digits)
 
     # --- map: full paths, starts, divergence markers ------------------------------------
     stride = _stride(K * N * (T + 1), 60_000)
@@ -242,32 +307,57 @@ def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) ->
         px = np.full((N, idx.size + 1), np.nan)
         py = np.full((N, idx.size + 1), np.nan)
         px[:, :-1], py[:, :-1] = tr.xy[:, idx, 0], tr.xy[:, idx, 1]
-        data.append(dict(
-            type="scatter", x=_list(px.ravel(), digits), y=_list(py.ravel(), digits),
-            mode="lines", line=dict(color=color, width=2 if N == 1 else 1.2),
-            opacity=0.9 if N == 1 else 0.55, name=tr.label, legendgroup=tr.label,
-            hoverinfo="skip", xaxis="x", yaxis="y",
-        ))  # fmt: skip
+        data.append(
+            dict(
+                type="scatter",
+                x=_list(px.ravel(), digits),
+                y=_list(py.ravel(), digits),
+                mode="lines",
+                line=dict(color=color, width=2 if N == 1 else 1.2),
+                opacity=0.9 if N == 1 else 0.55,
+                name=tr.label,
+                legendgroup=tr.label,
+                hoverinfo="skip",
+                xaxis="x",
+                yaxis="y",
+            )
+        )
     starts = trajectories[0].xy[:, 0]
-    data.append(dict(
-        type="scatter", x=_list(starts[:, 0]), y=_list(starts[:, 1]), mode="markers",
-        name="start", marker=dict(symbol="circle-open", size=11, color="black", line=dict(width=2)),
-        hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>", xaxis="x", yaxis="y",
-        showlegend=False,
-    ))  # fmt: skip
+    data.append(
+        dict(
+            type="scatter",
+            x=_list(starts[:, 0]),
+            y=_list(starts[:, 1]),
+            mode="markers",
+            name="start",
+            marker=dict(symbol="circle-open", size=11, color="black", line=dict(width=2)),
+            hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
+            xaxis="x",
+            yaxis="y",
+            showlegend=False,
+        )
+    )
     for tr, color in zip(trajectories, colors):
         bad = np.flatnonzero(tr.diverged_at >= 0)
         if bad.size == 0:
             continue
         last = tr.xy[bad, -1]
-        data.append(dict(
-            type="scatter", x=_list(last[:, 0]), y=_list(last[:, 1]), mode="markers",
-            marker=dict(symbol="x-thin", size=16, color=color, line=dict(width=3, color=color)),
-            name=f"{tr.label}: diverged", legendgroup=tr.label, showlegend=False,
-            customdata=tr.diverged_at[bad].tolist(),
-            hovertemplate=f"{tr.label}<br>diverged at step %{{customdata}}<extra></extra>",
-            xaxis="x", yaxis="y",
-        ))  # fmt: skip
+        data.append(
+            dict(
+                type="scatter",
+                x=_list(last[:, 0]),
+                y=_list(last[:, 1]),
+                mode="markers",
+                marker=dict(symbol="x-thin", size=16, color=color, line=dict(width=3, color=color)),
+                name=f"{tr.label}: diverged",
+                legendgroup=tr.label,
+                showlegend=False,
+                customdata=tr.diverged_at[bad].tolist(),
+                hovertemplate=f"{tr.label}<br>diverged at step %{{customdata}}<extra></extra>",
+                xaxis="x",
+                yaxis="y",
+            )
+        )
 
     # --- panels -------------------------------------------------------------------------
     n_panels = len(PANELS)
@@ -287,24 +377,41 @@ def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) ->
                 y = y - ls.min_value  # the gap to the minimum, on a log scale
             sel = slice(None, None, pstride)
             values.append(y)
-            data.append(dict(
-                type="scatter", x=x[sel].tolist(), y=_list(y[sel]), mode="lines",
-                line=dict(color=color, width=1.6), name=tr.label, legendgroup=tr.label,
-                showlegend=False, xaxis=f"x{axis}", yaxis=f"y{axis}",
-                hovertemplate=f"{tr.label}<br>step %{{x}}: %{{y:.4g}}<extra></extra>",
-            ))  # fmt: skip
+            data.append(
+                dict(
+                    type="scatter",
+                    x=x[sel].tolist(),
+                    y=_list(y[sel]),
+                    mode="lines",
+                    line=dict(color=color, width=1.6),
+                    name=tr.label,
+                    legendgroup=tr.label,
+                    showlegend=False,
+                    xaxis=f"x{axis}",
+                    yaxis=f"y{axis}",
+                    hovertemplate=f"{tr.label}<br>step %{{x}}: %{{y:.4g}}<extra></extra>",
+                )
+            )
             if name == "sharpness" and tr.stability_threshold is not None:
                 th = tr.stability_threshold[0]
                 if np.isfinite(th).any():
                     values.append(th)
-                    data.append(dict(
-                        type="scatter", x=np.arange(T)[sel].tolist(), y=_list(th[sel]),
-                        mode="lines", line=dict(color=color, width=1.2, dash="dash"),
-                        name=f"{tr.label} threshold", legendgroup=tr.label, showlegend=False,
-                        xaxis=f"x{axis}", yaxis=f"y{axis}",
-                        hovertemplate=f"{tr.label} threshold<br>step %{{x}}: %{{y:.4g}}"
-                        "<extra></extra>",
-                    ))  # fmt: skip
+                    data.append(
+                        dict(
+                            type="scatter",
+                            x=np.arange(T)[sel].tolist(),
+                            y=_list(th[sel]),
+                            mode="lines",
+                            line=dict(color=color, width=1.2, dash="dash"),
+                            name=f"{tr.label} threshold",
+                            legendgroup=tr.label,
+                            showlegend=False,
+                            xaxis=f"x{axis}",
+                            yaxis=f"y{axis}",
+                            hovertemplate=f"{tr.label} threshold<br>step %{{x}}: %{{y:.4g}}"
+                            "<extra></extra>",
+                        )
+                    )
         log = name != "loss" or gap_loss
         if log:
             ranges[axis] = ("log", _log_range(values))
@@ -349,24 +456,47 @@ def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) ->
         return out
 
     for (tr, color), first in zip(zip(trajectories, colors), heads_and_arrows(0)[:K]):
-        data.append(dict(
-            first, mode="markers", name=f"{tr.label} (now)", legendgroup=tr.label,
-            showlegend=False, xaxis="x", yaxis="y",
-            marker=dict(size=12, color=color, line=dict(color="white", width=1.5)),
-            hovertemplate=f"{tr.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
-        ))  # fmt: skip
+        data.append(
+            dict(
+                first,
+                mode="markers",
+                name=f"{tr.label} (now)",
+                legendgroup=tr.label,
+                showlegend=False,
+                xaxis="x",
+                yaxis="y",
+                marker=dict(size=12, color=color, line=dict(color="white", width=1.5)),
+                hovertemplate=f"{tr.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+            )
+        )
     for (tr, color), first in zip(zip(trajectories, colors), heads_and_arrows(0)[K:]):
-        data.append(dict(
-            first, mode="lines+markers", name=f"{tr.label} velocity", legendgroup=tr.label,
-            showlegend=False, xaxis="x", yaxis="y", hoverinfo="skip",
-            line=dict(color=color, width=2.5),
-            marker=dict(symbol="arrow", angleref="previous", size=[0, 11, 0] * N, color=color),
-        ))  # fmt: skip
+        data.append(
+            dict(
+                first,
+                mode="lines+markers",
+                name=f"{tr.label} velocity",
+                legendgroup=tr.label,
+                showlegend=False,
+                xaxis="x",
+                yaxis="y",
+                hoverinfo="skip",
+                line=dict(color=color, width=2.5),
+                marker=dict(symbol="arrow", angleref="previous", size=[0, 11, 0] * N, color=color),
+            )
+        )
     for p, c in enumerate(cursors(0)):
-        data.append(dict(
-            c, mode="lines", line=dict(color="rgba(0,0,0,0.45)", width=1), hoverinfo="skip",
-            showlegend=False, xaxis=f"x{p + 2}", yaxis=f"y{p + 2}", name="now",
-        ))  # fmt: skip
+        data.append(
+            dict(
+                c,
+                mode="lines",
+                line=dict(color="rgba(0,0,0,0.45)", width=1),
+                hoverinfo="skip",
+                showlegend=False,
+                xaxis=f"x{p + 2}",
+                yaxis=f"y{p + 2}",
+                name="now",
+            )
+        )
     animated = list(range(first_anim, len(data)))
 
     F = min(max_frames, T + 1)
@@ -379,62 +509,120 @@ def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) ->
     # --- layout ---------------------------------------------------------------------------
     layout: dict = dict(
         height=620,
-        margin=dict(l=50, r=20, t=40, b=105),
+        margin=dict(l=50, r=20, t=40, b=130),
         plot_bgcolor="white",
         paper_bgcolor="white",
         font=dict(size=13),
         hovermode="closest",
         dragmode="pan",
         legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom", font=dict(size=12)),
-        xaxis=dict(domain=list(MAP_DOMAIN), range=[x0, x1], title="x", showgrid=False,
-                   zeroline=False, constrain="domain"),
-        yaxis=dict(domain=[0.0, 1.0], range=[y0, y1], title="y", showgrid=False,
-                   zeroline=False, scaleanchor="x", scaleratio=1, constrain="domain"),
-        images=[dict(source=bg["image"], xref="x", yref="y", x=x0, y=y1, sizex=x1 - x0,
-                     sizey=y1 - y0, sizing="stretch", layer="below", xanchor="left",
-                     yanchor="top")],
+        **map_axes(ls, bg),
         annotations=[],
-    )  # fmt: skip
+    )
     for p, (name, title) in enumerate(PANELS):
         axis = p + 2
         top = 1 - p * (height + gap)
         kind, rng = ranges[axis]
         layout[f"xaxis{axis}"] = dict(
-            domain=list(PANEL_DOMAIN), range=[0, T], anchor=f"y{axis}",
-            showticklabels=p == n_panels - 1, title="step" if p == n_panels - 1 else None,
-            gridcolor="#eeeeee", zeroline=False,
-        )  # fmt: skip
+            domain=list(PANEL_DOMAIN),
+            range=[0, T],
+            anchor=f"y{axis}",
+            showticklabels=p == n_panels - 1,
+            title=dict(text="step") if p == n_panels - 1 else None,
+            gridcolor="#eeeeee",
+            zeroline=False,
+        )
         layout[f"yaxis{axis}"] = dict(
             domain=[round(max(top - height, 0.0), 6), round(min(top, 1.0), 6)],
-            type=kind, range=rng, anchor=f"x{axis}",
-            gridcolor="#eeeeee", zeroline=False, tickfont=dict(size=10), exponentformat="power",
-        )  # fmt: skip
+            type=kind,
+            range=rng,
+            anchor=f"x{axis}",
+            gridcolor="#eeeeee",
+            zeroline=False,
+            tickfont=dict(size=10),
+            exponentformat="power",
+        )
         label = "loss − f*" if name == "loss" and gap_loss else title
-        layout["annotations"].append(dict(
-            text=label, xref="paper", yref="paper", x=PANEL_DOMAIN[0], y=top,
-            xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=12),
-        ))  # fmt: skip
-    layout["updatemenus"] = [dict(
-        type="buttons", direction="left", x=0.0, y=-0.1, xanchor="left", yanchor="top",
-        showactive=False, pad=dict(t=0, r=10),
-        buttons=[
-            dict(label="▶ Play", method="animate",
-                 args=[None, dict(frame=dict(duration=60, redraw=False), fromcurrent=True,
-                                  transition=dict(duration=0), mode="immediate")]),
-            dict(label="❚❚ Pause", method="animate",
-                 args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
-                                    transition=dict(duration=0))]),
-        ],
-    )]  # fmt: skip
-    layout["sliders"] = [dict(
-        active=0, x=0.0, len=MAP_DOMAIN[1], y=-0.075, xanchor="left", yanchor="top",
-        pad=dict(t=0, b=0, l=180), currentvalue=dict(prefix="step ", font=dict(size=13)),
-        transition=dict(duration=0),
-        steps=[dict(method="animate", label=str(t),
-                    args=[[str(t)], dict(mode="immediate", frame=dict(duration=0, redraw=False),
-                                         transition=dict(duration=0))])
-               for t in frame_steps],
-    )]  # fmt: skip
+        layout["annotations"].append(
+            dict(
+                text=label,
+                xref="paper",
+                yref="paper",
+                x=PANEL_DOMAIN[0],
+                y=top,
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=12),
+            )
+        )
+    layout["updatemenus"] = [
+        dict(
+            type="buttons",
+            direction="left",
+            x=0.0,
+            y=-0.14,
+            xanchor="left",
+            yanchor="top",
+            showactive=False,
+            pad=dict(t=0, r=10),
+            buttons=[
+                dict(
+                    label="▶ Play",
+                    method="animate",
+                    args=[
+                        None,
+                        dict(
+                            frame=dict(duration=60, redraw=False),
+                            fromcurrent=True,
+                            transition=dict(duration=0),
+                            mode="immediate",
+                        ),
+                    ],
+                ),
+                dict(
+                    label="❚❚ Pause",
+                    method="animate",
+                    args=[
+                        [None],
+                        dict(
+                            frame=dict(duration=0, redraw=False),
+                            mode="immediate",
+                            transition=dict(duration=0),
+                        ),
+                    ],
+                ),
+            ],
+        )
+    ]
+    layout["sliders"] = [
+        dict(
+            active=0,
+            x=0.0,
+            len=MAP_DOMAIN[1],
+            y=-0.115,
+            xanchor="left",
+            yanchor="top",
+            pad=dict(t=0, b=0, l=180),
+            currentvalue=dict(prefix="step ", font=dict(size=13)),
+            transition=dict(duration=0),
+            steps=[
+                dict(
+                    method="animate",
+                    label=str(t),
+                    args=[
+                        [str(t)],
+                        dict(
+                            mode="immediate",
+                            frame=dict(duration=0, redraw=False),
+                            transition=dict(duration=0),
+                        ),
+                    ],
+                )
+                for t in frame_steps
+            ],
+        )
+    ]
     return dict(data=data, layout=layout, frames=frames)
 
 

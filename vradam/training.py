@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vradam.baselines import make_optimizer, velocity_sq_norm
 from vradam.engine import stability_threshold
@@ -113,8 +112,9 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
             for split, x, y in (("train", data.x_train, data.y_train),
                                 ("val", data.x_val, data.y_val)):  # fmt: skip
                 logits = model(x)
-                out[f"{split}_loss"] = float(F.cross_entropy(logits, y))
-                out[f"{split}_acc"] = _accuracy(logits, y)
+                out[f"{split}_loss"] = float(task.loss_fn(logits, y))
+                if task.classification:
+                    out[f"{split}_acc"] = _accuracy(logits, y)
             return out
 
     def sharpness(i: int, eta: float) -> dict:
@@ -125,7 +125,7 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
         if kind == "preconditioned" and P is None:
             return {}  # no second moment yet (before the first update)
         x, y = data.x_train[sharp_idx], data.y_train[sharp_idx]
-        value, vec, _ = top_eigenvalue(lambda: F.cross_entropy(model(x), y), params,
+        value, vec, _ = top_eigenvalue(lambda: task.loss_fn(model(x), y), params,
                                        precond=P, v0=eigvecs[i])  # fmt: skip
         eigvecs[i] = vec
         lr = opt.param_groups[0]["lr"]
@@ -164,7 +164,7 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
                 record["boundary"] = probs.view(grid[1].numel(), grid[0].numel(), -1).cpu().numpy()
             if not last:
                 opt.zero_grad(set_to_none=True)
-                loss = F.cross_entropy(model(xb), yb)
+                loss = task.loss_fn(model(xb), yb)
                 loss.backward()
                 grads = [p.grad for p in model.parameters() if p.grad is not None]
                 grad_sq = float(torch.stack([g.double().square().sum() for g in grads]).sum())

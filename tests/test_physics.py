@@ -1,0 +1,134 @@
+"""The quartic-kinetic-energy mechanics (spec section 2) and the gate, as numbers."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+import landscapes
+from vradam import physplots, plots
+from vradam.physics import acceleration, gate_curves, integrate
+
+HIMMELBLAU = landscapes.get("himmelblau")
+DT = 0.002
+
+
+@functools.cache
+def _motions(dt=DT, friction=0.0, t_end=4.0):
+    return integrate(HIMMELBLAU, (0.0, 0.0), (2.0, 1.0), beta3s=(0.0, 1.0), dt=dt,
+                     steps=round(t_end / dt), friction=friction)  # fmt: skip
+
+
+def _pdot(p: np.ndarray, dt: float) -> np.ndarray:
+    """4th-order central differences, for indices 2 … T−2."""
+    return (-p[4:] + 8 * p[3:-1] - 8 * p[1:-3] + p[:-4]) / (12 * dt)
+
+
+def _jacobian_times(v: np.ndarray, a: np.ndarray, beta3: float, mass: float = 1.0):
+    """(∂p/∂v)·a with ∂p/∂v = (M + β3‖v‖²)I + 2β3 v vᵀ: the ṗ that v̇ = a implies."""
+    s = np.sum(v * v, axis=-1, keepdims=True)
+    return (mass + beta3 * s) * a + 2 * beta3 * np.sum(v * a, axis=-1, keepdims=True) * v
+
+
+def test_path_satisfies_newtons_law_for_the_quartic_momentum():
+    """ṗ = −∇V along the integrated path, p = (M + β3‖v‖²)v, to 1e-5 of max‖∇V‖."""
+    for m in _motions():
+        assert m.escaped_at == -1
+        residual = _pdot(m.p, DT) + m.grad[2:-2]
+        assert np.max(np.abs(residual)) < 1e-5 * np.max(np.abs(m.grad))
+    fast = _motions()[1]
+    assert np.max(np.linalg.norm(fast.v, axis=-1)) > 3  # the quartic term matters here
+
+
+def test_acceleration_inverts_the_momentum_jacobian():
+    rng = np.random.default_rng(0)
+    F, v = rng.normal(size=(500, 2)), rng.normal(size=(500, 2)) * 3
+    for beta3 in (0.0, 0.3, 5.0):
+        a = acceleration(F, v, 1.7, beta3)
+        np.testing.assert_allclose(_jacobian_times(v, a, beta3, 1.7), F, rtol=1e-12, atol=1e-12)
+
+
+def test_papers_one_dimensional_form_is_only_right_when_force_is_along_velocity():
+    """v̇ = F/(M + 3β3‖v‖²) matches the full equation for F ∥ v and violates ṗ = F in 2-D."""
+    rng = np.random.default_rng(1)
+    v = rng.normal(size=(200, 2)) * 2
+    along = v * rng.normal(size=(200, 1))
+    s = np.sum(v * v, axis=-1, keepdims=True)
+    np.testing.assert_allclose(acceleration(along, v, 1.0, 1.0), along / (1 + 3 * s), rtol=1e-12)
+    m = _motions()[1]
+    F = -m.grad
+    naive = F / (1 + 3 * np.sum(m.v * m.v, axis=-1, keepdims=True))
+    implied = _jacobian_times(m.v, naive, 1.0)
+    assert np.max(np.abs(implied - F)) > 0.3 * np.max(np.abs(F))
+
+
+def test_energy_is_conserved_without_friction_to_stated_tolerance():
+    """Relative energy drift below 1e-7 at dt = 0.002 over t = 4, and RK4's 4th order."""
+    coarse = _motions(dt=2 * DT)
+    fine = _motions()
+    for c, f in zip(coarse, fine):
+        drift_fine = np.max(np.abs(f.energy - f.energy[0])) / abs(f.energy[0])
+        drift_coarse = np.max(np.abs(c.energy - c.energy[0])) / abs(c.energy[0])
+        assert drift_fine < 1e-7
+        assert drift_coarse / drift_fine > 8  # ≈ 16 for a 4th-order method
+    # E includes the quartic term: without it the "energy" is not conserved
+    m = fine[1]
+    s = np.sum(m.v * m.v, axis=-1)
+    wrong = m.potential + 0.5 * s
+    assert np.max(np.abs(wrong - wrong[0])) > 1e3 * np.max(np.abs(m.energy - m.energy[0]))
+
+
+def test_friction_dissipates_energy_at_the_rate_gamma_v_squared():
+    gamma = 0.5
+    for m in _motions(friction=gamma):
+        assert np.all(np.diff(m.energy) <= 1e-12)
+        dE = _pdot(m.energy[:, None], DT)[:, 0]
+        expected = -gamma * np.sum(m.v * m.v, axis=-1)[2:-2]
+        np.testing.assert_allclose(dE, expected, atol=1e-4 * np.max(np.abs(expected)))
+
+
+def test_quartic_term_slows_the_particle():
+    ordinary, quartic = _motions()
+    top = [np.max(np.linalg.norm(m.v, axis=-1)) for m in (ordinary, quartic)]
+    assert top[1] < 0.5 * top[0]
+
+
+def test_integrate_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="β3"):
+        integrate(HIMMELBLAU, (0, 0), (1, 0), beta3s=(-1.0,))
+    with pytest.raises(ValueError, match="dt"):
+        integrate(HIMMELBLAU, (0, 0), (1, 0), dt=0)
+
+
+def test_escape_is_reported():
+    (m,) = integrate(HIMMELBLAU, (0.0, 0.0), (1e5, 0.0), beta3s=(0.0,), dt=0.01, steps=200)
+    assert m.escaped_at > 0
+
+
+def test_gate_curve_bound_peak_floor_and_linear_growth():
+    alpha0, beta3, alpha1 = 0.1, 2.0, 10.0
+    clip = math.sqrt(alpha1 / beta3)
+    speeds = np.linspace(0, 3 * clip, 30001)
+    c = gate_curves(alpha0, beta3, alpha1, speeds)
+    inactive = speeds < clip
+    assert np.max(c["step"][inactive]) <= c["bound"] * (1 + 1e-12)
+    assert c["bound"] == pytest.approx(alpha0 / (2 * math.sqrt(beta3)))
+    peak = speeds[np.argmax(np.where(inactive, c["step"], 0))]
+    assert peak == pytest.approx(1 / math.sqrt(beta3), rel=1e-3)
+    assert np.max(c["step"][inactive]) == pytest.approx(c["bound"], rel=1e-6)
+    active = speeds >= clip
+    np.testing.assert_allclose(c["eta"][active], alpha0 / (1 + alpha1))
+    np.testing.assert_allclose(c["step"][active], speeds[active] * c["floor"])
+    assert c["step"][-1] > c["bound"]  # past the clip the step grows again
+
+
+def test_physics_figures_are_valid_plotly():
+    motions = _motions(t_end=1.0)
+    bg = plots.background(HIMMELBLAU, n_image=60, n_contour=30)
+    go.Figure(physplots.motion_figure(HIMMELBLAU, motions, ["a", "b"], bg))
+    go.Figure(physplots.phase_portrait_figure(1.0, 1.0, 0.3))
+    go.Figure(physplots.gate_figure(gate_curves(0.1, 1.0, 10.0, np.linspace(0, 5, 50))))

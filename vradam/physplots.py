@@ -1,0 +1,329 @@
+"""Figures for the physics page: motion on a landscape, energy, phase portrait, the gate."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vradam.physics import Motion
+from vradam.plots import _list, _log_range, map_axes, map_base
+
+MOTION_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
+
+
+def motion_figure(
+    ls, motions: list[Motion], labels: list[str], bg: dict, frames: int = 120
+) -> dict:
+    """Animated paths on the landscape, with |E − E₀|/|E₀| and ‖v‖ over time beside them."""
+    (x0, x1), (y0, y1) = ls.domain
+    digits = max(0, 6 - math.floor(math.log10(max(x1 - x0, y1 - y0))))
+    data = map_base(ls, bg, digits, click=False)
+    T = motions[0].t.size - 1
+    stride = max(1, math.ceil(T / 1500))
+    for m, label, color in zip(motions, labels, MOTION_COLORS):
+        end = m.escaped_at if m.escaped_at > 0 else T + 1
+        data.append(
+            dict(
+                type="scatter",
+                x=_list(m.x[:end:stride, 0], digits),
+                y=_list(m.x[:end:stride, 1], digits),
+                mode="lines",
+                name=label,
+                line=dict(color=color, width=2),
+                hoverinfo="skip",
+                xaxis="x",
+                yaxis="y",
+            )
+        )
+    panels = []
+    for m in motions:
+        rel = np.abs(m.energy - m.energy[0]) / max(abs(m.energy[0]), 1e-300)
+        panels.append((np.where(rel > 0, rel, np.nan), np.linalg.norm(m.v, axis=-1)))
+    titles = ["energy change |E − E₀|/|E₀| (no friction: the integrator's error)", "speed ‖v‖"]
+    ranges = []
+    for j in range(len(titles)):
+        axis = j + 2
+        values = [p[j] for p in panels]
+        rng = _log_range(values)
+        ranges.append(rng)
+        for m, label, color, vals in zip(motions, labels, MOTION_COLORS, values):
+            data.append(
+                dict(
+                    type="scatter",
+                    x=_list(m.t[::stride]),
+                    y=_list(vals[::stride]),
+                    mode="lines",
+                    line=dict(color=color, width=1.6),
+                    showlegend=False,
+                    name=label,
+                    xaxis=f"x{axis}",
+                    yaxis=f"y{axis}",
+                    hovertemplate=f"{label}<br>t=%{{x:.3g}}: %{{y:.3g}}<extra></extra>",
+                )
+            )
+    first_anim = len(data)
+    steps = np.unique(np.round(np.linspace(0, T, min(frames, T + 1))).astype(int)).tolist()
+
+    def animated(k: int) -> list[dict]:
+        out = []
+        for m in motions:
+            kk = min(k, m.escaped_at - 1) if m.escaped_at > 0 else k
+            out.append(dict(type="scatter", x=[float(m.x[kk, 0])], y=[float(m.x[kk, 1])]))
+        for rng in ranges:
+            t = float(motions[0].t[k])
+            out.append(dict(type="scatter", x=[t, t], y=[10 ** rng[0], 10 ** rng[1]]))
+        return out
+
+    for trace, color in zip(animated(0)[: len(motions)], MOTION_COLORS):
+        data.append(
+            dict(
+                trace,
+                mode="markers",
+                showlegend=False,
+                hoverinfo="skip",
+                xaxis="x",
+                yaxis="y",
+                marker=dict(size=13, color=color, line=dict(color="white", width=1.5)),
+            )
+        )
+    for j, trace in enumerate(animated(0)[len(motions) :]):
+        data.append(
+            dict(
+                trace,
+                mode="lines",
+                line=dict(color="rgba(0,0,0,0.45)", width=1),
+                showlegend=False,
+                hoverinfo="skip",
+                xaxis=f"x{j + 2}",
+                yaxis=f"y{j + 2}",
+            )
+        )
+    traces = list(range(first_anim, len(data)))
+    frame_list = [dict(name=str(k), data=animated(k), traces=traces) for k in steps]
+    layout = dict(
+        height=560,
+        margin=dict(l=50, r=20, t=40, b=130),
+        plot_bgcolor="white",
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        annotations=[],
+        **map_axes(ls, bg, (0.0, 0.52)),
+    )
+    for j, (title, rng) in enumerate(zip(titles, ranges)):
+        axis = j + 2
+        lo, hi = (0.55, 1.0) if j == 0 else (0.0, 0.42)
+        layout[f"xaxis{axis}"] = dict(
+            domain=[0.62, 1.0],
+            anchor=f"y{axis}",
+            range=[0, float(motions[0].t[-1])],
+            gridcolor="#eeeeee",
+            title=dict(text="time t") if j == 1 else None,
+        )
+        layout[f"yaxis{axis}"] = dict(
+            domain=[lo, hi],
+            anchor=f"x{axis}",
+            type="log",
+            range=rng,
+            gridcolor="#eeeeee",
+            exponentformat="power",
+        )
+        layout["annotations"].append(
+            dict(
+                text=title,
+                xref="paper",
+                yref="paper",
+                x=0.62,
+                y=hi,
+                xanchor="left",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=12),
+            )
+        )
+    animate = dict(
+        mode="immediate", frame=dict(duration=50, redraw=False), transition=dict(duration=0)
+    )
+    layout["updatemenus"] = [
+        dict(
+            type="buttons",
+            direction="left",
+            x=0,
+            y=-0.14,
+            xanchor="left",
+            yanchor="top",
+            buttons=[
+                dict(
+                    label="▶ Play", method="animate", args=[None, {**animate, "fromcurrent": True}]
+                ),
+                dict(
+                    label="❚❚ Pause",
+                    method="animate",
+                    args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))],
+                ),
+            ],
+        )
+    ]
+    layout["sliders"] = [
+        dict(
+            active=0,
+            x=0,
+            len=0.52,
+            y=-0.115,
+            pad=dict(l=180, t=0),
+            currentvalue=dict(prefix="t = "),
+            steps=[
+                dict(
+                    method="animate",
+                    label=f"{motions[0].t[k]:.2f}",
+                    args=[[str(k)], dict(animate, frame=dict(duration=0, redraw=False))],
+                )
+                for k in steps
+            ],
+        )
+    ]
+    return dict(data=data, layout=layout, frames=frame_list)
+
+
+def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) -> dict:
+    """Level sets of E(x, v) = ½kx² + (M/2)v² + (3β3/4)v⁴ in 1-D, for β3 = 0 and β3.
+
+    With β3 > 0 the velocity grows only like E^¼ at high energy: fast motion is damped.
+    """
+    energies = np.asarray(energies if energies is not None else [0.5, 2, 8, 32], dtype=float)
+    xmax = math.sqrt(2 * energies.max() / k) * 1.1
+    vmax = math.sqrt(2 * energies.max() / mass) * 1.1
+    xs = np.linspace(-xmax, xmax, 201)
+    vs = np.linspace(-vmax, vmax, 201)
+    X, Vv = np.meshgrid(xs, vs)
+    data: list[dict] = []
+    layout: dict = dict(
+        height=380,
+        margin=dict(l=55, r=20, t=50, b=50),
+        plot_bgcolor="white",
+        annotations=[],
+        showlegend=False,
+    )
+    for i, (b, title) in enumerate(((0.0, "β₃ = 0: ellipses"), (beta3, f"β₃ = {beta3:g}"))):
+        suffix = "" if i == 0 else "2"
+        E = (0.5 * k * X**2 + 0.5 * mass * Vv**2 + 0.75 * b * Vv**4).tolist()
+        color = MOTION_COLORS[i]
+        for e in energies:
+            data.append(
+                dict(
+                    type="contour",
+                    x=xs.tolist(),
+                    y=vs.tolist(),
+                    z=E,
+                    autocontour=False,
+                    contours=dict(start=float(e), end=float(e), size=1.0, coloring="lines"),
+                    colorscale=[[0, color], [1, color]],
+                    showscale=False,
+                    line=dict(width=2),
+                    xaxis=f"x{suffix}",
+                    yaxis=f"y{suffix}",
+                    hovertemplate=f"E = {e:g}<extra></extra>",
+                )
+            )
+        x0 = 0.0 if i == 0 else 0.55
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[x0, x0 + 0.45],
+            anchor=f"y{suffix}",
+            title=dict(text="position x"),
+            zeroline=True,
+        )
+        layout[f"yaxis{suffix}"] = dict(
+            domain=[0, 1],
+            anchor=f"x{suffix}",
+            range=[-vmax, vmax],
+            title=dict(text="velocity v") if i == 0 else None,
+        )
+        layout["annotations"].append(
+            dict(
+                text=title,
+                xref="paper",
+                yref="paper",
+                x=x0 + 0.225,
+                y=1.0,
+                yanchor="bottom",
+                showarrow=False,
+            )
+        )
+    return dict(data=data, layout=layout)
+
+
+def gate_figure(curves: dict) -> dict:
+    """η(‖v‖) with its floor, and the step η‖v‖ with the bound α0/(2√β3) and the clip."""
+    s = curves["speed"]
+    data = [
+        dict(
+            type="scatter",
+            x=s.tolist(),
+            y=curves["eta"].tolist(),
+            mode="lines",
+            name="η = α₀ / (1 + min(β₃‖v‖², α₁))",
+            line=dict(color="#D55E00", width=2.5),
+        ),
+        dict(
+            type="scatter",
+            x=[s[0], s[-1]],
+            y=[curves["floor"]] * 2,
+            mode="lines",
+            name="floor α₀/(1 + α₁)",
+            line=dict(color="#555555", dash="dot"),
+        ),
+        dict(
+            type="scatter",
+            x=s.tolist(),
+            y=curves["step"].tolist(),
+            mode="lines",
+            name="step η‖v‖",
+            line=dict(color="#0072B2", width=2.5),
+            xaxis="x2",
+            yaxis="y2",
+        ),
+    ]
+    if math.isfinite(curves["bound"]):
+        data.append(
+            dict(
+                type="scatter",
+                x=[s[0], s[-1]],
+                y=[curves["bound"]] * 2,
+                mode="lines",
+                name="bound α₀/(2√β₃) (clip inactive)",
+                xaxis="x2",
+                yaxis="y2",
+                line=dict(color="#009E73", dash="dash"),
+            )
+        )
+    layout = dict(
+        height=360,
+        margin=dict(l=55, r=20, t=40, b=50),
+        plot_bgcolor="white",
+        legend=dict(orientation="h", x=0, y=1.05, yanchor="bottom"),
+        xaxis=dict(domain=[0, 0.45], title=dict(text="‖v‖"), gridcolor="#eeeeee"),
+        yaxis=dict(title=dict(text="η"), gridcolor="#eeeeee", rangemode="tozero"),
+        xaxis2=dict(domain=[0.55, 1], anchor="y2", title=dict(text="‖v‖"), gridcolor="#eeeeee"),
+        yaxis2=dict(
+            anchor="x2", title=dict(text="step length"), gridcolor="#eeeeee", rangemode="tozero"
+        ),
+        shapes=[],
+    )
+    for speed, color, xref in (
+        (curves["peak_speed"], "#009E73", "x2"),
+        (curves["clip_speed"], "#555555", "x"),
+        (curves["clip_speed"], "#555555", "x2"),
+    ):
+        if math.isfinite(speed) and speed <= s[-1]:
+            layout["shapes"].append(
+                dict(
+                    type="line",
+                    xref=xref,
+                    yref="paper",
+                    x0=speed,
+                    x1=speed,
+                    y0=0,
+                    y1=1,
+                    line=dict(color=color, width=1, dash="dot"),
+                )
+            )
+    return dict(data=data, layout=layout)

@@ -1,0 +1,124 @@
+"""The Physics page: the quartic kinetic energy, its motion, energy, phase portrait, gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import landscapes
+from vradam import physplots, plots
+from vradam.physics import gate_curves, integrate
+from vradam.ui.common import trusted
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _motion(key, x0, v0, beta3, mass, friction, t_end, dt):
+    ls = landscapes.get(key)
+    steps = max(1, round(t_end / dt))
+    motions = integrate(ls, x0, v0, beta3s=(0.0, beta3), mass=mass, friction=friction, dt=dt,
+                        steps=steps)  # fmt: skip
+    bg = plots.background(ls)
+    labels = ["β₃ = 0 (ordinary kinetic energy)", f"β₃ = {beta3:g} (quartic term)"]
+    return motions, physplots.motion_figure(ls, motions, labels, bg)
+
+
+def lagrangian_section() -> None:
+    st.markdown(
+        "VRAdam's gate comes from a particle whose kinetic energy has a **quartic** term, as "
+        "in classical time crystals and the NRQCD energy expansion. Write M for the mass:"
+    )
+    st.latex(
+        r"L = \underbrace{\tfrac{M}{2}\lVert v\rVert^2 + \tfrac{\beta_3}{4}\lVert v\rVert^4}_{T(v)}"
+        r" - V(x), \qquad p = \frac{\partial L}{\partial v} = (M + \beta_3\lVert v\rVert^2)\,v,"
+        r" \qquad \dot p = -\nabla V(x) - \gamma v"
+    )
+    st.markdown("Solved for the acceleration in two dimensions (γ is optional friction):")
+    st.latex(
+        r"\dot x = v,\qquad \dot v = \frac{1}{M + \beta_3\lVert v\rVert^2}\left[F - "
+        r"\frac{2\beta_3\,(v\cdot F)\,v}{M + 3\beta_3\lVert v\rVert^2}\right],\quad "
+        r"F = -\nabla V - \gamma v"
+    )
+    st.markdown(
+        "The paper writes v̇ = −∇V/(M + 3β₃‖v‖²): that is this equation in one dimension, "
+        "or when the force is parallel to the velocity. On a 2-D landscape the full form is "
+        "needed (a test checks that p above satisfies ṗ = −∇V along the computed path, which "
+        "the 1-D form does not). The effective mass grows with speed, so fast motion is "
+        "damped. Without friction the energy "
+    )
+    st.latex(r"E = V(x) + \tfrac{M}{2}\lVert v\rVert^2 + \tfrac{3\beta_3}{4}\lVert v\rVert^4")
+    st.markdown(
+        "is conserved. VRAdam does not integrate this equation: it keeps the factor "
+        "1/(1 + β₃‖v‖²), clips it with α₁ and uses it to gate AdamW's learning rate."
+    )
+
+
+def motion_section() -> None:
+    st.markdown("#### Motion on a landscape")
+    c = st.columns(4)
+    keys = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",
+            "three_hump_camel", "rastrigin", "styblinski_tang"]  # fmt: skip
+    key = c[0].selectbox("landscape", keys, key="ph_ls",
+                         format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
+    ls = landscapes.get(key)
+    beta3 = c[1].select_slider("β₃", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], 0.3, key="ph_b3")
+    friction = c[2].select_slider("friction γ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key="ph_gamma")
+    t_end = c[3].select_slider("duration", [2.0, 5.0, 10.0, 20.0], 5.0, key="ph_t")
+    c2 = st.columns(4)
+    sx = c2[0].number_input("start x", value=float(ls.start[0]), key=f"ph_x_{key}")
+    sy = c2[1].number_input("start y", value=float(ls.start[1]), key=f"ph_y_{key}")
+    vx = c2[2].number_input("initial vₓ", value=2.0, key="ph_vx")
+    vy = c2[3].number_input("initial v_y", value=0.0, key="ph_vy")
+    with st.spinner("Integrating (RK4)…"):
+        motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005)
+    st.plotly_chart(trusted(fig), key="ph_motion")
+    lines = []
+    for m in motions:
+        drift = float(np.max(np.abs(m.energy - m.energy[0])) / max(abs(m.energy[0]), 1e-300))
+        speed = float(np.max(np.linalg.norm(m.v, axis=-1)))
+        escaped = f", left the domain at t = {m.t[m.escaped_at]:.2f}" if m.escaped_at > 0 else ""
+        lines.append(f"β₃ = {m.beta3:g}: top speed {speed:.3g}, largest relative energy change "
+                     f"{drift:.1e}{escaped}")  # fmt: skip
+    note = (
+        "With γ = 0 the energy change is the integrator's error (RK4, dt = 0.005)."
+        if friction == 0
+        else "With friction the energy decreases: dE/dt = −γ‖v‖²."
+    )
+    st.caption(" · ".join(lines) + ". " + note)
+
+
+def phase_section() -> None:
+    st.markdown("#### Phase portrait in one dimension")
+    st.markdown(
+        "A spring V = ½kx²: orbits of constant energy in the (x, v) plane. With the quartic "
+        "term the high-energy orbits are squashed in v: at energy E the top speed grows like "
+        "E^¼ instead of E^½."
+    )
+    c = st.columns(2)
+    beta3 = c[0].select_slider("β₃ ", [0.01, 0.1, 0.3, 1.0, 3.0], 0.3, key="ph_pp_b3")
+    k = c[1].select_slider("spring constant k", [0.25, 1.0, 4.0], 1.0, key="ph_pp_k")
+    fig = physplots.phase_portrait_figure(k, 1.0, beta3)
+    st.plotly_chart(trusted(fig), key="ph_phase")
+
+
+def gate_section() -> None:
+    st.markdown("#### The gate itself")
+    c = st.columns(3)
+    alpha0 = c[0].select_slider("α₀", [0.01, 0.03, 0.1, 0.3, 1.0], 0.1, key="ph_g_a0")
+    beta3 = c[1].select_slider("β₃  ", [0.1, 0.3, 1.0, 3.0, 10.0], 1.0, key="ph_g_b3")
+    alpha1 = c[2].select_slider("α₁", [1.0, 3.0, 10.0, 30.0], 10.0, key="ph_g_a1")
+    curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
+    st.plotly_chart(trusted(physplots.gate_figure(curves)), key="ph_gate")
+    st.caption(
+        f"η halves at ‖v‖ = 1/√β₃ = {curves['peak_speed']:.3g}, where the step η‖v‖ peaks at "
+        f"α₀/(2√β₃) = {curves['bound']:.3g} (VRMomentum's step, no weight decay). Past "
+        f"‖v‖ = √(α₁/β₃) = {curves['clip_speed']:.3g} the clip holds η at α₀/(1+α₁) = "
+        f"{curves['floor']:.3g} and the step grows linearly again, so training never stalls."
+    )
+
+
+def show() -> None:
+    st.subheader("Physics: a quartic kinetic energy")
+    lagrangian_section()
+    motion_section()
+    phase_section()
+    gate_section()
