@@ -21,6 +21,7 @@ pages = [
     st.Page(
         "pages/playground.py", title="Playground", icon=":material/sports_score:", default=True
     ),
+    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/networks.py", title="Networks", icon=":material/hub:"),
     st.Page("pages/edge_of_stability.py", title="Edge of stability", icon=":material/ssid_chart:"),
     st.Page("pages/physics.py", title="Physics", icon=":material/science:"),

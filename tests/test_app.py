@@ -259,9 +259,31 @@ def test_stability_maps_page_shows_all_four_sections():
 def test_edge_of_stability_page_runs_both_problems():
     at = _page("edge_of_stability")
     _no_errors(at)
-    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 2
+    assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
     text = _text(at)
     assert "GD reaches 2/η by step" in text and "Adam at VRAdam's mean rate" in text
+    assert at.query_params["eos_problem"] == "mlp" and at.query_params["eos_beta3"] == "10000"
+    at.radio(key="eos_problem").set_value("quadratic").run()
+    _no_errors(at)
+    assert "Adam reaches 38/η by step" in _text(at)
     at.select_slider(key="eos_q_beta3").set_value(0.0).run()
     _no_errors(at)
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 1
+    assert at.query_params["eos_q_beta3"] == "0"
+
+
+def test_theory_pages_read_their_settings_from_the_url():
+    at = AppTest.from_file(str(ROOT / "pages" / "edge_of_stability.py"), default_timeout=120)
+    at.query_params.update(eos_problem="quadratic", eos_q_beta3="0.1", eos_q_kappa="7")
+    at.run()
+    _no_errors(at)
+    assert at.select_slider(key="eos_q_beta3").value == 0.1
+    assert at.select_slider(key="eos_q_kappa").value == 25.0  # 7 is not offered: default
+    assert any("eos_q_kappa" in w.value for w in at.warning)
+    at = AppTest.from_file(str(ROOT / "pages" / "physics.py"), default_timeout=120)
+    at.query_params.update(ph_ls="rosenbrock", ph_gamma="1", ph_vx="0.5")
+    at.run()
+    _no_errors(at)
+    assert at.selectbox(key="ph_ls").value == "rosenbrock"
+    assert at.number_input(key="ph_vx").value == 0.5
+    assert "energy decreases" in _text(at) and not at.warning

@@ -210,3 +210,41 @@ def test_theory_pages_open_without_errors(browser, app_server, path, heading, ch
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_walk_through_a_lesson(browser, app_server):
+    """Open a lesson, try its exercise, read the answer, follow its preset to the Playground."""
+    context, page, errors = _open(browser, f"{app_server}/lessons?lesson=momentum", "projector")
+    try:
+        main = page.locator('[data-testid="stMain"]')
+        assert "does adding momentum" in main.inner_text()
+        page.wait_for_selector(f"{PLOT} .main-svg", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "lesson-momentum-projector.png"))
+        before = page.locator('[data-testid="stAlert"]').first.inner_text()
+        slider = page.get_by_role("slider")
+        slider.focus()
+        for _ in range(3):  # μ 0.9 → 0.3
+            page.keyboard.press("ArrowLeft")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stAlert\"]')"
+            ".innerText.includes('μ = 0.3')",
+            timeout=60_000,
+        )
+        assert page.locator('[data-testid="stAlert"]').first.inner_text() != before
+        page.get_by_test_id("stExpander").get_by_text("Answer").click()
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stMain\"]').innerText"
+            ".includes('In the run the preset opens')",
+            timeout=60_000,
+        )
+        page.screenshot(path=str(ARTIFACTS / "lesson-momentum-answer.png"), full_page=True)
+        page.get_by_role("link", name="Open the preset in the Playground page").click()
+        page.wait_for_url("**ls=ill_conditioned**", timeout=60_000)
+        wait_for_app(page, timeout_ms=120_000)
+        page.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length > 0")
+        assert "Momentum" in page.locator(f"{PLOT}").first.inner_text()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "lesson-momentum-preset.png"))
+    finally:
+        context.close()
+    assert not errors, errors

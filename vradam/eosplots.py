@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from vradam.eos import EDGE_TOLERANCE, MATCHED_LABEL, EoSResult, Series
 from vradam.optimizers import OptimizerSpec
-from vradam.plots import _list, assign_colors
+from vradam.plots import _list, _sig_list, assign_colors
 
 
 def series_colors(result: EoSResult) -> list[str]:
@@ -78,7 +76,7 @@ def eos_figure(result: EoSResult) -> dict:
             dict(
                 type="scatter",
                 x=x,
-                y=_list(s.sharpness, 5),
+                y=_sig_list(s.sharpness),
                 mode="lines+markers",
                 marker=dict(size=4),
                 line=dict(color=color, width=1.5),
@@ -93,7 +91,7 @@ def eos_figure(result: EoSResult) -> dict:
             dict(
                 type="scatter",
                 x=x,
-                y=_list(s.threshold, 5),
+                y=_sig_list(s.threshold),
                 mode="lines",
                 line=dict(color="#333333", width=1.5, dash="dash"),
                 name="threshold",
@@ -134,7 +132,7 @@ def eos_figure(result: EoSResult) -> dict:
                 dict(
                     type="scatter",
                     x=_list(x),
-                    y=_list(np.asarray(y), 5),
+                    y=_sig_list(y),
                     mode="lines",
                     line=dict(color=color, width=1.5),
                     name=s.label,

@@ -184,6 +184,16 @@ def _list(a: np.ndarray, digits: int | None = None) -> list:
     return out.tolist()
 
 
+def _sig_list(a: np.ndarray, sig: int = 6) -> list:
+    """Like :func:`_list`, rounded to ``sig`` significant digits (for values on log axes,
+    where rounding to decimals would turn small values into 0)."""
+    a = np.asarray(a, dtype=np.float64)
+    ok = np.isfinite(a) & (a != 0)
+    mag = np.floor(np.log10(np.abs(np.where(ok, a, 1.0))))
+    scale = 10.0 ** (sig - 1 - mag)
+    return _list(np.where(ok, np.round(a * scale) / scale, a))
+
+
 def _panel_series(tr, name):
     """(x, y) of run 0 for one panel; None where not applicable."""
     T = tr.steps
@@ -283,6 +293,123 @@ def map_base(ls, bg: dict, digits: int, *, click: bool = True) -> list[dict]:
         )
 
     return data
+
+
+def path_figure(
+    ls,
+    trajectories,
+    colors,
+    bg: dict,
+    *,
+    highlight: tuple[int, int] | None = None,
+    height: int = 380,
+) -> dict:
+    """A static map with each optimizer's path (run 0) and its loss against the step.
+
+    ``highlight`` = (optimizer index, step t) marks the update from xy[t] to xy[t+1]
+    on the map and step t on the loss panel (the Playground's step-through mode).
+    """
+    (x0, x1), (y0, y1) = ls.domain
+    digits = max(0, 6 - math.floor(math.log10(max(x1 - x0, y1 - y0))))
+    data = map_base(ls, bg, digits, click=False)
+    T = trajectories[0].steps
+    steps = np.arange(T + 1)
+    for tr, color in zip(trajectories, colors):
+        xy = tr.xy[0]
+        common = dict(mode="lines", line=dict(color=color, width=2), legendgroup=tr.label)
+        data.append(
+            dict(
+                type="scatter",
+                x=_list(xy[:, 0], digits),
+                y=_list(xy[:, 1], digits),
+                name=tr.label,
+                hoverinfo="skip",
+                xaxis="x",
+                yaxis="y",
+                **common,
+            )
+        )
+        data.append(
+            dict(
+                type="scatter",
+                x=steps.tolist(),
+                y=_sig_list(tr.loss[0]),
+                name=tr.label,
+                showlegend=False,
+                xaxis="x2",
+                yaxis="y2",
+                hovertemplate="step %{x}<br>loss %{y:.4g}<extra></extra>",
+                **common,
+            )
+        )
+    data.append(
+        dict(
+            type="scatter",
+            x=[float(trajectories[0].xy[0, 0, 0])],
+            y=[float(trajectories[0].xy[0, 0, 1])],
+            mode="markers",
+            name="start",
+            marker=dict(symbol="circle-open", size=12, color="black", line=dict(width=2)),
+            hoverinfo="skip",
+            xaxis="x",
+            yaxis="y",
+        )
+    )
+    if highlight is not None:
+        k, t = highlight
+        tr = trajectories[k]
+        a, b = tr.xy[0, t], tr.xy[0, min(t + 1, T)]
+        data.append(
+            dict(
+                type="scatter",
+                x=[float(a[0]), float(b[0])],
+                y=[float(a[1]), float(b[1])],
+                mode="lines+markers",
+                name=f"update {t + 1}",
+                line=dict(color="black", width=4),
+                marker=dict(
+                    size=[9, 14],
+                    color=["white", colors[k]],
+                    symbol=["circle", "circle"],
+                    line=dict(color="black", width=2),
+                ),
+                hoverinfo="skip",
+                xaxis="x",
+                yaxis="y",
+            )
+        )
+        data.append(
+            dict(
+                type="scatter",
+                x=[t],
+                y=_sig_list(tr.loss[0, t : t + 1]),
+                mode="markers",
+                showlegend=False,
+                name=f"step {t}",
+                marker=dict(size=12, color=colors[k], line=dict(color="black", width=2)),
+                hoverinfo="skip",
+                xaxis="x2",
+                yaxis="y2",
+            )
+        )
+    finite = [tr.loss[0][np.isfinite(tr.loss[0])] for tr in trajectories]
+    layout = dict(
+        height=height,
+        margin=dict(l=50, r=20, t=30, b=45),
+        plot_bgcolor="white",
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        xaxis2=dict(domain=[0.6, 1.0], anchor="y2", title=dict(text="step"), gridcolor="#eeeeee"),
+        yaxis2=dict(
+            anchor="x2",
+            type="log",
+            range=_log_range(finite),
+            title=dict(text="loss"),
+            gridcolor="#eeeeee",
+            exponentformat="power",
+        ),
+        **map_axes(ls, bg, (0.0, 0.52)),
+    )
+    return dict(data=data, layout=layout)
 
 
 def race_figure(ls, trajectories, colors, bg: dict, *, max_frames: int = 120) -> dict:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import plotly.tools
 import streamlit as st
@@ -49,6 +50,82 @@ def ensure_navigation() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+# --------------------------------------------------------------------------- URL state
+
+
+@dataclass(frozen=True)
+class UrlField:
+    """A widget whose value lives in the URL under its session-state key.
+
+    ``options`` lists the allowed values (select sliders, radios); without it the
+    value is any number ``parse`` accepts. Widgets bound this way must not pass
+    ``value=``: their session-state entry is the value.
+    """
+
+    key: str
+    default: object
+    options: tuple | None = None
+
+    def parse(self, raw: str):
+        if isinstance(self.default, str):
+            value = raw
+        else:
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            if isinstance(self.default, int):
+                value = int(value)
+        if self.options is not None:
+            match = [o for o in self.options if o == value or _close(o, value)]
+            if not match:
+                shown = ", ".join(str(o) for o in self.options)
+                raise ValueError(f"not one of {shown}")
+            value = match[0]
+        return value
+
+
+def _close(a, b) -> bool:
+    return isinstance(a, float | int) and isinstance(b, float | int) and math.isclose(a, b)
+
+
+def _url_text(value) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def url_state(fields: Sequence[UrlField]) -> list[str]:
+    """Seed each field's session value from the URL, else from its default.
+
+    The URL wins when it differs from what this page last wrote there (a shared link,
+    a lesson's preset) or when the widget has no value yet. Returns one warning per
+    value that could not be used; that field keeps its default.
+    """
+    ss = st.session_state
+    written = ss.setdefault("_url_written", {})
+    warnings = []
+    for f in fields:
+        raw = st.query_params.get(f.key)
+        if raw is not None and (raw != written.get(f.key) or f.key not in ss):
+            try:
+                ss[f.key] = f.parse(raw)
+                continue
+            except ValueError as exc:
+                warnings.append(f"Ignored {f.key}={raw!r} from the link: {exc}.")
+        if f.key not in ss:
+            ss[f.key] = f.default
+    return warnings
+
+
+def write_url(fields: Sequence[UrlField]) -> None:
+    """Put the fields' current values in the URL, so the address reproduces the page."""
+    ss = st.session_state
+    written = ss.setdefault("_url_written", {})
+    for f in fields:
+        text = _url_text(ss.get(f.key, f.default))
+        if st.query_params.get(f.key) != text:
+            st.query_params[f.key] = text
+        written[f.key] = text
 
 
 # --------------------------------------------------------------------------- page style

@@ -10,7 +10,33 @@ import streamlit as st
 
 from vradam import eosplots
 from vradam.eos import EoSConfig, EoSResult, QuadraticConfig, run_mlp, run_quadratic
-from vradam.ui.common import fmt_value, trusted
+from vradam.ui.common import UrlField, fmt_value, trusted, url_state, write_url
+
+PROBLEMS = {"mlp": "Small MLP (full batch)", "quadratic": "2-D quadratic"}
+_M, _Q = EoSConfig(), QuadraticConfig()
+MLP_OPTIONS = {
+    "eos_lr_gd": [0.05, 0.1, 0.2, 0.3, 0.5],
+    "eos_lr_adam": [0.003, 0.01, 0.02, 0.03, 0.05],
+    "eos_beta3": [0.0, 1e2, 1e3, 3e3, 1e4, 3e4, 1e5],
+    "eos_steps": [200, 300, 500, 800],
+    "eos_every": [10, 20, 50],
+}
+Q_OPTIONS = {
+    "eos_q_lr": [0.01, 0.02, 0.05, 0.1],
+    "eos_q_beta3": [0.0, 0.01, 0.03, 0.1, 0.3, 1.0],
+    "eos_q_kappa": [5.0, 25.0, 100.0],
+    "eos_q_steps": [300, 600, 1200],
+}
+DEFAULTS = {
+    "eos_lr_gd": _M.lr_gd, "eos_lr_adam": _M.lr_adam, "eos_beta3": _M.beta3,
+    "eos_steps": _M.steps, "eos_every": _M.sharpness_every, "eos_q_lr": _Q.lr,
+    "eos_q_beta3": _Q.beta3, "eos_q_kappa": _Q.kappa, "eos_q_steps": _Q.steps,
+}  # fmt: skip
+# The URL holds the whole page: a link (or a lesson) opens it exactly as it was.
+FIELDS = [
+    UrlField("eos_problem", "mlp", tuple(PROBLEMS)),
+    *(UrlField(k, DEFAULTS[k], tuple(o)) for k, o in {**MLP_OPTIONS, **Q_OPTIONS}.items()),
+]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -95,17 +121,14 @@ def mlp_section() -> None:
         "= 38/η for Adam, and VRAdam's **moving** threshold "
         "2(1+β₁)/((1−β₁)α₀)·(1 + min(β₃‖v‖², α₁))."
     )
-    defaults = EoSConfig()
     c = st.columns(5)
-    lr_gd = c[0].select_slider("η (GD, heavy ball)", [0.05, 0.1, 0.2, 0.3, 0.5],
-                               defaults.lr_gd, key="eos_lr_gd")  # fmt: skip
-    lr_adam = c[1].select_slider("α₀ (Adam, VRAdam)", [0.003, 0.01, 0.02, 0.03, 0.05],
-                                 defaults.lr_adam, key="eos_lr_adam")  # fmt: skip
-    beta3 = c[2].select_slider("β₃ (VRAdam)", [0.0, 1e2, 1e3, 3e3, 1e4, 3e4, 1e5],
-                               defaults.beta3, key="eos_beta3", format_func=fmt_value)  # fmt: skip
-    steps = c[3].select_slider("steps", [200, 300, 500, 800], defaults.steps, key="eos_steps")
-    every = c[4].select_slider("sharpness every", [10, 20, 50], defaults.sharpness_every,
-                               key="eos_every")  # fmt: skip
+    lr_gd = c[0].select_slider("η (GD, heavy ball)", MLP_OPTIONS["eos_lr_gd"], key="eos_lr_gd")
+    lr_adam = c[1].select_slider("α₀ (Adam, VRAdam)", MLP_OPTIONS["eos_lr_adam"],
+                                 key="eos_lr_adam")  # fmt: skip
+    beta3 = c[2].select_slider("β₃ (VRAdam)", MLP_OPTIONS["eos_beta3"], key="eos_beta3",
+                               format_func=fmt_value)  # fmt: skip
+    steps = c[3].select_slider("steps", MLP_OPTIONS["eos_steps"], key="eos_steps")
+    every = c[4].select_slider("sharpness every", MLP_OPTIONS["eos_every"], key="eos_every")
     config = EoSConfig(lr_gd=lr_gd, lr_adam=lr_adam, beta3=beta3, steps=steps,
                        sharpness_every=every)  # fmt: skip
     result = _mlp(config)
@@ -140,14 +163,11 @@ def quadratic_section() -> None:
         "on the loss oscillates. β₂ = 0.9 lets the preconditioner forget the large early "
         "gradients within the run (with 0.999 the edge comes after thousands of steps)."
     )
-    defaults = QuadraticConfig()
     c = st.columns(4)
-    lr = c[0].select_slider("α₀", [0.01, 0.02, 0.05, 0.1], defaults.lr, key="eos_q_lr")
-    beta3 = c[1].select_slider("β₃", [0.0, 0.01, 0.03, 0.1, 0.3, 1.0], defaults.beta3,
-                               key="eos_q_beta3")  # fmt: skip
-    kappa = c[2].select_slider("condition number κ", [5.0, 25.0, 100.0], defaults.kappa,
-                               key="eos_q_kappa")  # fmt: skip
-    steps = c[3].select_slider("steps", [300, 600, 1200], defaults.steps, key="eos_q_steps")
+    lr = c[0].select_slider("α₀", Q_OPTIONS["eos_q_lr"], key="eos_q_lr")
+    beta3 = c[1].select_slider("β₃", Q_OPTIONS["eos_q_beta3"], key="eos_q_beta3")
+    kappa = c[2].select_slider("condition number κ", Q_OPTIONS["eos_q_kappa"], key="eos_q_kappa")
+    steps = c[3].select_slider("steps", Q_OPTIONS["eos_q_steps"], key="eos_q_steps")
     config = QuadraticConfig(lr=lr, beta3=beta3, kappa=kappa, steps=steps)
     result = _quadratic(config)
     st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_q_fig")
@@ -171,8 +191,12 @@ def show() -> None:
         "it meets that threshold and then hovers there: the **edge of stability**, where "
         "the loss oscillates. VRAdam's threshold moves with the velocity."
     )
-    tabs = st.tabs(["Small MLP (full batch)", "2-D quadratic"])
-    with tabs[0]:
+    for warning in url_state(FIELDS):
+        st.warning(warning)
+    problem = st.radio("Problem", list(PROBLEMS), key="eos_problem", horizontal=True,
+                       format_func=PROBLEMS.get, label_visibility="collapsed")  # fmt: skip
+    if problem == "mlp":
         mlp_section()
-    with tabs[1]:
+    else:
         quadratic_section()
+    write_url(FIELDS)

@@ -8,7 +8,29 @@ import streamlit as st
 import landscapes
 from vradam import physplots, plots
 from vradam.physics import gate_curves, integrate
-from vradam.ui.common import trusted
+from vradam.ui.common import UrlField, trusted, url_state, write_url
+
+LANDSCAPES = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",
+              "three_hump_camel", "rastrigin", "styblinski_tang"]  # fmt: skip
+OPTIONS = {
+    "ph_b3": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+    "ph_gamma": [0.0, 0.1, 0.3, 1.0, 3.0],
+    "ph_t": [2.0, 5.0, 10.0, 20.0],
+    "ph_pp_b3": [0.01, 0.1, 0.3, 1.0, 3.0],
+    "ph_pp_k": [0.25, 1.0, 4.0],
+    "ph_g_a0": [0.01, 0.03, 0.1, 0.3, 1.0],
+    "ph_g_b3": [0.1, 0.3, 1.0, 3.0, 10.0],
+    "ph_g_a1": [1.0, 3.0, 10.0, 30.0],
+}
+DEFAULTS = {"ph_b3": 0.3, "ph_gamma": 0.0, "ph_t": 5.0, "ph_pp_b3": 0.3, "ph_pp_k": 1.0,
+            "ph_g_a0": 0.1, "ph_g_b3": 1.0, "ph_g_a1": 10.0}  # fmt: skip
+# The URL holds the page's settings (not the start point, which depends on the landscape).
+FIELDS = [
+    UrlField("ph_ls", "himmelblau", tuple(LANDSCAPES)),
+    *(UrlField(k, DEFAULTS[k], tuple(o)) for k, o in OPTIONS.items()),
+    UrlField("ph_vx", 2.0),
+    UrlField("ph_vy", 0.0),
+]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -55,19 +77,17 @@ def lagrangian_section() -> None:
 def motion_section() -> None:
     st.markdown("#### Motion on a landscape")
     c = st.columns(4)
-    keys = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",
-            "three_hump_camel", "rastrigin", "styblinski_tang"]  # fmt: skip
-    key = c[0].selectbox("landscape", keys, key="ph_ls",
+    key = c[0].selectbox("landscape", LANDSCAPES, key="ph_ls",
                          format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
     ls = landscapes.get(key)
-    beta3 = c[1].select_slider("β₃", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0], 0.3, key="ph_b3")
-    friction = c[2].select_slider("friction γ", [0.0, 0.1, 0.3, 1.0, 3.0], 0.0, key="ph_gamma")
-    t_end = c[3].select_slider("duration", [2.0, 5.0, 10.0, 20.0], 5.0, key="ph_t")
+    beta3 = c[1].select_slider("β₃", OPTIONS["ph_b3"], key="ph_b3")
+    friction = c[2].select_slider("friction γ", OPTIONS["ph_gamma"], key="ph_gamma")
+    t_end = c[3].select_slider("duration", OPTIONS["ph_t"], key="ph_t")
     c2 = st.columns(4)
     sx = c2[0].number_input("start x", value=float(ls.start[0]), key=f"ph_x_{key}")
     sy = c2[1].number_input("start y", value=float(ls.start[1]), key=f"ph_y_{key}")
-    vx = c2[2].number_input("initial vₓ", value=2.0, key="ph_vx")
-    vy = c2[3].number_input("initial v_y", value=0.0, key="ph_vy")
+    vx = c2[2].number_input("initial vₓ", key="ph_vx")
+    vy = c2[3].number_input("initial v_y", key="ph_vy")
     with st.spinner("Integrating (RK4)…"):
         motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005)
     st.plotly_chart(trusted(fig), key="ph_motion")
@@ -94,8 +114,8 @@ def phase_section() -> None:
         "E^¼ instead of E^½."
     )
     c = st.columns(2)
-    beta3 = c[0].select_slider("β₃ ", [0.01, 0.1, 0.3, 1.0, 3.0], 0.3, key="ph_pp_b3")
-    k = c[1].select_slider("spring constant k", [0.25, 1.0, 4.0], 1.0, key="ph_pp_k")
+    beta3 = c[0].select_slider("β₃ ", OPTIONS["ph_pp_b3"], key="ph_pp_b3")
+    k = c[1].select_slider("spring constant k", OPTIONS["ph_pp_k"], key="ph_pp_k")
     fig = physplots.phase_portrait_figure(k, 1.0, beta3)
     st.plotly_chart(trusted(fig), key="ph_phase")
 
@@ -103,9 +123,9 @@ def phase_section() -> None:
 def gate_section() -> None:
     st.markdown("#### The gate itself")
     c = st.columns(3)
-    alpha0 = c[0].select_slider("α₀", [0.01, 0.03, 0.1, 0.3, 1.0], 0.1, key="ph_g_a0")
-    beta3 = c[1].select_slider("β₃  ", [0.1, 0.3, 1.0, 3.0, 10.0], 1.0, key="ph_g_b3")
-    alpha1 = c[2].select_slider("α₁", [1.0, 3.0, 10.0, 30.0], 10.0, key="ph_g_a1")
+    alpha0 = c[0].select_slider("α₀", OPTIONS["ph_g_a0"], key="ph_g_a0")
+    beta3 = c[1].select_slider("β₃  ", OPTIONS["ph_g_b3"], key="ph_g_b3")
+    alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1")
     curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
     st.plotly_chart(trusted(physplots.gate_figure(curves)), key="ph_gate")
     st.caption(
@@ -118,7 +138,10 @@ def gate_section() -> None:
 
 def show() -> None:
     st.subheader("Physics: a quartic kinetic energy")
+    for warning in url_state(FIELDS):
+        st.warning(warning)
     lagrangian_section()
     motion_section()
     phase_section()
     gate_section()
+    write_url(FIELDS)

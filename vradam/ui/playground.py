@@ -124,8 +124,12 @@ def _suggest(index: int) -> float:
 def _pending_config() -> None:
     """Apply a config queued by a scenario button, a map click or the URL."""
     ss = st.session_state
-    if "pg_initialized" not in ss:
-        query = {k: st.query_params.get_all(k) for k in st.query_params}
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    current = ss.get("pg_config")
+    # A link opened in this session (a lesson's preset, a pasted URL) replaces the setup;
+    # otherwise the URL is the one this page wrote for the current config.
+    linked = bool(query) and (current is None or query != _query_lists(current))
+    if "pg_initialized" not in ss or linked:
         config, warnings = PlaygroundConfig.from_query(query) if query else (PlaygroundConfig(), [])
         ss["pg_url_warnings"] = warnings
         ss["pg_initialized"] = True
@@ -250,19 +254,29 @@ def _start_moved() -> None:
 # --------------------------------------------------------------------------- main area
 
 
+def _query_lists(config: PlaygroundConfig) -> dict[str, list[str]]:
+    return {k: (v if isinstance(v, list) else [v]) for k, v in config.to_query().items()}
+
+
 def _sync_url(config: PlaygroundConfig) -> None:
-    query = config.to_query()
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
-    wanted = {k: (v if isinstance(v, list) else [v]) for k, v in query.items()}
-    if current != wanted:
-        st.query_params.from_dict(query)
+    if {k: st.query_params.get_all(k) for k in st.query_params} != _query_lists(config):
+        st.query_params.from_dict(config.to_query())
+
+
+def formula_latex(formula: str) -> str:
+    r"""``f(x, y) = …``; a long formula's ``\quad``-separated parts go on their own lines,
+    so that it fits its column on a 1280-pixel projector."""
+    parts = [p.strip().strip(",") for p in formula.split(r"\quad")]
+    if len(formula) <= 80 or len(parts) == 1:
+        return rf"f(x, y) = {formula}"
+    return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
 
 
 def landscape_header(config: PlaygroundConfig) -> None:
     ls = config.landscape_obj()
     left, right = st.columns([3, 2])
     with left:
-        st.latex(rf"f(x, y) = {ls.formula}")
+        st.latex(formula_latex(ls.formula))
     right.markdown(f"**{ls.name}.** {ls.lesson}")
 
 

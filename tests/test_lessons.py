@@ -1,0 +1,127 @@
+"""Every lesson's claim shows in the run its preset opens; presets round-trip as URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vradam.lessons import LESSONS, PAGES
+from vradam.playground import PlaygroundConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPICS = ["step size", "momentum", "Adam", "edge of stability", "velocity penalty", "quartic",
+          "β₃ and α₁", "noise"]  # fmt: skip
+
+
+def test_eight_lessons_cover_the_topics():
+    titles = " ".join(lesson.title.lower() for lesson in LESSONS.values())
+    assert len(LESSONS) == 8
+    for topic in TOPICS:
+        assert topic.lower() in titles, topic
+    for lesson in LESSONS.values():
+        assert lesson.page in PAGES
+        assert lesson.exercise.default in lesson.exercise.options
+        for text in (lesson.question, lesson.look_for, lesson.try_this, lesson.answer):
+            assert len(text) > 30
+
+
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_lesson_claim_holds_on_its_preset(key):
+    claim = LESSONS[key].check()
+    assert claim.holds, claim.text
+    assert claim.numbers
+
+
+def _page_fields(page: str):
+    if page == "edge_of_stability":
+        from vradam.ui.eos import FIELDS
+    else:
+        from vradam.ui.physics import FIELDS
+    return {f.key: f for f in FIELDS}
+
+
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_lesson_preset_round_trips_as_a_url(key):
+    lesson = LESSONS[key]
+    if lesson.page == "playground":
+        config, warnings = PlaygroundConfig.from_query(lesson.query)
+        assert not warnings
+        assert config.to_query() == lesson.query
+    else:
+        fields = _page_fields(lesson.page)
+        for name, raw in lesson.query.items():
+            fields[name].parse(raw)  # raises on a value the page would refuse
+
+
+def test_playground_lessons_check_the_config_their_link_opens():
+    """check() runs ``config``; the link holds ``config.to_query()``: the same run."""
+    from vradam.lessons import MOMENTUM, _momentum_config
+
+    assert MOMENTUM.query == _momentum_config(0.9).to_query()
+
+
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_lesson_exercise_figure_and_result(key):
+    lesson = LESSONS[key]
+    values = {lesson.exercise.default, lesson.exercise.options[0]}
+    if key == "edge_of_stability":
+        values = {0.5}  # one short GD run (the default is exercised by the claim's run)
+    for value in values:
+        fig, text = lesson.explore(value)
+        go.Figure(fig)
+        assert f"{value:g}" in text
+
+
+def test_step_size_exercise_reports_divergence_past_two():
+    from vradam.lessons import STEP_SIZE
+
+    assert "diverged" not in STEP_SIZE.explore(0.9)[1]
+    assert "diverged at step" in STEP_SIZE.explore(1.1)[1]
+
+
+def _lessons_page(key: str) -> AppTest:
+    """Through app.py: the page links need the app's navigation."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["lesson"] = key
+    at.switch_page("pages/lessons.py")
+    return at.run()
+
+
+@pytest.mark.parametrize("key", ["step_size", "velocity_penalty", "physics"])
+def test_lessons_page_shows_one_lesson(key):
+    at = _lessons_page(key)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="lesson").value == key
+    assert len(at.get("plotly_chart")) == 1
+    body = " ".join(m.value for m in at.markdown)
+    assert LESSONS[key].question in body and "In the run the preset opens** ✔" in body
+    slider = at.select_slider(key=f"lesson_{key}_value")
+    slider.set_value(LESSONS[key].exercise.options[0]).run()
+    assert not at.exception
+    assert f"{LESSONS[key].exercise.options[0]:g}" in at.info[0].value
+
+
+def test_lessons_page_next_and_previous_follow_the_url():
+    at = _lessons_page("noise")
+    at.button[1].click().run()  # Next → wraps to the first lesson
+    assert at.selectbox(key="lesson").value == "step_size"
+    assert at.query_params["lesson"] == "step_size"
+    at.button[0].click().run()
+    assert at.selectbox(key="lesson").value == "noise"
+
+
+@pytest.mark.parametrize("key", list(LESSONS))
+def test_lesson_preset_opens_its_page_without_errors(key):
+    lesson = LESSONS[key]
+    path, _ = PAGES[lesson.page]
+    at = AppTest.from_file(str(ROOT / path), default_timeout=180)
+    at.query_params.update(lesson.query)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    link_warnings = [w.value for w in at.warning if "link" in w.value.lower()]
+    assert not link_warnings  # (the step-size preset warns, rightly, that one run diverged)
+    if lesson.page == "playground":
+        assert at.session_state["pg_config"] == PlaygroundConfig.from_query(lesson.query)[0]
