@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import plotly.io as pio
 import streamlit as st
 
 import landscapes
-from vradam import export, playground, plots, schedules
+from vradam import export, playground, plots, schedules, stepthrough
 from vradam.playground import SCENARIOS, PlaygroundConfig
 from vradam.ui.common import fmt_value as _fmt
 from vradam.ui.common import (
@@ -46,6 +47,11 @@ def cached_race_figure(config: PlaygroundConfig) -> dict:
     trajectories = cached_run(config)
     colors = plots.assign_colors(config.specs())
     return trusted(plots.race_figure(ls, trajectories, colors, bg))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_replay(config: PlaygroundConfig, index: int):
+    return stepthrough.replay(config, index)
 
 
 # --------------------------------------------------------------------------- widgets
@@ -377,6 +383,51 @@ def scenario_text(config: PlaygroundConfig) -> None:
         st.info(f"**{scenario.title}.** {scenario.text}", icon="👀")
 
 
+def _step_by(delta: int, last: int) -> None:
+    ss = st.session_state
+    ss["pg_step_t"] = int(min(max(1, ss.get("pg_step_t", 1) + delta), last))
+
+
+@st.fragment
+def step_through(config: PlaygroundConfig) -> None:
+    """One optimizer, one update at a time: its maths with the numbers, and the step on the map."""
+    ss = st.session_state
+    labels = [spec.display_name for spec in config.specs()]
+    T = config.steps
+    c = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+    index = c[0].selectbox("optimizer", range(len(labels)), format_func=lambda i: labels[i],
+                           key="pg_step_opt")  # fmt: skip
+    if not 1 <= ss.get("pg_step_t", 1) <= T:
+        ss["pg_step_t"] = 1
+    t = c[1].number_input(f"update t (1 … {T})", min_value=1, max_value=T, step=1,
+                          key="pg_step_t")  # fmt: skip
+    c[2].button("◀ Back", on_click=_step_by, args=(-1, T), disabled=t <= 1, width="stretch")
+    c[3].button("Next ▶", on_click=_step_by, args=(1, T), disabled=t >= T, width="stretch")
+    r = cached_replay(config, index)
+    trajectories = cached_run(config)
+    ls = config.landscape_obj()
+    bg = cached_background(config.landscape, config.landscape_params, config.expression,
+                           config.domain)  # fmt: skip
+    colors = plots.assign_colors(config.specs())
+    fig = plots.path_figure(ls, trajectories, colors, bg, highlight=(index, int(t) - 1),
+                            height=360)  # fmt: skip
+    st.plotly_chart(trusted(fig), key="pg_step_fig")
+    st.caption(
+        f"The black segment is update {t} of {labels[index]}, from θ_{int(t) - 1} (white) to "
+        f"θ_{t}; the dot on the loss curve marks f(θ_{int(t) - 1}). Run 0 (the chosen start); "
+        "with noise, g_t includes the same seeded noise the run used."
+    )
+    if not np.all(np.isfinite(r.theta[int(t)])):
+        st.warning(f"The run is no longer finite at update {t}: it diverged earlier.")
+    lines = stepthrough.step_lines(r, int(t))
+    half = (len(lines) + 1) // 2
+    for col, part in zip(st.columns(2, gap="medium"), (lines[:half], lines[half:])):
+        with col:
+            for what, tex in part:
+                st.caption(what)
+                st.latex(tex)
+
+
 def show_playground(config: PlaygroundConfig, error: str | None) -> None:
     ss = st.session_state
     for warning in ss.pop("pg_url_warnings", []):
@@ -398,6 +449,8 @@ def show_playground(config: PlaygroundConfig, error: str | None) -> None:
         "(λmax of the Hessian, or of the preconditioned Hessian for adaptive methods)."
     )
     results(config)
+    if st.toggle("Step-through mode: the maths of one update, with the numbers", key="pg_step_on"):
+        step_through(config)
     with st.expander("Export and share"):
         st.markdown(
             "The address bar holds this exact setup: copy the URL to share it. "
