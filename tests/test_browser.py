@@ -248,3 +248,24 @@ def test_walk_through_a_lesson(browser, app_server):
     finally:
         context.close()
     assert not errors, errors
+
+
+def test_presenter_view_in_the_browser(browser, app_server):
+    context, page, errors = _open(browser, f"{app_server}/edge_of_stability", "projector")
+    try:
+        wait_for_app(page, timeout_ms=180_000)
+        toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]')
+        toggle.filter(has_text="Presenter view").locator("label").click()
+        page.get_by_role("button", name="Exit presenter view").wait_for(timeout=60_000)
+        wait_for_app(page, timeout_ms=120_000)
+        assert not page.locator('[data-testid="stSidebar"]').is_visible()
+        size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
+        assert size == "20px"
+        page.wait_for_function(f"() => document.querySelectorAll('{PLOT} .main-svg').length > 0")
+        _no_overflow(page)
+        page.screenshot(path=str(ARTIFACTS / "presenter-edge_of_stability.png"))
+        page.get_by_role("button", name="Exit presenter view").click()
+        page.locator('[data-testid="stSidebar"]').wait_for(state="visible", timeout=60_000)
+    finally:
+        context.close()
+    assert not errors, errors

@@ -19,9 +19,12 @@ _TRUSTED = "vradam.plots"
 _original_return_figure = plotly.tools.return_figure_from_figure_or_data
 
 
+_PRESENTER = _TRUSTED + " presenter"
+
+
 def _return_figure(figure_or_data, validate_figure):
     layout = figure_or_data.get("layout", {}) if isinstance(figure_or_data, dict) else {}
-    if layout.get("meta") == _TRUSTED:
+    if layout.get("meta") in (_TRUSTED, _PRESENTER):
         return figure_or_data
     return _original_return_figure(figure_or_data, validate_figure)
 
@@ -29,7 +32,50 @@ def _return_figure(figure_or_data, validate_figure):
 plotly.tools.return_figure_from_figure_or_data = _return_figure
 
 
+def chart_summary(text: str) -> None:
+    """The one-line text summary under a chart (screen readers, printouts)."""
+    st.caption(f"Summary: {text}")
+
+
+def presenter_on() -> bool:
+    return bool(st.session_state.get("presenter", False))
+
+
+PRESENTER_FONT = 16  # px, Plotly's default is 12
+PRESENTER_LINE = 1.6  # line widths × this
+
+
+def _scale_fonts(node, factor: float) -> None:
+    """Scale every explicit font size (font, tickfont, title fonts …) in a layout tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.endswith("font") and isinstance(value, dict) and "size" in value:
+                value["size"] = round(value["size"] * factor, 1)
+            _scale_fonts(value, factor)
+    elif isinstance(node, list):
+        for item in node:
+            _scale_fonts(item, factor)
+
+
+def for_projector(fig: dict) -> dict:
+    """Larger fonts and thicker lines (the presenter view); colours unchanged."""
+    layout = fig["layout"]
+    _scale_fonts(layout, PRESENTER_FONT / 12)
+    layout["font"] = {**layout.get("font", {}), "size": PRESENTER_FONT}
+    for trace in fig["data"]:
+        line = trace.get("line")
+        if isinstance(line, dict) and trace.get("type", "scatter") == "scatter":
+            trace["line"] = {**line, "width": round(PRESENTER_LINE * line.get("width", 2), 2)}
+    layout["meta"] = _PRESENTER
+    return fig
+
+
 def trusted(fig: dict) -> dict:
+    """Mark a vradam.plots figure as schema-checked (and style it for the presenter view)."""
+    if presenter_on():
+        if fig["layout"].get("meta") != _PRESENTER:
+            for_projector(fig)
+        return fig
     fig["layout"]["meta"] = _TRUSTED
     return fig
 
@@ -138,8 +184,34 @@ _STYLE = """
 """
 
 
+_PRESENTER_STYLE = """
+<style>
+/* Presenter view: no sidebar, larger type, the full width for the content. */
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none !important; }
+html { font-size: 20px; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2.5rem;
+  padding-right: 2.5rem; padding-top: 1.2rem; }
+</style>
+"""
+
+
+def _exit_presenter() -> None:
+    st.session_state["presenter"] = False
+
+
 def apply_style() -> None:
+    """The house style, and the presenter view when its toggle is on (app.py, every page)."""
     st.html(_STYLE)
+    st.sidebar.toggle(
+        "Presenter view", key="presenter",
+        help="Hides this sidebar and enlarges text and lines for a projector. The page "
+        "keeps its settings; a button at the top brings the sidebar back.",
+    )  # fmt: skip
+    if presenter_on():
+        st.html(_PRESENTER_STYLE)
+        st.button("Exit presenter view", on_click=_exit_presenter, icon=":material/close:",
+                  key="presenter_exit", type="tertiary")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- sliders

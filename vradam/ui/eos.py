@@ -10,7 +10,8 @@ import streamlit as st
 
 from vradam import eosplots
 from vradam.eos import EoSConfig, EoSResult, QuadraticConfig, run_mlp, run_quadratic
-from vradam.ui.common import UrlField, fmt_value, trusted, url_state, write_url
+from vradam.summaries import eos_summary
+from vradam.ui.common import UrlField, chart_summary, fmt_value, trusted, url_state, write_url
 
 PROBLEMS = {"mlp": "Small MLP (full batch)", "quadratic": "2-D quadratic"}
 _M, _Q = EoSConfig(), QuadraticConfig()
@@ -133,6 +134,7 @@ def mlp_section() -> None:
                        sharpness_every=every)  # fmt: skip
     result = _mlp(config)
     st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_mlp_fig")
+    chart_summary(eos_summary(result))
     gd, hb = result.series[0], result.series[1]
     st.markdown(
         f"**What to see.** GD {_edge_text(gd, '2/η', config.steps)}"
@@ -171,6 +173,7 @@ def quadratic_section() -> None:
     config = QuadraticConfig(lr=lr, beta3=beta3, kappa=kappa, steps=steps)
     result = _quadratic(config)
     st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_q_fig")
+    chart_summary(eos_summary(result))
     adam, vr = result.series[0], result.series[1]
     st.markdown(
         f"**What to see.** Adam {_edge_text(adam, '38/η', config.steps)}; at the edge "

@@ -15,8 +15,15 @@ import torch
 from vradam import export, netplots, plots, training
 from vradam.nets import TASKS, default_optimizers, get_task
 from vradam.optimizers import OptimizerSpec
+from vradam.summaries import sweep_summary, training_summary
 from vradam.training import TrainConfig, final_records
-from vradam.ui.common import load_optimizers, optimizer_editor, set_hyperparam, trusted
+from vradam.ui.common import (
+    chart_summary,
+    load_optimizers,
+    optimizer_editor,
+    set_hyperparam,
+    trusted,
+)
 
 P = "nt"
 BATCHES = ["task default", "full batch", 32, 64, 128, 256]
@@ -227,6 +234,8 @@ def show_results(result: dict) -> None:
                        "Try a smaller α₀.", icon="⚠️")  # fmt: skip
     st.plotly_chart(trusted(netplots.training_figure(runs, labels, colors, config.steps)),
                     key="nt_result_chart")  # fmt: skip
+    chart_summary(training_summary(runs[0], labels) + (" (seed 0 of several)" if len(runs) > 1
+                                                       else ""))  # fmt: skip
     st.caption(
         "Same initial weights and the same batches for every optimizer. η_t is VRAdam's gated "
         "rate (others: their learning rate); sharpness is λmax of the loss Hessian on up to "
@@ -244,6 +253,7 @@ def show_results(result: dict) -> None:
                 f"**Decision boundaries** (seed {config.seed}): press ▶ to watch them form."
             )
             st.plotly_chart(trusted(fig), key="nt_boundary")
+            chart_summary("Final boundaries of seed 0: " + training_summary(runs[0], labels))
     with st.expander("Export"):
         c1, c2 = st.columns(2)
         c1.download_button("CSV (every step)", lambda: records_csv(result),
@@ -291,6 +301,7 @@ def show_sweep(sweep: dict) -> None:
     labels, colors = _labels_colors(config)
     st.plotly_chart(trusted(netplots.sweep_figure(sweep["rows"], labels, colors)),
                     key="nt_sweep_chart")  # fmt: skip
+    chart_summary(sweep_summary(sweep["rows"], labels))
     best = training.best_lrs(sweep["rows"])
     st.caption(
         f"{sweep['steps']} steps per run at α₀ × 1/8 … 8 of each optimizer's setting. "

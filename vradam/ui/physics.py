@@ -8,7 +8,8 @@ import streamlit as st
 import landscapes
 from vradam import physplots, plots
 from vradam.physics import gate_curves, integrate
-from vradam.ui.common import UrlField, trusted, url_state, write_url
+from vradam.summaries import gate_summary, motion_summary, phase_summary
+from vradam.ui.common import UrlField, chart_summary, trusted, url_state, write_url
 
 LANDSCAPES = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",
               "three_hump_camel", "rastrigin", "styblinski_tang"]  # fmt: skip
@@ -91,19 +92,12 @@ def motion_section() -> None:
     with st.spinner("Integrating (RK4)…"):
         motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005)
     st.plotly_chart(trusted(fig), key="ph_motion")
-    lines = []
-    for m in motions:
-        drift = float(np.max(np.abs(m.energy - m.energy[0])) / max(abs(m.energy[0]), 1e-300))
-        speed = float(np.max(np.linalg.norm(m.v, axis=-1)))
-        escaped = f", left the domain at t = {m.t[m.escaped_at]:.2f}" if m.escaped_at > 0 else ""
-        lines.append(f"β₃ = {m.beta3:g}: top speed {speed:.3g}, largest relative energy change "
-                     f"{drift:.1e}{escaped}")  # fmt: skip
     note = (
         "With γ = 0 the energy change is the integrator's error (RK4, dt = 0.005)."
         if friction == 0
         else "With friction the energy decreases: dE/dt = −γ‖v‖²."
     )
-    st.caption(" · ".join(lines) + ". " + note)
+    chart_summary(motion_summary(motions, [f"β₃ = {m.beta3:g}" for m in motions]) + " " + note)
 
 
 def phase_section() -> None:
@@ -116,8 +110,10 @@ def phase_section() -> None:
     c = st.columns(2)
     beta3 = c[0].select_slider("β₃ ", OPTIONS["ph_pp_b3"], key="ph_pp_b3")
     k = c[1].select_slider("spring constant k", OPTIONS["ph_pp_k"], key="ph_pp_k")
-    fig = physplots.phase_portrait_figure(k, 1.0, beta3)
+    energies = [0.5, 2, 8, 32]
+    fig = physplots.phase_portrait_figure(k, 1.0, beta3, energies)
     st.plotly_chart(trusted(fig), key="ph_phase")
+    chart_summary(phase_summary(k, 1.0, beta3, energies))
 
 
 def gate_section() -> None:
@@ -128,6 +124,7 @@ def gate_section() -> None:
     alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1")
     curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
     st.plotly_chart(trusted(physplots.gate_figure(curves)), key="ph_gate")
+    chart_summary(gate_summary(curves))
     st.caption(
         f"η halves at ‖v‖ = 1/√β₃ = {curves['peak_speed']:.3g}, where the step η‖v‖ peaks at "
         f"α₀/(2√β₃) = {curves['bound']:.3g} (VRMomentum's step, no weight decay). Past "

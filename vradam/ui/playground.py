@@ -11,14 +11,16 @@ import streamlit as st
 import landscapes
 from vradam import export, playground, plots, schedules, stepthrough
 from vradam.playground import SCENARIOS, PlaygroundConfig
-from vradam.ui.common import fmt_value as _fmt
+from vradam.summaries import race_summary
 from vradam.ui.common import (
+    chart_summary,
     load_optimizers,
     log_options,
     optimizer_editor,
     set_hyperparam,
     trusted,
 )
+from vradam.ui.common import fmt_value as _fmt
 
 P = "pg"  # session-state prefix of this page
 
@@ -288,12 +290,13 @@ def landscape_header(config: PlaygroundConfig) -> None:
 
 @st.fragment
 def race_chart(config: PlaygroundConfig) -> None:
-    fig = cached_race_figure(config)
+    fig = trusted(cached_race_figure(config))  # (again: the presenter view may be on)
     event = st.plotly_chart(
         fig, key="pg_chart", on_select="rerun", selection_mode="points",
         config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove":
                 ["select2d", "lasso2d", "autoScale2d"]},
     )  # fmt: skip
+    chart_summary(race_summary(cached_run(config), config.landscape_obj().min_value))
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     on_map = {i for i, trace in enumerate(fig["data"]) if trace.get("xaxis") == "x"}
     map_points = [p for p in points if p.get("curve_number") in on_map and p.get("x") is not None]
@@ -412,6 +415,7 @@ def step_through(config: PlaygroundConfig) -> None:
     fig = plots.path_figure(ls, trajectories, colors, bg, highlight=(index, int(t) - 1),
                             height=360)  # fmt: skip
     st.plotly_chart(trusted(fig), key="pg_step_fig")
+    chart_summary(race_summary(trajectories, ls.min_value))
     st.caption(
         f"The black segment is update {t} of {labels[index]}, from θ_{int(t) - 1} (white) to "
         f"θ_{t}; the dot on the loss curve marks f(θ_{int(t) - 1}). Run 0 (the chosen start); "

@@ -8,7 +8,13 @@ import streamlit as st
 import landscapes
 from vradam import stability as S
 from vradam import stabplots
-from vradam.ui.common import trusted
+from vradam.summaries import (
+    adam_map_summary,
+    basin_summary,
+    momentum_maps_summary,
+    switching_summary,
+)
+from vradam.ui.common import chart_summary, trusted
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -46,6 +52,7 @@ def momentum_section() -> None:
     steps = c[3].select_slider("steps", [100, 200, 400, 800], 400, key="sm_steps")
     maps = _momentum_maps(beta, beta3, alpha1, steps, 100)
     st.plotly_chart(trusted(stabplots.momentum_maps_figure(maps)), key="sm_maps")
+    chart_summary(momentum_maps_summary(maps))
     count = {m.kind: {k: int((m.classes == k).sum()) for k in S.CLASS_NAMES} for m in maps}
     st.caption(
         f"100 × 100 grid, α₀ from 0.05 to 200 and L from 0.1 to 100, x₀ = 1, {steps} steps; "
@@ -79,6 +86,7 @@ def adam_section() -> None:
     beta3s = (0.0, *(float(f"{center * f:.2g}") for f in (0.1, 0.3, 1, 3, 10, 30, 100)))
     m = _adam_map(key, lo, hi, 20, beta3s, steps)
     st.plotly_chart(trusted(stabplots.adam_map_figure(m)), key="sm_adam")
+    chart_summary(adam_map_summary(m))
     i = int(np.argmin(np.abs(m.lrs - ls.suggested_lr)))
     st.caption(
         f"VRAdam without weight decay from the landscape's start; β₃ around its suggested "
@@ -119,6 +127,7 @@ def basins_section() -> None:
         st.error(str(exc))
         return
     st.plotly_chart(trusted(stabplots.basin_figure(b, ls)), key="sm_basins")
+    chart_summary(basin_summary(b, len(ls.minima)))
     found = [len({int(v) for v in np.unique(b.basins[k]) if v >= 0}) for k in range(len(specs))]
     st.caption(
         " · ".join(
@@ -141,6 +150,7 @@ def switching_section() -> None:
         kappa=st.session_state["sm_kappa"], theta=st.session_state["sm_theta"]
     )
     st.plotly_chart(trusted(stabplots.switching_figure(d)), key="sm_switch")
+    chart_summary(switching_summary(d))
     s = d.settings
     st.markdown(
         f"""
