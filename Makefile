@@ -1,5 +1,6 @@
 # make run   - set up .venv (if missing) and serve the app on http://localhost:8501
 # make test  - set up .venv and run lint, format check and the whole test suite
+# make test-fast - lint, then the tests not marked slow (about a minute, no browser)
 # make bench - run the benchmarks and print ratios (see BENCHMARKS.md)
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ PY     := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -c constraints.txt \
 	$(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
-.PHONY: run test lint bench load-check clean
+.PHONY: run test test-fast lint bench load-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ lint: $(VENV)/.dev-installed
 
 test: lint
 	$(PY) -m pytest
+
+# The inner loop: tests/conftest.py marks slow tests (browser, distributed, app, > ~1.5 s).
+test-fast: lint
+	$(PY) -m pytest -m "not slow"
 
 bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_optim.py

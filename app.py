@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from vradam import ui
+from vradam.app import ui
 
 # A local favicon: a material-icon favicon is fetched from Google, which fails offline.
 FAVICON = Path(__file__).parent / "vradam" / "assets" / "favicon.png"
@@ -23,9 +23,19 @@ pages = [
     ),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/networks.py", title="Networks", icon=":material/hub:"),
-    st.Page("pages/edge_of_stability.py", title="Edge of stability", icon=":material/ssid_chart:"),
+    st.Page(
+        "pages/eos.py",
+        title="Edge of stability",
+        icon=":material/ssid_chart:",
+        url_path="edge_of_stability",
+    ),
     st.Page("pages/physics.py", title="Physics", icon=":material/science:"),
-    st.Page("pages/stability_maps.py", title="Stability maps", icon=":material/grid_on:"),
+    st.Page(
+        "pages/stability.py",
+        title="Stability maps",
+        icon=":material/grid_on:",
+        url_path="stability_maps",
+    ),
     st.Page("pages/about.py", title="About VRAdam", icon=":material/info:"),
 ]
 st.navigation(pages).run()

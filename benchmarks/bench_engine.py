@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import landscapes
 from vradam import VRAdam
-from vradam.engine import simulate
+from vradam.sim.engine import simulate
 
 DEFAULT_SPECS = [
     ("gd:lr=0.001", torch.optim.SGD, dict(lr=1e-3)),

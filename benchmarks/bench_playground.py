@@ -22,17 +22,19 @@ import plotly.io as pio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vradam import playground, plots
-from vradam.playground import SCENARIOS, PlaygroundConfig
+from vradam.app import playground
+from vradam.app.figures import playground as plots
+from vradam.app.figures.common import assign_colors, background
+from vradam.app.playground import SCENARIOS, PlaygroundConfig
 
 TARGET_S = 0.300
 
 
 def figure_json(config: PlaygroundConfig, bg: dict | None = None) -> tuple[str, dict]:
     ls = config.landscape_obj()
-    bg = bg if bg is not None else plots.background(ls)
+    bg = bg if bg is not None else background(ls)
     trajectories = playground.run(config)
-    fig = plots.race_figure(ls, trajectories, plots.assign_colors(config.specs()), bg)
+    fig = plots.race_figure(ls, trajectories, assign_colors(config.specs()), bg)
     return pio.to_json(fig, validate=False), bg
 
 

@@ -23,8 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import landscapes
-from vradam import stability as S
-from vradam import stabplots
+from vradam.app.figures import stability as stabplots
+from vradam.studies import stability as S
 
 TARGET_S = 2.0
 N = 100

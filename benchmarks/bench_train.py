@@ -25,10 +25,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vradam.baselines import make_optimizer
-from vradam.nets import get_task
-from vradam.optimizers import OptimizerSpec
-from vradam.training import TrainConfig, train_steps
+from vradam.sim.optimizers import OptimizerSpec, make_optimizer
+from vradam.studies.networks import get_task
+from vradam.studies.training import TrainConfig, train_steps
 
 
 def default_run(device: str) -> float:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import vradam
-from vradam.ui.common import ensure_navigation
+from vradam.app.ui.common import ensure_navigation
 
 ensure_navigation()
 

@@ -1,7 +1,7 @@
 """Lessons: eight guided lessons, each opening a page of the app with a preset."""
 
-from vradam.ui import lessons as ui
-from vradam.ui.common import ensure_navigation
+from vradam.app.ui import lessons as ui
+from vradam.app.ui.common import ensure_navigation
 
 ensure_navigation()
 ui.show()

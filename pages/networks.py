@@ -1,7 +1,7 @@
 """Networks: train small networks live with VRAdam and baselines (CPU or GPU)."""
 
-from vradam.ui import networks as ui
-from vradam.ui.common import ensure_navigation
+from vradam.app.ui import networks as ui
+from vradam.app.ui.common import ensure_navigation
 
 ensure_navigation()
 

@@ -1,7 +1,7 @@
 """Playground: optimizers racing side by side on a 2-D landscape."""
 
-from vradam.ui import playground as ui
-from vradam.ui.common import ensure_navigation
+from vradam.app.ui import playground as ui
+from vradam.app.ui.common import ensure_navigation
 
 ensure_navigation()
 

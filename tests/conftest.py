@@ -29,6 +29,94 @@ CHROMIUM_ARGS = [
 ]
 
 
+# ------------------------------------------------------------------ slow tests
+# `make test-fast` runs `pytest -m "not slow"`; `make test` (CI) runs everything.
+# Slow: every browser or distributed test, tests/test_app.py, and the tests below, each
+# measured over ~1.5 s (setup + call + teardown, `pytest --durations=0` on 2 CPU cores).
+# Per file: a test function (all its parameters), or "name[prefix" for some parameters.
+SLOW_FILES = ("test_app.py",)
+SLOW = {
+    "test_benchmarks.py": (
+        "test_bench_engine_quick_run",  # 10 s
+        "test_bench_optim_quick_run",  # 6 s
+        "test_bench_playground_quick_run",  # 4 s
+        "test_bench_stability_quick_run",  # 13 s
+        "test_bench_train_quick_run",  # 9 s
+    ),
+    "test_cli.py": (
+        "test_module_entry_point_and_argparse_errors",  # 10 s
+        "test_train_csv_and_progress",  # 9 s
+        "test_train_csv_columns_for_every_task[digits-sharpness]",  # 2.5 s
+        "test_train_csv_columns_for_every_task[modadd-sharpness]",  # 2.5 s
+        "test_train_csv_columns_for_every_task[spirals-sharpness]",  # 1.5 s
+        "test_train_json_has_meta",  # 2.6 s
+        "test_train_regression_with_default_optimizers",  # 2.9 s
+        "test_train_without_the_extra_is_one_line_and_exit_2",  # 5 s, 2 cases
+    ),
+    "test_docs.py": ("test_readme_cli_example_runs",),  # 14 s
+    "test_engine.py": (
+        "test_batched_equals_separate_runs",  # 1.5 s
+        "test_engine_equals_torch_optim[himmelblau-adam-",  # 1.9 s and 1.8 s (the first two)
+    ),
+    "test_eos.py": (
+        "test_default_gd_run_sits_at_the_edge_of_stability",  # 24 s
+        "test_short_mlp_run_has_all_five_series_and_exports",  # 16 s
+    ),
+    "test_expression.py": ("test_arbitrary_unicode_never_crashes",),  # 3 s
+    "test_layers.py": (
+        "test_cli_simulate_runs_without_the_web_and_science_stacks",  # 4.5 s
+        "test_core_sim_and_landscapes_import_without_the_web_and_science_stacks",  # 5 s
+    ),
+    "test_lessons.py": (
+        "test_lesson_claim_holds_on_its_preset[edge_of_stability]",  # 36 s
+        "test_lesson_exercise_figure_and_result[edge_of_stability]",  # 21 s
+        "test_lesson_exercise_figure_and_result[physics]",  # 1.8 s
+        "test_lesson_preset_opens_its_page_without_errors[edge_of_stability]",  # 7 s
+        "test_lesson_preset_opens_its_page_without_errors[physics]",  # 1.4 s
+        "test_lessons_page_shows_one_lesson[physics]",  # 2.8 s
+    ),
+    "test_optim.py": ("test_import_without_web_stack",),  # 4.8 s
+    "test_records.py": ("test_toy_record_in_the_playground_picker",),  # an AppTest, ~2 s
+    "test_stepthrough.py": ("test_step_through_in_the_playground",),  # an AppTest, ~1.5 s
+    "test_physics.py": (
+        "test_friction_dissipates_energy_at_the_rate_gamma_v_squared",  # 1.6 s
+        "test_path_satisfies_newtons_law_for_the_quartic_momentum",  # 1.5 s
+    ),
+    "test_playground.py": ("test_figures_use_title_objects",),  # 12 s
+    "test_summaries.py": (
+        "test_every_chart_has_a_summary[eos]",  # 4.9 s (in the make test-fast run)
+        "test_training_and_sweep_summaries_match_the_records",  # 27 s
+    ),
+    "test_training.py": (
+        "test_digits_validation_accuracy_for_adam_and_vradam",  # 24 s
+        "test_loss_falls_for_every_optimizer",  # 78 s, 7 tasks
+        "test_network_figures_are_valid_plotly",  # 2.5 s
+        "test_task_betas_make_the_gate_dip_then_release",  # 65 s, 3 tasks
+    ),
+}
+
+
+def is_slow(item: pytest.Item) -> bool:
+    """Browser, distributed, in a SLOW_FILES file, or listed in SLOW."""
+    if item.get_closest_marker("browser") or item.get_closest_marker("distributed"):
+        return True
+    path, _, name = item.nodeid.partition("::")
+    file = path.rpartition("/")[2]
+    if file in SLOW_FILES:
+        return True
+    for entry in SLOW.get(file, ()):
+        if name == entry or name.startswith(entry if "[" in entry else entry + "["):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    slow = pytest.mark.slow
+    for item in items:
+        if is_slow(item):
+            item.add_marker(slow)
+
+
 def _require_browser() -> bool:
     return os.environ.get("VRADAM_REQUIRE_BROWSER") == "1"
 

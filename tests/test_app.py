@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vradam.playground import SCENARIOS, PlaygroundConfig
+from vradam.app.playground import SCENARIOS, PlaygroundConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60  # the default 3 s is too short on a loaded 2-core machine
@@ -247,7 +247,7 @@ def test_physics_page_integrates_and_reacts_to_friction():
 
 
 def test_stability_maps_page_shows_all_four_sections():
-    at = _page("stability_maps")
+    at = _page("stability")
     _no_errors(at)
     assert len(at.get("plotly_chart")) == 4
     text = _text(at)
@@ -257,7 +257,7 @@ def test_stability_maps_page_shows_all_four_sections():
 
 
 def test_edge_of_stability_page_runs_both_problems():
-    at = _page("edge_of_stability")
+    at = _page("eos")
     _no_errors(at)
     assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
     text = _text(at)
@@ -273,7 +273,7 @@ def test_edge_of_stability_page_runs_both_problems():
 
 
 def test_theory_pages_read_their_settings_from_the_url():
-    at = AppTest.from_file(str(ROOT / "pages" / "edge_of_stability.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "pages" / "eos.py"), default_timeout=120)
     at.query_params.update(eos_problem="quadratic", eos_q_beta3="0.1", eos_q_kappa="7")
     at.run()
     _no_errors(at)

@@ -126,8 +126,8 @@ def test_sessions_do_not_share_state(browser, app_server):
 
 
 def test_png_export_uses_the_system_chromium(chromium_path):
-    from vradam.playground import PlaygroundConfig
-    from vradam.ui import playground as ui
+    from vradam.app.playground import PlaygroundConfig
+    from vradam.app.ui import playground as ui
 
     config = PlaygroundConfig(steps=40)
     fig = ui.final_state_figure(ui.cached_race_figure(config))

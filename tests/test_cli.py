@@ -1,4 +1,5 @@
-"""`python -m vradam simulate`: a round trip through CSV/JSON, and one-line errors."""
+"""`python -m vradam simulate` and `train`: round trips through CSV/JSON, the output
+columns of every task, and one-line errors (a missing optional extra included)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import csv
 import json
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from vradam.cli import main
-from vradam.engine import simulate
-from vradam.export import COLUMNS, META_COLUMNS
+from vradam.sim.engine import simulate
+from vradam.sim.export import COLUMNS, META_COLUMNS
+from vradam.studies.networks import TASKS
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_csv_round_trip(tmp_path, capsys):
@@ -158,3 +164,164 @@ def test_train_errors_are_one_line(argv, message, capsys):
     assert main(["train", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert message in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- train columns
+
+# Every task and whether it is a classification (accuracy columns) or a regression task.
+TASK_KINDS = {
+    "moons": "classification", "circles": "classification", "spirals": "classification",
+    "blobs": "classification", "digits": "classification", "teacher": "regression",
+    "modadd": "classification",
+}  # fmt: skip
+BASE_COLUMNS = ["optimizer", "label", "step", "loss", "grad_norm", "effective_lr",
+                "velocity_sq_norm", "clip_active", "train_loss"]  # fmt: skip
+
+
+def expected_columns(kind: str, sharpness: bool) -> list[str]:
+    cols = [*BASE_COLUMNS]
+    cols += ["train_acc", "val_loss", "val_acc"] if kind == "classification" else ["val_loss"]
+    if sharpness:
+        cols += ["sharpness", "sharpness_kind", "threshold"]
+    return [*cols, "diverged"]
+
+
+def test_task_table_covers_every_task():
+    assert set(TASK_KINDS) == set(TASKS)
+    for key, task in TASKS.items():
+        assert task.classification == (TASK_KINDS[key] == "classification"), key
+
+
+def _train(tmp_path, task, sharpness_every, fmt, capsys, steps=1):
+    out = tmp_path / f"metrics.{fmt}"
+    # VRAdam: preconditioned sharpness (one Lanczos run, at the last step) and clip_active
+    argv = ["train", "--task", task, "--optimizer", "vradam:lr=0.001", "--steps", str(steps),
+            "--eval-every", "1", "--sharpness-every", str(sharpness_every), "--device", "cpu",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    return out, capsys.readouterr().err
+
+
+# One row per (task, --sharpness-every off/on): every combination that changes the columns.
+@pytest.mark.parametrize("sharpness_every", [0, 1], ids=["no-sharpness", "sharpness"])
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_train_csv_columns_for_every_task(task, sharpness_every, tmp_path, capsys):
+    kind = TASK_KINDS[task]
+    out, err = _train(tmp_path, task, sharpness_every, "csv", capsys)
+    with open(out, newline="") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == expected_columns(kind, sharpness_every > 0)
+    assert [int(r["step"]) for r in rows] == [0, 1]
+    assert all(r["train_loss"] != "" and r["val_loss"] != "" for r in rows)
+    assert rows[0]["loss"] != "" and rows[0]["clip_active"] in ("True", "False")
+    if kind == "classification":
+        assert all(0 <= float(r["val_acc"]) <= 1 for r in rows)
+        assert "val acc" in err
+    else:
+        assert "val loss" in err and "val acc" not in err
+    if sharpness_every:
+        assert rows[-1]["sharpness_kind"] == "preconditioned"
+        assert float(rows[-1]["sharpness"]) > 0 and float(rows[-1]["threshold"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("task", "sharpness_every"),
+    [("blobs", 0), ("blobs", 1), ("teacher", 0), ("teacher", 1)],
+    ids=["classification", "classification+sharpness", "regression", "regression+sharpness"],
+)
+def test_train_json_columns(task, sharpness_every, tmp_path, capsys):
+    out, _ = _train(tmp_path, task, sharpness_every, "json", capsys)
+    data = json.loads(out.read_text())
+    columns = expected_columns(TASK_KINDS[task], sharpness_every > 0)
+    assert data["meta"]["columns"] == columns
+    assert data["meta"]["sharpness_every"] == sharpness_every
+    assert len(data["records"]) == 2
+    assert all(list(r) == columns for r in data["records"])
+    assert data["records"][0]["loss"] is not None
+
+
+def test_train_regression_with_default_optimizers(capsys):
+    # was KeyError: 'val_acc' (regression tasks have no accuracy)
+    assert main(["train", "--task", "teacher", "--sharpness-every", "0", "--steps", "20"]) == 0
+    captured = capsys.readouterr()
+    header = captured.out.splitlines()[0].split(",")
+    assert header == expected_columns("regression", sharpness=False)
+    summary = [line for line in captured.err.splitlines() if line.startswith("  ")]
+    assert len(summary) == 4 and all("val loss" in line for line in summary)
+
+
+# ----------------------------------------------------------------------------- missing extras
+
+# Run the CLI with scikit-learn and/or scipy unimportable, as if they were not installed.
+_BLOCKED_RUN = textwrap.dedent(
+    """
+    import sys
+
+    BLOCKED = set(sys.argv[1].split(","))
+
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, Block())
+    from vradam.cli import main
+
+    raise SystemExit(main(sys.argv[2:]))
+    """
+)
+
+
+def _extra_providing(*distributions: str) -> str:
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    for name, reqs in extras.items():
+        names = {r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].strip()
+                 for r in reqs}  # fmt: skip
+        if set(distributions) <= names:
+            return name
+    raise AssertionError(f"no extra provides {distributions}")
+
+
+@pytest.mark.parametrize(
+    ("blocked", "task", "named"),
+    [("sklearn,scipy", "moons", "scikit-learn"), ("scipy", "teacher", "scipy")],
+)
+def test_train_without_the_extra_is_one_line_and_exit_2(blocked, task, named, tmp_path):
+    extra = _extra_providing("scikit-learn", "scipy")
+    out = tmp_path / "metrics.csv"
+    run = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_RUN, blocked, "train", "--task", task, "--steps", "1",
+         "--out", str(out)],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    assert named in lines[0] and f"pip install 'vradam[{extra}]'" in lines[0]
+    assert run.stdout == "" and not out.exists()
+
+
+def test_import_errors_during_a_run_are_caught_only_for_the_extras(monkeypatch, capsys):
+    import vradam.studies.training as training
+
+    def missing(name):
+        def train_steps(config):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            yield  # pragma: no cover
+
+        return train_steps
+
+    monkeypatch.setattr(training, "train_steps", missing("scipy.sparse.linalg"))
+    assert main(["train", "--task", "teacher", "--steps", "1"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert "scipy is not installed" in line
+    extra = _extra_providing("scipy")
+    assert f"vradam[{extra}]" in line
+    monkeypatch.setattr(training, "train_steps", missing("somethingelse"))
+    with pytest.raises(ModuleNotFoundError):
+        main(["train", "--task", "teacher", "--steps", "1"])

@@ -84,9 +84,9 @@ def test_vrmomentum_cuda_matches_reference_without_sync(foreach):
 
 
 def test_foreach_is_the_default_on_cuda():
-    from vradam.functional import _default_foreach
+    from vradam.functional import default_foreach
 
-    assert _default_foreach([torch.zeros(2, device="cuda")]) is True
+    assert default_foreach([torch.zeros(2, device="cuda")]) is True
 
 
 def test_beta3_zero_matches_adamw_on_cuda():
@@ -122,7 +122,7 @@ def test_bf16_parameters_norm_in_float32():
 
 
 def test_training_runs_on_cuda():
-    from vradam.training import TrainConfig, final_records, train_steps
+    from vradam.studies.training import TrainConfig, final_records, train_steps
 
     config = TrainConfig(task="digits", steps=30, device="cuda", sharpness_every=15)
     records = list(train_steps(config))

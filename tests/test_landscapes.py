@@ -56,7 +56,7 @@ def test_metadata_is_consistent(key):
 def test_gradients_and_hessians_finite_everywhere_a_run_can_go(key):
     """On a grid of the divergence box (the region runs may visit), minimisers and the origin."""
     ls = REGISTRY[key]
-    from vradam.engine import hessians
+    from vradam.sim.engine import hessians
 
     (x0, x1), (y0, y1) = ls.divergence_box(factor=3.0)
     xs = np.concatenate([np.linspace(x0, x1, 61), [0.0, *(m[0] for m in ls.minima)]])

@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vradam.lessons import LESSONS, PAGES
-from vradam.playground import PlaygroundConfig
+from vradam.app.lessons import LESSONS, PAGES
+from vradam.app.playground import PlaygroundConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ["step size", "momentum", "Adam", "edge of stability", "velocity penalty", "quartic",
@@ -37,9 +37,9 @@ def test_lesson_claim_holds_on_its_preset(key):
 
 def _page_fields(page: str):
     if page == "edge_of_stability":
-        from vradam.ui.eos import FIELDS
+        from vradam.app.ui.eos import FIELDS
     else:
-        from vradam.ui.physics import FIELDS
+        from vradam.app.ui.physics import FIELDS
     return {f.key: f for f in FIELDS}
 
 
@@ -58,7 +58,7 @@ def test_lesson_preset_round_trips_as_a_url(key):
 
 def test_playground_lessons_check_the_config_their_link_opens():
     """check() runs ``config``; the link holds ``config.to_query()``: the same run."""
-    from vradam.lessons import MOMENTUM, _momentum_config
+    from vradam.app.lessons import MOMENTUM, _momentum_config
 
     assert MOMENTUM.query == _momentum_config(0.9).to_query()
 
@@ -76,7 +76,7 @@ def test_lesson_exercise_figure_and_result(key):
 
 
 def test_step_size_exercise_reports_divergence_past_two():
-    from vradam.lessons import STEP_SIZE
+    from vradam.app.lessons import STEP_SIZE
 
     assert "diverged" not in STEP_SIZE.explore(0.9)[1]
     assert "diverged at step" in STEP_SIZE.explore(1.1)[1]

@@ -1,4 +1,4 @@
-"""The quartic-kinetic-energy mechanics (spec section 2) and the gate, as numbers."""
+"""The quartic-kinetic-energy mechanics (docs/theory.md §3) and the gate, as numbers."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 import pytest
 
 import landscapes
-from vradam import physplots, plots
-from vradam.physics import acceleration, gate_curves, integrate
+from vradam.app.figures import physics as physplots
+from vradam.app.figures.common import background
+from vradam.studies.physics import acceleration, gate_curves, integrate
 
 HIMMELBLAU = landscapes.get("himmelblau")
 DT = 0.002
@@ -128,7 +129,7 @@ def test_gate_curve_bound_peak_floor_and_linear_growth():
 
 def test_physics_figures_are_valid_plotly():
     motions = _motions(t_end=1.0)
-    bg = plots.background(HIMMELBLAU, n_image=60, n_contour=30)
+    bg = background(HIMMELBLAU, n_image=60, n_contour=30)
     go.Figure(physplots.motion_figure(HIMMELBLAU, motions, ["a", "b"], bg))
     go.Figure(physplots.phase_portrait_figure(1.0, 1.0, 0.3))
     go.Figure(physplots.gate_figure(gate_curves(0.1, 1.0, 10.0, np.linspace(0, 5, 50))))

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
 import landscapes
-from vradam import playground, plots
-from vradam.playground import SCENARIOS, PlaygroundConfig, oscillations, run
+from vradam.app import playground
+from vradam.app.figures import playground as plots
+from vradam.app.figures.common import KEY_COLORS, assign_colors, background, marching_squares
+from vradam.app.playground import SCENARIOS, PlaygroundConfig, oscillations, run
 
 # ----------------------------------------------------------------------------- config + URL
 
@@ -172,7 +175,7 @@ def test_scenario_saddle_adam_escapes_at_least_twice_as_fast_as_gd():
 
 def test_scenario_rastrigin_noise_helps_momentum():
     config = SCENARIOS["rastrigin_noise"].config
-    quiet = PlaygroundConfig(**{**config.__dict__, "noise": 0.0})
+    quiet = replace(config, noise=0.0)
     (noisy,) = _by_key(run(config), "momentum")
     (calm,) = _by_key(run(quiet), "momentum")
     assert np.median(noisy.loss[:, -1]) <= 0.7 * np.median(calm.loss[:, -1])
@@ -233,8 +236,8 @@ def race():
     config = PlaygroundConfig(start_mode="cloud", n_starts=4, steps=400)
     trs = run(config)
     ls = config.landscape_obj()
-    colors = plots.assign_colors(config.specs())
-    return config, trs, colors, plots.race_figure(ls, trs, colors, plots.background(ls))
+    colors = assign_colors(config.specs())
+    return config, trs, colors, plots.race_figure(ls, trs, colors, background(ls))
 
 
 def test_figure_is_valid_plotly(race):
@@ -278,11 +281,11 @@ def test_figure_background_image_and_colors(race):
 
 
 def test_colors_are_fixed_per_optimizer_and_distinct_for_repeats():
-    from vradam.optimizers import OptimizerSpec
+    from vradam.sim.optimizers import OptimizerSpec
 
     specs = [OptimizerSpec.parse(t) for t in ("vradam", "adam", "vradam:beta3=2", "gd")]
-    colors = plots.assign_colors(specs)
-    assert colors[0] == plots.KEY_COLORS["vradam"] and colors[1] == plots.KEY_COLORS["adam"]
+    colors = assign_colors(specs)
+    assert colors[0] == KEY_COLORS["vradam"] and colors[1] == KEY_COLORS["adam"]
     assert colors[2] not in colors[:2] and len(set(colors)) == 4
 
 
@@ -290,7 +293,7 @@ def test_figure_payload_is_small():
     config = PlaygroundConfig()
     ls = config.landscape_obj()
     trs = run(config)
-    fig = plots.race_figure(ls, trs, plots.assign_colors(config.specs()), plots.background(ls))
+    fig = plots.race_figure(ls, trs, assign_colors(config.specs()), background(ls))
     size = len(json.dumps(fig))
     assert size < 5_000_000
 
@@ -299,7 +302,7 @@ def test_diverged_runs_get_an_end_marker():
     config = SCENARIOS["big_step"].config
     ls = config.landscape_obj()
     trs = run(config)
-    fig = plots.race_figure(ls, trs, plots.assign_colors(config.specs()), plots.background(ls))
+    fig = plots.race_figure(ls, trs, assign_colors(config.specs()), background(ls))
     markers = [t for t in fig["data"] if t.get("name", "").endswith(": diverged")]
     assert len(markers) == 1 and markers[0]["customdata"] == [int(trs[0].diverged_at[0])]
 
@@ -307,7 +310,7 @@ def test_diverged_runs_get_an_end_marker():
 def test_marching_squares_traces_a_circle():
     xs = ys = np.linspace(-1, 1, 81)
     X, Y = np.meshgrid(xs, ys)
-    cx, cy = plots.marching_squares(xs, ys, X**2 + Y**2, 0.25)
+    cx, cy = marching_squares(xs, ys, X**2 + Y**2, 0.25)
     r = np.hypot(cx, cy)
     r = r[np.isfinite(r)]
     assert r.size > 50 and np.abs(r - 0.5).max() < 0.01
@@ -318,8 +321,8 @@ def test_html_export_plays_offline():
 
     config = PlaygroundConfig(steps=60)
     ls = config.landscape_obj()
-    fig = plots.race_figure(ls, run(config), plots.assign_colors(config.specs()),
-                            plots.background(ls))  # fmt: skip
+    fig = plots.race_figure(ls, run(config), assign_colors(config.specs()),
+                            background(ls))  # fmt: skip
     html = pio.to_html(fig, include_plotlyjs=True, full_html=True, validate=False)
     assert not re.search(r"<script[^>]*\bsrc=", html)  # no external script
     assert len(html) > 3_000_000  # plotly.js is inline, so the file plays offline
@@ -342,9 +345,10 @@ def _string_titles(node, path="fig"):
 
 def test_figures_use_title_objects(race):
     """Figures skip Plotly's Python validation in the app, which would fix `title="..."`."""
-    from vradam import netplots, stabplots
-    from vradam import stability as S
-    from vradam.training import TrainConfig, train_steps
+    from vradam.app.figures import networks as netplots
+    from vradam.app.figures import stability as stabplots
+    from vradam.studies import stability as S
+    from vradam.studies.training import TrainConfig, train_steps
 
     *_, fig = race
     figs = [fig]

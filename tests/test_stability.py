@@ -1,4 +1,5 @@
-"""The spec's stability facts as numbers: thresholds, limit cycles, basins, switching."""
+"""The stability facts of docs/theory.md §2 and §4 as numbers: thresholds, limit cycles,
+basins, switching."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import numpy as np
 import pytest
 
 import landscapes
-from vradam import stability as S
-from vradam.engine import simulate
+from vradam.sim.engine import simulate
+from vradam.studies import stability as S
 
 BETA = 0.9
 
@@ -97,7 +98,7 @@ def test_switching_and_per_coordinate_counterexamples_grow():
     s = d.settings
     # each configuration alone is stable ...
     assert s["rho_each_coordinate_config"] < 1 and s["rho_each_scalar_step"] < 1
-    # ... but alternating them grows (the spec: ×3.35 per pair for η = 30, 30/11)
+    # ... but alternating them grows (docs/theory.md §4: ×3.35 per pair for η = 30, 30/11)
     assert s["growth_per_pair_scalar"] == pytest.approx(3.35, abs=0.01)
     assert s["growth_per_pair_coordinate"] > 4
     assert d.radii["adversarial scalar switching (1-D, η = 30, 30/11)"] > 1.5

@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from optimizer_table import ROWS
 from streamlit.testing.v1 import AppTest
 
-from vradam import VRAdam, VRMomentum
-from vradam.optimizers import REGISTRY
-from vradam.playground import PlaygroundConfig, run
-from vradam.stepthrough import _n, replay, step_lines
+from vradam import VRAdam
+from vradam.app.playground import PlaygroundConfig, run
+from vradam.app.stepthrough import replay, step_lines
+from vradam.sim.formulas import num as _n
+from vradam.sim.optimizers import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = list(REGISTRY)
@@ -66,18 +68,24 @@ def test_vradam_step_numbers_equal_the_class_state():
     assert _n(r.bc2[6]) in lines["bias corrections"]
 
 
-def test_vrmomentum_adam_and_sgd_step_numbers_equal_torch():
-    def spec_run(text, steps=40):
-        return replay(PlaygroundConfig(landscape="himmelblau", optimizers=(text,), steps=steps), 0)
-
-    r = spec_run("vrmomentum:lr=0.01,beta3=0.5")
-    _check_each_step(lambda ps: VRMomentum(ps, lr=0.01, beta3=0.5), r, {"exp_avg": r.velocity})
-    r = spec_run("adam:lr=0.05,weight_decay=0.1")
-    _check_each_step(lambda ps: torch.optim.Adam(ps, lr=0.05, weight_decay=0.1),
-                     r, {"exp_avg": r.velocity, "exp_avg_sq": r.second}, None, l2=0.1)  # fmt: skip
-    r = spec_run("momentum:lr=0.002,momentum=0.8")
-    _check_each_step(lambda ps: torch.optim.SGD(ps, lr=0.002, momentum=0.8),
-                     r, {"momentum_buffer": r.velocity}, None)  # fmt: skip
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.key)
+def test_step_numbers_equal_the_torch_class_for_every_optimizer(row):
+    """The table's torch class, built from its own keyword arguments, fed the replay's
+    gradients, holds the replay's numbers in its state at every step."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        for flat, torch_kwargs in row.cases:
+            text = f"{row.key}:" + ",".join(f"{k}={v}" for k, v in flat.items())
+            config = PlaygroundConfig(landscape="himmelblau", optimizers=(text,), steps=40)
+            r = replay(config, 0)
+            wd = r.spec.hyperparams.get("weight_decay", 0.0) if r.l2 else 0.0
+            states = {name: getattr(r, attr) for name, attr in row.state.items()}
+            eta_key = "effective_lr" if r.spec.info.velocity_regularized else None
+            _check_each_step(lambda ps, kw=torch_kwargs: row.torch_class(ps, **kw), r, states,
+                             eta_key, l2=wd)  # fmt: skip
+    finally:
+        torch.set_default_dtype(previous)
 
 
 @pytest.mark.parametrize("key", KEYS)

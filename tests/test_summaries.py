@@ -11,9 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from vradam import summaries as S
-from vradam.physics import gate_curves
-from vradam.playground import PlaygroundConfig, oscillations, run
+from vradam.app import summaries as S
+from vradam.app.playground import PlaygroundConfig, oscillations, run
+from vradam.studies.physics import gate_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ def test_race_summary_numbers_match_the_runs():
 
 
 def test_training_and_sweep_summaries_match_the_records():
-    from vradam.training import TrainConfig, best_lrs, lr_sweep, train_steps
+    from vradam.studies.training import TrainConfig, best_lrs, lr_sweep, train_steps
 
     config = TrainConfig(task="moons", optimizers=("adam:lr=0.01", "vradam:lr=0.01"), steps=30,
                          sharpness_every=0, eval_every=10, boundary_every=0)  # fmt: skip
@@ -49,7 +49,7 @@ def test_training_and_sweep_summaries_match_the_records():
 
 
 def test_eos_summary_matches_the_series():
-    from vradam.eos import run_quadratic
+    from vradam.studies.eos import run_quadratic
 
     result = run_quadratic()
     text = S.eos_summary(result)
@@ -71,7 +71,7 @@ def test_physics_summaries():
 
 
 def test_stability_summaries_count_what_the_maps_show():
-    from vradam import stability as St
+    from vradam.studies import stability as St
 
     maps = [St.momentum_map(k, np.geomspace(0.1, 100, 20), np.geomspace(0.1, 10, 10))
             for k in ("ema", "vrmomentum")]  # fmt: skip
@@ -93,7 +93,7 @@ def test_stability_summaries_count_what_the_maps_show():
     assert math.isfinite(float(np.nanmin(am.final_loss)))
 
 
-@pytest.mark.parametrize("page", ["physics", "stability_maps", "edge_of_stability"])
+@pytest.mark.parametrize("page", ["physics", "stability", "eos"])
 def test_every_chart_has_a_summary(page):
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=180).run()
     assert not at.exception
@@ -107,7 +107,7 @@ def test_presenter_view_hides_the_sidebar_and_enlarges_charts():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert [c.value for c in at.caption if c.value.startswith("Summary: ")]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["meta"] == "vradam.plots"
+    assert spec["layout"]["meta"] == "vradam.app.figures"
     normal = spec["layout"]["legend"]["font"]["size"]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.session_state["presenter"] = True  # (the toggle in a real browser: test_browser)
@@ -116,7 +116,7 @@ def test_presenter_view_hides_the_sidebar_and_enlarges_charts():
     html = " ".join(h.proto.body for h in at.get("html"))
     assert "stSidebar" in html and "display: none" in html
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["meta"] == "vradam.plots presenter"
+    assert spec["layout"]["meta"] == "vradam.app.figures presenter"
     assert spec["layout"]["font"]["size"] == 16
     assert spec["layout"]["legend"]["font"]["size"] > normal
     widths = [t["line"]["width"] for t in spec["data"] if t.get("line", {}).get("width")]
@@ -124,4 +124,4 @@ def test_presenter_view_hides_the_sidebar_and_enlarges_charts():
     at.button(key="presenter_exit").click().run()
     assert at.session_state["presenter"] is False
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    assert spec["layout"]["meta"] == "vradam.plots"
+    assert spec["layout"]["meta"] == "vradam.app.figures"

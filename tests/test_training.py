@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from vradam.baselines import Lion, make_optimizer
-from vradam.engine import simulate
-from vradam.nets import TASKS, default_optimizers, get_task
-from vradam.optimizers import REGISTRY, OptimizerSpec
-from vradam.sharpness import preconditioner, top_eigenvalue
-from vradam.training import (
+from vradam.sim.engine import simulate
+from vradam.sim.lion import Lion
+from vradam.sim.optimizers import REGISTRY, OptimizerSpec, make_optimizer, preconditioner
+from vradam.studies.networks import TASKS, default_optimizers, get_task
+from vradam.studies.sharpness import top_eigenvalue
+from vradam.studies.training import (
     TrainConfig,
     best_lrs,
     final_records,
@@ -225,14 +225,15 @@ def test_divergence_stops_the_run():
 def test_network_figures_are_valid_plotly():
     import plotly.graph_objects as go
 
-    from vradam import netplots, plots
-    from vradam.training import boundary_grid
+    from vradam.app.figures import networks as netplots
+    from vradam.app.figures.common import assign_colors
+    from vradam.studies.training import boundary_grid
 
     config = TrainConfig(task="blobs", steps=30, sharpness_every=10, boundary_every=10)
     runs = [list(train_steps(config)), list(train_steps(TrainConfig(**{**config.__dict__,
                                                                        "seed": 1})))]  # fmt: skip
     specs = config.specs()
-    labels, colors = [s.display_name for s in specs], plots.assign_colors(specs)
+    labels, colors = [s.display_name for s in specs], assign_colors(specs)
     go.Figure(netplots.training_figure(runs, labels, colors, config.steps))
     task = get_task("blobs")
     data = task.make_data(0)

@@ -1,12 +1,20 @@
-"""Command line: ``python -m vradam simulate ...`` (and later ``train``).
+"""Command line: ``python -m vradam simulate ...`` and ``python -m vradam train ...``.
 
-Errors in the arguments (unknown names, out-of-range values, bad numbers) print
-one line and exit with status 2, never a traceback.
+``simulate`` runs optimizers on a 2-D landscape (:mod:`vradam.sim`); ``train`` trains a
+small network with several optimizers in lockstep (:mod:`vradam.studies`, which needs
+scikit-learn and scipy from the ``app`` extra). Both write CSV or JSON. The upper layers
+are imported inside the commands, so ``import vradam`` stays torch-only.
+
+Errors in the arguments (unknown names, out-of-range values, bad numbers) and a missing
+optional dependency print one line and exit with status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import importlib.util
+import math
 import re
 import sys
 from pathlib import Path
@@ -15,11 +23,53 @@ import numpy as np
 
 PROG = "python -m vradam"
 # Options whose value may start with '-' (a negative number), e.g. --start -1.5,2
-_NUMERIC_OPTIONS = {"--start", "--domain", "--grid-domain"}
+_NUMERIC_OPTIONS = {"--start", "--domain"}
+# Optional modules the commands import, and the distributions that provide them.
+_OPTIONAL = {"sklearn": "scikit-learn", "scipy": "scipy"}
 
 
 class CLIError(Exception):
     """A user error: printed as one line, exit status 2."""
+
+
+def _missing_optional(exc: ImportError) -> str | None:
+    """The distribution (e.g. ``scikit-learn``) whose absence raised ``exc``, if optional."""
+    name = exc.name
+    if name is None:
+        m = re.search(r"No module named '([^']+)'", str(exc))
+        name = m.group(1) if m else ""
+    return _OPTIONAL.get(name.split(".")[0])
+
+
+def _extra_for(distribution: str) -> str:
+    """The extra of this package that installs ``distribution`` (from its metadata)."""
+    try:
+        requires = importlib.metadata.requires("vradam") or []
+    except importlib.metadata.PackageNotFoundError:
+        requires = []
+    for req in requires:
+        m = re.match(r"\s*([A-Za-z0-9_.-]+).*;\s*extra\s*==\s*['\"]([^'\"]+)['\"]", req)
+        if m and m.group(1).lower().replace("_", "-") == distribution:
+            return m.group(2)
+    return "app"
+
+
+def _require_optional() -> None:
+    """Raise ModuleNotFoundError, without importing anything, if an optional module is absent.
+
+    The studies layer needs scikit-learn (data sets) and scipy (Lanczos for sharpness).
+    """
+    for module in _OPTIONAL:
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
+def _missing_message(distribution: str) -> str:
+    extra = _extra_for(distribution)
+    return (
+        f"{distribution} is not installed; it comes with the '{extra}' extra: "
+        f"pip install 'vradam[{extra}]' (from a checkout: pip install '.[{extra}]')"
+    )
 
 
 def _floats(text: str, n: int, what: str) -> list[float]:
@@ -74,9 +124,9 @@ def _starts(args, ls) -> np.ndarray:
 
 
 def cmd_simulate(args) -> int:
-    from vradam import export
-    from vradam.engine import simulate
-    from vradam.optimizers import OptimizerSpec
+    from vradam.sim import export
+    from vradam.sim.engine import simulate
+    from vradam.sim.optimizers import OptimizerSpec
 
     ls = _landscape(args)
     specs = [OptimizerSpec.parse(o) for o in args.optimizer] if args.optimizer else None
@@ -133,6 +183,19 @@ TRAIN_FIELDS = [
     "clip_active", "train_loss", "train_acc", "val_loss", "val_acc", "sharpness",
     "sharpness_kind", "threshold", "diverged",
 ]  # fmt: skip
+ACCURACY_FIELDS = ("train_acc", "val_acc")  # classification tasks only
+SHARPNESS_FIELDS = ("sharpness", "sharpness_kind", "threshold")  # --sharpness-every > 0 only
+
+
+def train_columns(classification: bool, sharpness: bool) -> list[str]:
+    """The output columns of ``train``: accuracy only for classification tasks (regression
+    has none), sharpness and its threshold only when it is measured."""
+    drop = set()
+    if not classification:
+        drop.update(ACCURACY_FIELDS)
+    if not sharpness:
+        drop.update(SHARPNESS_FIELDS)
+    return [f for f in TRAIN_FIELDS if f not in drop]
 
 
 def _progress(done: int, total: int, width: int = 30) -> None:
@@ -141,13 +204,19 @@ def _progress(done: int, total: int, width: int = 30) -> None:
     print(f"\r[{bar}] {done}/{total} steps", end="", file=sys.stderr, flush=True)
 
 
+def _finite_or_none(value):
+    """JSON has no NaN or infinity: write null instead."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def cmd_train(args) -> int:
     import csv
     import json
 
-    from vradam import export
-    from vradam.nets import default_optimizers, get_task
-    from vradam.training import TrainConfig, resolve_device, train_steps
+    _require_optional()  # before any output, so a missing extra is one line
+    from vradam.sim import export
+    from vradam.studies.networks import default_optimizers, get_task
+    from vradam.studies.training import TrainConfig, resolve_device, train_steps
 
     task = get_task(args.task)
     optimizers = tuple(args.optimizer) if args.optimizer else default_optimizers(task)
@@ -166,18 +235,19 @@ def cmd_train(args) -> int:
         if r["optimizer"] == K - 1 and (r["step"] % 10 == 0 or r["step"] == config.steps):
             _progress(r["step"], config.steps)
     print(file=sys.stderr)
+    columns = train_columns(task.classification, config.sharpness_every > 0)
     meta = dict(task=args.task, optimizers=list(optimizers), steps=config.steps,
                 batch_size=config.batch_size, seed=args.seed, device=str(device),
-                versions=export.versions())  # fmt: skip
+                sharpness_every=config.sharpness_every, eval_every=config.eval_every,
+                columns=columns, versions=export.versions())  # fmt: skip
     fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "csv")
     out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
     try:
         if fmt == "json":
-            clean = [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-                     for r in records]  # fmt: skip
-            out.write(json.dumps({"meta": meta, "records": clean}) + "\n")
+            rows = [{k: _finite_or_none(r.get(k)) for k in columns} for r in records]
+            out.write(json.dumps({"meta": meta, "records": rows}, allow_nan=False) + "\n")
         else:
-            writer = csv.DictWriter(out, fieldnames=TRAIN_FIELDS, extrasaction="ignore",
+            writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore",
                                     lineterminator="\n")  # fmt: skip
             writer.writeheader()
             writer.writerows(records)
@@ -189,21 +259,24 @@ def cmd_train(args) -> int:
         if "val_loss" in r or r.get("diverged"):
             last[r["optimizer"]] = r
     for spec, r in last.items():
-        status = (
-            "diverged"
-            if r.get("diverged")
-            else (f"train loss {r['train_loss']:.4g}, val acc {r['val_acc']:.3f}")
-        )
+        if r.get("diverged"):
+            status = "diverged"
+        elif task.classification:
+            status = f"train loss {r['train_loss']:.4g}, val acc {r['val_acc']:.3f}"
+        else:
+            status = f"train loss {r['train_loss']:.4g}, val loss {r['val_loss']:.4g}"
         print(f"  {spec}: {status}", file=sys.stderr)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vradam import schedules
-    from vradam.optimizers import REGISTRY
+    from vradam.sim import schedules
+    from vradam.sim.optimizers import REGISTRY
 
     parser = argparse.ArgumentParser(
-        prog=PROG, description="VRAdam and baselines on 2-D landscapes."
+        prog=PROG,
+        description="VRAdam and baselines: simulate them on 2-D landscapes, or train small "
+        "networks with them.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser(
@@ -240,13 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, help="output file (default: standard output)")
     sim.set_defaults(func=cmd_simulate)
 
-    from vradam.nets import TASKS
+    from vradam.studies.networks import TASKS
 
     train = sub.add_parser(
         "train",
         help="train a small network with several optimizers (same weights, same batches)",
         description="Train a small network with several optimizers in lockstep and write "
-        "one row per (optimizer, step): losses, accuracy, η_t, ‖v‖², sharpness.",
+        "one row per (optimizer, step): losses, accuracy (classification tasks), η_t, ‖v‖², "
+        "and sharpness with its threshold (unless --sharpness-every 0). Needs scikit-learn "
+        "and scipy: pip install 'vradam[app]'.",
         epilog=f"tasks: {', '.join(TASKS)}. Example: {PROG} train --task moons --optimizer "
         "vradam:lr=0.01 --optimizer adamw:lr=0.01 --steps 500 --device auto --out metrics.csv",
     )
@@ -287,6 +362,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (CLIError, ValueError) as exc:
         print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:
+        distribution = _missing_optional(exc)
+        if distribution is None:
+            raise
+        print(f"{PROG} {args.command}: error: {_missing_message(distribution)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. piped into `head`
         return 0

@@ -4,7 +4,7 @@ The gate η_t = α0 / (1 + min(β3·‖v_t‖², α1)) needs the velocity of *ev
 tensor before *any* parameter moves, so a step runs in three phases:
 
 1. moments: v_t (and m_t for VRAdam) for every tensor;
-2. gate: one squared norm ‖v_t‖² (see :mod:`vradam._norm`; the moment kernels
+2. gate: one squared norm ‖v_t‖² (see :mod:`vradam.norm`; the moment kernels
    feed it as they go) and η_t per group;
 3. apply: decoupled weight decay θ·(1 − η_t·λ) and the parameter update.
 
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from vradam._norm import SqNormAccumulator
+from vradam.norm import SqNormAccumulator
 
 __all__ = [
     "adam_apply_",
@@ -306,7 +306,7 @@ def on_device(eta: float | Tensor, device: torch.device, cache: dict) -> float |
 # ----------------------------------------------------------------------------- one group
 
 
-def _buckets(tensorlists: list[list[Tensor]], foreach: bool):
+def tensor_buckets(tensorlists: list[list[Tensor]], foreach: bool):
     """Lists grouped by device and dtype for the foreach kernel; one bucket otherwise."""
     if not foreach:
         return [tensorlists]
@@ -316,7 +316,8 @@ def _buckets(tensorlists: list[list[Tensor]], foreach: bool):
     return [lists for lists, _ in grouped.values()]
 
 
-def _default_foreach(params: list[Tensor]) -> bool:
+def default_foreach(params: list[Tensor]) -> bool:
+    """Whether torch.optim would use the foreach kernels for ``params`` by default."""
     from torch.optim.optimizer import _default_to_fused_or_foreach
 
     _, foreach = _default_to_fused_or_foreach(params, differentiable=False, use_fused=False)
@@ -347,8 +348,8 @@ def vradam(
     shards when ``process_group`` is given). Returns ``(η_t, ‖v_t‖²)``.
     """
     if foreach is None:
-        foreach = _default_foreach(params)
-    buckets = _buckets([params, grads, exp_avgs, exp_avg_sqs, state_steps], foreach)
+        foreach = default_foreach(params)
+    buckets = tensor_buckets([params, grads, exp_avgs, exp_avg_sqs, state_steps], foreach)
     norms = SqNormAccumulator()
     for _, g, v, m, s in buckets:
         adam_moments_(
@@ -393,8 +394,8 @@ def vrmomentum(
     Returns ``(η_t, ‖v_t‖²)``.
     """
     if foreach is None:
-        foreach = _default_foreach(params)
-    buckets = _buckets([params, grads, exp_avgs, state_steps], foreach)
+        foreach = default_foreach(params)
+    buckets = tensor_buckets([params, grads, exp_avgs, state_steps], foreach)
     norms = SqNormAccumulator()
     for _, g, v, s in buckets:
         momentum_moments_(g, v, s, beta1=beta1, maximize=maximize, foreach=foreach, norms=norms)

@@ -17,17 +17,17 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from vradam._norm import SqNormAccumulator
 from vradam.functional import (
-    _buckets,
-    _default_foreach,
     adam_apply_,
     adam_moments_,
+    default_foreach,
     gate_lr,
     momentum_apply_,
     momentum_moments_,
     on_device,
+    tensor_buckets,
 )
+from vradam.norm import SqNormAccumulator
 
 __all__ = ["VRAdam", "VRMomentum"]
 
@@ -141,8 +141,8 @@ class _VelocityGatedOptimizer(Optimizer):
                 continue
             foreach = group["foreach"]
             if foreach is None:
-                foreach = _default_foreach(lists[0])
-            buckets = _buckets(lists, foreach)
+                foreach = default_foreach(lists[0])
+            buckets = tensor_buckets(lists, foreach)
             for bucket in buckets:
                 self._moments(group, bucket, foreach, norms)
             plans.append((group, foreach, buckets))

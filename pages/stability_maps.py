@@ -1,7 +1,0 @@
-"""Stability maps: where each optimizer converges, oscillates or diverges, and why."""
-
-from vradam.ui import stability as ui
-from vradam.ui.common import ensure_navigation
-
-ensure_navigation()
-ui.show()

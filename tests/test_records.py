@@ -1,0 +1,238 @@
+"""The optimizer records: one row each in tests/optimizer_table.py, generic thresholds
+checked against the closed forms, torch twins, bad inputs, functional forms, and a toy
+optimizer that is one record away from working everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from optimizer_table import ROWS
+
+import landscapes
+from vradam.sim import formulas
+from vradam.sim.engine import simulate
+from vradam.sim.optimizers import (
+    REGISTRY,
+    Coefficients,
+    HyperParam,
+    OptimizerInfo,
+    OptimizerSpec,
+    linear_threshold,
+    make_optimizer,
+    register,
+    stability_threshold,
+    threshold_at,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_record_has_a_row_and_every_row_a_record():
+    assert [r.key for r in ROWS] == list(REGISTRY)
+
+
+# ----------------------------------------------------------------------------- thresholds
+
+
+def _matrix(c: Coefficients, k: int, eta: float, h: float) -> np.ndarray:
+    """The frozen linear update of step k on f = ½·h·x², state (x, v)."""
+    return np.array([[1 - eta * c.c2[k] * h, -eta * c.c1[k]], [c.b1 * h, c.a1]])
+
+
+def _radius(c, k, eta, h) -> float:
+    return float(np.abs(np.linalg.eigvals(_matrix(c, k, eta, h))).max())
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.key)
+@pytest.mark.parametrize("t", [1, 2, 10, 100, 1000])
+def test_generic_threshold_equals_the_closed_form(row, t):
+    spec = OptimizerSpec(row.key, dict(lr=0.01))
+    eta = 0.01
+    value = threshold_at(spec, t, eta)
+    if row.threshold is None:
+        assert np.isnan(value)
+        return
+    assert value == pytest.approx(row.threshold(spec.hyperparams, t, eta), rel=1e-9)
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.threshold is not None], ids=lambda r: r.key)
+def test_threshold_is_where_the_spectral_radius_crosses_one(row):
+    spec = OptimizerSpec(row.key, dict(lr=0.05))
+    c = spec.coefficients(np.full(300, 0.05))
+    for k in (0, 4, 299):
+        h = threshold_at(spec, k + 1, 0.05)
+        assert _radius(c, k, 0.05, 0.999 * h) < 1 < _radius(c, k, 0.05, 1.001 * h)
+
+
+def test_closed_forms_of_the_spec():
+    """docs/theory.md §2: NAdam's line is near 3.5/η at ψ = 0.004, not 38/η (the shared spec's
+    "≈ 3.5/η for t ≤ 1000" holds at t ≈ 100; by t = 1000 it is 3.93/η as μ_t falls), RAdam
+    176/η at t = 100 and 59/η at t = 1000, Adam's early line 38(1 − β1^t)/η."""
+    eta = 1.0
+    nadam = OptimizerSpec("nadam")
+    assert threshold_at(nadam, 100, eta) == pytest.approx(3.53, rel=0.01)
+    assert threshold_at(nadam, 1000, eta) == pytest.approx(3.93, rel=0.01)
+    radam = OptimizerSpec("radam")
+    assert threshold_at(radam, 100, eta) == pytest.approx(176, rel=0.01)
+    assert threshold_at(radam, 1000, eta) == pytest.approx(59, rel=0.01)
+    assert threshold_at(OptimizerSpec("adam"), 1, eta) == pytest.approx(38 * 0.1)
+    assert threshold_at(OptimizerSpec("adam"), 5000, eta) == pytest.approx(38)
+
+
+def test_linear_threshold_edge_cases():
+    # every curvature unstable (the x–v coupling has the wrong sign), none (no step), NaN rate
+    assert linear_threshold(1.0, c1=-1.0, c2=0.0, a1=0.5, b1=1.0) == 0.0
+    assert linear_threshold(0.0, c1=0.0, c2=1.0, a1=0.0, b1=1.0) == np.inf
+    assert np.isnan(linear_threshold(np.nan, c1=0.0, c2=1.0, a1=0.0, b1=1.0))
+
+
+def test_engine_threshold_moves_with_the_gate():
+    (tr,) = simulate("rosenbrock", ["vradam:lr=0.05,beta3=1"], [(-1.5, 2.0)], 200)
+    bc1 = 1 - 0.9 ** np.arange(1, 201)
+    np.testing.assert_allclose(tr.stability_threshold[0], 38 * bc1 / tr.effective_lr[0])
+    assert np.ptp(tr.effective_lr[0]) > 0
+
+
+# ----------------------------------------------------------------------------- torch twins
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.key)
+def test_torch_twin_class_state_and_values(row):
+    for flat, torch_kwargs in row.cases:
+        spec = OptimizerSpec(row.key, flat)
+        p = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+        twin = make_optimizer(spec, [p])
+        assert type(twin) is row.torch_class
+        ref = row.torch_class([torch.nn.Parameter(torch.ones(3))], **torch_kwargs)
+        for name, value in ref.param_groups[0].items():
+            if name != "params" and name in twin.param_groups[0]:
+                assert twin.param_groups[0][name] == value, (row.key, name)
+        p.grad = torch.full_like(p, 0.5)
+        twin.step()
+        assert set(row.state) <= set(twin.state[p]), row.key
+        info = REGISTRY[row.key]
+        if info.velocity_state is not None and not info.velocity_regularized:
+            assert info.velocity_state in twin.state[p]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.key)
+def test_spec_refuses_bad_values(row):
+    for values, message in row.bad_spec:
+        with pytest.raises(ValueError, match=message):
+            OptimizerSpec(row.key, values)
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.functional], ids=lambda r: r.key)
+@pytest.mark.parametrize("foreach", [False, True])
+def test_functional_form_equals_the_class(row, foreach):
+    """One param group: the public functional form is the class's step."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(4, 3), (3,)]
+    a = [torch.nn.Parameter(torch.randn(s, generator=gen, dtype=torch.float64)) for s in shapes]
+    b = [p.detach().clone() for p in a]
+    hp = OptimizerSpec(row.key, dict(lr=0.05, beta3=0.5, alpha1=3.0)).hyperparams
+    opt = make_optimizer(OptimizerSpec(row.key, dict(lr=0.05, beta3=0.5, alpha1=3.0)), a)
+    state = {name: [torch.zeros_like(p) for p in b] for name in row.state}
+    steps = [torch.tensor(0.0, dtype=torch.float64) for _ in b]
+    for _ in range(8):
+        grads = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+        for p, g in zip(a, grads):
+            p.grad = g.clone()
+        opt.step()
+        eta, sq = row.functional(b, grads, state, steps, hp, foreach)
+        for p, q in zip(a, b):
+            torch.testing.assert_close(p.detach(), q, rtol=1e-13, atol=1e-15)
+        assert float(opt.param_groups[0]["effective_lr"]) == pytest.approx(float(eta), rel=1e-13)
+        assert float(opt.param_groups[0]["velocity_sq_norm"]) == pytest.approx(float(sq))
+
+
+# ----------------------------------------------------------------------------- a toy optimizer
+
+
+def _toy_coefficients(hp, lr):
+    """Damped momentum: v ← β·v + g, steps along v (heavy ball with its own name)."""
+    beta = hp["beta"]
+    c = Coefficients.plain(lr, a1=beta, b1=1.0)
+    return Coefficients(lr=c.lr, c1=c.e * beta, c2=c.e, c3=c.c3, e=c.e, a1=beta, b1=1.0)
+
+
+def _toy_torch(params, *, lr, beta):
+    return torch.optim.SGD(params, lr=lr, momentum=beta)
+
+
+TOY = OptimizerInfo(
+    "toy", "Toy",
+    (HyperParam("lr", "α", 0.01, (1e-4, 1.0), (0.0, 10.0), True, "Step size."),
+     HyperParam("beta", "β", 0.5, (0.0, 0.99), (0.0, 1.0), False, "Momentum.", open_high=True)),
+    "A toy record for the tests.",
+    _toy_coefficients, _toy_torch, lambda s: formulas.gd_lines(s), "sharpness",
+    family="sgd", velocity_state="momentum_buffer",
+)  # fmt: skip
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    monkeypatch.setitem(REGISTRY, "toy", TOY)
+    return TOY
+
+
+def test_toy_record_parses_and_refuses(toy):
+    spec = OptimizerSpec.parse("toy:lr=0.02,beta=0.3@mine")
+    assert spec.hyperparams == {"lr": 0.02, "beta": 0.3} and spec.display_name == "mine"
+    with pytest.raises(ValueError, match="outside its valid range"):
+        OptimizerSpec.parse("toy:beta=1")
+    with pytest.raises(ValueError, match="already registered"):
+        register(TOY)
+
+
+def test_toy_record_runs_in_the_engine_like_its_torch_twin(toy):
+    ls = landscapes.get("himmelblau")
+    (tr,) = simulate(ls, ["toy:lr=0.002,beta=0.5"], [ls.start], 100)
+    p = torch.nn.Parameter(torch.tensor(ls.start, dtype=torch.float64))
+    opt = make_optimizer(OptimizerSpec("toy", dict(lr=0.002, beta=0.5)), [p])
+    for k in range(100):
+        opt.zero_grad()
+        ls.fn(p[0], p[1]).backward()
+        opt.step()
+        np.testing.assert_allclose(p.detach().numpy(), tr.xy[0, k + 1], atol=1e-9)
+    # its threshold is heavy ball's, derived from the record alone
+    np.testing.assert_allclose(tr.stability_threshold, 2 * 1.5 / 0.002)
+    c = OptimizerSpec("toy", dict(lr=0.002, beta=0.5)).coefficients(np.full(3, 0.002))
+    np.testing.assert_allclose(stability_threshold(OptimizerSpec("toy"), c, c.lr), 1500.0)
+
+
+def test_toy_record_in_the_cli(toy, tmp_path, capsys):
+    from vradam.cli import main
+
+    out = tmp_path / "toy.json"
+    code = main(["simulate", "--landscape", "himmelblau", "--optimizer", "toy:lr=0.002",
+                 "--steps", "20", "--out", str(out)])  # fmt: skip
+    assert code in (0, None)
+    data = json.loads(out.read_text())
+    assert "toy" in json.dumps(data)
+
+
+def test_toy_record_in_the_playground_picker(toy):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=60).run()
+    assert not at.exception
+    picker = at.selectbox(key="pg_add_key")
+    assert "toy" in picker.options or "Toy" in picker.options
+    picker.set_value("toy").run()
+    next(b for b in at.button if b.key == "pg_add").click().run()
+    assert not at.exception
+    assert any("Toy" in e.label for e in at.expander)
+    assert any("toy" in v for v in at.query_params.get("opt", []))
+
+
+def test_toy_record_in_the_step_through(toy):
+    from vradam.sim.replay import replay
+
+    r = replay("himmelblau", "toy:lr=0.002", [(0.0, 0.0)], 5)
+    assert r.theta.shape == (6, 2) and np.isfinite(r.theta).all()
+    assert r.spec.info.formulas is TOY.formulas

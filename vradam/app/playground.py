@@ -1,0 +1,573 @@
+"""The Playground's state, without Streamlit: config, URL round trip, runs, table, scenarios.
+
+A :class:`PlaygroundConfig` is a frozen record of primitives (it pickles, compares,
+prints and round-trips through the URL). :func:`run` turns it into trajectories;
+:func:`results_table` into the rows of the results table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+
+import landscapes
+from vradam.sim import schedules
+from vradam.sim.engine import Trajectory, simulate
+from vradam.sim.optimizers import OptimizerSpec
+
+SCHEMA_VERSION = "1"
+START_MODES = ("single", "cloud", "grid")
+MAX_OPTIMIZERS = 8
+MAX_STEPS = 2000
+MAX_STARTS = 100
+DEFAULT_DOMAIN = (-3.0, 3.0, -3.0, 3.0)
+
+
+def default_optimizers(ls: landscapes.Landscape | str) -> tuple[str, ...]:
+    """Adam and VRAdam at the landscape's suggested α0 (and β3 for VRAdam)."""
+    if isinstance(ls, str):
+        ls = landscapes.get(ls)
+    lr = ls.suggested_lr
+    return (f"adam:lr={lr:g}", f"vradam:lr={lr:g},beta3={ls.suggested_beta3:g},weight_decay=0")
+
+
+# The default race (also the first scenario): Rosenbrock at the suggested α0 = 0.3.
+DEFAULT_OPTIMIZERS = (
+    "adam:lr=0.3",
+    "vradam:lr=0.3,beta3=0.005,weight_decay=0",
+    "momentum:lr=0.002",
+    "rmsprop:lr=0.01",
+)
+
+
+def canonical(text: str) -> OptimizerSpec:
+    """``"vradam:lr=0.3,beta1=0.9"`` → the spec ``vradam:lr=0.3``: defaults dropped."""
+    spec = OptimizerSpec.parse(text)
+    defaults = spec.info.defaults
+    if all(v != defaults[k] for k, v in spec.params):
+        return spec
+    return OptimizerSpec(spec.key, {k: v for k, v in spec.params if v != defaults[k]}, spec.label)
+
+
+def canonical_spec(text: str) -> str:
+    """``"vradam:lr=0.3,beta1=0.9"`` → ``"vradam:lr=0.3"``: sorted, defaults dropped."""
+    return str(canonical(text))
+
+
+@dataclass(frozen=True)
+class PlaygroundConfig:
+    landscape: str = "rosenbrock"  # a registry key, or "custom"
+    landscape_params: tuple[tuple[str, float], ...] = ()  # e.g. (("condition", 25.0), ...)
+    expression: str = ""  # f(x, y) when landscape == "custom"
+    domain: tuple[float, float, float, float] = DEFAULT_DOMAIN  # custom only: xmin,xmax,ymin,ymax
+    start: tuple[float, float] | None = None  # None: the landscape's default start
+    start_mode: str = "single"  # single | cloud | grid
+    n_starts: int = 16  # cloud size, or points of the grid (rounded to a square)
+    optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
+    same_lr: float | None = None  # when set, every optimizer runs at this α0
+    steps: int = 500
+    noise: float = 0.0  # std of Gaussian gradient noise
+    seed: int = 0
+    schedule: str = "constant"
+    _specs: tuple[OptimizerSpec, ...] = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.landscape != "custom" and self.landscape not in landscapes.REGISTRY:
+            valid = ", ".join(sorted(landscapes.REGISTRY))
+            raise ValueError(f"unknown landscape {self.landscape!r}; valid: {valid}, custom")
+        if self.landscape == "custom" and not self.expression.strip():
+            raise ValueError("a custom landscape needs an expression f(x, y)")
+        if self.start_mode not in START_MODES:
+            raise ValueError(f"start mode must be one of {', '.join(START_MODES)}")
+        if not 1 <= self.n_starts <= MAX_STARTS:
+            raise ValueError(f"number of starts must be between 1 and {MAX_STARTS}")
+        if not 1 <= len(self.optimizers) <= MAX_OPTIMIZERS:
+            raise ValueError(f"choose between 1 and {MAX_OPTIMIZERS} optimizers")
+        # Canonical spec strings (sorted, defaults dropped), so equal setups compare equal;
+        # each text is parsed once here and the specs kept for specs().
+        parsed = [canonical(t) for t in self.optimizers]
+        object.__setattr__(self, "optimizers", tuple(str(s) for s in parsed))
+        if self.same_lr is not None and not (math.isfinite(self.same_lr) and self.same_lr >= 0):
+            raise ValueError(f"α0 must be a finite number ≥ 0, got {self.same_lr}")
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between 1 and {MAX_STEPS}")
+        if not (math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"gradient noise must be ≥ 0, got {self.noise}")
+        if self.schedule not in schedules.SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}")
+        if self.start is not None and not all(math.isfinite(v) for v in self.start):
+            raise ValueError("the start point must be finite")
+        if self.same_lr is not None:
+            parsed = [OptimizerSpec(s.key, {**dict(s.params), "lr": self.same_lr}, s.label)
+                      for s in parsed]  # fmt: skip
+        object.__setattr__(self, "_specs", tuple(parsed))
+
+    # -- derived ---------------------------------------------------------------------
+
+    def landscape_obj(self) -> landscapes.Landscape:
+        return _landscape(self.landscape, self.landscape_params, self.expression, self.domain)
+
+    def start_point(self) -> tuple[float, float]:
+        return self.start if self.start is not None else self.landscape_obj().start
+
+    def start_points(self) -> np.ndarray:
+        """(N, 2): the chosen start first, then the cloud or grid."""
+        ls = self.landscape_obj()
+        x, y = self.start_point()
+        (x0, x1), (y0, y1) = ls.domain
+        if self.start_mode == "single" or self.n_starts == 1:
+            return np.array([[x, y]])
+        if self.start_mode == "cloud":
+            rng = np.random.default_rng(self.seed + 12345)
+            spread = 0.05 * np.array([x1 - x0, y1 - y0])
+            cloud = np.array([x, y]) + spread * rng.standard_normal((self.n_starts - 1, 2))
+            return np.vstack([[x, y], cloud])
+        side = max(2, round(math.sqrt(self.n_starts)))
+        X, Y = np.meshgrid(np.linspace(x0, x1, side + 2)[1:-1], np.linspace(y0, y1, side + 2)[1:-1])
+        return np.vstack([[x, y], np.stack([X.ravel(), Y.ravel()], axis=1)])
+
+    def specs(self) -> list[OptimizerSpec]:
+        """The optimizers as specs (α0 replaced by ``same_lr`` when set); parsed once."""
+        return list(self._specs)
+
+    # -- URL ---------------------------------------------------------------------------
+
+    def to_query(self) -> dict[str, str | list[str]]:
+        """Query-string parameters (schema version "v") that reproduce this config."""
+        q: dict[str, str | list[str]] = {"v": SCHEMA_VERSION, "ls": self.landscape}
+        for name, value in self.landscape_params:
+            q[f"lp_{name}"] = f"{value:g}"
+        if self.landscape == "custom":
+            q["expr"] = self.expression
+            q["dom"] = ",".join(f"{v:g}" for v in self.domain)
+        if self.start is not None:
+            q["start"] = f"{self.start[0]:.6g},{self.start[1]:.6g}"
+        if self.start_mode != "single":
+            q["starts"] = self.start_mode
+            q["n"] = str(self.n_starts)
+        q["opt"] = list(self.optimizers)
+        if self.same_lr is not None:
+            q["lr"] = f"{self.same_lr:.6g}"
+        q["steps"] = str(self.steps)
+        if self.noise:
+            q["noise"] = f"{self.noise:g}"
+        if self.seed:
+            q["seed"] = str(self.seed)
+        if self.schedule != "constant":
+            q["sched"] = self.schedule
+        return q
+
+    @classmethod
+    def from_query(cls, query) -> tuple[PlaygroundConfig, list[str]]:
+        """A config from query parameters; bad values fall back to defaults, with warnings.
+
+        ``query`` maps names to a string or a list of strings (repeated keys).
+        """
+        q, warnings = _Query(query), []
+        version = q.get("v")
+        if version is not None and version != SCHEMA_VERSION:
+            warnings.append(
+                f"link version {version!r} is not {SCHEMA_VERSION}; read as well as possible"
+            )
+        default = cls()
+        fields = _landscape_fields(q, default, warnings)
+        key = fields.get("landscape", default.landscape)
+        fields.update(_start_fields(q, warnings))
+        opts = _optimizer_fields(q, warnings)
+        if opts:
+            fields["optimizers"] = opts
+        elif "landscape" in fields and key != "custom":
+            fields["optimizers"] = default_optimizers(
+                landscapes.get(key, **dict(fields.get("landscape_params", ())))
+            )
+        fields.update(_scalar_fields(q, default, warnings))
+        try:
+            config = cls(**fields)
+            if key == "custom" and not opts:
+                config = replace(config, optimizers=default_optimizers(config.landscape_obj()))
+        except ValueError as exc:
+            warnings.append(f"the link's settings could not be used ({exc}); showing the defaults")
+            config = default
+        return config, warnings
+
+
+class _Query:
+    """Read a query mapping whose values are strings or lists of strings (repeated keys)."""
+
+    def __init__(self, query) -> None:
+        self.query = query
+
+    def get(self, name):
+        """The last value of ``name``, or None."""
+        value = self.query.get(name)
+        if isinstance(value, (list, tuple)):
+            return value[-1] if value else None
+        return value
+
+    def get_all(self, name) -> list:
+        value = self.query.get(name)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _landscape_fields(q: _Query, default: PlaygroundConfig, warnings: list[str]) -> dict:
+    """landscape, landscape_params, expression and domain from the link."""
+    fields: dict = {}
+    landscape = q.get("ls")
+    if landscape is not None:
+        if landscape == "custom" or landscape in landscapes.REGISTRY:
+            fields["landscape"] = landscape
+        else:
+            warnings.append(f"unknown landscape {landscape!r} in the link; showing Rosenbrock")
+    key = fields.get("landscape", default.landscape)
+    if key in landscapes.FACTORIES:
+        params = []
+        for name, _ in landscapes.get(key).params:
+            raw = q.get(f"lp_{name}")
+            if raw is None:
+                continue
+            try:
+                params.append((name, float(raw)))
+            except ValueError:
+                warnings.append(f"ignored {name}={raw!r}: not a number")
+        if params:
+            try:
+                landscapes.get(key, **dict(params))
+                fields["landscape_params"] = tuple(params)
+            except ValueError as exc:
+                warnings.append(f"ignored the landscape parameters: {exc}")
+    if key == "custom":
+        fields["expression"] = q.get("expr") or ""
+        dom = parse_floats(q.get("dom"), 4)
+        if dom is not None:
+            fields["domain"] = tuple(dom)
+        elif q.get("dom") is not None:
+            warnings.append("ignored the domain in the link: expected xmin,xmax,ymin,ymax")
+    return fields
+
+
+def _start_fields(q: _Query, warnings: list[str]) -> dict:
+    fields: dict = {}
+    start = q.get("start")
+    if start is not None:
+        pt = parse_floats(start, 2)
+        if pt is None:
+            warnings.append(f"ignored start={start!r}: expected x,y")
+        else:
+            fields["start"] = tuple(pt)
+    mode = q.get("starts")
+    if mode is not None:
+        if mode in START_MODES:
+            fields["start_mode"] = mode
+        else:
+            warnings.append(f"ignored starts={mode!r}: expected one of {', '.join(START_MODES)}")
+    return fields
+
+
+def _optimizer_fields(q: _Query, warnings: list[str]) -> tuple[str, ...]:
+    """The link's valid optimizer specs (at most MAX_OPTIMIZERS)."""
+    opts = []
+    for text in q.get_all("opt"):
+        try:
+            OptimizerSpec.parse(text)
+            opts.append(text)
+        except ValueError as exc:
+            warnings.append(f"ignored optimizer {text!r}: {exc}")
+    if len(opts) > MAX_OPTIMIZERS:
+        warnings.append(f"kept the first {MAX_OPTIMIZERS} optimizers of the link")
+    return tuple(opts[:MAX_OPTIMIZERS])
+
+
+def _scalar_fields(q: _Query, default: PlaygroundConfig, warnings: list[str]) -> dict:
+    fields: dict = {}
+    for name, qname, conv in [
+        ("n_starts", "n", int), ("same_lr", "lr", float), ("steps", "steps", int),
+        ("noise", "noise", float), ("seed", "seed", int), ("schedule", "sched", str),
+    ]:  # fmt: skip
+        raw = q.get(qname)
+        if raw is None:
+            continue
+        try:
+            value = conv(raw)
+            replace(default, **{name: value})  # validates this one field
+            fields[name] = value
+        except (ValueError, TypeError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) and str(exc) else "not valid"
+            warnings.append(f"ignored {qname}={raw!r}: {reason}")
+    return fields
+
+
+def parse_floats(text, n):
+    """``n`` finite numbers from comma-separated ``text``, or None if it is not that."""
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        return None
+    if len(values) != n or not all(math.isfinite(v) for v in values):
+        return None
+    return values
+
+
+@lru_cache(maxsize=32)
+def _landscape(key, params, expression, domain) -> landscapes.Landscape:
+    if key == "custom":
+        x0, x1, y0, y1 = domain
+        return landscapes.from_expression(expression, domain=((x0, x1), (y0, y1)))
+    return landscapes.get(key, **dict(params))
+
+
+# ----------------------------------------------------------------------------- running
+
+
+def run(config: PlaygroundConfig) -> list[Trajectory]:
+    """Every optimizer from every start, full telemetry (pure; the page caches it)."""
+    return simulate(
+        config.landscape_obj(),
+        config.specs(),
+        config.start_points(),
+        config.steps,
+        noise_std=config.noise,
+        seed=config.seed,
+        schedule=config.schedule,
+    )
+
+
+def oscillations(loss: np.ndarray) -> int:
+    """How many steps the loss went up (a finite, monotone descent has 0)."""
+    finite = loss[np.isfinite(loss)]
+    return int((np.diff(finite) > 0).sum())
+
+
+def results_table(config: PlaygroundConfig, trajectories: list[Trajectory]) -> list[dict]:
+    """One row per optimizer, for the chosen start (run 0), plus divergence over all runs."""
+    ls = config.landscape_obj()
+    rows = []
+    for tr in trajectories:
+        d = int(tr.diverged_at[0])
+        last = tr.xy[0, -1]
+        _, dist = ls.nearest_minimum(last)
+        c = int(tr.converged_at[0])
+        row = {
+            "optimizer": tr.label,
+            "final loss": float(tr.loss[0, -1]),
+            "distance to nearest minimum": float(dist) if ls.minima else None,
+            "converged": f"step {c}" if c >= 0 else "no",
+            "diverged": f"step {d}" if d >= 0 else "no",
+            "loss increases": oscillations(tr.loss[0]),
+        }
+        if len(tr.diverged_at) > 1:
+            row["runs diverged"] = f"{int((tr.diverged_at >= 0).sum())}/{len(tr.diverged_at)}"
+        rows.append(row)
+    return rows
+
+
+def divergence_messages(trajectories: list[Trajectory]) -> list[str]:
+    out = []
+    for tr in trajectories:
+        bad = np.flatnonzero(tr.diverged_at >= 0)
+        if bad.size == 0:
+            continue
+        first = int(tr.diverged_at[bad].min())
+        runs = "" if tr.diverged_at.size == 1 else f" ({bad.size} of {tr.diverged_at.size} runs)"
+        out.append(
+            f"{tr.label} diverged at step {first}{runs}: its loss or position stopped being "
+            "finite or it left the domain enlarged 10×. Try a smaller α0."
+        )
+    return out
+
+
+def suggest_beta3(config: PlaygroundConfig, index: int, *, target: float = 1.5) -> float:
+    """β3 that makes β3·‖v‖² peak near ``target`` early in this optimizer's own run.
+
+    Runs the optimizer with the gate off (β3 = 0) for up to 50 steps from the chosen
+    start and divides ``target`` by the largest ‖v‖² seen, rounded to 2 digits: the
+    gate then roughly halves η in the transient and releases as ‖v‖ decays.
+    """
+    spec = config.specs()[index]
+    if "beta3" not in spec.hyperparams:
+        raise ValueError(f"{spec.info.name} has no β3")
+    probe = OptimizerSpec(spec.key, {**dict(spec.params), "beta3": 0.0})
+    steps = min(50, config.steps)
+    (tr,) = simulate(
+        config.landscape_obj(), [probe], [config.start_point()], steps,
+        noise_std=config.noise, seed=config.seed, schedule=config.schedule,
+    )  # fmt: skip
+    peak = np.nanmax(tr.velocity_sq_norm[0]) if np.isfinite(tr.velocity_sq_norm[0]).any() else 0
+    if not peak > 0:
+        return 1.0
+    return float(f"{target / peak:.2g}")
+
+
+def python_snippet(config: PlaygroundConfig) -> str:
+    """Code that reproduces this run with `simulate` (for "copy as Python")."""
+    if config.landscape == "custom":
+        x0, x1, y0, y1 = config.domain
+        ls = (
+            f"landscapes.from_expression({config.expression!r}, "
+            f"domain=(({x0:g}, {x1:g}), ({y0:g}, {y1:g})))"
+        )
+    elif config.landscape_params:
+        args = ", ".join(f"{k}={v:g}" for k, v in config.landscape_params)
+        ls = f"landscapes.get({config.landscape!r}, {args})"
+    else:
+        ls = f"landscapes.get({config.landscape!r})"
+    specs = ",\n    ".join(repr(str(s)) for s in config.specs())
+    starts = np.array2string(config.start_points(), separator=", ", threshold=10_000,
+                             max_line_width=88, precision=6)  # fmt: skip
+    extra = ""
+    if config.noise:
+        extra += f", noise_std={config.noise:g}, seed={config.seed}"
+    if config.schedule != "constant":
+        extra += f", schedule={config.schedule!r}"
+    return (
+        "import numpy as np\n\nimport landscapes\nfrom vradam.sim.engine import simulate\n\n"
+        f"landscape = {ls}\n"
+        f"optimizers = [\n    {specs},\n]\n"
+        f"starts = np.array({starts})\n"
+        f"runs = simulate(landscape, optimizers, starts, steps={config.steps}{extra})\n"
+        "for tr in runs:\n"
+        "    print(tr.label, tr.loss[0, -1], tr.diverged_at[0], tr.converged_at[0])\n"
+    )
+
+
+def config_dict(config: PlaygroundConfig) -> dict:
+    """The config as plain JSON-able data (for exports)."""
+    d = asdict(config)
+    d["landscape_params"] = dict(config.landscape_params)
+    return d
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    text: str  # two or three sentences on what to watch (each claim is a test)
+    config: PlaygroundConfig
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.key: s
+    for s in [
+        Scenario(
+            "rosenbrock",
+            "Rosenbrock's curved valley",
+            "At α0 = 0.3 Adam zig-zags down the banana-shaped valley and is still far from (1, 1) "
+            "after 500 steps. VRAdam's rate dips below half of α0 while it falls into the valley, "
+            "then returns to α0 and it ends with a loss about a thousand times lower.",
+            PlaygroundConfig(),
+        ),
+        Scenario(
+            "ravine",
+            "A ravine where Adam oscillates",
+            "A rotated ravine 25 times steeper across than along. At a large step Adam bounces "
+            "from wall to wall: its loss goes up on over a hundred steps. VRAdam reads the "
+            "bouncing as velocity, shrinks its step and slides down the floor with a few times "
+            "fewer loss increases.",
+            PlaygroundConfig(
+                landscape="ill_conditioned",
+                landscape_params=(("condition", 25.0), ("angle", 30.0)),
+                optimizers=("adam:lr=0.3", "vradam:lr=0.3,beta3=0.021,weight_decay=0"),
+                steps=300,
+            ),
+        ),
+        Scenario(
+            "big_step",
+            "A step too large for momentum",
+            "On the bowl x² + y² the curvature is 2, so EMA momentum (β1 = 0.9) is stable only "
+            "for α0 < 19. At α0 = 25 it blows up within a few steps. VRMomentum, the same update "
+            "with the velocity gate, cuts its rate while it moves fast and stays bounded: near "
+            "the minimum the gate releases and it settles into an oscillation instead of "
+            "converging, the limit cycle the theory predicts.",
+            PlaygroundConfig(
+                landscape="quadratic",
+                optimizers=(
+                    "vrmomentum:lr=25,beta3=0@EMA momentum (β₃ = 0)",
+                    "vrmomentum:lr=25,beta3=1",
+                ),
+                steps=200,
+            ),
+        ),
+        Scenario(
+            "himmelblau",
+            "Himmelblau's four basins",
+            "Four minima of equal depth. From the same start, gradient descent and momentum roll "
+            "to the minimum at (−2.81, 3.13) while Adam and VRAdam, whose first steps are "
+            "normalised per coordinate, end at (3, 2). Click the map to try other starts.",
+            PlaygroundConfig(
+                landscape="himmelblau",
+                start=(-0.3, 0.2),
+                optimizers=(
+                    "gd:lr=0.01",
+                    "momentum:lr=0.003",
+                    "adam:lr=0.1",
+                    "vradam:lr=0.1,beta3=0.0008,weight_decay=0",
+                ),
+                steps=300,
+            ),
+        ),
+        Scenario(
+            "saddle",
+            "Escaping a saddle",
+            "The run starts on the ridge of x² − y², a hair away from the line y = 0. Gradient "
+            "descent needs the tiny push to grow geometrically, while Adam and RMSprop normalise "
+            "it and leave at once. VRAdam's gate slows its exit as it speeds up.",
+            PlaygroundConfig(
+                landscape="saddle",
+                optimizers=(
+                    "gd:lr=0.02",
+                    "adam:lr=0.02",
+                    "vradam:lr=0.02,beta3=0.2,weight_decay=0",
+                    "rmsprop:lr=0.02",
+                ),
+                steps=150,
+            ),
+        ),
+        Scenario(
+            "rastrigin_noise",
+            "Rastrigin with noisy gradients",
+            "Sixteen starts around one point of a landscape covered in local minima, with "
+            "Gaussian noise (std 30) on every gradient. Noise shakes momentum out of the shallow "
+            "pits and its typical final loss drops well below the noiseless one; set the noise "
+            "to 0 to compare.",
+            PlaygroundConfig(
+                landscape="rastrigin",
+                start_mode="cloud",
+                n_starts=16,
+                optimizers=(
+                    "gd:lr=0.002",
+                    "momentum:lr=0.002",
+                    "adam:lr=0.1",
+                    "vradam:lr=0.1,beta3=0.004,weight_decay=0",
+                ),
+                steps=300,
+                noise=30.0,
+            ),
+        ),
+        Scenario(
+            "beale",
+            "Beale's plateaus",
+            "Gradients on Beale's function range over orders of magnitude. Plain gradient "
+            "descent, with a step small enough for the steep walls, crawls across the plateau; "
+            "Adam and VRAdam rescale the gradient and reach the minimum at (3, 0.5).",
+            PlaygroundConfig(
+                landscape="beale",
+                optimizers=(
+                    "gd:lr=0.001",
+                    "momentum:lr=0.001",
+                    "adam:lr=0.1",
+                    "vradam:lr=0.1,beta3=0.006,weight_decay=0",
+                ),
+                steps=500,
+            ),
+        ),
+    ]
+}

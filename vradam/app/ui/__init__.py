@@ -1,0 +1,9 @@
+"""Streamlit helpers: the only package here that imports streamlit.
+
+Pages stay thin: they call a ``*_controls()`` helper that reads widgets and returns
+a frozen config, a cached pure computation, and a ``show_*`` helper.
+"""
+
+from vradam.app.ui.common import apply_style
+
+__all__ = ["apply_style"]

@@ -1,0 +1,359 @@
+"""The Networks page: train small networks live, sweep learning rates, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vradam.app.figures import networks as netplots
+from vradam.app.figures.common import assign_colors
+from vradam.app.summaries import sweep_summary, training_summary
+from vradam.app.ui.common import (
+    chart_summary,
+    load_optimizers,
+    optimizer_editor,
+    set_hyperparam,
+    trusted,
+)
+from vradam.sim import export
+from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
+from vradam.studies import training
+from vradam.studies.networks import TASKS, default_optimizers, get_task
+from vradam.studies.training import TrainConfig, final_records
+
+P = "nt"
+BATCHES = ["task default", "full batch", 32, 64, 128, 256]
+SHARPNESS_EVERY = [0, 10, 25, 50, 100]
+
+
+def _load_task_defaults(key: str) -> None:
+    task = get_task(key)
+    ss = st.session_state
+    ss["nt_task"] = key
+    ss["nt_steps"] = task.default_steps
+    load_optimizers(P, default_optimizers(task))
+
+
+def _on_task_change() -> None:
+    task = get_task(st.session_state["nt_task"])
+    st.session_state["nt_steps"] = task.default_steps
+    set_hyperparam(P, _takes_task_lr, "lr", task.default_lr)
+    set_hyperparam(P, _is_gated, "beta3", task.default_beta3)
+
+
+def _takes_task_lr(info: OptimizerInfo) -> bool:
+    return info.family == "adaptive"
+
+
+def _is_gated(info: OptimizerInfo) -> bool:
+    return info.velocity_regularized
+
+
+def _new_values(key: str) -> dict:
+    """An added optimizer starts at the task's α0 (adaptive ones) or an SGD rate."""
+    task, info = get_task(st.session_state["nt_task"]), REGISTRY[key]
+    values = {}
+    if _takes_task_lr(info):
+        values["lr"] = task.default_lr
+    if _is_gated(info):
+        values["beta3"] = task.default_beta3
+    if info.family == "sgd":
+        values["lr"] = 0.05 if "momentum" in info.defaults else 0.3
+    return values
+
+
+def _suggest(index: int) -> float:
+    config = st.session_state.get("nt_config")
+    if config is None:
+        raise ValueError("no configuration yet")
+    return training.suggest_beta3(config, index)
+
+
+def _device_caption(choice: str) -> str:
+    cuda = torch.cuda.is_available()
+    if choice == "cuda" and not cuda:
+        return "No CUDA device here: choose auto or cpu."
+    name = torch.cuda.get_device_name(0) if cuda and choice != "cpu" else "CPU"
+    return f"in use: {name}"
+
+
+def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
+    """Sidebar → (config, mode, number of seeds, error)."""
+    ss = st.session_state
+    if "nt_task" not in ss:
+        _load_task_defaults("moons")
+    sb = st.sidebar
+    sb.header("Task")
+    sb.selectbox("Task", list(TASKS), key="nt_task", format_func=lambda k: TASKS[k].name,
+                 on_change=_on_task_change, label_visibility="collapsed")  # fmt: skip
+    task = get_task(ss["nt_task"])
+    sb.caption(task.description)
+    sb.header("Optimizers")
+    texts = optimizer_editor(P, beta3_center=task.default_beta3, same_lr=None, suggest=_suggest,
+                             new_values=_new_values)  # fmt: skip
+    sb.header("Training")
+    sb.radio("Mode", ["train", "sweep"], key="nt_mode", horizontal=True,
+             format_func={"train": "train and compare", "sweep": "LR sweep"}.get)  # fmt: skip
+    sb.slider("steps", 20, 3000, key="nt_steps", step=10)
+    sb.selectbox("batch", BATCHES, key="nt_batch",
+                 help=f"Task default: {task.default_batch or 'full batch'}.")  # fmt: skip
+    sb.number_input("seed", 0, 2**31 - 1, key="nt_seed", step=1)
+    sb.radio("seeds", [1, 3], key="nt_seeds", horizontal=True,
+             help="3 seeds: curves show the mean with a ±1 sd band.")  # fmt: skip
+    sb.selectbox("sharpness every", SHARPNESS_EVERY, index=2, key="nt_sharp",
+                 format_func=lambda k: "off" if k == 0 else f"{k} steps")  # fmt: skip
+    sb.selectbox("device", ["auto", "cpu", "cuda"], key="nt_device")
+    sb.caption(_device_caption(ss["nt_device"]))
+    batch = ss.get("nt_batch", "task default")
+    batch_size = None if batch == "task default" else (10**9 if batch == "full batch" else batch)
+    error = None
+    try:
+        config = TrainConfig(
+            task=task.key, optimizers=tuple(texts), steps=int(ss["nt_steps"]),
+            batch_size=batch_size, seed=int(ss.get("nt_seed", 0)), device=ss["nt_device"],
+            sharpness_every=int(ss.get("nt_sharp", 25)),
+            boundary_every=max(1, int(ss["nt_steps"]) // 12) if task.input_2d else 0,
+        )  # fmt: skip
+        training.resolve_device(config.device)
+    except ValueError as exc:
+        error = str(exc)
+        config = ss.get("nt_config") or TrainConfig()
+    ss["nt_config"] = config
+    return config, ss.get("nt_mode", "train"), int(ss.get("nt_seeds", 1)), error
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _labels_colors(config: TrainConfig):
+    specs = config.specs()
+    return [s.display_name for s in specs], assign_colors(specs)
+
+
+def run_training(config: TrainConfig, n_seeds: int) -> None:
+    """Train with live updates; results go to session state as they arrive (Stop keeps them)."""
+    seeds = [config.seed + k for k in range(n_seeds)]
+    runs: list[list[dict]] = []
+    result = dict(config=config, seeds=seeds, runs=runs, done=False)
+    st.session_state["nt_results"] = result
+    labels, colors = _labels_colors(config)
+    K = len(labels)
+    status = st.empty()
+    bar = st.progress(0.0)
+    chart = st.empty()
+    total = config.steps * len(seeds)
+    every = max(10, config.steps // 20)
+    for s_index, seed in enumerate(seeds):
+        records: list[dict] = []
+        runs.append(records)
+        for r in training.train_steps(replace(config, seed=seed)):
+            records.append(r)
+            if r["optimizer"] != K - 1 or (r["step"] % every and r["step"] != config.steps):
+                continue
+            done = s_index * config.steps + r["step"]
+            bar.progress(min(1.0, done / total))
+            status.caption(f"seed {seed}: step {r['step']} of {config.steps}")
+            fig = netplots.training_figure(runs, labels, colors, config.steps)
+            chart.plotly_chart(trusted(fig), key=f"nt_live_{s_index}_{r['step']}")
+    result["done"] = True
+    status.empty()
+    bar.empty()
+    chart.empty()
+
+
+def summary_rows(result: dict) -> list[dict]:
+    config: TrainConfig = result["config"]
+    labels, _ = _labels_colors(config)
+    rows = []
+    for i, label in enumerate(labels):
+        finals = [final_records(run).get(i, {}) for run in result["runs"] if run]
+        diverged = sum(bool(f.get("diverged")) for f in finals)
+        row = {"optimizer": label}
+        for key, name in (("train_loss", "final train loss"), ("val_loss", "val loss"),
+                          ("val_acc", "val accuracy")):  # fmt: skip
+            values = [f[key] for f in finals if key in f and not f.get("diverged")]
+            if values:
+                mean = float(np.mean(values))
+                row[name] = (
+                    f"{mean:.4g}"
+                    if len(values) == 1
+                    else (f"{mean:.4g} ± {float(np.std(values)):.2g}")
+                )
+            else:
+                row[name] = "—"
+        clips = [r["clip_active"] for run in result["runs"] for r in run
+                 if r["optimizer"] == i and "clip_active" in r]  # fmt: skip
+        row["clip active"] = f"{100 * np.mean(clips):.0f} % of steps" if clips else "—"
+        row["diverged"] = f"{diverged}/{len(finals)} runs" if diverged else "no"
+        rows.append(row)
+    return rows
+
+
+def records_csv(result: dict) -> str:
+    buffer = io.StringIO()
+    fields = ["seed", "spec", "label", "step", "loss", "grad_norm", "effective_lr",
+              "velocity_sq_norm", "clip_active", "train_loss", "train_acc", "val_loss",
+              "val_acc", "sharpness", "sharpness_kind", "threshold", "diverged"]  # fmt: skip
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for seed, run in zip(result["seeds"], result["runs"]):
+        for r in run:
+            writer.writerow({**r, "seed": seed})
+    return buffer.getvalue()
+
+
+def records_json(result: dict) -> str:
+    config: TrainConfig = result["config"]
+    meta = dict(task=config.task, optimizers=list(config.optimizers), steps=config.steps,
+                batch_size=config.batch_size, seeds=result["seeds"], device=config.device,
+                complete=result["done"], versions=export.versions())  # fmt: skip
+
+    def clean(r):
+        out = {}
+        for k, v in r.items():
+            if k == "boundary":
+                continue
+            out[k] = None if isinstance(v, float) and not math.isfinite(v) else v
+        return out
+
+    runs = [[clean(r) for r in run] for run in result["runs"]]
+    return json.dumps(dict(meta=meta, runs=runs))
+
+
+def show_results(result: dict) -> None:
+    config: TrainConfig = result["config"]
+    labels, colors = _labels_colors(config)
+    runs = [r for r in result["runs"] if r]
+    if not runs:
+        return
+    if not result["done"]:
+        last = max(r["step"] for r in runs[-1])
+        st.warning(f"Stopped at step {last} of seed {result['seeds'][len(runs) - 1]}: "
+                   "showing what was trained.")  # fmt: skip
+    for i, label in enumerate(labels):
+        bad = [run for run in runs if final_records(run).get(i, {}).get("diverged")]
+        if bad:
+            first = min(next(r["step"] for r in run if r["optimizer"] == i and r.get("diverged"))
+                        for run in bad)  # fmt: skip
+            st.warning(f"{label} diverged at step {first} (non-finite loss or weights). "
+                       "Try a smaller α₀.", icon="⚠️")  # fmt: skip
+    st.plotly_chart(trusted(netplots.training_figure(runs, labels, colors, config.steps)),
+                    key="nt_result_chart")  # fmt: skip
+    chart_summary(training_summary(runs[0], labels) + (" (seed 0 of several)" if len(runs) > 1
+                                                       else ""))  # fmt: skip
+    st.caption(
+        "Same initial weights and the same batches for every optimizer. η_t is VRAdam's gated "
+        "rate (others: their learning rate); sharpness is λmax of the loss Hessian on up to "
+        f"{training.SHARPNESS_SAMPLES} training examples, preconditioned (λmax(P^-½HP^-½)) "
+        "for adaptive methods, against each optimizer's stability threshold."
+    )
+    st.dataframe(summary_rows(result), hide_index=True, width="stretch")
+    task = get_task(config.task)
+    if task.input_2d and config.boundary_every:
+        data = task.make_data(config.seed)
+        grid = training.boundary_grid(data)
+        fig = netplots.boundary_figure(runs[0], grid, data, labels, colors, task.n_classes)
+        if fig:
+            st.markdown(
+                f"**Decision boundaries** (seed {config.seed}): press ▶ to watch them form."
+            )
+            st.plotly_chart(trusted(fig), key="nt_boundary")
+            chart_summary("Final boundaries of seed 0: " + training_summary(runs[0], labels))
+    with st.expander("Export"):
+        c1, c2 = st.columns(2)
+        c1.download_button("CSV (every step)", lambda: records_csv(result),
+                           file_name=f"vradam-train-{config.task}.csv", mime="text/csv",
+                           on_click="ignore")  # fmt: skip
+        c2.download_button("JSON (with versions and settings)", lambda: records_json(result),
+                           file_name=f"vradam-train-{config.task}.json",
+                           mime="application/json", on_click="ignore")  # fmt: skip
+        args = " ".join(f"--optimizer {o}" for o in config.optimizers)
+        st.code(f"python -m vradam train --task {config.task} {args} --steps {config.steps} "
+                f"--seed {config.seed} --device {config.device} --out metrics.csv",
+                language="bash")  # fmt: skip
+
+
+def run_sweep(config: TrainConfig) -> None:
+    steps = max(50, config.steps // 2)
+    n = len(config.optimizers) * len(training.SWEEP_FACTORS)
+    bar = st.progress(0.0, text="sweeping learning rates…")
+    rows = []
+    for k, row in enumerate(training.sweep_rows(config, steps=steps)):
+        rows.append(row)
+        bar.progress((k + 1) / n, text=f"{row['label']} at α₀ = {row['lr']:.3g}")
+    bar.empty()
+    st.session_state["nt_sweep"] = dict(config=config, rows=rows, steps=steps)
+
+
+def _use_best_rates() -> None:
+    sweep = st.session_state.get("nt_sweep")
+    if not sweep:
+        return
+    config: TrainConfig = sweep["config"]
+    best = training.best_lrs(sweep["rows"])
+    texts = list(config.optimizers)
+    for i, spec in enumerate(config.specs()):
+        if i in best and not spec.info.velocity_regularized:
+            one = OptimizerSpec(spec.key, {**dict(spec.params), "lr": best[i]},
+                                f"{spec.info.name} at its best α₀ ({best[i]:.3g})")  # fmt: skip
+            texts.append(str(one))
+    load_optimizers(P, texts[:8])
+    st.session_state["nt_mode"] = "train"
+
+
+def show_sweep(sweep: dict) -> None:
+    config: TrainConfig = sweep["config"]
+    labels, colors = _labels_colors(config)
+    st.plotly_chart(trusted(netplots.sweep_figure(sweep["rows"], labels, colors)),
+                    key="nt_sweep_chart")  # fmt: skip
+    chart_summary(sweep_summary(sweep["rows"], labels))
+    best = training.best_lrs(sweep["rows"])
+    st.caption(
+        f"{sweep['steps']} steps per run at α₀ × 1/8 … 8 of each optimizer's setting. "
+        "Best α₀ (lowest final training loss): "
+        + ", ".join(f"{labels[i]}: {lr:.3g}" for i, lr in sorted(best.items()))
+    )
+    st.button("Compare: add each baseline at its best α₀", on_click=_use_best_rates,
+              help="Adds every non-VR optimizer again at its best α₀ from this sweep, "
+              "so VRAdam is compared both at equal α₀ and against tuned baselines.")  # fmt: skip
+
+
+def show_networks(config: TrainConfig, mode: str, n_seeds: int, error: str | None) -> None:
+    ss = st.session_state
+    st.subheader(f"Networks: {get_task(config.task).name}")
+    notice = ss.pop(f"{P}_notice", None)
+    if notice:
+        st.info(notice)
+    if error:
+        st.error(f"{error} Showing the last valid setup.")
+    c1, c2, _ = st.columns([1, 1, 4])
+    label = "Train" if mode == "train" else "Run sweep"
+    go = c1.button(label, type="primary", width="stretch")
+    c2.button("Stop", width="stretch", help="Stops the run; what was trained is kept.")
+    if mode == "train":
+        if go:
+            run_training(config, n_seeds)
+        result = ss.get("nt_results")
+        if result:
+            if result["config"] != config or len(result["seeds"]) != n_seeds:
+                st.caption("Results below are from the previous settings; press Train to rerun.")
+            show_results(result)
+        else:
+            st.info("Press **Train** to train every optimizer from the same initial weights on "
+                    "the same batches and watch the curves live.")  # fmt: skip
+    else:
+        if go:
+            run_sweep(config)
+        sweep = ss.get("nt_sweep")
+        if sweep:
+            show_sweep(sweep)
+        else:
+            st.info("Press **Run sweep**: short runs of each optimizer at 7 learning rates "
+                    "show which ones keep working as α₀ grows.")  # fmt: skip

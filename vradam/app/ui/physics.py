@@ -1,0 +1,145 @@
+"""The Physics page: the quartic kinetic energy, its motion, energy, phase portrait, gate."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import landscapes
+from vradam.app.figures import physics as physplots
+from vradam.app.figures.common import background
+from vradam.app.summaries import gate_summary, motion_summary, phase_summary
+from vradam.app.ui.common import UrlField, chart_summary, trusted, url_state, write_url
+from vradam.studies.physics import gate_curves, integrate
+
+LANDSCAPES = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",
+              "three_hump_camel", "rastrigin", "styblinski_tang"]  # fmt: skip
+OPTIONS = {
+    "ph_b3": [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+    "ph_gamma": [0.0, 0.1, 0.3, 1.0, 3.0],
+    "ph_t": [2.0, 5.0, 10.0, 20.0],
+    "ph_pp_b3": [0.01, 0.1, 0.3, 1.0, 3.0],
+    "ph_pp_k": [0.25, 1.0, 4.0],
+    "ph_g_a0": [0.01, 0.03, 0.1, 0.3, 1.0],
+    "ph_g_b3": [0.1, 0.3, 1.0, 3.0, 10.0],
+    "ph_g_a1": [1.0, 3.0, 10.0, 30.0],
+}
+DEFAULTS = {"ph_b3": 0.3, "ph_gamma": 0.0, "ph_t": 5.0, "ph_pp_b3": 0.3, "ph_pp_k": 1.0,
+            "ph_g_a0": 0.1, "ph_g_b3": 1.0, "ph_g_a1": 10.0}  # fmt: skip
+# The URL holds the page's settings (not the start point, which depends on the landscape).
+FIELDS = [
+    UrlField("ph_ls", "himmelblau", tuple(LANDSCAPES)),
+    *(UrlField(k, DEFAULTS[k], tuple(o)) for k, o in OPTIONS.items()),
+    UrlField("ph_vx", 2.0),
+    UrlField("ph_vy", 0.0),
+]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _motion(key, x0, v0, beta3, mass, friction, t_end, dt):
+    ls = landscapes.get(key)
+    steps = max(1, round(t_end / dt))
+    motions = integrate(ls, x0, v0, beta3s=(0.0, beta3), mass=mass, friction=friction, dt=dt,
+                        steps=steps)  # fmt: skip
+    bg = background(ls)
+    labels = ["β₃ = 0 (ordinary kinetic energy)", f"β₃ = {beta3:g} (quartic term)"]
+    return motions, physplots.motion_figure(ls, motions, labels, bg)
+
+
+def lagrangian_section() -> None:
+    st.markdown(
+        "VRAdam's gate comes from a particle whose kinetic energy has a **quartic** term, as "
+        "in classical time crystals and the NRQCD energy expansion. Write M for the mass:"
+    )
+    st.latex(
+        r"L = \underbrace{\tfrac{M}{2}\lVert v\rVert^2 + \tfrac{\beta_3}{4}\lVert v\rVert^4}_{T(v)}"
+        r" - V(x), \qquad p = \frac{\partial L}{\partial v} = (M + \beta_3\lVert v\rVert^2)\,v,"
+        r" \qquad \dot p = -\nabla V(x) - \gamma v"
+    )
+    st.markdown("Solved for the acceleration in two dimensions (γ is optional friction):")
+    st.latex(
+        r"\dot x = v,\qquad \dot v = \frac{1}{M + \beta_3\lVert v\rVert^2}\left[F - "
+        r"\frac{2\beta_3\,(v\cdot F)\,v}{M + 3\beta_3\lVert v\rVert^2}\right],\quad "
+        r"F = -\nabla V - \gamma v"
+    )
+    st.markdown(
+        "The paper writes v̇ = −∇V/(M + 3β₃‖v‖²): that is this equation in one dimension, "
+        "or when the force is parallel to the velocity. On a 2-D landscape the full form is "
+        "needed (a test checks that p above satisfies ṗ = −∇V along the computed path, which "
+        "the 1-D form does not). The effective mass grows with speed, so fast motion is "
+        "damped. Without friction the energy "
+    )
+    st.latex(r"E = V(x) + \tfrac{M}{2}\lVert v\rVert^2 + \tfrac{3\beta_3}{4}\lVert v\rVert^4")
+    st.markdown(
+        "is conserved. VRAdam does not integrate this equation: it keeps the factor "
+        "1/(1 + β₃‖v‖²), clips it with α₁ and uses it to gate AdamW's learning rate."
+    )
+
+
+def motion_section() -> None:
+    st.markdown("#### Motion on a landscape")
+    c = st.columns(4)
+    key = c[0].selectbox("landscape", LANDSCAPES, key="ph_ls",
+                         format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
+    ls = landscapes.get(key)
+    beta3 = c[1].select_slider("β₃", OPTIONS["ph_b3"], key="ph_b3")
+    friction = c[2].select_slider("friction γ", OPTIONS["ph_gamma"], key="ph_gamma")
+    t_end = c[3].select_slider("duration", OPTIONS["ph_t"], key="ph_t")
+    c2 = st.columns(4)
+    sx = c2[0].number_input("start x", value=float(ls.start[0]), key=f"ph_x_{key}")
+    sy = c2[1].number_input("start y", value=float(ls.start[1]), key=f"ph_y_{key}")
+    vx = c2[2].number_input("initial vₓ", key="ph_vx")
+    vy = c2[3].number_input("initial v_y", key="ph_vy")
+    with st.spinner("Integrating (RK4)…"):
+        motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005)
+    st.plotly_chart(trusted(fig), key="ph_motion")
+    note = (
+        "With γ = 0 the energy change is the integrator's error (RK4, dt = 0.005)."
+        if friction == 0
+        else "With friction the energy decreases: dE/dt = −γ‖v‖²."
+    )
+    chart_summary(motion_summary(motions, [f"β₃ = {m.beta3:g}" for m in motions]) + " " + note)
+
+
+def phase_section() -> None:
+    st.markdown("#### Phase portrait in one dimension")
+    st.markdown(
+        "A spring V = ½kx²: orbits of constant energy in the (x, v) plane. With the quartic "
+        "term the high-energy orbits are squashed in v: at energy E the top speed grows like "
+        "E^¼ instead of E^½."
+    )
+    c = st.columns(2)
+    beta3 = c[0].select_slider("β₃ ", OPTIONS["ph_pp_b3"], key="ph_pp_b3")
+    k = c[1].select_slider("spring constant k", OPTIONS["ph_pp_k"], key="ph_pp_k")
+    energies = [0.5, 2, 8, 32]
+    fig = physplots.phase_portrait_figure(k, 1.0, beta3, energies)
+    st.plotly_chart(trusted(fig), key="ph_phase")
+    chart_summary(phase_summary(k, 1.0, beta3, energies))
+
+
+def gate_section() -> None:
+    st.markdown("#### The gate itself")
+    c = st.columns(3)
+    alpha0 = c[0].select_slider("α₀", OPTIONS["ph_g_a0"], key="ph_g_a0")
+    beta3 = c[1].select_slider("β₃  ", OPTIONS["ph_g_b3"], key="ph_g_b3")
+    alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1")
+    curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
+    st.plotly_chart(trusted(physplots.gate_figure(curves)), key="ph_gate")
+    chart_summary(gate_summary(curves))
+    st.caption(
+        f"η halves at ‖v‖ = 1/√β₃ = {curves['peak_speed']:.3g}, where the step η‖v‖ peaks at "
+        f"α₀/(2√β₃) = {curves['bound']:.3g} (VRMomentum's step, no weight decay). Past "
+        f"‖v‖ = √(α₁/β₃) = {curves['clip_speed']:.3g} the clip holds η at α₀/(1+α₁) = "
+        f"{curves['floor']:.3g} and the step grows linearly again, so training never stalls."
+    )
+
+
+def show() -> None:
+    st.subheader("Physics: a quartic kinetic energy")
+    for warning in url_state(FIELDS):
+        st.warning(warning)
+    lagrangian_section()
+    motion_section()
+    phase_section()
+    gate_section()
+    write_url(FIELDS)

@@ -1,0 +1,476 @@
+"""The Playground page: sidebar controls, the animated race, results and exports."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+import landscapes
+from vradam.app import playground, stepthrough
+from vradam.app.figures import playground as plots
+from vradam.app.figures.common import assign_colors, background
+from vradam.app.figures.export import to_html, to_png
+from vradam.app.playground import SCENARIOS, PlaygroundConfig
+from vradam.app.summaries import race_summary
+from vradam.app.ui.common import (
+    chart_summary,
+    load_optimizers,
+    log_options,
+    optimizer_editor,
+    set_hyperparam,
+    trusted,
+)
+from vradam.app.ui.common import fmt_value as _fmt
+from vradam.sim import export, schedules
+from vradam.sim.optimizers import REGISTRY, OptimizerInfo
+
+P = "pg"  # session-state prefix of this page
+
+
+# --------------------------------------------------------------------------- cached work
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_run(config: PlaygroundConfig):
+    return playground.run(config)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cached_background(landscape_key, params, expression, domain) -> dict:
+    config = PlaygroundConfig(
+        landscape=landscape_key, landscape_params=params, expression=expression, domain=domain
+    )
+    return background(config.landscape_obj())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_race_figure(config: PlaygroundConfig) -> dict:
+    ls = config.landscape_obj()
+    bg = cached_background(config.landscape, config.landscape_params, config.expression,
+                           config.domain)  # fmt: skip
+    trajectories = cached_run(config)
+    colors = assign_colors(config.specs())
+    return plots.race_figure(ls, trajectories, colors, bg)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_replay(config: PlaygroundConfig, index: int):
+    return stepthrough.replay(config, index)
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def _load(config: PlaygroundConfig) -> None:
+    """Put a config into the widgets' session state (before they are drawn)."""
+    ss = st.session_state
+    ss["pg_landscape"] = config.landscape
+    params = dict(config.landscape_params)
+    defaults = dict(landscapes.REGISTRY["ill_conditioned"].params)
+    ss["pg_condition"] = float(params.get("condition", defaults["condition"]))
+    ss["pg_angle"] = float(params.get("angle", defaults["angle"]))
+    ss["pg_expr"] = config.expression or "x^2 + 10*sin(y)"
+    ss["pg_domain"] = ", ".join(f"{v:g}" for v in config.domain)
+    try:
+        sx, sy = config.start_point()
+    except ValueError:
+        sx, sy = 0.0, 0.0
+    ss["pg_start_x"], ss["pg_start_y"] = float(sx), float(sy)
+    ss["pg_start_custom"] = config.start is not None
+    ss["pg_start_mode"] = config.start_mode
+    ss["pg_n_starts"] = config.n_starts
+    ss["pg_same_lr_on"] = config.same_lr is not None
+    ss["pg_same_lr"] = config.same_lr if config.same_lr is not None else 0.1
+    ss["pg_steps"] = config.steps
+    ss["pg_noise"] = float(config.noise)
+    ss["pg_seed"] = int(config.seed)
+    ss["pg_schedule"] = config.schedule
+    load_optimizers(P, config.optimizers)
+
+
+def _on_landscape_change() -> None:
+    """New landscape: its default start, and its suggested α0/β3 for the Adam family."""
+    ss = st.session_state
+    key = ss["pg_landscape"]
+    ss["pg_start_custom"] = False
+    if key == "custom":
+        return
+    params = {}
+    if key in landscapes.FACTORIES:
+        params = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])
+    ls = landscapes.get(key, **params)
+    ss["pg_start_x"], ss["pg_start_y"] = ls.start
+    set_hyperparam(P, _takes_suggested_lr, "lr", ls.suggested_lr)
+    set_hyperparam(P, _is_gated, "beta3", ls.suggested_beta3)
+
+
+def _new_values(key: str) -> dict:
+    """An added optimizer starts at the landscape's suggested α0 (and β3 for VRAdam)."""
+    config = st.session_state.get("pg_config")
+    if config is None:
+        return {}
+    try:
+        ls = config.landscape_obj()
+    except ValueError:
+        return {}
+    values, info = {}, REGISTRY[key]
+    if _takes_suggested_lr(info):
+        values["lr"] = ls.suggested_lr
+    if _is_gated(info):
+        values.update(beta3=ls.suggested_beta3, weight_decay=0.0)
+    return values
+
+
+def _takes_suggested_lr(info: OptimizerInfo) -> bool:
+    """The landscape's suggested α0 fits the adaptive optimizers and EMA momentum; SGD's
+    and Lion's rates live on other scales, so they keep their records' defaults."""
+    return info.family in ("adaptive", "ema")
+
+
+def _is_gated(info: OptimizerInfo) -> bool:
+    return info.velocity_regularized
+
+
+def _suggest(index: int) -> float:
+    config = st.session_state.get("pg_config")
+    if config is None:
+        raise ValueError("run the Playground once before asking for a suggestion")
+    return playground.suggest_beta3(config, index)
+
+
+# --------------------------------------------------------------------------- controls
+
+
+def _pending_config() -> None:
+    """Apply a config queued by a scenario button, a map click or the URL."""
+    ss = st.session_state
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    current = ss.get("pg_config")
+    # A link opened in this session (a lesson's preset, a pasted URL) replaces the setup;
+    # otherwise the URL is the one this page wrote for the current config.
+    linked = bool(query) and (current is None or query != _query_lists(current))
+    if "pg_initialized" not in ss or linked:
+        config, warnings = PlaygroundConfig.from_query(query) if query else (PlaygroundConfig(), [])
+        ss["pg_url_warnings"] = warnings
+        ss["pg_initialized"] = True
+        _load(config)
+    pending = ss.pop("pg_pending", None)
+    if pending is not None:
+        _load(pending)
+
+
+def _on_scenario() -> None:
+    key = st.session_state.get("pg_scenario_pick")
+    if key in SCENARIOS:
+        st.session_state["pg_pending"] = SCENARIOS[key].config
+        st.session_state["pg_scenario"] = key
+
+
+def scenario_buttons() -> None:
+    st.pills(
+        "Scenarios: one click sets everything up", list(SCENARIOS), key="pg_scenario_pick",
+        format_func=lambda k: SCENARIOS[k].title, on_change=_on_scenario,
+    )  # fmt: skip
+
+
+def playground_controls() -> tuple[PlaygroundConfig, str | None]:
+    """Sidebar widgets → a PlaygroundConfig (the last good one, with an error, if invalid)."""
+    _pending_config()
+    ss = st.session_state
+    sb = st.sidebar
+    error = None
+
+    sb.header("Landscape")
+    keys = [*sorted(landscapes.REGISTRY, key=lambda k: landscapes.REGISTRY[k].name), "custom"]
+    sb.selectbox(
+        "Function", keys, key="pg_landscape", on_change=_on_landscape_change,
+        format_func=lambda k: "Custom f(x, y)…" if k == "custom" else landscapes.REGISTRY[k].name,
+    )  # fmt: skip
+    key = ss["pg_landscape"]
+    params: tuple = ()
+    expression, domain = "", playground.DEFAULT_DOMAIN
+    if key == "ill_conditioned":
+        sb.slider("condition number κ", 1.0, 200.0, key="pg_condition", step=1.0,
+                  on_change=_on_landscape_change)  # fmt: skip
+        sb.slider("angle θ (degrees)", 0.0, 90.0, key="pg_angle", step=5.0,
+                  on_change=_on_landscape_change)  # fmt: skip
+        params = (("condition", float(ss["pg_condition"])), ("angle", float(ss["pg_angle"])))
+    if key == "custom":
+        expression = sb.text_input(
+            "f(x, y)", key="pg_expr", max_chars=landscapes.expression.MAX_LENGTH,
+            help="Ordinary maths in x and y: + − * / ** (or ^), sin cos tan exp log sqrt abs "
+            "tanh sinh cosh arctan sigmoid softplus …, and the constants pi and e.",
+        )  # fmt: skip
+        text = sb.text_input("domain: xmin, xmax, ymin, ymax", key="pg_domain")
+        values = playground.parse_floats(text.replace(" ", ""), 4)
+        if values is None:
+            error = "The domain must be four numbers: xmin, xmax, ymin, ymax."
+        else:
+            domain = tuple(values)
+
+    sb.header("Start")
+    c1, c2 = sb.columns(2)
+    c1.number_input("x", key="pg_start_x", format="%.4g", on_change=_start_moved)
+    c2.number_input("y", key="pg_start_y", format="%.4g", on_change=_start_moved)
+    sb.caption("Or click the map to start there.")
+    sb.radio("Starts", playground.START_MODES, key="pg_start_mode", horizontal=True,
+             format_func={"single": "one", "cloud": "cloud", "grid": "grid"}.get)  # fmt: skip
+    if ss["pg_start_mode"] != "single":
+        sb.slider("number of starts", 2, playground.MAX_STARTS, key="pg_n_starts")
+
+    sb.header("Optimizers")
+    sb.toggle("same α₀ for all", key="pg_same_lr_on",
+              help="Run every optimizer at one learning rate, for a fair comparison.")  # fmt: skip
+    if ss["pg_same_lr_on"]:
+        sb.select_slider("α₀ for all", log_options(1e-4, 50.0, ss.get("pg_same_lr")),
+                         key="pg_same_lr", format_func=_fmt)  # fmt: skip
+    try:
+        center = (
+            PlaygroundConfig(
+                landscape=key, landscape_params=params, expression=expression or "x", domain=domain
+            )
+            .landscape_obj()
+            .suggested_beta3
+        )
+    except ValueError:
+        center = 1.0
+    texts = optimizer_editor(
+        P, beta3_center=center, same_lr=float(ss["pg_same_lr"]) if ss["pg_same_lr_on"] else None,
+        suggest=_suggest, new_values=_new_values, limit=playground.MAX_OPTIMIZERS,
+    )  # fmt: skip
+
+    sb.header("Run")
+    sb.slider("steps", 10, playground.MAX_STEPS, key="pg_steps", step=10)
+    sb.number_input("gradient noise (std)", min_value=0.0, key="pg_noise", step=1.0,
+                    help="Gaussian noise added to every gradient component (seeded).")  # fmt: skip
+    sb.number_input("seed", min_value=0, max_value=2**31 - 1, key="pg_seed", step=1)
+    sb.selectbox("LR schedule", list(schedules.SCHEDULES), key="pg_schedule",
+                 help="\n".join(f"{k}: {v}" for k, v in schedules.SCHEDULES.items()))  # fmt: skip
+
+    start = (float(ss["pg_start_x"]), float(ss["pg_start_y"])) if ss["pg_start_custom"] else None
+    try:
+        config = PlaygroundConfig(
+            landscape=key, landscape_params=params, expression=expression, domain=domain,
+            start=start, start_mode=ss["pg_start_mode"], n_starts=int(ss["pg_n_starts"]),
+            optimizers=tuple(texts) or PlaygroundConfig().optimizers,
+            same_lr=float(ss["pg_same_lr"]) if ss["pg_same_lr_on"] else None,
+            steps=int(ss["pg_steps"]), noise=float(ss["pg_noise"]), seed=int(ss["pg_seed"]),
+            schedule=ss["pg_schedule"],
+        )  # fmt: skip
+        config.landscape_obj()  # a bad expression raises here
+        if error:
+            raise ValueError(error)
+    except ValueError as exc:
+        error = str(exc)
+        config = ss.get("pg_config") or PlaygroundConfig()
+    ss["pg_config"] = config
+    return config, error
+
+
+def _start_moved() -> None:
+    st.session_state["pg_start_custom"] = True
+
+
+# --------------------------------------------------------------------------- main area
+
+
+def _query_lists(config: PlaygroundConfig) -> dict[str, list[str]]:
+    return {k: (v if isinstance(v, list) else [v]) for k, v in config.to_query().items()}
+
+
+def _sync_url(config: PlaygroundConfig) -> None:
+    if {k: st.query_params.get_all(k) for k in st.query_params} != _query_lists(config):
+        st.query_params.from_dict(config.to_query())
+
+
+def formula_latex(formula: str) -> str:
+    r"""``f(x, y) = …``; a long formula's ``\quad``-separated parts go on their own lines,
+    so that it fits its column on a 1280-pixel projector."""
+    parts = [p.strip().strip(",") for p in formula.split(r"\quad")]
+    if len(formula) <= 80 or len(parts) == 1:
+        return rf"f(x, y) = {formula}"
+    return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
+
+
+def landscape_header(config: PlaygroundConfig) -> None:
+    ls = config.landscape_obj()
+    left, right = st.columns([3, 2])
+    with left:
+        st.latex(formula_latex(ls.formula))
+    right.markdown(f"**{ls.name}.** {ls.lesson}")
+
+
+@st.fragment
+def race_chart(config: PlaygroundConfig) -> None:
+    fig = trusted(cached_race_figure(config))
+    event = st.plotly_chart(
+        fig, key="pg_chart", on_select="rerun", selection_mode="points",
+        config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove":
+                ["select2d", "lasso2d", "autoScale2d"]},
+    )  # fmt: skip
+    chart_summary(race_summary(cached_run(config), config.landscape_obj().min_value))
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    on_map = {i for i, trace in enumerate(fig["data"]) if trace.get("xaxis") == "x"}
+    map_points = [p for p in points if p.get("curve_number") in on_map and p.get("x") is not None]
+    if map_points:
+        p = map_points[0]
+        marker = (round(float(p["x"]), 9), round(float(p["y"]), 9))
+        if st.session_state.get("pg_last_click") != marker:
+            st.session_state["pg_last_click"] = marker
+            st.session_state["pg_pending"] = replace(config, start=marker)
+            st.rerun(scope="app")
+
+
+def results(config: PlaygroundConfig) -> None:
+    trajectories = cached_run(config)
+    for message in playground.divergence_messages(trajectories):
+        st.warning(message, icon="⚠️")
+    rows = playground.results_table(config, trajectories)
+    st.dataframe(
+        rows, hide_index=True, width="stretch",
+        column_config={
+            "final loss": st.column_config.NumberColumn(format="%.4g"),
+            "distance to nearest minimum": st.column_config.NumberColumn(format="%.3g"),
+            "loss increases": st.column_config.NumberColumn(
+                help="How many steps the loss went up: a measure of oscillation."),
+        },
+    )  # fmt: skip
+
+
+def exports(config: PlaygroundConfig) -> None:
+    trajectories = cached_run(config)
+    stem = f"vradam-{config.landscape}"
+    meta = dict(
+        landscape=config.landscape, seed=config.seed, noise_std=config.noise,
+        schedule=config.schedule, optimizers=[str(s) for s in config.specs()],
+        playground=playground.config_dict(config), url_query=config.to_query(),
+    )  # fmt: skip
+    c = st.columns(4)
+    c[0].download_button("CSV (every step)", lambda: export.to_csv(trajectories, meta=meta),
+                         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore")  # fmt: skip
+    c[1].download_button(
+        "JSON (with versions)", lambda: export.to_json(trajectories, meta),
+        file_name=f"{stem}.json", mime="application/json", on_click="ignore",
+    )  # fmt: skip
+    c[2].download_button(
+        "HTML (plays offline)",
+        lambda: to_html(cached_race_figure(config), auto_play=False),
+        file_name=f"{stem}.html", mime="text/html", on_click="ignore",
+    )  # fmt: skip
+    if c[3].button("Render PNG", help="Static image of the final state (uses Chromium)."):
+        with st.spinner("Rendering with Kaleido…"):
+            try:
+                st.session_state["pg_png"] = (config, png_bytes(config))
+            except Exception as exc:  # any Kaleido or Chromium failure is reported, not raised
+                st.error(
+                    "PNG export needs Kaleido and a Chromium browser "
+                    f"(`apt-get install chromium`); it failed with: {exc}"
+                )
+    png = st.session_state.get("pg_png")
+    if png is not None and png[0] == config:
+        c[3].download_button("Download PNG", png[1], file_name=f"{stem}.png", mime="image/png",
+                             on_click="ignore")  # fmt: skip
+    st.markdown("**Copy as Python**: the same run with the `vradam` package.")
+    st.code(playground.python_snippet(config), language="python")
+
+
+def png_bytes(config: PlaygroundConfig) -> bytes:
+    """The race at its last step, as a PNG (Kaleido with the system Chromium)."""
+    fig = final_state_figure(cached_race_figure(config))
+    return to_png(fig, width=1600, height=800, scale=1)
+
+
+def final_state_figure(fig: dict) -> dict:
+    """A static copy of the race showing its last frame (no animation controls)."""
+    last = fig["frames"][-1]
+    data = list(fig["data"])
+    for index, trace in zip(last["traces"], last["data"]):
+        data[index] = {**data[index], "x": trace["x"], "y": trace["y"]}
+    layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
+    return {"data": data, "layout": layout}
+
+
+def scenario_text(config: PlaygroundConfig) -> None:
+    key = st.session_state.get("pg_scenario")
+    scenario = SCENARIOS.get(key) if key else None
+    if scenario is not None and scenario.config == config:
+        st.info(f"**{scenario.title}.** {scenario.text}", icon="👀")
+
+
+def _step_by(delta: int, last: int) -> None:
+    ss = st.session_state
+    ss["pg_step_t"] = int(min(max(1, ss.get("pg_step_t", 1) + delta), last))
+
+
+@st.fragment
+def step_through(config: PlaygroundConfig) -> None:
+    """One optimizer, one update at a time: its maths with the numbers, and the step on the map."""
+    ss = st.session_state
+    labels = [spec.display_name for spec in config.specs()]
+    T = config.steps
+    c = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+    index = c[0].selectbox("optimizer", range(len(labels)), format_func=lambda i: labels[i],
+                           key="pg_step_opt")  # fmt: skip
+    if not 1 <= ss.get("pg_step_t", 1) <= T:
+        ss["pg_step_t"] = 1
+    t = c[1].number_input(f"update t (1 … {T})", min_value=1, max_value=T, step=1,
+                          key="pg_step_t")  # fmt: skip
+    c[2].button("◀ Back", on_click=_step_by, args=(-1, T), disabled=t <= 1, width="stretch")
+    c[3].button("Next ▶", on_click=_step_by, args=(1, T), disabled=t >= T, width="stretch")
+    r = cached_replay(config, index)
+    trajectories = cached_run(config)
+    ls = config.landscape_obj()
+    bg = cached_background(config.landscape, config.landscape_params, config.expression,
+                           config.domain)  # fmt: skip
+    colors = assign_colors(config.specs())
+    fig = plots.path_figure(ls, trajectories, colors, bg, highlight=(index, int(t) - 1),
+                            height=360)  # fmt: skip
+    st.plotly_chart(trusted(fig), key="pg_step_fig")
+    chart_summary(race_summary(trajectories, ls.min_value))
+    st.caption(
+        f"The black segment is update {t} of {labels[index]}, from θ_{int(t) - 1} (white) to "
+        f"θ_{t}; the dot on the loss curve marks f(θ_{int(t) - 1}). Run 0 (the chosen start); "
+        "with noise, g_t includes the same seeded noise the run used."
+    )
+    if not np.all(np.isfinite(r.theta[int(t)])):
+        st.warning(f"The run is no longer finite at update {t}: it diverged earlier.")
+    lines = stepthrough.step_lines(r, int(t))
+    half = (len(lines) + 1) // 2
+    for col, part in zip(st.columns(2, gap="medium"), (lines[:half], lines[half:])):
+        with col:
+            for what, tex in part:
+                st.caption(what)
+                st.latex(tex)
+
+
+def show_playground(config: PlaygroundConfig, error: str | None) -> None:
+    ss = st.session_state
+    for warning in ss.pop("pg_url_warnings", []):
+        st.warning(f"Link: {warning}", icon="🔗")
+    notice = ss.pop(f"{P}_notice", None)
+    if notice:
+        st.info(notice)
+    if error:
+        st.error(f"{error} Showing the last valid setup.")
+    _sync_url(config)
+    scenario_text(config)
+    landscape_header(config)
+    race_chart(config)
+    st.caption(
+        "Left: every optimizer's path on the landscape (darker = higher), its current position "
+        "and an arrow along −v, its velocity (first moment or momentum buffer, scaled per "
+        "optimizer). Right, for the chosen start: loss, the effective learning rate η_t, ‖v‖², "
+        "the step length and the sharpness each optimizer's stability threshold applies to "
+        "(λmax of the Hessian, or of the preconditioned Hessian for adaptive methods)."
+    )
+    results(config)
+    if st.toggle("Step-through mode: the maths of one update, with the numbers", key="pg_step_on"):
+        step_through(config)
+    with st.expander("Export and share"):
+        st.markdown(
+            "The address bar holds this exact setup: copy the URL to share it. "
+            "Downloads carry the package versions, seed, landscape and optimizer specs."
+        )
+        exports(config)

@@ -1,0 +1,594 @@
+"""One record per optimizer (:class:`OptimizerInfo`), the registry, and `OptimizerSpec`.
+
+A record holds the optimizer's hyperparameters (ranges, help), its per-step update in
+the engine's unified form (:class:`Coefficients`), from which its stability threshold
+is derived generically (:func:`linear_threshold`), its torch.optim twin, and its
+step-through formulas. Adding an optimizer is one :func:`register` call.
+
+Every optimizer follows its torch.optim class (VRAdam's and VRMomentum's for the
+VR pair, the published algorithm for Lion, Chen et al. 2023) with the same
+defaults, except that ``momentum`` and ``nesterov`` default to momentum 0.9.
+Hyperparameters use flat names everywhere (``lr``, ``momentum``, ``beta1``,
+``beta2``, ``beta3``, ``alpha1``, ``alpha``, ``eps``, ``weight_decay``).
+
+Each hyperparameter has a slider range (what the app offers) and a wider valid
+domain (what the API and CLI accept), so stability studies can pass lr = 46 or
+alpha1 = 1e9.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from vradam.optim import VRAdam, VRMomentum
+from vradam.sim import formulas
+from vradam.sim.formulas import Step
+from vradam.sim.lion import Lion
+
+__all__ = [
+    "REGISTRY",
+    "Coefficients",
+    "HyperParam",
+    "OptimizerInfo",
+    "OptimizerSpec",
+    "get_info",
+    "linear_threshold",
+    "make_optimizer",
+    "preconditioner",
+    "register",
+    "stability_threshold",
+    "threshold_at",
+    "velocity_sq_norm",
+]
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    name: str
+    symbol: str  # Unicode, for figures and labels
+    default: float
+    slider: tuple[float, float]  # the app's slider range
+    domain: tuple[float, float]  # valid values: [lo, hi] (hi may be inf)
+    log: bool  # slider on a log scale
+    help: str
+    open_high: bool = False  # domain excludes hi (e.g. β < 1)
+
+    def check(self, value: float, optimizer: str) -> float:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{optimizer}: {self.name} must be a number, got {value!r}") from None
+        lo, hi = self.domain
+        above = value >= hi if self.open_high else value > hi
+        if math.isnan(value) or value < lo or above:
+            bracket = ")" if self.open_high else "]"
+            raise ValueError(
+                f"{optimizer}: {self.name}={value:g} is outside its valid range "
+                f"[{lo:g}, {hi:g}{bracket}"
+            )
+        return value
+
+
+def _lr(default: float) -> HyperParam:
+    return HyperParam(
+        "lr", "α₀", default, (1e-4, 2.0), (0.0, math.inf), True,
+        "Learning rate (for VR optimizers α₀, the largest rate).",
+    )  # fmt: skip
+
+
+def _beta(name: str, symbol: str, default: float, help: str) -> HyperParam:
+    return HyperParam(name, symbol, default, (0.0, 0.999), (0.0, 1.0), False, help, open_high=True)
+
+
+def _eps(default: float) -> HyperParam:
+    return HyperParam(
+        "eps", "ε", default, (1e-10, 1e-1), (0.0, math.inf), True,
+        "Added to the denominator for numerical stability.",
+    )  # fmt: skip
+
+
+def _wd(default: float, decoupled: bool) -> HyperParam:
+    kind = "decoupled (θ ← θ·(1 − η·λ))" if decoupled else "L2 (added to the gradient)"
+    return HyperParam(
+        "weight_decay", "λ", default, (0.0, 0.5), (0.0, math.inf), False,
+        f"Weight decay, {kind}.",
+    )  # fmt: skip
+
+
+_MOMENTUM = HyperParam(
+    "momentum", "μ", 0.9, (0.0, 0.99), (0.0, 1.0), False,
+    "Heavy-ball momentum: buf ← μ·buf + g (torch.optim.SGD).", open_high=True,
+)  # fmt: skip
+_BETA3 = HyperParam(
+    "beta3", "β₃", 1.0, (0.0, 10.0), (0.0, math.inf), False,
+    "Velocity penalty: η = α₀ / (1 + min(β₃‖v‖², α₁)). 0 turns the gate off.",
+)  # fmt: skip
+_ALPHA1 = HyperParam(
+    "alpha1", "α₁", 10.0, (0.0, 50.0), (0.0, math.inf), False,
+    "Penalty cap: the smallest rate is α₀/(1 + α₁).",
+)  # fmt: skip
+_B1 = _beta("beta1", "β₁", 0.9, "Decay of the first moment (the velocity).")
+_B2 = _beta("beta2", "β₂", 0.999, "Decay of the second moment.")
+
+
+# ----------------------------------------------------------------------------- coefficients
+
+
+@dataclass(frozen=True)
+class Coefficients:
+    """One optimizer's update in the engine's unified form (docs/theory.md §1):
+
+        num = c1·v + c2·g                  (direction, from the previous velocity v)
+        v   ← a1·v + b1·g                  (first moment / momentum buffer)
+        m   ← a2·m + b2·g²                 (second moment / accumulator)
+        den = √(c3·m) + e                  (preconditioner; e = 1, c3 = 0 where there is none)
+        η   = lr / (1 + min(β3‖v‖², α1))   (β3 = 0 except for the VR optimizers)
+        θ   ← θ − η·(num/den + λ_dec·θ)    (sign(num) instead of num/den when ``sign``)
+
+    with g = ∇f(θ) + noise + λ_L2·θ. Arrays are per-step tables of shape (T,) for
+    updates 1 … T; the rest are constants.
+    """
+
+    lr: np.ndarray  # (T,) scheduled base rate α0·schedule
+    c1: np.ndarray  # (T,) weight of the previous velocity in the direction
+    c2: np.ndarray  # (T,) weight of the gradient in the direction
+    c3: np.ndarray  # (T,) scale of the second moment under the root
+    e: np.ndarray  # (T,) added to the preconditioner
+    a1: float = 0.0
+    b1: float = 1.0
+    a2: float = 0.0
+    b2: float = 0.0
+    wd_l2: float = 0.0  # weight decay added to the gradient
+    wd_dec: float = 0.0  # decoupled weight decay
+    beta3: float = 0.0
+    alpha1: float = 0.0
+    sign: bool = False
+    bc1: np.ndarray | None = None  # (T,) 1 − β1^t, shown by the step-through (None: unused)
+    bc2: np.ndarray | None = None  # (T,) 1 − β2^t
+
+    @classmethod
+    def plain(cls, lr: np.ndarray, **constants) -> Coefficients:
+        """GD's tables (num = g, no preconditioner) with ``constants`` replaced."""
+        lr = np.asarray(lr, dtype=np.float64)
+        zeros, ones = np.zeros_like(lr), np.ones_like(lr)
+        return cls(lr=lr * 1.0, c1=zeros, c2=ones, c3=zeros, e=ones, **constants)
+
+    @property
+    def steps(self) -> int:
+        return self.lr.shape[0]
+
+
+def linear_threshold(eta, c1, c2, a1, b1) -> np.ndarray:
+    """The largest curvature h at which the frozen linear update on f = ½·h·x² is stable.
+
+    With g = h·x the state (x, v) evolves by A(h) = [[1 − η·c2·h, −η·c1], [b1·h, a1]]
+    (preconditioner frozen, so h is the preconditioned curvature; weight decay left
+    out). A real 2×2 matrix has spectral radius < 1 iff 1 + tr + det > 0,
+    1 − tr + det > 0 and 1 − det > 0, and each of these is affine in h: the threshold
+    is the smallest positive root (docs/theory.md §2). inf where no curvature is
+    unstable, 0 where every curvature is. Arguments broadcast.
+    """
+    eta, c1, c2 = (np.asarray(a, dtype=np.float64) for a in (eta, c1, c2))
+    q = a1 * c2 - c1 * b1  # det = a1 − η·h·q, tr = 1 + a1 − η·h·c2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope1 = eta * (c2 + q)  # 1 + tr + det = 2(1 + a1) − h·slope1
+        h1 = np.where(slope1 > 0, 2 * (1 + a1) / slope1, np.inf)
+        h3 = np.where(q < 0, (1 - a1) / (-eta * q), np.inf)  # 1 − det = 1 − a1 + η·h·q
+        out = np.minimum(h1, h3)
+        out = np.where(eta * (c2 - q) >= 0, out, 0.0)  # 1 − tr + det = η·h·(c2 − q)
+    return np.where(np.isnan(eta), np.nan, out)
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """Everything the project knows about one optimizer, in one record.
+
+    ``coefficients`` gives the engine's per-step update (and so its stability
+    threshold, derived generically); ``torch_class`` builds the torch.optim twin that
+    networks train with and the tests compare against; ``formulas`` writes the
+    step-through's LaTeX. Adding an optimizer is one record passed to :func:`register`.
+    """
+
+    key: str
+    name: str
+    hyperparams: tuple[HyperParam, ...]
+    description: str
+    coefficients: Callable[[dict, np.ndarray], Coefficients]  # (hyperparams, lr (T,))
+    torch_class: Callable[..., Optimizer]  # (params, **hyperparams) → the torch twin
+    formulas: Callable[[Step], list[tuple[str, str]]]  # step-through lines
+    # What its stability threshold is compared with: "sharpness" (λmax(H)),
+    # "preconditioned" (λmax(P⁻¹H)) or None (no curvature threshold, e.g. Lion).
+    stability: str | None
+    # How the app starts a newly added copy: "adaptive" and "ema" at the landscape's or
+    # task's suggested α0, "sgd" at an SGD rate, "sign" at the record's defaults.
+    family: str = "adaptive"
+    velocity_regularized: bool = False
+    velocity_state: str | None = "exp_avg"  # torch state holding the velocity (None: none)
+    precond_state: str | None = None  # torch state holding the second moment
+    precond_bias_corrected: bool = False  # P = √(m/(1 − β2^t)) + ε rather than √m + ε
+
+    def __post_init__(self) -> None:
+        if not self.key.isidentifier() or self.key != self.key.lower():
+            raise ValueError(f"optimizer key must be a lower-case identifier, got {self.key!r}")
+        if self.stability not in ("sharpness", "preconditioned", None):
+            raise ValueError(f"{self.key}: unknown stability kind {self.stability!r}")
+        if self.family not in ("adaptive", "ema", "sgd", "sign"):
+            raise ValueError(f"{self.key}: unknown family {self.family!r}")
+
+    def param(self, name: str) -> HyperParam:
+        for hp in self.hyperparams:
+            if hp.name == name:
+                return hp
+        raise KeyError(name)
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        return {hp.name: hp.default for hp in self.hyperparams}
+
+
+def _steps(lr: np.ndarray) -> np.ndarray:
+    return np.arange(1, lr.shape[0] + 1, dtype=np.float64)
+
+
+def _gd(hp, lr):
+    return Coefficients.plain(lr, wd_l2=hp["weight_decay"])
+
+
+def _momentum(hp, lr, nesterov: bool):
+    # torch: buf ← μ·buf + g; heavy ball steps along buf = μ·buf_old + g,
+    # Nesterov along g + μ·buf = μ²·buf_old + (1 + μ)·g.
+    mu = hp["momentum"]
+    c = Coefficients.plain(lr, a1=mu, b1=1.0, wd_l2=hp["weight_decay"])
+    if nesterov:
+        return replace(c, c1=c.e * mu * mu, c2=c.e * (1 + mu))
+    return replace(c, c1=c.e * mu)
+
+
+def _rmsprop(hp, lr):
+    c = Coefficients.plain(lr, a2=hp["alpha"], b2=1 - hp["alpha"], wd_l2=hp["weight_decay"])
+    return replace(c, c3=c.e * 1.0, e=c.e * hp["eps"])
+
+
+def _adagrad(hp, lr):
+    c = Coefficients.plain(lr, a2=1.0, b2=1.0, wd_l2=hp["weight_decay"])
+    return replace(c, c3=c.e * 1.0, e=c.e * hp["eps"])
+
+
+def _adam(hp, lr, decoupled: bool = False, gated: bool = False):
+    b1, b2, t = hp["beta1"], hp["beta2"], _steps(lr)
+    bc1, bc2 = 1 - b1**t, 1 - b2**t
+    wd = hp["weight_decay"]
+    return Coefficients(
+        lr=lr * 1.0, c1=b1 / bc1, c2=(1 - b1) / bc1, c3=1 / bc2, e=np.full_like(t, hp["eps"]),
+        a1=b1, b1=1 - b1, a2=b2, b2=1 - b2,
+        wd_l2=0.0 if decoupled else wd, wd_dec=wd if decoupled else 0.0,
+        beta3=hp["beta3"] if gated else 0.0, alpha1=hp["alpha1"] if gated else 0.0,
+        bc1=bc1, bc2=bc2,
+    )  # fmt: skip
+
+
+def _nadam(hp, lr):
+    c = _adam(hp, lr)
+    b1, psi, t = hp["beta1"], hp["momentum_decay"], _steps(lr)
+    mu = b1 * (1 - 0.5 * 0.96 ** (t * psi))
+    mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+    mu_prod = np.cumprod(mu)
+    cg = (1 - mu) / (1 - mu_prod)  # weight of g
+    cv = mu_next / (1 - mu_prod * mu_next)  # weight of the new v
+    return replace(c, c1=cv * b1, c2=cg + cv * (1 - b1))
+
+
+def _radam(hp, lr):
+    c = _adam(hp, lr)
+    b2, t, bc2 = hp["beta2"], _steps(lr), c.bc2
+    rho_inf = 2 / (1 - b2) - 1
+    rho = rho_inf - 2 * t * b2**t / bc2
+    adaptive = rho > 5
+    safe_rho = np.where(adaptive, rho, 6.0)
+    rect = np.sqrt((safe_rho - 4) * (safe_rho - 2) * rho_inf
+                   / ((rho_inf - 4) * (rho_inf - 2) * safe_rho))  # fmt: skip
+    rect = np.where(adaptive, rect, 1.0)
+    # torch: sqrt(bc2)/(sqrt(m) + eps), i.e. den = sqrt(m/bc2) + eps/sqrt(bc2)
+    return replace(
+        c, c1=rect * c.c1, c2=rect * c.c2,
+        c3=np.where(adaptive, 1 / bc2, 0.0),
+        e=np.where(adaptive, hp["eps"] / np.sqrt(bc2), 1.0),
+    )  # fmt: skip
+
+
+def _lion(hp, lr):
+    b1, b2 = hp["beta1"], hp["beta2"]
+    c = Coefficients.plain(lr, a1=b2, b1=1 - b2, sign=True, wd_dec=hp["weight_decay"])
+    return replace(c, c1=c.e * b1, c2=c.e * (1 - b1))
+
+
+def _vrmomentum(hp, lr):
+    b1 = hp["beta1"]
+    c = Coefficients.plain(lr, a1=b1, b1=1 - b1, wd_dec=hp["weight_decay"],
+                           beta3=hp["beta3"], alpha1=hp["alpha1"])  # fmt: skip
+    return replace(c, c1=c.e * b1, c2=c.e * (1 - b1))
+
+
+# torch twins: (params, **flat hyperparameters) → torch optimizer
+def _sgd(params, *, lr, weight_decay, momentum=0.0, nesterov=False):
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=nesterov,
+                           weight_decay=weight_decay)  # fmt: skip
+
+
+def _betas(cls):
+    def make(params, *, beta1, beta2, **kw):
+        return cls(params, betas=(beta1, beta2), **kw)
+
+    make.__name__ = f"make_{cls.__name__}"
+    return make
+
+
+_MOMENTUM_LINES = functools.partial(formulas.momentum_lines, nesterov=False)
+_ADAM = (_lr(1e-3), _B1, _B2, _eps(1e-8), _wd(0.0, False))
+
+REGISTRY: dict[str, OptimizerInfo] = {}
+
+
+def register(info: OptimizerInfo) -> OptimizerInfo:
+    """Add an optimizer record (its key must be new); returns it."""
+    if not isinstance(info, OptimizerInfo):
+        raise ValueError(f"expected an OptimizerInfo, got {type(info).__name__}")
+    if info.key in REGISTRY:
+        raise ValueError(f"optimizer {info.key!r} is already registered")
+    REGISTRY[info.key] = info
+    return info
+
+
+# fmt: off
+for _info in [
+    OptimizerInfo(
+        "gd", "GD", (_lr(1e-3), _wd(0.0, False)),
+        "Gradient descent, torch.optim.SGD without momentum.",
+        _gd, _sgd, formulas.gd_lines, "sharpness", family="sgd", velocity_state=None,
+    ),
+    OptimizerInfo(
+        "momentum", "Momentum", (_lr(1e-3), _MOMENTUM, _wd(0.0, False)),
+        "Heavy ball, torch.optim.SGD(momentum=μ): buf ← μ·buf + g, θ ← θ − η·buf.",
+        functools.partial(_momentum, nesterov=False), _sgd, _MOMENTUM_LINES, "sharpness",
+        family="sgd", velocity_state="momentum_buffer",
+    ),
+    OptimizerInfo(
+        "nesterov", "Nesterov", (_lr(1e-3), _MOMENTUM, _wd(0.0, False)),
+        "torch.optim.SGD(momentum=μ, nesterov=True): θ ← θ − η·(g + μ·buf).",
+        functools.partial(_momentum, nesterov=True),
+        functools.partial(_sgd, nesterov=True),
+        functools.partial(formulas.momentum_lines, nesterov=True), "sharpness",
+        family="sgd", velocity_state="momentum_buffer",
+    ),
+    OptimizerInfo(
+        "rmsprop", "RMSprop",
+        (_lr(1e-2),
+         HyperParam("alpha", "α", 0.99, (0.0, 0.999), (0.0, 1.0), False,
+                    "Decay of the squared-gradient average.", open_high=True),
+         _eps(1e-8), _wd(0.0, False)),
+        "torch.optim.RMSprop (not centered, no momentum).",
+        _rmsprop, torch.optim.RMSprop,
+        functools.partial(formulas.adaptive_lines, accumulate=False), "preconditioned",
+        velocity_state=None, precond_state="square_avg",
+    ),
+    OptimizerInfo(
+        "adagrad", "Adagrad", (_lr(1e-2), _eps(1e-10), _wd(0.0, False)),
+        "torch.optim.Adagrad: the step shrinks as squared gradients accumulate.",
+        _adagrad, torch.optim.Adagrad,
+        functools.partial(formulas.adaptive_lines, accumulate=True), "preconditioned",
+        velocity_state=None, precond_state="sum",
+    ),
+    OptimizerInfo(
+        "adam", "Adam", _ADAM, "torch.optim.Adam, with bias correction.",
+        _adam, _betas(torch.optim.Adam), formulas.adam_lines, "preconditioned",
+        precond_state="exp_avg_sq", precond_bias_corrected=True,
+    ),
+    OptimizerInfo(
+        "adamw", "AdamW", (*_ADAM[:4], _wd(1e-2, True)),
+        "torch.optim.AdamW: Adam with decoupled weight decay.",
+        functools.partial(_adam, decoupled=True), _betas(torch.optim.AdamW),
+        formulas.adam_lines, "preconditioned",
+        precond_state="exp_avg_sq", precond_bias_corrected=True,
+    ),
+    OptimizerInfo(
+        "nadam", "NAdam",
+        (_lr(2e-3), *_ADAM[1:],
+         HyperParam("momentum_decay", "ψ", 4e-3, (0.0, 0.1), (0.0, math.inf), False,
+                    "NAdam's momentum schedule μ_t = β₁(1 − ½·0.96^(tψ)).")),
+        "torch.optim.NAdam: Adam with Nesterov momentum.",
+        _nadam, _betas(torch.optim.NAdam),
+        functools.partial(formulas.adam_lines, direction="NAdam's Nesterov-corrected"),
+        "preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
+    ),
+    OptimizerInfo(
+        "radam", "RAdam", _ADAM,
+        "torch.optim.RAdam: Adam with a rectified (warm-up free) variance.",
+        _radam, _betas(torch.optim.RAdam),
+        functools.partial(formulas.adam_lines, direction="RAdam's rectified"),
+        "preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
+    ),
+    OptimizerInfo(
+        "lion", "Lion",
+        (_lr(1e-4),
+         _beta("beta1", "β₁", 0.9, "Interpolation for the update direction."),
+         _beta("beta2", "β₂", 0.99, "Decay of the momentum."),
+         _wd(0.0, True)),
+        "Lion (Chen et al. 2023): θ ← θ − η·(sign(β₁m + (1−β₁)g) + λθ).",
+        _lion, _betas(Lion), formulas.lion_lines, None, family="sign",
+    ),
+    OptimizerInfo(
+        "vradam", "VRAdam",
+        (_lr(1e-3), _B1, _B2, _BETA3, _ALPHA1, _eps(1e-8), _wd(1e-2, True)),
+        "Velocity-Regularized Adam: AdamW with η = α₀ / (1 + min(β₃‖v‖², α₁)).",
+        functools.partial(_adam, decoupled=True, gated=True), _betas(VRAdam),
+        formulas.adam_lines, "preconditioned", velocity_regularized=True,
+        precond_state="exp_avg_sq", precond_bias_corrected=True,
+    ),
+    OptimizerInfo(
+        "vrmomentum", "VRMomentum",
+        (_lr(1e-2), _B1, _BETA3, _ALPHA1, _wd(0.0, True)),
+        "The paper's momentum ablation: EMA velocity gated like VRAdam, no preconditioner.",
+        _vrmomentum, VRMomentum, formulas.vrmomentum_lines, "sharpness",
+        family="ema", velocity_regularized=True,
+    ),
+]:
+    register(_info)
+del _info
+# fmt: on
+
+
+def get_info(key: str) -> OptimizerInfo:
+    if key not in REGISTRY:
+        raise ValueError(f"unknown optimizer {key!r}; valid: {', '.join(REGISTRY)}")
+    return REGISTRY[key]
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer configuration: a registry key, hyperparameter overrides, a label.
+
+    ``params`` is stored as sorted (name, value) pairs so the spec is hashable,
+    picklable and comparable; ``dict(spec.params)`` gives the overrides back.
+    """
+
+    key: str
+    params: Mapping[str, float] | tuple[tuple[str, float], ...] = field(default=())
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        info = get_info(self.key)
+        items = self.params.items() if isinstance(self.params, Mapping) else self.params
+        checked = {}
+        names = {hp.name for hp in info.hyperparams}
+        for name, value in items:
+            if name not in names:
+                valid = ", ".join(hp.name for hp in info.hyperparams)
+                raise ValueError(f"{self.key}: unknown hyperparameter {name!r}; valid: {valid}")
+            checked[name] = info.param(name).check(value, self.key)
+        object.__setattr__(self, "params", tuple(sorted(checked.items())))
+        if self.label is not None and not isinstance(self.label, str):
+            raise ValueError(f"label must be text, got {self.label!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> OptimizerSpec:
+        """``"vradam:lr=0.05,beta3=1"`` → OptimizerSpec("vradam", {"lr": 0.05, "beta3": 1.0}).
+
+        A trailing ``@label`` names the run: ``"adam:lr=0.1@Adam fast"``.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("empty optimizer spec; expected e.g. vradam:lr=0.05,beta3=1")
+        body, _, label = text.strip().partition("@")
+        key, _, rest = body.strip().partition(":")
+        key = key.strip().lower()
+        params = {}
+        for part in filter(None, (p.strip() for p in rest.split(","))):
+            name, eq, value = part.partition("=")
+            if not eq:
+                raise ValueError(f"{key}: expected name=value, got {part!r}")
+            try:
+                params[name.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"{key}: {name.strip()} must be a number, got {value!r}") from None
+        return cls(key, params, label.strip() or None)
+
+    @property
+    def info(self) -> OptimizerInfo:
+        return REGISTRY[self.key]
+
+    def coefficients(self, lr: np.ndarray) -> Coefficients:
+        """The engine's per-step update for base rates ``lr`` of shape (T,)."""
+        return self.info.coefficients(self.hyperparams, np.asarray(lr, dtype=np.float64))
+
+    @property
+    def hyperparams(self) -> dict[str, float]:
+        """Every hyperparameter, defaults filled in."""
+        return {**self.info.defaults, **dict(self.params)}
+
+    def __str__(self) -> str:
+        args = ",".join(f"{k}={v:g}" for k, v in self.params)
+        text = f"{self.key}:{args}" if args else self.key
+        return f"{text}@{self.label}" if self.label else text
+
+    @property
+    def display_name(self) -> str:
+        """The label, or the optimizer's name with its overrides (for legends)."""
+        if self.label:
+            return self.label
+        if not self.params:
+            return self.info.name
+        symbols = {hp.name: hp.symbol for hp in self.info.hyperparams}
+        args = ", ".join(f"{symbols[k]}={v:g}" for k, v in self.params)
+        return f"{self.info.name} ({args})"
+
+
+# ----------------------------------------------------------------------------- torch side
+
+
+def make_optimizer(spec: OptimizerSpec, params) -> Optimizer:
+    """The torch optimizer of a spec: its record's torch twin with the spec's values."""
+    return spec.info.torch_class(params, **spec.hyperparams)
+
+
+def velocity_sq_norm(spec: OptimizerSpec, optimizer: Optimizer) -> Tensor | None:
+    """‖v‖² of the optimizer's first moment / momentum buffer (VR: the gate's own norm).
+
+    None for optimizers without a velocity (GD, RMSprop, Adagrad): the caller uses
+    the gradient, as the 2-D engine does.
+    """
+    if spec.info.velocity_regularized:
+        return optimizer.param_groups[0].get("velocity_sq_norm")
+    name = spec.info.velocity_state
+    parts = [
+        s[name].detach().double().square().sum()
+        for s in optimizer.state.values()
+        if name is not None and s.get(name) is not None
+    ]
+    return torch.stack(parts).sum() if parts else None
+
+
+def preconditioner(spec: OptimizerSpec, optimizer: Optimizer, params) -> list[Tensor] | None:
+    """P (one tensor per parameter) of an adaptive optimizer, or None if it has none (yet):
+    √m̂ + ε with m̂ = m/(1 − β2^t) for the Adam family, √m + ε for RMSprop and Adagrad."""
+    info, hp = spec.info, spec.hyperparams
+    if info.precond_state is None:
+        return None
+    out = []
+    for p in params:
+        state = optimizer.state.get(p, {})
+        if info.precond_state not in state:
+            return None
+        m = state[info.precond_state]
+        if info.precond_bias_corrected:
+            m = m / (1 - hp["beta2"] ** float(state["step"]))
+        out.append((m.sqrt() + hp["eps"]).detach())
+    return out
+
+
+def stability_threshold(spec: OptimizerSpec, c: Coefficients, eta) -> np.ndarray:
+    """The threshold of each update on the spec's compared sharpness, from its frozen
+    coefficients ``c`` (tables of T steps) at rate ``eta`` (shape (T, …): η_t, the gated
+    rate for the VR optimizers). NaN where the record has no threshold (Lion)."""
+    eta = np.asarray(eta, dtype=np.float64)
+    if spec.info.stability is None or c.sign:
+        return np.full(eta.shape, np.nan)
+    shape = (c.steps,) + (1,) * (eta.ndim - 1)
+    return linear_threshold(eta, c.c1.reshape(shape), c.c2.reshape(shape), c.a1, c.b1)
+
+
+def threshold_at(spec: OptimizerSpec, step: int, eta: float) -> float:
+    """The threshold at update ``step`` (1, 2, …) of a run at rate ``eta`` (networks)."""
+    if step < 1:
+        raise ValueError(f"step must be ≥ 1, got {step}")
+    c = spec.coefficients(np.full(int(step), float(eta)))
+    return float(stability_threshold(spec, c, c.lr)[-1])

@@ -1,0 +1,257 @@
+"""Stability maps and switching experiments (docs/theory.md §2 and §4).
+
+* :func:`momentum_map`: a grid of (α0, curvature L) on the 1-D quadratic ½Lx² for GD,
+  torch's heavy ball, EMA momentum (VRMomentum with β3 = 0) and VRMomentum, classified
+  as converged, bounded but not converged (the limit cycle), or diverged. The
+  recurrences are the optimizers' own updates on a scalar, vectorised over the grid;
+  a test checks them against the engine.
+* :func:`adam_map`: Adam-family optimizers do not diverge on quadratics, so their map
+  is over (α0, β3) on a landscape, coloured by oscillation and final loss (engine).
+* :func:`basin_map`: which minimum each start of a grid reaches (engine, path telemetry).
+* :func:`gates_and_switching`: the scalar VR gate, a per-coordinate gate, and
+  adversarial switching of step sizes, side by side on a rotated quadratic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+CONVERGED, BOUNDED, DIVERGED, SLOW = 0, 1, 2, 3
+CLASS_NAMES = {
+    CONVERGED: "converged",
+    BOUNDED: "bounded, not converged (limit cycle)",
+    DIVERGED: "diverged",
+    SLOW: "still converging (too few steps)",
+}
+KINDS = {
+    "gd": "GD",
+    "heavy_ball": "heavy ball (torch SGD momentum)",
+    "ema": "EMA momentum (VRMomentum, β₃ = 0)",
+    "vrmomentum": "VRMomentum",
+}
+
+
+def theory_limit(kind: str, beta: float) -> float:
+    """The largest stable α0·L on a quadratic (docs/theory.md §2): 2, 2(1+μ), 2(1+β)/(1−β)."""
+    if kind == "gd":
+        return 2.0
+    if kind == "heavy_ball":
+        return 2 * (1 + beta)
+    return 2 * (1 + beta) / (1 - beta)  # EMA momentum; VRMomentum's α0 line
+
+
+@dataclass
+class MomentumMap:
+    kind: str
+    lrs: np.ndarray  # (A,)
+    curvatures: np.ndarray  # (C,)
+    classes: np.ndarray  # (C, A) CONVERGED / BOUNDED / DIVERGED / SLOW
+    steps_to_tol: np.ndarray  # (C, A), −1 where never
+    final: np.ndarray  # (C, A) |x_T| (inf when diverged)
+    limit: float  # the theory's α0·L line
+
+
+def momentum_map(
+    kind: str, lrs, curvatures, *, beta: float = 0.9, beta3: float = 1.0, alpha1: float = 10.0,
+    steps: int = 400, x0: float = 1.0, tol: float = 1e-6, blowup: float = 1e8,
+) -> MomentumMap:  # fmt: skip
+    """Run ``kind`` from x0 on ½Lx² for every (L, α0) of the grid at once."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    lrs = np.asarray(lrs, dtype=np.float64)
+    L = np.asarray(curvatures, dtype=np.float64)[:, None]
+    x = np.full((L.shape[0], lrs.size), float(x0))
+    v = np.zeros_like(x)
+    eta = np.broadcast_to(lrs, x.shape)
+    dead = np.zeros(x.shape, dtype=bool)
+    last_big = np.full(x.shape, -1)
+    # the largest |x| + |v| over two windows: 40–50 % and 90–100 % of the run
+    mid_peak, late_peak = np.zeros(x.shape), np.zeros(x.shape)
+    mid = range(int(0.4 * steps), max(int(0.5 * steps), int(0.4 * steps) + 1))
+    late = range(int(0.9 * steps), steps)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            g = L * x
+            if kind == "gd":
+                x = x - eta * g
+            elif kind == "heavy_ball":
+                v = beta * v + g  # torch: buf ← μ·buf + g (first step buf = g)
+                x = x - eta * v
+            else:
+                v = beta * v + (1 - beta) * g
+                if kind == "vrmomentum":
+                    x = x - eta / (1 + np.minimum(beta3 * v * v, alpha1)) * v
+                else:
+                    x = x - eta * v
+            mag = np.abs(x) + np.abs(v)
+            dead |= ~np.isfinite(mag) | (mag > blowup * abs(x0))
+            last_big = np.where(mag >= tol * abs(x0), t, last_big)
+            if t in mid:
+                mid_peak = np.fmax(mid_peak, mag)
+            if t in late:
+                late_peak = np.fmax(late_peak, mag)
+    final = np.where(dead, np.inf, np.abs(x))
+    converged = ~dead & (last_big < steps - 1)
+    # not converged, not diverged: still shrinking (slow), or swinging without decay
+    decaying = late_peak < 0.5 * mid_peak
+    classes = np.where(
+        dead, DIVERGED, np.where(converged, CONVERGED, np.where(decaying, SLOW, BOUNDED))
+    )
+    steps_to_tol = np.where(converged, last_big + 1, -1)
+    return MomentumMap(kind, lrs, L[:, 0], classes, steps_to_tol, final, theory_limit(kind, beta))
+
+
+# ----------------------------------------------------------------------------- Adam family
+
+
+@dataclass
+class AdamMap:
+    lrs: np.ndarray  # (A,)
+    beta3s: np.ndarray  # (B,), beta3s[0] == 0 is Adam
+    final_loss: np.ndarray  # (B, A) mean loss − f* over the last quarter
+    swing: np.ndarray  # (B, A) max − min of the loss over the last quarter
+    increases: np.ndarray  # (B, A) how many steps the loss went up
+
+
+def adam_map(landscape, lrs, beta3s, *, steps: int = 300, start=None) -> AdamMap:
+    """VRAdam (no weight decay) on a grid of (β3, α0); β3 = 0 is exactly Adam."""
+    from vradam.sim.engine import simulate
+
+    lrs = np.asarray(lrs, dtype=np.float64)
+    beta3s = np.asarray(beta3s, dtype=np.float64)
+    specs = [f"vradam:lr={a:.6g},beta3={b:.6g},weight_decay=0" for b in beta3s for a in lrs]
+    start = landscape.start if start is None else start
+    trs = simulate(landscape, specs, [start], steps, telemetry="path")
+    f_star = landscape.min_value if landscape.min_value is not None else 0.0
+    quarter = max(1, steps // 4)
+    tails = np.stack([tr.loss[0, -quarter:] for tr in trs]) - f_star  # (B·A, q)
+    losses = np.stack([tr.loss[0] for tr in trs])
+    with np.errstate(invalid="ignore"):
+        final = np.nanmean(tails, axis=1)
+        swing = np.nanmax(tails, axis=1) - np.nanmin(tails, axis=1)
+        increases = (np.diff(losses, axis=1) > 0).sum(axis=1)
+    diverged = np.array([tr.diverged_at[0] >= 0 for tr in trs])
+    final[diverged], swing[diverged] = np.inf, np.inf
+    shape = (beta3s.size, lrs.size)
+    return AdamMap(lrs, beta3s, final.reshape(shape), swing.reshape(shape),
+                   increases.reshape(shape))  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- basins
+
+
+@dataclass
+class BasinMap:
+    xs: np.ndarray  # (n,)
+    ys: np.ndarray  # (n,)
+    labels: list[str]  # one per optimizer
+    basins: np.ndarray  # (K, n, n): minimum index, −1 not settled, −2 diverged
+
+
+def basin_map(landscape, specs, *, n: int = 60, steps: int = 300, radius: float = 1e-2):
+    """Which known minimum each start of an n × n grid reaches, per optimizer."""
+    from vradam.sim.engine import simulate
+
+    (x0, x1), (y0, y1) = landscape.domain
+    xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+    X, Y = np.meshgrid(xs, ys)
+    starts = np.stack([X.ravel(), Y.ravel()], axis=1)
+    trs = simulate(landscape, specs, starts, steps, telemetry="path")
+    out = []
+    for tr in trs:
+        idx, dist = landscape.nearest_minimum(tr.xy[:, -1])
+        label = np.where(dist < radius, idx, -1)
+        label = np.where(tr.diverged_at >= 0, -2, label)
+        out.append(label.reshape(n, n))
+    return BasinMap(xs, ys, [tr.label for tr in trs], np.stack(out))
+
+
+# ----------------------------------------------------------------------------- switching
+
+
+def rotated_quadratic(kappa: float, theta: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    R = np.array([[c, -s], [s, c]])
+    return R @ np.diag([1.0, kappa]) @ R.T
+
+
+def step_matrix(D: np.ndarray, H: np.ndarray, beta: float) -> np.ndarray:
+    """One step of EMA momentum with preconditioner D on ½xᵀHx, state (x, v).
+
+    v' = βv + (1−β)Hx and x' = x − Dv'.
+    """
+    n = H.shape[0]
+    eye = np.eye(n)
+    return np.block([[eye - (1 - beta) * D @ H, -beta * D], [(1 - beta) * H, beta * eye]])
+
+
+def spectral_radius(A: np.ndarray) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(A))))
+
+
+@dataclass
+class SwitchingDemo:
+    steps: np.ndarray
+    norms: dict[str, np.ndarray]  # name → ‖(x, v)‖ over the steps
+    radii: dict[str, float]  # per-step growth factor (geometric mean over the run)
+    settings: dict
+
+
+def gates_and_switching(
+    *, kappa: float = 5.0, theta: float = 0.1, beta: float = 0.9, eta_hi: float = 7.52,
+    eta_lo: float = 0.05, beta3: float = 1.0, steps: int = 120,
+) -> SwitchingDemo:  # fmt: skip
+    """Four runs from the same start on the rotated quadratic ½xᵀHx, eigenvalues 1 and κ.
+
+    * the scalar VR gate (VRMomentum, α0 = eta_hi, floor eta_lo), state-dependent;
+    * a per-coordinate gate: the same rule applied to each coordinate's own velocity;
+    * adversarial per-coordinate switching: diag(eta_hi, eta_lo) and diag(eta_lo,
+      eta_hi) alternate — each alone is a stable iteration;
+    * adversarial scalar switching on the 1-D quadratic L = 1 (docs/theory.md §4):
+      η alternates between 30 and 30/11, both stable alone.
+    """
+    H = rotated_quadratic(kappa, theta)
+    alpha1 = eta_hi / eta_lo - 1
+    start = np.array([1.0, 0.5, 0.0, 0.0])
+    runs: dict[str, list[float]] = {}
+
+    def gated(per_coordinate: bool) -> list[float]:
+        x, v = start[:2].copy(), start[2:].copy()
+        out = []
+        for _ in range(steps):
+            v = beta * v + (1 - beta) * H @ x
+            gate = beta3 * (v * v if per_coordinate else np.full(2, v @ v))
+            x = x - eta_hi / (1 + np.minimum(gate, alpha1)) * v
+            out.append(float(np.hypot(np.linalg.norm(x), np.linalg.norm(v))))
+        return out
+
+    runs["scalar VR gate (VRMomentum)"] = gated(False)
+    runs["per-coordinate gate"] = gated(True)
+    M1 = step_matrix(np.diag([eta_hi, eta_lo]), H, beta)
+    M2 = step_matrix(np.diag([eta_lo, eta_hi]), H, beta)
+    z, out = start.copy(), []
+    for t in range(steps):
+        z = (M1 if t % 2 == 0 else M2) @ z
+        out.append(float(np.linalg.norm(z)))
+    runs["adversarial per-coordinate switching"] = out
+    S1 = step_matrix(np.array([[30.0]]), np.array([[1.0]]), beta)
+    S2 = step_matrix(np.array([[30.0 / 11]]), np.array([[1.0]]), beta)
+    z, out = np.array([1.0, 0.0]), []
+    for t in range(steps):
+        z = (S1 if t % 2 == 0 else S2) @ z
+        out.append(float(np.linalg.norm(z)))
+    runs["adversarial scalar switching (1-D, η = 30, 30/11)"] = out
+    norms = {k: np.asarray(v) for k, v in runs.items()}
+    radii = {k: float((v[-1] / v[0]) ** (1 / (len(v) - 1))) for k, v in norms.items()}
+    settings = dict(
+        kappa=kappa, theta=theta, beta=beta, eta_hi=eta_hi, eta_lo=eta_lo, beta3=beta3,
+        alpha1=alpha1,
+        rho_each_coordinate_config=max(spectral_radius(M1), spectral_radius(M2)),
+        rho_each_scalar_step=max(spectral_radius(S1), spectral_radius(S2)),
+        growth_per_pair_coordinate=spectral_radius(M2 @ M1),
+        growth_per_pair_scalar=spectral_radius(S2 @ S1),
+    )  # fmt: skip
+    return SwitchingDemo(np.arange(1, steps + 1), norms, radii, settings)

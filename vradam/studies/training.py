@@ -1,0 +1,290 @@
+"""Train small networks with several optimizers in lockstep: a plain generator of records.
+
+Every optimizer trains its own copy of the *same* initial weights on the *same*
+batches, one step at a time in turn, so curves are comparable step by step. The
+generator :func:`train_steps` yields one dict per (step, optimizer); the page, the
+CLI and the tests all consume it. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from vradam.sim.optimizers import (
+    OptimizerSpec,
+    make_optimizer,
+    preconditioner,
+    threshold_at,
+    velocity_sq_norm,
+)
+from vradam.studies.networks import default_optimizers, get_task
+from vradam.studies.sharpness import top_eigenvalue
+
+__all__ = ["TrainConfig", "lr_sweep", "resolve_device", "suggest_beta3", "train_steps"]
+
+MAX_STEPS = 5000
+SHARPNESS_SAMPLES = 512  # sharpness of the loss on (at most) this many training examples
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    task: str = "moons"
+    optimizers: tuple[str, ...] = default_optimizers(get_task("moons"))
+    steps: int = 500
+    batch_size: int | None = None  # None: the task's default (full batch for the 2-D sets)
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    sharpness_every: int = 25  # 0: never
+    eval_every: int = 10
+    boundary_every: int = 0  # 2-D tasks: predictions on a grid every k steps (0: never)
+
+    def __post_init__(self) -> None:
+        get_task(self.task)
+        if not 1 <= len(self.optimizers) <= 8:
+            raise ValueError("choose between 1 and 8 optimizers")
+        for text in self.optimizers:
+            OptimizerSpec.parse(text)
+        if not 1 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {self.steps}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch size must be ≥ 1, got {self.batch_size}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.sharpness_every < 0 or self.eval_every < 1 or self.boundary_every < 0:
+            raise ValueError("sharpness_every and boundary_every must be ≥ 0, eval_every ≥ 1")
+
+    def specs(self) -> list[OptimizerSpec]:
+        return [OptimizerSpec.parse(t) for t in self.optimizers]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto``: CUDA when available, else the CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float((logits.argmax(-1) == y).float().mean())
+
+
+def setup(config: TrainConfig):
+    """(task, device, specs, data, models, optimizers): identical initial weights for all."""
+    task = get_task(config.task)
+    device = resolve_device(config.device)
+    specs = config.specs()
+    data = task.make_data(config.seed).to(device)
+    torch.manual_seed(config.seed)
+    base = task.make_model().to(device)
+    models = [copy.deepcopy(base) for _ in specs]
+    optimizers = [make_optimizer(s, m.parameters()) for s, m in zip(specs, models)]
+    return task, device, specs, data, models, optimizers
+
+
+def train_steps(config: TrainConfig) -> Iterator[dict]:
+    """Yield one record per (step, optimizer), then a final evaluation record each.
+
+    Records of step t describe the parameters after t updates: ``loss`` (the batch
+    loss of update t+1), ``grad_norm``, ``effective_lr`` and ``velocity_sq_norm`` of
+    that update, ``clip_active`` (VR optimizers: β3‖v‖² ≥ α1), and every
+    ``eval_every`` steps ``train_loss``/``train_acc``/``val_loss``/``val_acc`` on the
+    full sets, every ``sharpness_every`` steps ``sharpness`` (λmax of H, or of
+    P^-½HP^-½ for adaptive methods, see ``sharpness_kind``) and its ``threshold``.
+    A run whose loss becomes non-finite stops (``diverged`` is True from then on).
+    """
+    task, device, specs, data, models, optimizers = setup(config)
+    n_train = data.x_train.shape[0]
+    batch = config.batch_size if config.batch_size is not None else task.default_batch
+    batch = None if batch is None or batch >= n_train else batch
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    sharp_idx = torch.randperm(n_train, generator=gen)[:SHARPNESS_SAMPLES].to(device)
+    eigvecs: list[np.ndarray | None] = [None] * len(specs)
+    grid = boundary_grid(data) if task.input_2d and config.boundary_every else None
+    diverged = [False] * len(specs)
+
+    def evaluate(model) -> dict:
+        with torch.no_grad():
+            out = {}
+            for split, x, y in (("train", data.x_train, data.y_train),
+                                ("val", data.x_val, data.y_val)):  # fmt: skip
+                logits = model(x)
+                out[f"{split}_loss"] = float(task.loss_fn(logits, y))
+                if task.classification:
+                    out[f"{split}_acc"] = _accuracy(logits, y)
+            return out
+
+    def sharpness(i: int, eta: float, step: int) -> dict:
+        spec, model, opt = specs[i], models[i], optimizers[i]
+        params = [p for p in model.parameters() if p.requires_grad]
+        kind = spec.info.stability
+        P = preconditioner(spec, opt, params) if kind == "preconditioned" else None
+        if kind == "preconditioned" and P is None:
+            return {}  # no second moment yet (before the first update)
+        x, y = data.x_train[sharp_idx], data.y_train[sharp_idx]
+        value, vec, _ = top_eigenvalue(lambda: task.loss_fn(model(x), y), params,
+                                       precond=P, v0=eigvecs[i])  # fmt: skip
+        eigvecs[i] = vec
+        return dict(
+            sharpness=value,
+            sharpness_kind="preconditioned" if P is not None else "hessian",
+            threshold=threshold_at(spec, max(step, 1), eta),
+        )
+
+    for t in range(config.steps + 1):
+        last = t == config.steps
+        if batch is not None and not last:
+            idx = torch.randint(0, n_train, (batch,), generator=gen).to(device)
+            xb, yb = data.x_train[idx], data.y_train[idx]
+        else:
+            xb, yb = data.x_train, data.y_train
+        for i, (spec, model, opt) in enumerate(zip(specs, models, optimizers)):
+            record: dict = {
+                "step": t,
+                "optimizer": i,
+                "spec": str(spec),
+                "label": spec.display_name,
+            }
+            if diverged[i]:
+                record["diverged"] = True
+                yield record
+                continue
+            eta_prev = float(opt.param_groups[0].get("effective_lr", opt.param_groups[0]["lr"]))
+            if t % config.eval_every == 0 or last:
+                record.update(evaluate(model))
+            if config.sharpness_every and (t % config.sharpness_every == 0 or last):
+                record.update(sharpness(i, eta_prev, t))
+            if grid is not None and (t % config.boundary_every == 0 or last):
+                with torch.no_grad():
+                    probs = model(grid[2]).softmax(-1)
+                record["boundary"] = probs.view(grid[1].numel(), grid[0].numel(), -1).cpu().numpy()
+            if not last:
+                opt.zero_grad(set_to_none=True)
+                loss = task.loss_fn(model(xb), yb)
+                loss.backward()
+                grads = [p.grad for p in model.parameters() if p.grad is not None]
+                grad_sq = float(torch.stack([g.double().square().sum() for g in grads]).sum())
+                record["loss"] = float(loss.detach())
+                record["grad_norm"] = math.sqrt(grad_sq)
+                if not math.isfinite(record["loss"]) or not math.isfinite(grad_sq):
+                    diverged[i] = True
+                    record["diverged"] = True
+                    yield record
+                    continue
+                opt.step()
+                group = opt.param_groups[0]
+                eta = float(group.get("effective_lr", group["lr"]))
+                v2 = velocity_sq_norm(spec, opt)
+                record["effective_lr"] = eta
+                record["velocity_sq_norm"] = grad_sq if v2 is None else float(v2)
+                if spec.info.velocity_regularized:
+                    hp = spec.hyperparams
+                    record["clip_active"] = hp["beta3"] * record["velocity_sq_norm"] >= hp["alpha1"]
+                if not all(torch.isfinite(p).all() for p in model.parameters()):
+                    diverged[i] = True
+            record["diverged"] = diverged[i]
+            yield record
+
+
+GRID = 64
+
+
+def boundary_grid(data, n: int = GRID):
+    """(xs, ys, points (n·n, 2)) covering the data with a 10 % margin."""
+    x = torch.cat([data.x_train, data.x_val]).cpu()
+    lo, hi = x.min(0).values, x.max(0).values
+    pad = 0.1 * (hi - lo)
+    xs = torch.linspace(float(lo[0] - pad[0]), float(hi[0] + pad[0]), n)
+    ys = torch.linspace(float(lo[1] - pad[1]), float(hi[1] + pad[1]), n)
+    Y, X = torch.meshgrid(ys, xs, indexing="ij")
+    points = torch.stack([X.reshape(-1), Y.reshape(-1)], dim=1).to(data.x_train)
+    return xs, ys, points
+
+
+def suggest_beta3(config: TrainConfig, index: int, *, target: float = 1.5) -> float:
+    """β3 so that β3·‖v‖² peaks near ``target`` over this optimizer's first 60 steps.
+
+    Trains the optimizer with the gate off (β3 = 0) and divides ``target`` by the
+    largest ‖v‖² seen (2 significant digits), like the Playground's button.
+    """
+    spec = config.specs()[index]
+    if "beta3" not in spec.hyperparams:
+        raise ValueError(f"{spec.info.name} has no β3")
+    probe = OptimizerSpec(spec.key, {**dict(spec.params), "beta3": 0.0})
+    cfg = replace(config, optimizers=(str(probe),), steps=min(60, config.steps),
+                  sharpness_every=0, eval_every=10_000, boundary_every=0)  # fmt: skip
+    peak = max((r.get("velocity_sq_norm", 0.0) for r in train_steps(cfg)), default=0.0)
+    if not peak > 0 or not math.isfinite(peak):
+        return 1.0
+    return float(f"{target / peak:.2g}")
+
+
+def final_records(records: list[dict]) -> dict[int, dict]:
+    """The last record of each optimizer that has an evaluation."""
+    out: dict[int, dict] = {}
+    for r in records:
+        if "val_loss" in r or r.get("diverged"):
+            out[r["optimizer"]] = r
+    return out
+
+
+SWEEP_FACTORS = (1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8)
+
+
+def sweep_rows(
+    config: TrainConfig, factors=SWEEP_FACTORS, steps: int | None = None
+) -> Iterator[dict]:
+    """Rows of :func:`lr_sweep`, one short run at a time (for progress bars)."""
+    steps = steps or max(50, config.steps // 2)
+    for i, spec in enumerate(config.specs()):
+        base = spec.hyperparams["lr"]
+        for f in factors:
+            lr = base * f
+            one = OptimizerSpec(spec.key, {**dict(spec.params), "lr": lr}, spec.label)
+            cfg = replace(config, optimizers=(str(one),), steps=steps, sharpness_every=0,
+                          eval_every=steps, boundary_every=0)  # fmt: skip
+            last = final_records(list(train_steps(cfg)))[0]
+            yield dict(
+                optimizer=i, label=spec.display_name, lr=lr, factor=f,
+                train_loss=last.get("train_loss", math.nan),
+                val_loss=last.get("val_loss", math.nan),
+                val_acc=last.get("val_acc", math.nan), diverged=bool(last.get("diverged")),
+            )  # fmt: skip
+
+
+def lr_sweep(config: TrainConfig, factors=SWEEP_FACTORS, steps: int | None = None) -> list[dict]:
+    """Final losses of short runs of each optimizer at its α0 × each factor.
+
+    Returns rows (optimizer index, label, lr, final train/val loss and accuracy,
+    diverged): the robustness picture, which optimizer keeps working as α0 grows.
+    """
+    return list(sweep_rows(config, factors, steps))
+
+
+def best_lrs(rows: list[dict]) -> dict[int, float]:
+    """Each optimizer's α0 with the lowest final training loss among non-diverged runs."""
+    best: dict[int, tuple[float, float]] = {}
+    for r in rows:
+        if r["diverged"] or not math.isfinite(r["train_loss"]):
+            continue
+        if r["optimizer"] not in best or r["train_loss"] < best[r["optimizer"]][0]:
+            best[r["optimizer"]] = (r["train_loss"], r["lr"])
+    return {i: lr for i, (_, lr) in best.items()}
+
+
+def curves(records: list[dict], key: str, n_optimizers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(steps, values) per optimizer for one record field (missing values skipped)."""
+    out = []
+    for i in range(n_optimizers):
+        pts = [(r["step"], r[key]) for r in records if r["optimizer"] == i and key in r]
+        steps = np.array([p[0] for p in pts], dtype=float)
+        values = np.array([p[1] for p in pts], dtype=float)
+        out.append((steps, values))
+    return out
