@@ -1,0 +1,133 @@
+"""Claims measured over a neighbourhood, not one run.
+
+A scenario or lesson says what optimizers do; that statement is only worth making if
+it holds around the preset too. :func:`measure` evaluates a claim's per-run test over a
+grid of starts around the preset start, at several horizons (half, once and twice the
+preset's step count) and, when the preset has gradient noise, several noise seeds.
+Each seed is one batched engine call at the longest horizon; shorter horizons are
+prefixes of the same runs (the engine is causal and the preset's schedule is constant),
+so the whole neighbourhood costs about one run of 2T steps over the grid.
+
+The claim's test receives the trajectories cut to h steps and returns one bool per
+start: ``test(trajectories, h) -> (N,) bool``. Tests use positions, losses and the
+per-step telemetry; they must not use ``converged_at`` (defined over the whole run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import numpy as np
+
+from vradam.app.playground import PlaygroundConfig
+from vradam.sim.engine import Trajectory, simulate
+
+__all__ = ["Measured", "Neighbourhood", "measure", "truncate"]
+
+# per-step arrays of a Trajectory: (N, T+1, …) states and (N, T, …) updates
+_STATE = ("xy", "loss", "sharpness")
+_STEP = ("grad", "velocity", "velocity_sq_norm", "effective_lr", "coord_lr", "step_norm",
+         "precond_sharpness", "stability_threshold")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """Where a claim is measured: a grid of starts in start ± half_width, the horizons
+    (multiples of the preset's steps) and the noise seeds (used when noise is on)."""
+
+    half_width: tuple[float, float]
+    grid: int = 7
+    horizons: tuple[float, ...] = (0.5, 1.0, 2.0)
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    def __post_init__(self) -> None:
+        if not (self.half_width[0] > 0 and self.half_width[1] > 0):
+            raise ValueError("the neighbourhood's half widths must be positive")
+        if not 2 <= self.grid <= 15:
+            raise ValueError("the neighbourhood's grid must be 2 … 15 points a side")
+
+    def starts(self, centre) -> np.ndarray:
+        """(grid², 2) starts, row-major in y then x (the centre is the middle one)."""
+        (x, y), (dx, dy) = centre, self.half_width
+        X, Y = np.meshgrid(np.linspace(x - dx, x + dx, self.grid),
+                           np.linspace(y - dy, y + dy, self.grid))  # fmt: skip
+        return np.stack([X.ravel(), Y.ravel()], axis=1)
+
+    def horizon_steps(self, steps: int) -> tuple[int, ...]:
+        return tuple(max(1, round(h * steps)) for h in self.horizons)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """Where a claim held: ``holds`` has shape (seeds, horizons, grid, grid)."""
+
+    holds: np.ndarray
+    starts: np.ndarray  # (grid², 2)
+    horizons: tuple[int, ...]  # step counts
+    seeds: tuple[int, ...]  # () when the preset has no noise
+    hood: Neighbourhood
+
+    @property
+    def count(self) -> int:
+        return int(self.holds.sum())
+
+    @property
+    def total(self) -> int:
+        return int(self.holds.size)
+
+    @property
+    def frequency(self) -> float:
+        return self.count / self.total
+
+    def per_start(self) -> np.ndarray:
+        """(grid, grid) fraction of horizons (and seeds) at which the claim held."""
+        return self.holds.mean(axis=(0, 1))
+
+    def text(self) -> str:
+        """'in 140 of 147 runs (7×7 starts within ±0.3, ±0.3 of the preset's × 150, 300, 600
+        steps)' — the frequency, stated with what it was measured over."""
+        g, (dx, dy) = self.hood.grid, self.hood.half_width
+        what = (f"{g}×{g} starts within ±{dx:g}, ±{dy:g} of the preset's × "
+                f"{', '.join(map(str, self.horizons))} steps")  # fmt: skip
+        if self.seeds:
+            what += f" × {len(self.seeds)} noise seeds"
+        return f"in {self.count} of {self.total} runs ({self.frequency:.0%}; {what})"
+
+
+def truncate(tr: Trajectory, h: int) -> Trajectory:
+    """The first h updates of a trajectory (a prefix of the same run)."""
+    cut = {name: getattr(tr, name)[:, : h + 1] for name in _STATE if getattr(tr, name) is not None}
+    cut.update({name: getattr(tr, name)[:, :h] for name in _STEP if getattr(tr, name) is not None})
+    d = tr.diverged_at
+    return replace(tr, **cut, lr=tr.lr[:h], diverged_at=np.where(d > h, -1, d),
+                   converged_at=np.full_like(tr.converged_at, -1))  # fmt: skip
+
+
+Test = Callable[[list[Trajectory], int], np.ndarray]
+
+
+def measure(config: PlaygroundConfig, hood: Neighbourhood, test: Test) -> Measured:
+    """Evaluate ``test`` over the neighbourhood of ``config``'s start."""
+    if config.schedule != "constant":
+        raise ValueError("neighbourhoods need a constant schedule (horizons are prefixes)")
+    return _measure(config, hood, test)
+
+
+@lru_cache(maxsize=64)
+def _measure(config: PlaygroundConfig, hood: Neighbourhood, test: Test) -> Measured:
+    starts = hood.starts(config.start_point())
+    horizons = hood.horizon_steps(config.steps)
+    seeds = hood.seeds if config.noise > 0 else ()
+    holds = np.zeros((max(1, len(seeds)), len(horizons), hood.grid * hood.grid), dtype=bool)
+    for i, seed in enumerate(seeds or (config.seed,)):
+        trs = simulate(config.landscape_obj(), config.specs(), starts, max(horizons),
+                       noise_std=config.noise, seed=seed)  # fmt: skip
+        for j, h in enumerate(horizons):
+            result = np.asarray(test([truncate(tr, h) for tr in trs], h), dtype=bool)
+            if result.shape != (starts.shape[0],):
+                raise ValueError(f"a claim's test must return {starts.shape[0]} booleans")
+            holds[i, j] = result
+    return Measured(holds.reshape(holds.shape[:2] + (hood.grid, hood.grid)), starts, horizons,
+                    seeds, hood)  # fmt: skip
