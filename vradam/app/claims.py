@@ -129,5 +129,5 @@ def _measure(config: PlaygroundConfig, hood: Neighbourhood, test: Test) -> Measu
             if result.shape != (starts.shape[0],):
                 raise ValueError(f"a claim's test must return {starts.shape[0]} booleans")
             holds[i, j] = result
-    return Measured(holds.reshape(holds.shape[:2] + (hood.grid, hood.grid)), starts, horizons,
+    return Measured(holds.reshape((*holds.shape[:2], hood.grid, hood.grid)), starts, horizons,
                     seeds, hood)  # fmt: skip
