@@ -236,3 +236,37 @@ def test_toy_record_in_the_step_through(toy):
     r = replay("himmelblau", "toy:lr=0.002", [(0.0, 0.0)], 5)
     assert r.theta.shape == (6, 2) and np.isfinite(r.theta).all()
     assert r.spec.info.formulas is TOY.formulas
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.threshold is not None], ids=lambda r: r.key)
+def test_torch_optimizer_grows_above_its_line_and_shrinks_below(row):
+    """torch.optim itself on f = ½·h·x², late in the run (t ≈ 300–450; RAdam 2000–2150):
+    |x| grows just above the derived threshold and shrinks just below. |x| starts at 1e-200,
+    so g² underflows to 0: the second moment stays 0, the preconditioner is exactly its ε
+    term e_t (h/e_t is the preconditioned curvature), the VR gate stays open (η = α0), and
+    the linear growth never reaches a scale where the dynamics change."""
+    # RAdam's rectification still moves ~20% between t = 300 and 450: look later for it
+    lr, t0, window = 0.01, 2000 if row.key == "radam" else 300, 150
+    info = REGISTRY[row.key]
+    values = dict(lr=lr, eps=1e3) if "eps" in info.defaults else dict(lr=lr)
+    if "weight_decay" in info.defaults:
+        values["weight_decay"] = 0.0
+    spec = OptimizerSpec(row.key, values)
+    c = spec.coefficients(np.full(t0 + window, lr))
+    line = threshold_at(spec, t0 + window // 2, lr) * c.e[t0 + window // 2]
+    for factor, grows in ((1.1, True), (0.9, False)):
+        h = factor * line
+        x = torch.nn.Parameter(torch.tensor([1e-200], dtype=torch.float64))
+        opt = make_optimizer(spec, [x])
+        path = []
+        for _ in range(t0 + window):
+            opt.zero_grad()
+            (0.5 * h * x.square()).sum().backward()
+            opt.step()
+            path.append(abs(float(x)))
+        before = max(path[t0 - 20 : t0])
+        after = max(path[-20:])
+        if grows:
+            assert after > 3 * before, (row.key, factor, before, after)
+        else:
+            assert after < before / 3, (row.key, factor, before, after)
