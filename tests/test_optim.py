@@ -144,10 +144,9 @@ def test_beta3_zero_is_adamw_with_defaults_after_load():
     opt_w = torch.optim.AdamW(b.parameters())
     _train(b, opt_w, 10)
     a.load_state_dict(b.state_dict())
-    opt_v = VRAdam(a.parameters(), beta3=0.0)
-    state = copy.deepcopy(opt_w.state_dict())
-    state["param_groups"][0].update(beta3=0.0, alpha1=10.0)
-    opt_v.load_state_dict(state)
+    opt_v = VRAdam(a.parameters(), beta3=0.0, alpha1=2.0)
+    opt_v.load_state_dict(copy.deepcopy(opt_w.state_dict()))  # as saved: no beta3, no alpha1
+    assert opt_v.param_groups[0]["beta3"] == 0.0 and opt_v.param_groups[0]["alpha1"] == 2.0
     _train(a, opt_v, 10, seed=1)
     _train(b, opt_w, 10, seed=1)
     for p, q in zip(a.parameters(), b.parameters()):
@@ -519,3 +518,42 @@ def test_vrmomentum_step_bound_while_clip_inactive():
     bound = lr / (2 * math.sqrt(beta3))
     assert largest <= bound * (1 + 1e-12)
     assert largest > 0.9 * bound  # the bound is reached, so the check is not vacuous
+
+
+@pytest.mark.parametrize("beta3", [1.0, 0.3])
+def test_an_adamw_checkpoint_continues_as_the_constructed_vradam(beta3):
+    """Keys the checkpoint lacks take the constructor's values, per group (two groups)."""
+    model = _model()
+    params = list(model.parameters())
+    groups = [dict(params=params[:1]), dict(params=params[1:], lr=5e-3)]
+    adamw = torch.optim.AdamW(groups)
+    _train(model, adamw, 3)
+    opt = VRAdam([dict(params=params[:1], alpha1=4.0), dict(params=params[1:])],
+                 beta3=beta3, alpha1=7.0)  # fmt: skip
+    opt.load_state_dict(adamw.state_dict())
+    assert [g["beta3"] for g in opt.param_groups] == [beta3, beta3]
+    assert [g["alpha1"] for g in opt.param_groups] == [4.0, 7.0]
+    assert opt.param_groups[1]["lr"] == 5e-3  # the checkpoint's own values win
+    _train(model, opt, 2)
+    assert all(torch.isfinite(p).all() for p in params)
+
+
+@pytest.mark.parametrize("foreach", [False, True])
+def test_overflowing_velocity_norm(foreach):
+    """‖v‖² = inf (gradients of 1e18 on 1e5 float32 elements): β3 = 0 is still AdamW,
+    β3 > 0 clips the gate at α1 (η = α0/(1 + α1)); never NaN."""
+    grad = torch.full((100_000,), 1e18)
+    ref = torch.nn.Parameter(torch.ones(100_000))
+    adamw = torch.optim.AdamW([ref], lr=1e-3, foreach=foreach)
+    ref.grad = grad.clone()
+    adamw.step()
+    for beta3, eta in ((0.0, 1e-3), (1.0, 1e-3 / 11)):
+        p = torch.nn.Parameter(torch.ones(100_000))
+        opt = VRAdam([p], lr=1e-3, beta3=beta3, foreach=foreach)
+        p.grad = grad.clone()
+        opt.step()
+        assert torch.isinf(opt.param_groups[0]["velocity_sq_norm"])
+        assert float(opt.param_groups[0]["effective_lr"]) == pytest.approx(eta)
+        assert torch.isfinite(p).all()
+        if beta3 == 0:
+            assert torch.equal(p, ref)

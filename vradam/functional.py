@@ -44,8 +44,12 @@ def effective_lr(lr, velocity_sq_norm, beta3, alpha1):
 
     Works on Python floats (exact double arithmetic) or on tensors, where it
     broadcasts: a batch of runs can pass ``velocity_sq_norm`` of shape (N,) and
-    per-run ``lr``, ``beta3``, ``alpha1`` tensors. NaN in the norm propagates.
+    per-run ``lr``, ``beta3``, ``alpha1`` tensors. A scalar ``beta3 = 0`` is the gate off:
+    η = lr whatever the norm, so ‖v‖² = inf or NaN cannot reach the step (0·inf = NaN);
+    with β3 > 0 an infinite norm clips at α1 (η = lr/(1 + α1)).
     """
+    if isinstance(beta3, (int, float)) and beta3 == 0:
+        return lr
     if isinstance(velocity_sq_norm, Tensor):
         return lr / (1 + torch.clamp(beta3 * velocity_sq_norm, max=alpha1))
     return lr / (1.0 + min(beta3 * velocity_sq_norm, alpha1))

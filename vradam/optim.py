@@ -31,6 +31,9 @@ from vradam.norm import SqNormAccumulator
 
 __all__ = ["VRAdam", "VRMomentum"]
 
+# Written into every group by step(); never options.
+_DIAGNOSTICS = ("effective_lr", "velocity_sq_norm")
+
 
 def _scalar_dtype() -> torch.dtype:
     # As torch.optim: the step counter is a CPU tensor of the default float type.
@@ -85,6 +88,20 @@ class _VelocityGatedOptimizer(Optimizer):
                 p_state = self.state.get(p, {})
                 if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
                     p_state["step"] = torch.tensor(float(p_state["step"]), dtype=_scalar_dtype())
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load as torch does; options the saved groups lack keep this optimizer's values.
+
+        So an AdamW checkpoint loaded into ``VRAdam(params, beta3=b, alpha1=a)`` continues
+        as that VRAdam (β3 = b, α1 = a), not with the class defaults.
+        """
+        saved = state_dict.get("param_groups", [])
+        if len(saved) == len(self.param_groups):
+            mine = [{k: v for k, v in g.items() if k not in _DIAGNOSTICS and k != "params"}
+                    for g in self.param_groups]  # fmt: skip
+            state_dict = {**state_dict,
+                          "param_groups": [{**m, **g} for m, g in zip(mine, saved)]}  # fmt: skip
+        super().load_state_dict(state_dict)
 
     # Per-parameter state tensors besides "step", created lazily as zeros.
     _state_keys: ClassVar[tuple[str, ...]] = ()
