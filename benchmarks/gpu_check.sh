@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared script for a GPU machine (its own python3 has CUDA torch, numpy,
 # scipy, scikit-learn and pytest; no streamlit, nothing installable). Runs the
-# CUDA tests and the CUDA optimizer benchmark; results land in $OUT (or ./gpu-results).
+# CUDA and torch.compile tests and the CUDA benchmarks; results land in $OUT (or ./gpu-results).
 #
 #   bash benchmarks/gpu_check.sh
 set -u
@@ -12,6 +12,10 @@ nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" > "$OUT/torch.txt" 2>&1
 python3 -m pytest -o addopts= -q tests/test_cuda.py > "$OUT/test_cuda.txt" 2>&1
 echo "test_cuda rc=$?" >> "$OUT/test_cuda.txt"
+# torch.compile for real (inductor) on the GPU: compiled training step == eager, no recompiles
+VRADAM_COMPILE_BACKEND=inductor python3 -m pytest -o addopts= -q -rs tests/test_compile.py \
+  > "$OUT/test_compile.txt" 2>&1
+echo "test_compile rc=$?" >> "$OUT/test_compile.txt"
 python3 benchmarks/bench_optim.py --device cuda --json "$OUT/bench_optim_cuda.json" \
   > "$OUT/bench_optim_cuda.md" 2>&1
 echo "bench rc=$?" >> "$OUT/bench_optim_cuda.md"

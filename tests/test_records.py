@@ -109,7 +109,10 @@ def test_torch_twin_class_state_and_values(row):
         assert type(twin) is row.torch_class
         ref = row.torch_class([torch.nn.Parameter(torch.ones(3))], **torch_kwargs)
         for name, value in ref.param_groups[0].items():
-            if name != "params" and name in twin.param_groups[0]:
+            if (
+                name not in ("params", "effective_lr", "velocity_sq_norm")
+                and name in twin.param_groups[0]
+            ):
                 assert twin.param_groups[0][name] == value, (row.key, name)
         p.grad = torch.full_like(p, 0.5)
         twin.step()

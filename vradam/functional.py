@@ -55,6 +55,12 @@ def effective_lr(lr, velocity_sq_norm, beta3, alpha1):
     return lr / (1.0 + min(beta3 * velocity_sq_norm, alpha1))
 
 
+def compiling() -> bool:
+    """Whether torch.compile is tracing: then no value is read on the host (a graph
+    break, and a recompile each time the Python number changes)."""
+    return torch.compiler.is_compiling()
+
+
 def _step_values(state_steps: Sequence[Tensor]) -> list[float]:
     # The step counters live on the CPU (as in torch.optim), so reading them
     # is not a device synchronisation.
@@ -166,6 +172,10 @@ def adam_apply_(
     """
     if len(params) == 0:
         return
+    if compiling():
+        _adam_apply_traced(params, exp_avgs, exp_avg_sqs, state_steps, lr=lr, beta1=beta1,
+                           beta2=beta2, eps=eps, weight_decay=weight_decay)  # fmt: skip
+        return
     steps = _step_values(state_steps)
     bias_correction1 = [1 - beta1**s for s in steps]
     bias_correction2_sqrt = [(1 - beta2**s) ** 0.5 for s in steps]
@@ -200,6 +210,22 @@ def adam_apply_(
         # numbers with one temporary fewer (~10 % of the step on the CPU).
         denom = exp_avg_sq.sqrt().div_(bc2_sqrt).add_(eps)
         param.addcdiv_(exp_avg, denom, value=-(lr / bc1))
+
+
+def _adam_apply_traced(
+    params, exp_avgs, exp_avg_sqs, state_steps, *, lr, beta1, beta2, eps, weight_decay
+) -> None:
+    # Under torch.compile: bias corrections from the step tensors (as torch's Adam does
+    # when compiled), η a tensor or a constant, one fused kernel per tensor.
+    for param, exp_avg, exp_avg_sq, step in zip(
+        params, exp_avgs, exp_avg_sqs, state_steps, strict=True
+    ):
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = (1 - beta2**step).sqrt()
+        if weight_decay != 0:
+            param.mul_(1 - lr * weight_decay)
+        denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        param.sub_(exp_avg / denom * (lr / bias_correction1))
 
 
 def _adam_apply_tensor_lr(
@@ -292,7 +318,7 @@ def gate_lr(group_lr, velocity_sq_norm: Tensor, beta3, alpha1) -> float | Tensor
     """
     if isinstance(group_lr, Tensor) and group_lr.device != velocity_sq_norm.device:
         group_lr = group_lr.to(velocity_sq_norm.device, non_blocking=True)
-    if velocity_sq_norm.device.type == "cpu":
+    if velocity_sq_norm.device.type == "cpu" and not compiling():
         lr = group_lr.item() if isinstance(group_lr, Tensor) else group_lr
         return effective_lr(lr, velocity_sq_norm.item(), beta3, alpha1)
     return effective_lr(group_lr, velocity_sq_norm, beta3, alpha1)

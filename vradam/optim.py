@@ -11,6 +11,7 @@ The update maths lives in :mod:`vradam.functional`.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -20,6 +21,7 @@ from torch.optim import Optimizer
 from vradam.functional import (
     adam_apply_,
     adam_moments_,
+    compiling,
     default_foreach,
     gate_lr,
     momentum_apply_,
@@ -58,6 +60,18 @@ def _check_beta(what: str, value) -> None:
         raise ValueError(f"Invalid {what}: {value}")
 
 
+def _set_diagnostic(group: dict[str, Any], key: str, value: Tensor) -> None:
+    """A new 0-dim tensor each step; under torch.compile the group's own tensor is
+    overwritten in place instead, so the group dict is never written (a write makes
+    torch.compile store its traced copy back, with the "capturable" it sets, which
+    forces a recompile on the next step)."""
+    current = group.get(key)
+    if compiling() and isinstance(current, Tensor) and current.device == value.device:
+        current.copy_(value)
+    else:
+        group[key] = value
+
+
 def _as_real(t: Tensor) -> Tensor:
     return torch.view_as_real(t) if torch.is_complex(t) else t
 
@@ -84,10 +98,24 @@ class _VelocityGatedOptimizer(Optimizer):
         for group in self.param_groups:
             for key, value in self._group_defaults.items():
                 group.setdefault(key, value)
+            for key in _DIAGNOSTICS:
+                group.setdefault(key, torch.tensor(math.nan, dtype=torch.float64))
             for p in group["params"]:
                 p_state = self.state.get(p, {})
                 if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
                     p_state["step"] = torch.tensor(float(p_state["step"]), dtype=_scalar_dtype())
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        super().add_param_group(param_group)
+        # The diagnostics exist from the start (NaN until the first step), so a group
+        # never changes shape during training (torch.compile guards on it).
+        group = self.param_groups[-1]
+        params = group["params"]
+        wide = any(p.dtype == torch.float64 for p in params)
+        dtype = torch.float64 if wide else torch.float32  # the norm's accumulation dtype
+        device = params[0].device if params else None
+        for key in _DIAGNOSTICS:
+            group.setdefault(key, torch.full((), math.nan, dtype=dtype, device=device))
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load as torch does; options the saved groups lack keep this optimizer's values.
@@ -106,27 +134,44 @@ class _VelocityGatedOptimizer(Optimizer):
     # Per-parameter state tensors besides "step", created lazily as zeros.
     _state_keys: ClassVar[tuple[str, ...]] = ()
 
-    def _init_group(self, group: dict[str, Any]) -> list[list[Tensor]]:
-        """[params, grads, *state tensors, steps] of the params that have a gradient."""
-        params: list[Tensor] = []
-        grads: list[Tensor] = []
-        states: list[list[Tensor]] = [[] for _ in self._state_keys]
-        steps: list[Tensor] = []
+    def _init_group(self, group: dict[str, Any], params, grads, *rest) -> bool:
+        """Fill the lists ``params, grads, *state lists, steps`` with the params that have a
+        gradient (creating their state lazily); returns whether any is complex.
+
+        The same protocol as torch's own optimizers: torch.compile runs this eagerly at
+        trace time (the lists are arguments, the result a constant), so creating the
+        state never costs a graph or a recompile.
+        """
+        *states, steps = rest
+        has_complex = False
         for p in group["params"]:
             if p.grad is None:
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            has_complex |= torch.is_complex(p)
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
                 for key in self._state_keys:
                     state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            params.append(_as_real(p))
-            grads.append(_as_real(p.grad))
+            params.append(p)
+            grads.append(p.grad)
             for key, values in zip(self._state_keys, states):
-                values.append(_as_real(state[key]))
+                values.append(state[key])
             steps.append(state["step"])
+        return has_complex
+
+    def _gather_group(self, group: dict[str, Any]) -> list[list[Tensor]]:
+        """[params, grads, *state tensors, steps] of the params that have a gradient
+        (complex tensors viewed as real pairs)."""
+        params: list[Tensor] = []
+        grads: list[Tensor] = []
+        states: list[list[Tensor]] = [[] for _ in self._state_keys]
+        steps: list[Tensor] = []
+        if self._init_group(group, params, grads, *states, steps):
+            params, grads = [_as_real(t) for t in params], [_as_real(t) for t in grads]
+            states = [[_as_real(t) for t in values] for values in states]
         return [params, grads, *states, steps]
 
     def _moments(
@@ -153,7 +198,7 @@ class _VelocityGatedOptimizer(Optimizer):
         plans = []
         norms = SqNormAccumulator()
         for group in self.param_groups:
-            lists = self._init_group(group)
+            lists = self._gather_group(group)
             if len(lists[0]) == 0:
                 continue
             foreach = group["foreach"]
@@ -172,10 +217,9 @@ class _VelocityGatedOptimizer(Optimizer):
             cache: dict = {}
             for bucket in buckets:
                 self._apply(group, bucket, on_device(eta, bucket[0][0].device, cache), foreach)
-            group["effective_lr"] = (
-                eta if isinstance(eta, Tensor) else torch.tensor(eta, dtype=torch.float64)
-            )
-            group["velocity_sq_norm"] = sq_norm
+            eta = eta if isinstance(eta, Tensor) else torch.tensor(eta, dtype=torch.float64)
+            _set_diagnostic(group, "effective_lr", eta)
+            _set_diagnostic(group, "velocity_sq_norm", sq_norm)
         return loss
 
 

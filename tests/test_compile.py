@@ -1,0 +1,146 @@
+"""VRAdam and VRMomentum under torch.compile (torch only: this file also runs on the GPU
+machine with ``PYTHONPATH=. python3 -m pytest -o addopts= tests/test_compile.py``).
+
+A compiled training step (model, loss, backward, ``step()``) equals the eager one, makes
+no more graphs than the same step with AdamW, and does not recompile while the gate
+moves; ``step()`` alone compiles with ``fullgraph=True`` wherever AdamW's does.
+The CPU runs use the ``aot_eager`` backend (the graphs dynamo and AOTAutograd make,
+without inductor's C++ build); ``VRADAM_COMPILE_BACKEND=inductor`` (the GPU script)
+compiles for real.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+
+import pytest
+import torch
+from torch._dynamo.testing import CompileCounterWithBackend
+
+from vradam import VRAdam, VRMomentum
+
+BACKEND = os.environ.get("VRADAM_COMPILE_BACKEND", "aot_eager")
+DEVICE = "cuda" if BACKEND == "inductor" and torch.cuda.is_available() else "cpu"
+CASES = [
+    (torch.optim.AdamW, dict(lr=0.01)),
+    (VRAdam, dict(lr=0.01, beta3=500.0)),  # the gate moves and clips within 20 steps
+    (VRMomentum, dict(lr=0.05, beta3=20.0)),
+]
+
+
+def _model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1)).to(
+        DEVICE
+    )
+
+
+def _train_step(model, opt, x, y):
+    opt.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+def _compiled_run(cls, kwargs, steps=20):
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(1)
+    x, y = (
+        torch.randn(32, 8, generator=gen).to(DEVICE),
+        torch.randn(32, 1, generator=gen).to(DEVICE),
+    )
+    model = _model()
+    twin = copy.deepcopy(model)
+    opt, opt_eager = cls(model.parameters(), **kwargs), cls(twin.parameters(), **kwargs)
+    counter = CompileCounterWithBackend(BACKEND)
+    step = torch.compile(_train_step, backend=counter)
+    frames, etas = [], []
+    for _ in range(steps):
+        step(model, opt, x, y)
+        _train_step(twin, opt_eager, x, y)
+        frames.append(counter.frame_count)
+        etas.append(float(opt.param_groups[0].get("effective_lr", kwargs["lr"])))
+    diff = max((a - b).abs().max().item() for a, b in zip(model.parameters(), twin.parameters()))
+    return frames, etas, diff
+
+
+@pytest.fixture(scope="module")
+def adamw_frames():
+    frames, _, _ = _compiled_run(torch.optim.AdamW, dict(lr=0.01))
+    return frames[-1]
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+def test_compiled_training_step_equals_eager(cls, kwargs, adamw_frames):
+    frames, etas, diff = _compiled_run(cls, kwargs)
+    assert diff < 1e-6
+    assert frames[-1] <= adamw_frames  # no more graphs than AdamW's step
+    assert frames[1] == frames[-1]  # no recompile after the first step …
+    assert max(etas) > 1.5 * min(etas)  # … while the gate moves
+
+
+def _compile_step_alone(cls, kwargs, fullgraph):
+    torch._dynamo.reset()
+    model = _model()
+    opt = cls(model.parameters(), **kwargs)
+    model(torch.ones(4, 8, device=DEVICE)).sum().backward()
+    opt.step()  # state exists: the compiled step is the steady-state one
+    counter = CompileCounterWithBackend(BACKEND)
+    step = torch.compile(opt.step, backend=counter, fullgraph=fullgraph)
+    frames = []
+    for _ in range(4):
+        step()
+        frames.append(counter.frame_count)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    return frames
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+def test_compiled_step_alone_does_not_recompile(cls, kwargs):
+    frames = _compile_step_alone(cls, kwargs, fullgraph=False)
+    assert frames[0] == frames[-1]  # compiled on the first call only
+
+
+def _graphs_and_breaks(cls, kwargs):
+    torch._dynamo.reset()
+    model = _model()
+    opt = cls(model.parameters(), **kwargs)
+    model(torch.ones(4, 8, device=DEVICE)).sum().backward()
+    opt.step()
+    explained = torch._dynamo.explain(opt.step)()
+    return explained.graph_count, explained.graph_break_count
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+def test_step_alone_makes_no_more_graphs_than_adamw(cls, kwargs):
+    graphs, breaks = _graphs_and_breaks(cls, kwargs)
+    adamw_graphs, adamw_breaks = _graphs_and_breaks(*CASES[0])
+    assert graphs <= adamw_graphs and breaks <= adamw_breaks
+
+
+@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+def test_compiled_step_alone_fullgraph_where_adamw_compiles(cls, kwargs):
+    try:
+        _compile_step_alone(*CASES[0], fullgraph=True)
+    except torch._dynamo.exc.Unsupported as exc:
+        pytest.skip(f"torch {torch.__version__}'s own AdamW.step() breaks the graph: {exc!s:.80}")
+    assert _compile_step_alone(cls, kwargs, fullgraph=True)[-1] == 1
+
+
+def test_first_compiled_step_creates_the_state_like_eager():
+    """The lazy state is created outside the graph (torch's _init_group protocol)."""
+    torch._dynamo.reset()
+    model = _model()
+    twin = copy.deepcopy(model)
+    opt, eager = VRAdam(model.parameters(), lr=0.01), VRAdam(twin.parameters(), lr=0.01)
+    x = torch.ones(4, 8, device=DEVICE)
+    for m in (model, twin):
+        m(x).sum().backward()
+    torch.compile(opt.step, backend=CompileCounterWithBackend(BACKEND))()
+    eager.step()
+    for p, q in zip(model.parameters(), twin.parameters()):
+        assert set(opt.state[p]) == {"step", "exp_avg", "exp_avg_sq"}
+        assert float(opt.state[p]["step"]) == 1.0
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
