@@ -34,7 +34,7 @@ CHROMIUM_ARGS = [
 # Slow: every browser or distributed test, tests/test_app.py, and the tests below, each
 # measured over ~1.5 s (setup + call + teardown, `pytest --durations=0` on 2 CPU cores).
 # Per file: a test function (all its parameters), or "name[prefix" for some parameters.
-SLOW_FILES = ("test_app.py",)
+SLOW_FILES = ("test_app.py", "test_compile.py")
 SLOW = {
     "test_benchmarks.py": (
         "test_bench_engine_quick_run",  # 10 s
@@ -75,8 +75,15 @@ SLOW = {
         "test_lesson_preset_opens_its_page_without_errors[physics]",  # 1.4 s
         "test_lessons_page_shows_one_lesson[physics]",  # 2.8 s
     ),
-    "test_optim.py": ("test_import_without_web_stack",),  # 4.8 s
-    "test_records.py": ("test_toy_record_in_the_playground_picker",),  # an AppTest, ~2 s
+    "test_optim.py": (
+        "test_import_without_web_stack",  # 4.8 s
+        "test_beta3_auto_acts_early_and_releases_whatever_the_scale",  # 6 s, 4 cases
+        "test_beta3_auto_values_follow_the_scale_and_survive_a_checkpoint",  # 2 s
+    ),
+    "test_records.py": (
+        "test_toy_record_in_the_playground_picker",  # an AppTest, ~2 s
+        "test_beta3_auto_from_the_cli_and_the_networks_page",  # an AppTest, ~5 s
+    ),
     "test_stepthrough.py": ("test_step_through_in_the_playground",),  # an AppTest, ~1.5 s
     "test_physics.py": (
         "test_friction_dissipates_energy_at_the_rate_gamma_v_squared",  # 1.6 s

@@ -557,3 +557,52 @@ def test_overflowing_velocity_norm(foreach):
         assert torch.isfinite(p).all()
         if beta3 == 0:
             assert torch.equal(p, ref)
+
+
+# ----------------------------------------------------------------------------- beta3="auto"
+
+
+def _auto_run(cls, scale: float, width: int, steps: int = 300, **kwargs):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(10, width), torch.nn.Tanh(),
+                                torch.nn.Linear(width, 1))  # fmt: skip
+    opt = cls(model.parameters(), beta3="auto", **kwargs)
+    x = torch.randn(256, 10)
+    y = torch.sin(x.sum(1, keepdim=True))
+    ratios = []
+    for _ in range(steps):
+        opt.zero_grad()
+        (scale * (model(x) - y).square().mean()).backward()
+        opt.step()
+        ratios.append(float(opt.param_groups[0]["effective_lr"] / opt.param_groups[0]["lr"]))
+    return opt, ratios
+
+
+@pytest.mark.parametrize(("scale", "width"), [(1e-3, 32), (1.0, 32), (1e3, 32), (1.0, 256)])
+def test_beta3_auto_acts_early_and_releases_whatever_the_scale(scale, width):
+    """Losses 10⁶ apart (‖v‖² 10¹² apart), two widths: the calibrated gate at least halves
+    η within 40 steps of the calibration and is back above 0.9·α0 by step 300."""
+    opt, ratios = _auto_run(VRAdam, scale, width, lr=1e-2, weight_decay=0.0)
+    cal = opt.beta3_calibration
+    assert cal.done and opt.param_groups[0]["beta3"] == cal.value > 0
+    assert ratios[: cal.steps] == [1.0] * cal.steps  # gate off while measuring
+    assert min(ratios[cal.steps : cal.steps + 40]) <= 0.5
+    assert ratios[-1] >= 0.9
+
+
+def test_beta3_auto_values_follow_the_scale_and_survive_a_checkpoint():
+    small, _ = _auto_run(VRAdam, 1e-3, 32, steps=25, lr=1e-2)
+    large, _ = _auto_run(VRAdam, 1e3, 32, steps=25, lr=1e-2)
+    assert small.beta3_calibration.value > 1e10 * large.beta3_calibration.value
+    model = torch.nn.Sequential(torch.nn.Linear(10, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1))
+    resumed = VRAdam(model.parameters(), beta3=1.0)
+    resumed.load_state_dict(large.state_dict())
+    assert resumed.param_groups[0]["beta3"] == large.beta3_calibration.value
+    mom, ratios = _auto_run(VRMomentum, 1.0, 32, steps=60, lr=0.05)
+    assert mom.beta3_calibration.done and min(ratios[20:]) < 1.0
+
+
+@pytest.mark.parametrize("bad", ["Auto", "", "1.0"])
+def test_beta3_text_other_than_auto_is_refused(bad):
+    with pytest.raises(ValueError, match='"auto"'):
+        VRAdam([torch.nn.Parameter(torch.zeros(2))], beta3=bad)

@@ -273,3 +273,38 @@ def test_torch_optimizer_grows_above_its_line_and_shrinks_below(row):
             assert after > 3 * before, (row.key, factor, before, after)
         else:
             assert after < before / 3, (row.key, factor, before, after)
+
+
+# ----------------------------------------------------------------------------- beta3="auto"
+
+
+def test_beta3_auto_in_specs_training_and_the_engine():
+    spec = OptimizerSpec.parse("vradam:lr=0.05,beta3=auto")
+    assert spec.hyperparams["beta3"] == "auto" and str(spec) == "vradam:beta3=auto,lr=0.05"
+    assert OptimizerSpec.parse(str(spec)) == spec and "β₃=auto" in spec.display_name
+    with pytest.raises(ValueError, match="must be a number"):
+        OptimizerSpec.parse("adam:lr=auto")
+    opt = make_optimizer(spec, [torch.nn.Parameter(torch.ones(3))])
+    assert opt.beta3_calibration is not None and opt.param_groups[0]["beta3"] == 0.0
+    assert threshold_at(spec, 5, 0.05) == threshold_at(OptimizerSpec("vradam", dict(lr=0.05)),
+                                                       5, 0.05)  # fmt: skip
+    with pytest.raises(ValueError, match="calibrates during training"):
+        simulate("rosenbrock", [spec], [(0.0, 0.0)], 5)
+
+
+def test_beta3_auto_from_the_cli_and_the_networks_page(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from vradam.cli import main
+
+    out = tmp_path / "auto.csv"
+    argv = ["train", "--task", "moons", "--optimizer", "vradam:lr=0.05,beta3=auto",
+            "--steps", "15", "--sharpness-every", "0", "--out", str(out)]  # fmt: skip
+    assert main(argv) in (0, None)
+    assert "beta3=auto" in out.read_text()
+    at = AppTest.from_file(str(ROOT / "pages" / "networks.py"), default_timeout=120).run()
+    boxes = [c for c in at.checkbox if c.key.endswith("_beta3_auto")]
+    assert boxes and not at.exception
+    boxes[0].check().run()
+    assert not at.exception
+    assert any("beta3=auto" in text for text in at.session_state["nt_config"].optimizers)

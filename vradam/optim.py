@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from vradam.calibrate import Beta3Calibration
 from vradam.functional import (
     adam_apply_,
     adam_moments_,
@@ -53,6 +54,14 @@ def _check_nonnegative(what: str, value) -> None:
     # `not 0.0 <= value` also rejects NaN.
     if not value >= 0.0:
         raise ValueError(f"Invalid {what} value: {value}")
+
+
+def _is_auto(beta3) -> bool:
+    if isinstance(beta3, str):
+        if beta3 != "auto":
+            raise ValueError(f'Invalid beta3 value: {beta3!r}; a number ≥ 0 or "auto"')
+        return True
+    return False
 
 
 def _check_beta(what: str, value) -> None:
@@ -270,7 +279,10 @@ class VRAdam(_VelocityGatedOptimizer):
         lr (float, Tensor, optional): maximal learning rate α0 (default: 1e-3).
         betas (tuple[float, float], optional): decay rates β1, β2 of the first
             and second moments (default: (0.9, 0.999)).
-        beta3 (float, optional): velocity penalty strength β3 ≥ 0 (default: 1.0).
+        beta3 (float or "auto", optional): velocity penalty strength β3 ≥ 0 (default:
+            1.0). ``"auto"`` calibrates it from the first 10 steps' ‖v‖² (this
+            project's heuristic, see :class:`vradam.calibrate.Beta3Calibration`); the
+            calibration is then ``optimizer.beta3_calibration``.
         alpha1 (float, optional): penalty cap α1 ≥ 0; the smallest learning rate
             is α0/(1+α1) (default: 10.0).
         eps (float, optional): term added to the denominator after the square
@@ -296,7 +308,7 @@ class VRAdam(_VelocityGatedOptimizer):
         params,
         lr: float | Tensor = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
-        beta3: float = 1.0,
+        beta3: float | str = 1.0,
         alpha1: float = 10.0,
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
@@ -311,13 +323,14 @@ class VRAdam(_VelocityGatedOptimizer):
             raise ValueError(f"Invalid betas: {betas}; expected (beta1, beta2)")
         _check_beta("beta parameter at index 0", betas[0])
         _check_beta("beta parameter at index 1", betas[1])
-        _check_nonnegative("beta3", beta3)
+        auto = _is_auto(beta3)
+        _check_nonnegative("beta3", 0.0 if auto else beta3)
         _check_nonnegative("alpha1", alpha1)
         _check_nonnegative("weight_decay", weight_decay)
         defaults = dict(
             lr=lr,
             betas=betas,
-            beta3=beta3,
+            beta3=0.0 if auto else beta3,
             alpha1=alpha1,
             eps=eps,
             weight_decay=weight_decay,
@@ -325,6 +338,7 @@ class VRAdam(_VelocityGatedOptimizer):
             foreach=foreach,
         )
         super().__init__(params, defaults, process_group)
+        self.beta3_calibration = Beta3Calibration(self) if auto else None
 
     _state_keys = ("exp_avg", "exp_avg_sq")
 
@@ -383,7 +397,10 @@ class VRMomentum(_VelocityGatedOptimizer):
         params (iterable): parameters or named parameters, or param-group dicts.
         lr (float, Tensor, optional): maximal learning rate α0 (default: 1e-2).
         beta1 (float, optional): velocity decay β1 (default: 0.9).
-        beta3 (float, optional): velocity penalty strength β3 ≥ 0 (default: 1.0).
+        beta3 (float or "auto", optional): velocity penalty strength β3 ≥ 0 (default:
+            1.0). ``"auto"`` calibrates it from the first 10 steps' ‖v‖² (this
+            project's heuristic, see :class:`vradam.calibrate.Beta3Calibration`); the
+            calibration is then ``optimizer.beta3_calibration``.
         alpha1 (float, optional): penalty cap α1 ≥ 0 (default: 10.0).
         weight_decay (float, optional): decoupled weight decay λ (default: 0).
         maximize (bool, optional): maximize the objective (default: False).
@@ -399,7 +416,7 @@ class VRMomentum(_VelocityGatedOptimizer):
         params,
         lr: float | Tensor = 1e-2,
         beta1: float = 0.9,
-        beta3: float = 1.0,
+        beta3: float | str = 1.0,
         alpha1: float = 10.0,
         weight_decay: float = 0.0,
         *,
@@ -409,19 +426,21 @@ class VRMomentum(_VelocityGatedOptimizer):
     ) -> None:
         _check_lr(lr)
         _check_beta("beta1 value", beta1)
-        _check_nonnegative("beta3", beta3)
+        auto = _is_auto(beta3)
+        _check_nonnegative("beta3", 0.0 if auto else beta3)
         _check_nonnegative("alpha1", alpha1)
         _check_nonnegative("weight_decay", weight_decay)
         defaults = dict(
             lr=lr,
             beta1=beta1,
-            beta3=beta3,
+            beta3=0.0 if auto else beta3,
             alpha1=alpha1,
             weight_decay=weight_decay,
             maximize=maximize,
             foreach=foreach,
         )
         super().__init__(params, defaults, process_group)
+        self.beta3_calibration = Beta3Calibration(self) if auto else None
 
     _state_keys = ("exp_avg",)
 

@@ -171,6 +171,11 @@ def _resolve_specs(optimizers) -> list[OptimizerSpec]:
     for s in specs:
         if not isinstance(s, OptimizerSpec):
             raise ValueError(f"expected OptimizerSpec or 'key:name=value' text, got {s!r}")
+        if "auto" in dict(s.params).values():
+            raise ValueError(
+                f"{s}: beta3=auto calibrates during training; the 2-D engine needs a number "
+                "(the Playground's 'suggest β₃' button measures one)"
+            )
     return specs
 
 

@@ -60,8 +60,11 @@ class HyperParam:
     log: bool  # slider on a log scale
     help: str
     open_high: bool = False  # domain excludes hi (e.g. β < 1)
+    auto: bool = False  # also accepts "auto" (β3: calibrated during training)
 
-    def check(self, value: float, optimizer: str) -> float:
+    def check(self, value: float | str, optimizer: str) -> float | str:
+        if self.auto and isinstance(value, str) and value.strip() == "auto":
+            return "auto"
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -109,7 +112,8 @@ _MOMENTUM = HyperParam(
 )  # fmt: skip
 _BETA3 = HyperParam(
     "beta3", "β₃", 1.0, (0.0, 10.0), (0.0, math.inf), False,
-    "Velocity penalty: η = α₀ / (1 + min(β₃‖v‖², α₁)). 0 turns the gate off.",
+    "Velocity penalty: η = α₀ / (1 + min(β₃‖v‖², α₁)). 0 turns the gate off; in training, "
+    "'auto' calibrates it from the first 10 steps' ‖v‖² (vradam.calibrate).", auto=True,
 )  # fmt: skip
 _ALPHA1 = HyperParam(
     "alpha1", "α₁", 10.0, (0.0, 50.0), (0.0, math.inf), False,
@@ -448,6 +452,10 @@ del _info
 # fmt: on
 
 
+def _text(value: float | str) -> str:
+    return value if isinstance(value, str) else f"{value:g}"
+
+
 def get_info(key: str) -> OptimizerInfo:
     if key not in REGISTRY:
         raise ValueError(f"unknown optimizer {key!r}; valid: {', '.join(REGISTRY)}")
@@ -497,7 +505,7 @@ class OptimizerSpec:
             if not eq:
                 raise ValueError(f"{key}: expected name=value, got {part!r}")
             try:
-                params[name.strip()] = float(value)
+                params[name.strip()] = "auto" if value.strip() == "auto" else float(value)
             except ValueError:
                 raise ValueError(f"{key}: {name.strip()} must be a number, got {value!r}") from None
         return cls(key, params, label.strip() or None)
@@ -507,8 +515,12 @@ class OptimizerSpec:
         return REGISTRY[self.key]
 
     def coefficients(self, lr: np.ndarray) -> Coefficients:
-        """The engine's per-step update for base rates ``lr`` of shape (T,)."""
-        return self.info.coefficients(self.hyperparams, np.asarray(lr, dtype=np.float64))
+        """The engine's per-step update for base rates ``lr`` of shape (T,).
+
+        β3 = "auto" (calibrated during training) counts as 0 here: the gate is off while
+        it calibrates, and the thresholds do not depend on β3 (η_t carries the gate)."""
+        hp = {k: 0.0 if v == "auto" else v for k, v in self.hyperparams.items()}
+        return self.info.coefficients(hp, np.asarray(lr, dtype=np.float64))
 
     @property
     def hyperparams(self) -> dict[str, float]:
@@ -516,7 +528,7 @@ class OptimizerSpec:
         return {**self.info.defaults, **dict(self.params)}
 
     def __str__(self) -> str:
-        args = ",".join(f"{k}={v:g}" for k, v in self.params)
+        args = ",".join(f"{k}={_text(v)}" for k, v in self.params)
         text = f"{self.key}:{args}" if args else self.key
         return f"{text}@{self.label}" if self.label else text
 
@@ -528,7 +540,7 @@ class OptimizerSpec:
         if not self.params:
             return self.info.name
         symbols = {hp.name: hp.symbol for hp in self.info.hyperparams}
-        args = ", ".join(f"{symbols[k]}={v:g}" for k, v in self.params)
+        args = ", ".join(f"{symbols[k]}={_text(v)}" for k, v in self.params)
         return f"{self.info.name} ({args})"
 
 

@@ -184,9 +184,9 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
                 v2 = velocity_sq_norm(spec, opt)
                 record["effective_lr"] = eta
                 record["velocity_sq_norm"] = grad_sq if v2 is None else float(v2)
-                if spec.info.velocity_regularized:
-                    hp = spec.hyperparams
-                    record["clip_active"] = hp["beta3"] * record["velocity_sq_norm"] >= hp["alpha1"]
+                if spec.info.velocity_regularized:  # the group's β3: "auto" calibrates it
+                    beta3, alpha1 = group["beta3"], group["alpha1"]
+                    record["clip_active"] = beta3 * record["velocity_sq_norm"] >= alpha1
                 if not all(torch.isfinite(p).all() for p in model.parameters()):
                     diverged[i] = True
             record["diverged"] = diverged[i]

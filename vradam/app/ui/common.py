@@ -248,6 +248,9 @@ def load_optimizers(prefix: str, texts) -> None:
         ss[f"{prefix}_next_uid"] = uid + 1
         new.append(dict(uid=uid, key=spec.key))
         for name, value in spec.hyperparams.items():
+            if value == "auto":
+                ss[opt_key(prefix, uid, "beta3_auto")] = True
+                value = REGISTRY[spec.key].param(name).default
             ss[opt_key(prefix, uid, name)] = float(value)
         ss[opt_key(prefix, uid, "label")] = spec.label or ""
     ss[f"{prefix}_opts"] = new
@@ -308,6 +311,13 @@ def _hyperparam_widget(prefix: str, uid: int, hp, beta3_center: float) -> float:
                      format="%.3f" if hi <= 1 else "%.1f")  # fmt: skip
 
 
+AUTO_HELP = (
+    "Runs the first 10 steps with the gate off, then sets β₃ = 2 / (largest ‖v‖² seen): "
+    "this project's heuristic for training code (VRAdam(params, beta3='auto')), not the "
+    "paper's."
+)
+
+
 def _overrides(info, values: dict) -> dict:
     return {k: v for k, v in values.items() if v != info.defaults[k]}
 
@@ -320,11 +330,13 @@ def optimizer_editor(
     suggest: Callable[[int], float] | None,
     new_values: Callable[[str], dict],
     limit: int = 8,
+    auto_beta3: bool = False,
 ) -> list[str]:
     """One expander per optimizer in the sidebar; returns canonical spec strings.
 
     ``same_lr`` hides each α0 slider (one α0 for all); ``suggest(index)`` backs the
-    "suggest β₃" button; ``new_values(key)`` gives an added optimizer's starting values.
+    "suggest β₃" button; ``new_values(key)`` gives an added optimizer's starting values;
+    ``auto_beta3`` offers β₃ = auto (calibrated during training, vradam.calibrate).
     """
     ss = st.session_state
     sb = st.sidebar
@@ -336,6 +348,9 @@ def optimizer_editor(
         values = {hp.name: float(ss.get(opt_key(prefix, uid, hp.name), hp.default))
                   for hp in info.hyperparams}  # fmt: skip
         label = ss.get(opt_key(prefix, uid, "label"), "") or None
+        auto_key = opt_key(prefix, uid, "beta3_auto")
+        if auto_beta3 and "beta3" in values and ss.get(auto_key):
+            values["beta3"] = "auto"
         overrides = _overrides(info, values)
         spec = OptimizerSpec(entry["key"], overrides, label)
         with sb.expander(f"{i + 1}. {spec.display_name}"):
@@ -344,6 +359,12 @@ def optimizer_editor(
                 if hp.name == "lr" and same_lr is not None:
                     st.caption(f"α₀ = {same_lr:g} (same for all)")
                     continue
+                if hp.name == "beta3" and auto_beta3:
+                    st.checkbox("β₃ = auto (calibrated from the first 10 steps)", key=auto_key,
+                                help=AUTO_HELP)  # fmt: skip
+                    if ss.get(auto_key):
+                        values["beta3"] = "auto"
+                        continue
                 values[hp.name] = _hyperparam_widget(prefix, uid, hp, beta3_center)
             if "beta3" in values and suggest is not None:
                 st.button("suggest β₃ from this run", key=f"{prefix}_sugg_{uid}",

@@ -97,7 +97,7 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
     sb.caption(task.description)
     sb.header("Optimizers")
     texts = optimizer_editor(P, beta3_center=task.default_beta3, same_lr=None, suggest=_suggest,
-                             new_values=_new_values)  # fmt: skip
+                             new_values=_new_values, auto_beta3=True)  # fmt: skip
     sb.header("Training")
     sb.radio("Mode", ["train", "sweep"], key="nt_mode", horizontal=True,
              format_func={"train": "train and compare", "sweep": "LR sweep"}.get)  # fmt: skip
