@@ -606,3 +606,28 @@ def test_beta3_auto_values_follow_the_scale_and_survive_a_checkpoint():
 def test_beta3_text_other_than_auto_is_refused(bad):
     with pytest.raises(ValueError, match='"auto"'):
         VRAdam([torch.nn.Parameter(torch.zeros(2))], beta3=bad)
+
+
+@pytest.mark.parametrize("scheduler", ["onecycle", "cyclic"])
+def test_vrmomentum_follows_cycle_momentum_schedulers(scheduler):
+    """torch's cyclic schedulers drive VRMomentum's β1 through its "momentum" mirror."""
+    model = _model()
+    opt = VRMomentum(model.parameters(), lr=0.01, beta1=0.9)
+    if scheduler == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=0.05, total_steps=20, base_momentum=0.8, max_momentum=0.95
+        )
+    else:
+        sched = torch.optim.lr_scheduler.CyclicLR(
+            opt, base_lr=0.01, max_lr=0.05, step_size_up=5, base_momentum=0.8, max_momentum=0.95
+        )
+    used = []
+    for _ in range(12):
+        _train(model, opt, 1)
+        used.append(opt.param_groups[0]["beta1"])
+        assert opt.param_groups[0]["beta1"] == opt.param_groups[0]["momentum"]
+        sched.step()
+    assert min(used) < 0.9 < max(used) or len(set(used)) > 3
+    opt.param_groups[0]["beta1"] = 0.5  # a user's own change still wins
+    _train(model, opt, 1)
+    assert opt.param_groups[0]["momentum"] == 0.5

@@ -433,6 +433,7 @@ class VRMomentum(_VelocityGatedOptimizer):
         defaults = dict(
             lr=lr,
             beta1=beta1,
+            momentum=beta1,  # a mirror of beta1 for torch's cyclic schedulers (see _beta1)
             beta3=0.0 if auto else beta3,
             alpha1=alpha1,
             weight_decay=weight_decay,
@@ -444,13 +445,34 @@ class VRMomentum(_VelocityGatedOptimizer):
 
     _state_keys = ("exp_avg",)
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        # torch's cyclic schedulers (OneCycleLR, CyclicLR with cycle_momentum=True) find a
+        # momentum under the name "momentum": it mirrors the group's beta1 (see _beta1).
+        if "beta1" in param_group and "momentum" not in param_group:
+            param_group = {**param_group, "momentum": param_group["beta1"]}
+        super().add_param_group(param_group)
+
+    def _beta1(self, group: dict[str, Any]) -> float:
+        """β1, kept equal to the "momentum" mirror: whichever of the two changed since the
+        last step wins (a scheduler writes "momentum", a user may write "beta1")."""
+        synced = self.__dict__.setdefault("_beta1_synced", {})
+        beta1, momentum = group["beta1"], group.setdefault("momentum", group["beta1"])
+        if momentum != beta1:
+            if beta1 == synced.get(id(group), beta1):  # beta1 untouched: momentum moved
+                _check_beta("momentum (VRMomentum's beta1) value", momentum)
+                group["beta1"] = beta1 = momentum
+            else:
+                group["momentum"] = beta1
+        synced[id(group)] = beta1
+        return beta1
+
     def _moments(self, group, lists, foreach, norms):
         _, grads, exp_avgs, steps = lists
         momentum_moments_(
             grads,
             exp_avgs,
             steps,
-            beta1=group["beta1"],
+            beta1=self._beta1(group),
             maximize=group["maximize"],
             foreach=foreach,
             norms=norms,
