@@ -1,6 +1,6 @@
 """Step time of VRAdam against AdamW, same kernel, measured interleaved in one run.
 
-    python benchmarks/bench_optim.py              # CPU, ~1M and ~10M parameters
+    python benchmarks/bench_optim.py              # CPU: 1M, 10M (76 and 196 tensors), 30k
     python benchmarks/bench_optim.py --device cuda
     python benchmarks/bench_optim.py --quick      # tiny sizes, a smoke run
 
@@ -77,8 +77,10 @@ def transformer_shapes(vocab: int, d: int, layers: int) -> list[tuple[int, ...]]
 
 
 SIZES = {
-    "1M": dict(vocab=2048, d=128, layers=4),
-    "10M": dict(vocab=8192, d=320, layers=6),
+    "1M": dict(vocab=2048, d=128, layers=4),  # 52 tensors
+    "10M": dict(vocab=8192, d=320, layers=6),  # 76 tensors
+    "10M/196": dict(vocab=4096, d=224, layers=16),  # the same size in 196 smaller tensors
+    "30k": dict(vocab=16, d=16, layers=4),  # the Networks page's scale: fixed costs show
 }
 QUICK_SIZES = {"tiny": dict(vocab=64, d=16, layers=2)}
 
@@ -163,7 +165,7 @@ def main(argv=None) -> int:
     for name, cfg in sizes.items():
         shapes = transformer_shapes(**cfg)
         for foreach in (False, True):
-            reps = args.reps or (3 if args.quick else (60 if name == "1M" else 24))
+            reps = args.reps or (3 if args.quick else {"1M": 60, "30k": 400}.get(name, 24))
             rows.append(bench_size(name, shapes, device, foreach, reps, warmup=2))
 
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
