@@ -59,6 +59,7 @@ SLOW = {
         "test_engine_equals_torch_optim[himmelblau-adam-",  # 1.9 s and 1.8 s (the first two)
     ),
     "test_eos.py": (
+        "test_default_mlp_window_matched_control",  # 19 s
         "test_default_gd_run_sits_at_the_edge_of_stability",  # 24 s
         "test_short_mlp_run_has_all_five_series_and_exports",  # 16 s
     ),
@@ -89,7 +90,12 @@ SLOW = {
         "test_friction_dissipates_energy_at_the_rate_gamma_v_squared",  # 1.6 s
         "test_path_satisfies_newtons_law_for_the_quartic_momentum",  # 1.5 s
     ),
-    "test_playground.py": ("test_figures_use_title_objects",),  # 12 s
+    "test_playground.py": (
+        "test_figures_use_title_objects",  # 12 s
+        "test_apptest_scenario_shows_its_frequency_and_map",  # an AppTest, ~3 s
+        "test_apptest_add_adam_at_vradams_rate",  # an AppTest, ~3 s
+    ),
+    "test_stability.py": ("test_below_line_example_opens_as_a_trace_and_in_the_playground",),
     "test_summaries.py": (
         "test_every_chart_has_a_summary[eos]",  # 4.9 s (in the make test-fast run)
         "test_training_and_sweep_summaries_match_the_records",  # 27 s

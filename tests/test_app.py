@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vradam.app.playground import SCENARIOS, PlaygroundConfig
+from vradam.app.playground import PlaygroundConfig
+from vradam.app.scenarios import SCENARIOS
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 60  # the default 3 s is too short on a loaded 2-core machine
@@ -249,7 +250,7 @@ def test_physics_page_integrates_and_reacts_to_friction():
 def test_stability_maps_page_shows_all_four_sections():
     at = _page("stability")
     _no_errors(at)
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5  # four sections and the 1-D trace of a cell
     text = _text(at)
     assert "bounded limit cycle" in text and "per pair" in text
     at.select_slider(key="sm_steps").set_value(100).run()

@@ -34,7 +34,8 @@ def test_bench_playground_quick_run():
         [sys.executable, str(ROOT / "benchmarks" / "bench_playground.py"), "--quick"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert "(default)" in result.stdout and "MB" in result.stdout
+    assert "The default race" in result.stdout and "MB" in result.stdout
+    assert "neighbourhood" in result.stdout and "147" in result.stdout  # a claim's cost
 
 
 def test_bench_train_quick_run():

@@ -101,8 +101,125 @@ def test_switching_and_per_coordinate_counterexamples_grow():
     # ... but alternating them grows (docs/theory.md §4: ×3.35 per pair for η = 30, 30/11)
     assert s["growth_per_pair_scalar"] == pytest.approx(3.35, abs=0.01)
     assert s["growth_per_pair_coordinate"] > 4
-    assert d.radii["adversarial scalar switching (1-D, η = 30, 30/11)"] > 1.5
-    assert d.radii["adversarial per-coordinate switching"] > 2
+    assert d.radii[S.SCALAR_SWITCHING] > 1.5
+    assert d.radii[S.COORDINATE_SWITCHING] > 2
     # the state-dependent gates, scalar and per coordinate, converge here
-    assert d.radii["scalar VR gate (VRMomentum)"] < 1
-    assert d.radii["per-coordinate gate"] < 1
+    assert d.radii[S.SCALAR_GATE] < 1
+    assert d.radii[S.COORDINATE_GATE] < 1
+    assert len(d.norms) == 5
+
+
+# ----------------------------------------------------------------------------- below the line
+
+
+@pytest.fixture(scope="module")
+def page_maps():
+    """The page's default momentum maps: 100 × 100, 400 steps, β = 0.9, β3 = 1, α1 = 10."""
+    lrs, curvatures = np.geomspace(0.05, 200, 100), np.geomspace(0.1, 100, 100)
+    vr = S.momentum_map("vrmomentum", lrs, curvatures)
+    ema = S.momentum_map("ema", lrs, curvatures)
+    return vr, ema, S.below_line_failures(vr)
+
+
+def test_vrmomentum_fails_to_converge_below_the_line(page_maps):
+    """Theorem 4.1 promises convergence for α0·L < B(β); the state-dependent gate itself
+    breaks it on 154 cells of the page's grid (docs/theory.md §4), where EMA momentum at
+    the same (α0, L) converges."""
+    vr, ema, b = page_maps
+    fail = b.failing
+    assert int(fail.sum()) == 154 and b.steps == S.BELOW_LINE_STEPS
+    assert not b.diverged.any()
+    mask = b.mask()
+    assert mask.shape == vr.classes.shape and int(mask.sum()) == 154
+    assert (vr.below_line[mask]).all()  # every one is below the line …
+    assert (ema.classes[mask] == S.CONVERGED).all()  # … where EMA momentum converges
+    assert b.ema_converged[fail].all()
+    # at 400 steps the map shows them as bounded (one still looks like it is shrinking)
+    assert np.isin(vr.classes[mask], [S.BOUNDED, S.SLOW]).all()
+    assert int((vr.classes[mask] == S.BOUNDED).sum()) >= 150
+    ratio = b.lrs[fail] * b.curvatures[fail] / b.limit
+    assert ratio.max() < 1 and ratio.min() < 0.55  # down to about half the line
+    # bounded oscillations, mostly period 4
+    assert int((b.period[fail] == 4).sum()) == 88
+    assert 0.05 < b.amplitude[fail].min() and b.amplitude[fail].max() < 5
+    # which cells fail depends on the details (α0's last digits, the start)
+    assert 50 <= int(b.robust[fail].sum()) < 154
+    assert set(b.fails_from) == {0.5, 2.0}
+    assert all(0 < int(f.sum()) < 154 for f in b.fails_from.values())
+
+
+def test_below_line_example_opens_as_a_trace_and_in_the_playground(page_maps):
+    vr_map, _, b = page_maps
+    k = b.example()
+    assert k == b.examples()[0] and b.robust[k] and b.failing[k]
+    lr, L = float(b.lrs[k]), float(b.curvatures[k])
+    assert lr * L < b.limit
+    kw = dict(steps=2000)
+    vr = S.trace_1d("vrmomentum", lr, L, **kw)
+    ema = S.trace_1d("ema", lr, L, **kw)
+    # the trace is the map's recurrence: same |x| after the map's 400 steps
+    row, col = b.rows[k], b.cols[k]
+    assert abs(vr.x[400]) == pytest.approx(vr_map.final[row, col], rel=1e-12)
+    assert np.abs(vr.x[-100:]).max() > 0.05 and abs(ema.x[-1]) < 1e-12
+    assert (vr.rate * L < b.limit).all()  # every rate is stable alone
+    # the Playground link runs the same cell (α0 rounded to 6 digits) with the same outcome
+    from vradam.app.playground import PlaygroundConfig, run
+    from vradam.app.ui.stability import TRACE_STEPS, playground_config
+
+    config = playground_config(lr, L, vr, vr_map.settings)
+    q = config.to_query()
+    assert q["ls"] == "custom" and q["start"] == "1,0" and q["steps"] == str(TRACE_STEPS)
+    again, _ = PlaygroundConfig.from_query(q)
+    vr_run, ema_run = run(again)
+    assert vr_run.diverged_at[0] == -1 and vr_run.converged_at[0] == -1
+    assert np.abs(vr_run.xy[0, -100:, 0]).max() > 0.05
+    assert ema_run.converged_at[0] >= 0
+
+
+def test_below_line_text_and_figure_use_the_measurements(page_maps):
+    from vradam.app.figures import stability as stabplots
+    from vradam.app.summaries import momentum_maps_summary, trace_summary
+    from vradam.app.ui.stability import below_line_text
+
+    vr, ema, b = page_maps
+    text = below_line_text(b)
+    n = int(b.failing.sum())
+    assert f"**{n} still have not converged**" in text
+    assert f"Rerun for {S.BELOW_LINE_STEPS:,} steps" in text
+    assert f"converges in {int(b.ema_converged[b.failing].sum())} of the {n}" in text
+    assert f"of these {n}, {int(b.robust[b.failing].sum())} still fail" in text
+    fig = stabplots.momentum_maps_figure([ema, vr], b, b.example())
+    layer = [t for t in fig["data"] if t.get("name") == stabplots.FAILURE_NAME]
+    assert len(layer) == 2  # the heatmap layer and its legend swatch
+    z = np.array(layer[0]["z"], dtype=float)
+    assert int(np.isfinite(z).sum()) == n and layer[0]["xaxis"] == "x2"
+    marker = [t for t in fig["data"] if t.get("name") == "example (opened below)"]
+    assert marker[0]["x"] == [float(b.lrs[b.example()])]
+    summary = momentum_maps_summary([ema, vr], b)
+    assert f"{n} cells below the line not converged after {b.steps} steps" in summary
+    k = b.example()
+    tr = S.trace_1d("vrmomentum", b.lrs[k], b.curvatures[k], steps=300)
+    tr0 = S.trace_1d("ema", b.lrs[k], b.curvatures[k], steps=300)
+    assert "all below the line" in trace_summary(tr, tr0, b.limit)
+    go_fig = stabplots.trace_figure(tr, tr0, b.limit)
+    assert len(go_fig["data"]) == 4
+
+
+def test_scalar_switching_between_the_same_rates_grows_faster_than_per_coordinate():
+    """docs/theory.md §4: scalar switching between 7.52 and 0.05 on the L = 5 direction grows
+    ×5.13 per pair, per-coordinate switching ×5.02: decoupling is not what makes the scalar
+    gate safe, and the page says so with the measured numbers."""
+    from vradam.app.ui.stability import switching_text
+
+    d = S.gates_and_switching()
+    s = d.settings
+    assert s["rho_each_same_rate"] < 1
+    assert s["growth_per_pair_same_rates"] == pytest.approx(5.13, abs=0.01)
+    assert s["growth_per_pair_coordinate"] == pytest.approx(5.02, abs=0.01)
+    assert d.radii[S.SAME_RATES_SWITCHING] > 2
+    text = switching_text(d)
+    assert "×5.13 per pair here, faster than the per-coordinate system (×5.02)" in text
+    assert "loses the decoupling" not in text
+    # beyond the line (κ = 20: α0·κ = 150 > 38) the page says the runs test nothing
+    far = switching_text(S.gates_and_switching(kappa=20.0))
+    assert "say nothing about the theorem" in far and "neither converges" in far

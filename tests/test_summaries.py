@@ -53,8 +53,11 @@ def test_eos_summary_matches_the_series():
 
     result = run_quadratic()
     text = S.eos_summary(result)
+    start = result.window_start
+    assert text.startswith("Window: steps 300–599. ")
     for s in result.series:
-        assert f"loss rose {s.loss_increases()} times" in text
+        assert f"loss rose on {s.loss_increases(start)} steps and climbed " \
+            f"{s.upward_movement(start):.3g} in log loss" in text  # fmt: skip
         if s.first_edge_step() >= 0:
             assert f"for {s.edge_steps()} steps from step {s.first_edge_step()}" in text
 
@@ -83,6 +86,9 @@ def test_stability_summaries_count_what_the_maps_show():
     ls = landscapes.get("himmelblau")
     b = St.basin_map(ls, ["gd:lr=0.01"], n=12, steps=300)
     assert "GD (α₀=0.01) reaches 4 of 4 minima" in S.basin_summary(b, 4)
+    below = St.below_line_failures(maps[1], steps=2000)
+    text = S.momentum_maps_summary(maps, below)
+    assert f"{int(below.failing.sum())} cells below the line not converged after 2000" in text
     d = St.gates_and_switching(steps=60)
     text = S.switching_summary(d)
     for name, r in d.radii.items():

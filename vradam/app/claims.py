@@ -6,7 +6,9 @@ grid of starts around the preset start, at several horizons (half, once and twic
 preset's step count) and, when the preset has gradient noise, several noise seeds.
 Each seed is one batched engine call at the longest horizon; shorter horizons are
 prefixes of the same runs (the engine is causal and the preset's schedule is constant),
-so the whole neighbourhood costs about one run of 2T steps over the grid.
+so the whole neighbourhood costs about one run of 2T steps over the grid. The runs of a
+neighbourhood are cached and shared by every test measured on it, so a scenario's claim and
+the numbers its text quotes beside it cost one simulation.
 
 The claim's test receives the trajectories cut to h steps and returns one bool per
 start: ``test(trajectories, h) -> (N,) bool``. Tests use positions, losses and the
@@ -24,7 +26,7 @@ import numpy as np
 from vradam.app.playground import PlaygroundConfig
 from vradam.sim.engine import Trajectory, simulate
 
-__all__ = ["Measured", "Neighbourhood", "measure", "truncate"]
+__all__ = ["Measured", "Neighbourhood", "clear_caches", "measure", "truncate"]
 
 # per-step arrays of a Trajectory: (N, T+1, …) states and (N, T, …) updates
 _STATE = ("xy", "loss", "sharpness")
@@ -86,14 +88,34 @@ class Measured:
         return self.holds.mean(axis=(0, 1))
 
     def text(self) -> str:
-        """'in 140 of 147 runs (7×7 starts within ±0.3, ±0.3 of the preset's × 150, 300, 600
-        steps)' — the frequency, stated with what it was measured over."""
+        """'in 140 of 147 runs (95%; 7×7 starts in x ± 0.3, y ± 0.3 around the preset start,
+        each run for 150, 300 and 600 steps)' — the frequency, with what it was measured over."""
         g, (dx, dy) = self.hood.grid, self.hood.half_width
-        what = (f"{g}×{g} starts within ±{dx:g}, ±{dy:g} of the preset's × "
-                f"{', '.join(map(str, self.horizons))} steps")  # fmt: skip
+        what = (f"{g}×{g} starts in x ± {dx:g}, y ± {dy:g} around the preset start, each run "
+                f"for {_and(self.horizons)} steps")  # fmt: skip
         if self.seeds:
-            what += f" × {len(self.seeds)} noise seeds"
+            what += f" with {len(self.seeds)} noise seeds"
         return f"in {self.count} of {self.total} runs ({self.frequency:.0%}; {what})"
+
+    def short(self) -> str:
+        """'in 84 of 147 runs (57%)', or 'from 25 of 49 starts (51%)' when measured at one
+        step count without noise seeds — a number quoted beside a claim."""
+        if len(self.horizons) == 1 and len(self.seeds) <= 1:
+            return f"from {self.count} of {self.total} starts ({self.frequency:.0%})"
+        return f"in {self.count} of {self.total} runs ({self.frequency:.0%})"
+
+    def at(self, horizon: float) -> Measured:
+        """The same measurement at one horizon, given as a multiple of the preset's steps
+        (one of the neighbourhood's ``horizons``)."""
+        if horizon not in self.hood.horizons:
+            raise ValueError(f"{horizon} is not one of the horizons {self.hood.horizons}")
+        j = self.hood.horizons.index(horizon)
+        return replace(self, holds=self.holds[:, j : j + 1], horizons=(self.horizons[j],))
+
+
+def _and(items) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def truncate(tr: Trajectory, h: int) -> Trajectory:
@@ -108,26 +130,59 @@ def truncate(tr: Trajectory, h: int) -> Trajectory:
 Test = Callable[[list[Trajectory], int], np.ndarray]
 
 
-def measure(config: PlaygroundConfig, hood: Neighbourhood, test: Test) -> Measured:
-    """Evaluate ``test`` over the neighbourhood of ``config``'s start."""
+def measure(
+    config: PlaygroundConfig, hood: Neighbourhood, test: Test, *, telemetry: str = "full"
+) -> Measured:
+    """Evaluate ``test`` over the neighbourhood of ``config``'s start.
+
+    ``telemetry="path"`` (positions, losses, divergence) costs about half of ``"full"``
+    (which adds η_t, ‖v‖², sharpness …); use it when the test needs only the path.
+    Results are cached per (config, neighbourhood, test, telemetry).
+    """
     if config.schedule != "constant":
         raise ValueError("neighbourhoods need a constant schedule (horizons are prefixes)")
-    return _measure(config, hood, test)
+    if telemetry not in ("path", "full"):
+        raise ValueError("telemetry must be 'path' or 'full'")
+    return _measure(config, hood, test, telemetry)
 
 
-@lru_cache(maxsize=64)
-def _measure(config: PlaygroundConfig, hood: Neighbourhood, test: Test) -> Measured:
+@lru_cache(maxsize=2)  # full telemetry of 2T steps is tens of MB
+def _runs(config: PlaygroundConfig, hood: Neighbourhood, telemetry: str):
+    """(starts, horizons, seeds, one list of trajectories per seed) at the longest horizon."""
     starts = hood.starts(config.start_point())
     horizons = hood.horizon_steps(config.steps)
     seeds = hood.seeds if config.noise > 0 else ()
-    holds = np.zeros((max(1, len(seeds)), len(horizons), hood.grid * hood.grid), dtype=bool)
-    for i, seed in enumerate(seeds or (config.seed,)):
-        trs = simulate(config.landscape_obj(), config.specs(), starts, max(horizons),
-                       noise_std=config.noise, seed=seed)  # fmt: skip
+    runs = tuple(
+        simulate(
+            config.landscape_obj(),
+            config.specs(),
+            starts,
+            max(horizons),
+            noise_std=config.noise,
+            seed=seed,
+            telemetry=telemetry,
+        )
+        for seed in (seeds or (config.seed,))
+    )
+    return starts, horizons, seeds, runs
+
+
+@lru_cache(maxsize=64)
+def _measure(config: PlaygroundConfig, hood: Neighbourhood, test: Test, telemetry: str) -> Measured:
+    starts, horizons, seeds, runs = _runs(config, hood, telemetry)
+    holds = np.zeros((len(runs), len(horizons), hood.grid * hood.grid), dtype=bool)
+    for i, trs in enumerate(runs):
         for j, h in enumerate(horizons):
             result = np.asarray(test([truncate(tr, h) for tr in trs], h), dtype=bool)
             if result.shape != (starts.shape[0],):
                 raise ValueError(f"a claim's test must return {starts.shape[0]} booleans")
             holds[i, j] = result
-    return Measured(holds.reshape((*holds.shape[:2], hood.grid, hood.grid)), starts, horizons,
-                    seeds, hood)  # fmt: skip
+    holds = holds.reshape((*holds.shape[:2], hood.grid, hood.grid))
+    holds.flags.writeable = False  # shared by every caller of the cache
+    return Measured(holds, starts, horizons, seeds, hood)
+
+
+def clear_caches() -> None:
+    """Forget cached neighbourhood runs and measurements (benchmarks, tests)."""
+    _runs.cache_clear()
+    _measure.cache_clear()

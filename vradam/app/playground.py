@@ -1,4 +1,4 @@
-"""The Playground's state, without Streamlit: config, URL round trip, runs, table, scenarios.
+"""The Playground's state, without Streamlit: config, URL round trip, runs, table, matched rate.
 
 A :class:`PlaygroundConfig` is a frozen record of primitives (it pickles, compares,
 prints and round-trips through the URL). :func:`run` turns it into trajectories;
@@ -443,131 +443,34 @@ def config_dict(config: PlaygroundConfig) -> dict:
     return d
 
 
-# ----------------------------------------------------------------------------- scenarios
+# ----------------------------------------------------------------------------- matched rate
+
+MATCHED_LABEL = "Adam at VRAdam's η"
 
 
-@dataclass(frozen=True)
-class Scenario:
-    key: str
-    title: str
-    text: str  # two or three sentences on what to watch (each claim is a test)
-    config: PlaygroundConfig
+def mean_effective_rate(tr: Trajectory, window: int | None = None, run: int = 0) -> float:
+    """VRAdam's mean η_t over its first ``window`` updates (all by default) of one run,
+    divided by the schedule's mean factor, so that Adam at this α0 under the same
+    schedule has the same mean effective rate. Steps after a divergence are skipped."""
+    eta = tr.effective_lr[run, :window]
+    factor = np.mean(tr.lr[: eta.size]) / tr.spec.hyperparams["lr"]
+    finite = eta[np.isfinite(eta)]
+    if finite.size == 0 or not factor > 0:
+        raise ValueError(f"{tr.label} has no finite effective rate to match")
+    return float(f"{finite.mean() / factor:.3g}")
 
 
-SCENARIOS: dict[str, Scenario] = {
-    s.key: s
-    for s in [
-        Scenario(
-            "rosenbrock",
-            "Rosenbrock's curved valley",
-            "At α0 = 0.3 Adam zig-zags down the banana-shaped valley and is still far from (1, 1) "
-            "after 500 steps. VRAdam's rate dips below half of α0 while it falls into the valley, "
-            "then returns to α0 and it ends with a loss about a thousand times lower.",
-            PlaygroundConfig(),
-        ),
-        Scenario(
-            "ravine",
-            "A ravine where Adam oscillates",
-            "A rotated ravine 25 times steeper across than along. At a large step Adam bounces "
-            "from wall to wall: its loss goes up on over a hundred steps. VRAdam reads the "
-            "bouncing as velocity, shrinks its step and slides down the floor with a few times "
-            "fewer loss increases.",
-            PlaygroundConfig(
-                landscape="ill_conditioned",
-                landscape_params=(("condition", 25.0), ("angle", 30.0)),
-                optimizers=("adam:lr=0.3", "vradam:lr=0.3,beta3=0.021,weight_decay=0"),
-                steps=300,
-            ),
-        ),
-        Scenario(
-            "big_step",
-            "A step too large for momentum",
-            "On the bowl x² + y² the curvature is 2, so EMA momentum (β1 = 0.9) is stable only "
-            "for α0 < 19. At α0 = 25 it blows up within a few steps. VRMomentum, the same update "
-            "with the velocity gate, cuts its rate while it moves fast and stays bounded: near "
-            "the minimum the gate releases and it settles into an oscillation instead of "
-            "converging, the limit cycle the theory predicts.",
-            PlaygroundConfig(
-                landscape="quadratic",
-                optimizers=(
-                    "vrmomentum:lr=25,beta3=0@EMA momentum (β₃ = 0)",
-                    "vrmomentum:lr=25,beta3=1",
-                ),
-                steps=200,
-            ),
-        ),
-        Scenario(
-            "himmelblau",
-            "Himmelblau's four basins",
-            "Four minima of equal depth. From the same start, gradient descent and momentum roll "
-            "to the minimum at (−2.81, 3.13) while Adam and VRAdam, whose first steps are "
-            "normalised per coordinate, end at (3, 2). Click the map to try other starts.",
-            PlaygroundConfig(
-                landscape="himmelblau",
-                start=(-0.3, 0.2),
-                optimizers=(
-                    "gd:lr=0.01",
-                    "momentum:lr=0.003",
-                    "adam:lr=0.1",
-                    "vradam:lr=0.1,beta3=0.0008,weight_decay=0",
-                ),
-                steps=300,
-            ),
-        ),
-        Scenario(
-            "saddle",
-            "Escaping a saddle",
-            "The run starts on the ridge of x² − y², a hair away from the line y = 0. Gradient "
-            "descent needs the tiny push to grow geometrically, while Adam and RMSprop normalise "
-            "it and leave at once. VRAdam's gate slows its exit as it speeds up.",
-            PlaygroundConfig(
-                landscape="saddle",
-                optimizers=(
-                    "gd:lr=0.02",
-                    "adam:lr=0.02",
-                    "vradam:lr=0.02,beta3=0.2,weight_decay=0",
-                    "rmsprop:lr=0.02",
-                ),
-                steps=150,
-            ),
-        ),
-        Scenario(
-            "rastrigin_noise",
-            "Rastrigin with noisy gradients",
-            "Sixteen starts around one point of a landscape covered in local minima, with "
-            "Gaussian noise (std 30) on every gradient. Noise shakes momentum out of the shallow "
-            "pits and its typical final loss drops well below the noiseless one; set the noise "
-            "to 0 to compare.",
-            PlaygroundConfig(
-                landscape="rastrigin",
-                start_mode="cloud",
-                n_starts=16,
-                optimizers=(
-                    "gd:lr=0.002",
-                    "momentum:lr=0.002",
-                    "adam:lr=0.1",
-                    "vradam:lr=0.1,beta3=0.004,weight_decay=0",
-                ),
-                steps=300,
-                noise=30.0,
-            ),
-        ),
-        Scenario(
-            "beale",
-            "Beale's plateaus",
-            "Gradients on Beale's function range over orders of magnitude. Plain gradient "
-            "descent, with a step small enough for the steep walls, crawls across the plateau; "
-            "Adam and VRAdam rescale the gradient and reach the minimum at (3, 0.5).",
-            PlaygroundConfig(
-                landscape="beale",
-                optimizers=(
-                    "gd:lr=0.001",
-                    "momentum:lr=0.001",
-                    "adam:lr=0.1",
-                    "vradam:lr=0.1,beta3=0.006,weight_decay=0",
-                ),
-                steps=500,
-            ),
-        ),
-    ]
-}
+def matched_adam(config: PlaygroundConfig, trajectories: list[Trajectory], index: int) -> str:
+    """The spec of "Adam at VRAdam's η" for optimizer ``index`` (a VRAdam) of this run:
+    Adam at its mean effective rate over the run from the chosen start, with its β1, β2
+    and ε (AdamW with its decoupled weight decay, when it has one)."""
+    spec = config.specs()[index]
+    if spec.key != "vradam":
+        raise ValueError(f"{spec.display_name} is not VRAdam")
+    hp = spec.hyperparams
+    rate = mean_effective_rate(trajectories[index])
+    key, decay = ("adamw", f",weight_decay={hp['weight_decay']:g}") if hp["weight_decay"] else (
+        "adam", "")  # fmt: skip
+    params = f"lr={rate:g},beta1={hp['beta1']:g},beta2={hp['beta2']:g},eps={hp['eps']:g}{decay}"
+    label = MATCHED_LABEL if key == "adam" else MATCHED_LABEL.replace("Adam", "AdamW", 1)
+    return canonical_spec(f"{key}:{params}@{label}")

@@ -26,6 +26,7 @@ __all__ = [
     "sweep_summary",
     "switching_summary",
     "top_speed",
+    "trace_summary",
     "training_summary",
 ]
 
@@ -97,19 +98,24 @@ def sweep_summary(rows: list[dict], labels: list[str]) -> str:
 
 
 def eos_summary(result) -> str:
-    """Edge of stability: steps at the edge and loss rises per optimizer."""
+    """Edge of stability: steps at the edge per optimizer, and over the comparison window
+    (shaded) how often and how far its loss rose."""
+    start = result.window_start
+    first, last = result.window
     parts = []
     for s in result.series:
-        first = s.first_edge_step()
+        first_edge = s.first_edge_step()
         edge = (
-            f"at its edge (±10 %) for {s.edge_steps()} steps from step {first}"
-            if first >= 0
+            f"at its edge (±10 %) for {s.edge_steps()} steps from step {first_edge}"
+            if first_edge >= 0
             else "never at its edge"
         )
         parts.append(
-            f"{s.label} {edge}, loss rose {s.loss_increases()} times, final loss {_g(s.loss[-1])}"
+            f"{s.label} {edge}, loss rose on {s.loss_increases(start)} steps and climbed "
+            f"{_g(s.upward_movement(start))} in log loss in the window, final loss "
+            f"{_g(s.loss[-1])}"
         )
-    return "; ".join(parts) + "."
+    return f"Window: steps {first}–{last}. " + "; ".join(parts) + "."
 
 
 def motion_summary(motions, labels: list[str]) -> str:
@@ -130,19 +136,44 @@ def gate_summary(curves: dict) -> str:
     )
 
 
-def momentum_maps_summary(maps) -> str:
+def momentum_maps_summary(maps, below=None) -> str:
+    """Cells per class and optimizer; with ``below`` (a stability.BelowLine), VRMomentum's
+    cells below the line that never converge."""
     from vradam.studies import stability as S
 
     parts = []
     for m in maps:
         n = m.classes.size
         counts = {k: int((m.classes == k).sum()) for k in S.CLASS_NAMES}
-        parts.append(
+        text = (
             f"{S.KINDS[m.kind]}: {counts[S.CONVERGED]} of {n} cells converged, "
             f"{counts[S.BOUNDED]} bounded, {counts[S.DIVERGED]} diverged "
             f"(theory line α0·L = {_g(m.limit)})"
         )
+        if below is not None and m.kind == "vrmomentum":
+            text += (
+                f", {int(below.failing.sum())} cells below the line not converged after "
+                f"{below.steps} steps"
+            )
+        parts.append(text)
     return "; ".join(parts) + "."
+
+
+def trace_summary(vr, ema, limit: float) -> str:
+    """One cell as a 1-D run: where VRMomentum and EMA momentum end, and VRMomentum's rates."""
+    T = vr.rate.size
+    tail = vr.rate[-min(T, 40) :] * vr.curvature
+    return (
+        f"At α0 = {_g(vr.lr)}, L = {_g(vr.curvature)} (α0·L = {_g(vr.lr * vr.curvature)}, "
+        f"line {_g(limit)}), after {T} steps VRMomentum's |x| is {_g(abs(vr.x[-1]))} and EMA "
+        f"momentum's {_g(abs(ema.x[-1]))}; over the last {tail.size} steps VRMomentum's η_t·L "
+        f"ranges from {_g(tail.min())} to {_g(tail.max())}, all below the line."
+        if tail.max() < limit
+        else f"At α0 = {_g(vr.lr)}, L = {_g(vr.curvature)}, after {T} steps VRMomentum's |x| "
+        f"is {_g(abs(vr.x[-1]))} and EMA momentum's {_g(abs(ema.x[-1]))}; over the last "
+        f"{tail.size} steps VRMomentum's η_t·L reaches {_g(tail.max())}, above the line "
+        f"{_g(limit)}."
+    )
 
 
 def adam_map_summary(m) -> str:

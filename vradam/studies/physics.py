@@ -57,12 +57,22 @@ def integrate(
     landscape, x0, v0, *, beta3s=(0.0, 1.0), mass: float = 1.0, friction: float = 0.0,
     dt: float = 0.01, steps: int = 1000,
 ) -> list[Motion]:  # fmt: skip
-    """RK4 for every β3 at once, from the same x0 and v0; one Motion per β3."""
+    """RK4 for every β3 at once; one Motion per β3.
+
+    ``x0`` and ``v0`` may also be (N, 2) arrays (v0 broadcasts): then every start runs
+    with every β3 in the same batch (it costs about one run), and the Motions come
+    start-major: N·B of them, ``motions[i * B + j]`` for start i and β3 j.
+    """
     if not (mass > 0 and dt > 0 and steps >= 1 and friction >= 0):
         raise ValueError("need mass > 0, dt > 0, steps ≥ 1 and friction ≥ 0")
     b = np.asarray(beta3s, dtype=np.float64)
     if (b < 0).any() or not np.isfinite(b).all():
         raise ValueError("β3 must be finite and ≥ 0")
+    starts = np.atleast_2d(np.asarray(x0, dtype=np.float64))
+    pushes = np.broadcast_to(np.asarray(v0, dtype=np.float64), starts.shape)
+    if starts.ndim != 2 or starts.shape[1] != 2:
+        raise ValueError("x0 must be a point (2,) or points (N, 2)")
+    b = np.tile(b, len(starts))  # (N·B,): start-major
     B = b.size
     fn = landscape.fn
 
@@ -75,8 +85,8 @@ def integrate(
         _, g = grad_at(x)
         return v, acceleration(-g - friction * v, v, mass, b)
 
-    x = np.tile(np.asarray(x0, dtype=np.float64), (B, 1))
-    v = np.tile(np.asarray(v0, dtype=np.float64), (B, 1))
+    x = np.repeat(starts, B // len(starts), axis=0)
+    v = np.repeat(pushes, B // len(starts), axis=0)
     X, Vel = np.empty((steps + 1, B, 2)), np.empty((steps + 1, B, 2))
     X[0], Vel[0] = x, v
     with np.errstate(over="ignore", invalid="ignore"):

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,6 +52,26 @@ class MomentumMap:
     steps_to_tol: np.ndarray  # (C, A), −1 where never
     final: np.ndarray  # (C, A) |x_T| (inf when diverged)
     limit: float  # the theory's α0·L line
+    # the run's settings (beta, beta3, alpha1, steps, x0, tol), so that cells can be rerun
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def below_line(self) -> np.ndarray:
+        """(C, A) True where α0·L < the line: where the theory promises convergence."""
+        return self.curvatures[:, None] * self.lrs[None, :] < self.limit
+
+
+def _step(kind, x, v, eta, L, beta, beta3, alpha1):
+    """One update of ``kind`` on ½Lx² (arrays broadcast): returns (x, v, rate used)."""
+    g = L * x
+    if kind == "gd":
+        return x - eta * g, v, eta
+    if kind == "heavy_ball":
+        v = beta * v + g  # torch: buf ← μ·buf + g (first step buf = g)
+        return x - eta * v, v, eta
+    v = beta * v + (1 - beta) * g
+    rate = eta / (1 + np.minimum(beta3 * v * v, alpha1)) if kind == "vrmomentum" else eta
+    return x - rate * v, v, rate
 
 
 def momentum_map(
@@ -74,18 +94,7 @@ def momentum_map(
     late = range(int(0.9 * steps), steps)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            g = L * x
-            if kind == "gd":
-                x = x - eta * g
-            elif kind == "heavy_ball":
-                v = beta * v + g  # torch: buf ← μ·buf + g (first step buf = g)
-                x = x - eta * v
-            else:
-                v = beta * v + (1 - beta) * g
-                if kind == "vrmomentum":
-                    x = x - eta / (1 + np.minimum(beta3 * v * v, alpha1)) * v
-                else:
-                    x = x - eta * v
+            x, v, _ = _step(kind, x, v, eta, L, beta, beta3, alpha1)
             mag = np.abs(x) + np.abs(v)
             dead |= ~np.isfinite(mag) | (mag > blowup * abs(x0))
             last_big = np.where(mag >= tol * abs(x0), t, last_big)
@@ -101,7 +110,163 @@ def momentum_map(
         dead, DIVERGED, np.where(converged, CONVERGED, np.where(decaying, SLOW, BOUNDED))
     )
     steps_to_tol = np.where(converged, last_big + 1, -1)
-    return MomentumMap(kind, lrs, L[:, 0], classes, steps_to_tol, final, theory_limit(kind, beta))
+    settings = dict(beta=beta, beta3=beta3, alpha1=alpha1, steps=steps, x0=x0, tol=tol)
+    return MomentumMap(kind, lrs, L[:, 0], classes, steps_to_tol, final,
+                       theory_limit(kind, beta), settings)  # fmt: skip
+
+
+@dataclass
+class Trace1D:
+    """One run of ``kind`` on ½Lx²: the state after each update and the rate it used."""
+
+    kind: str
+    lr: float
+    curvature: float
+    x: np.ndarray  # (T + 1,) x_0 … x_T
+    v: np.ndarray  # (T + 1,) velocity (EMA / buffer), v_0 = 0
+    rate: np.ndarray  # (T,) the step size of update t + 1 (η_t for VRMomentum)
+
+
+def trace_1d(
+    kind: str, lr: float, curvature: float, *, beta: float = 0.9, beta3: float = 1.0,
+    alpha1: float = 10.0, steps: int = 400, x0: float = 1.0,
+) -> Trace1D:  # fmt: skip
+    """The run of one cell of :func:`momentum_map`, step by step (the same recurrence)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    xs, vs, rates = np.empty(steps + 1), np.empty(steps + 1), np.empty(steps)
+    x, v = float(x0), 0.0
+    xs[0], vs[0] = x, v
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            x, v, rate = _step(kind, x, v, lr, curvature, beta, beta3, alpha1)
+            xs[t + 1], vs[t + 1], rates[t] = x, v, rate
+    return Trace1D(kind, float(lr), float(curvature), xs, vs, rates)
+
+
+BELOW_LINE_STEPS = 20_000  # the long rerun of the cells below the line
+PERTURBATION = 1e-3  # α0 × (1 ± this): does a cell's failure survive a small change of α0?
+
+
+@dataclass
+class BelowLine:
+    """VRMomentum cells *below* the line α0·L < B(β) that do not converge.
+
+    Theorem 4.1 (as the paper states it) promises convergence there. The map's cells below
+    the line that had not converged within the map's steps are rerun for ``steps`` (a much
+    longer horizon) from the map's start x0, with EMA momentum (β3 = 0) at the same (α0, L)
+    beside them. The cells still failing are then rerun with α0 × (1 ± PERTURBATION) and
+    from x0/2 and 2·x0, to say how much the failure depends on the exact cell.
+    """
+
+    map_steps: int  # the map's horizon
+    steps: int  # the long rerun's horizon
+    x0: float
+    rows: np.ndarray  # (K,) curvature index into the map
+    cols: np.ndarray  # (K,) α0 index into the map
+    lrs: np.ndarray  # (K,)
+    curvatures: np.ndarray  # (K,)
+    converged: np.ndarray  # (K,) VRMomentum converged within ``steps``
+    diverged: np.ndarray  # (K,)
+    ema_converged: np.ndarray  # (K,) EMA momentum at the same (α0, L) converged
+    amplitude: np.ndarray  # (K,) max |x| over the last ``tail`` steps of the rerun
+    period: np.ndarray  # (K,) smallest period ≤ max_period of the tail's orbit, −1 if none
+    robust: np.ndarray  # (K,) also fails at α0 × (1 − PERTURBATION) and × (1 + PERTURBATION)
+    fails_from: dict[float, np.ndarray]  # other start → (K,) fails from there too
+    limit: float
+    shape: tuple[int, int]  # the map's (C, A)
+
+    @property
+    def failing(self) -> np.ndarray:
+        """(K,) still neither converged nor diverged after the long rerun."""
+        return ~self.converged & ~self.diverged
+
+    def mask(self) -> np.ndarray:
+        """(C, A) True on the map's cells below the line that never converge."""
+        out = np.zeros(self.shape, dtype=bool)
+        out[self.rows[self.failing], self.cols[self.failing]] = True
+        return out
+
+    def examples(self) -> np.ndarray:
+        """Failing cells whose failure survives α0 × (1 ± PERTURBATION), furthest below the
+        line (smallest α0·L) first: the ones worth opening, and linking to (the Playground
+        rounds α0 to 6 digits)."""
+        idx = np.flatnonzero(self.failing & self.robust)
+        return idx[np.argsort(self.lrs[idx] * self.curvatures[idx], kind="stable")]
+
+    def example(self) -> int:
+        """The robust failing cell furthest below the line, −1 if none."""
+        idx = self.examples()
+        return int(idx[0]) if idx.size else -1
+
+
+CHECKPOINT = 1000  # the long rerun drops settled cells every this many steps
+
+
+def _long_run(kind, lrs, L, settings, steps, *, x0=None, tail=96, max_period=32):
+    """Rerun cells (1-D arrays) below the line for ``steps``.
+
+    Returns (converged, diverged, tail amplitude, period). A cell whose |x| + |v| is below
+    tol at a checkpoint counts as converged and is dropped: below the line the update near
+    0 is the stable linear one (the gate is released), so it stays converged.
+    """
+    x0 = float(settings["x0"] if x0 is None else x0)
+    n = lrs.size
+    x, v = np.full(n, x0), np.zeros(n)
+    converged, diverged = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    hist = np.zeros((tail, n))
+    tol = settings["tol"] * abs(x0)
+    args = (settings["beta"], settings["beta3"], settings["alpha1"])
+    active, t = np.arange(n), 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        while t < steps and active.size:
+            xa, va, la, ca = x[active], v[active], lrs[active], L[active]
+            for _ in range(min(CHECKPOINT, steps - t)):
+                xa, va, _ = _step(kind, xa, va, la, ca, *args)
+                if t >= steps - tail:
+                    hist[t - (steps - tail), active] = xa
+                t += 1
+            x[active], v[active] = xa, va
+            mag = np.abs(xa) + np.abs(va)
+            dead = ~np.isfinite(mag) | (mag > 1e8 * abs(x0))
+            done = ~dead & (mag < tol)
+            diverged[active[dead]], converged[active[done]] = True, True
+            active = active[~dead & ~done]
+    failing = ~converged & ~diverged
+    amplitude = np.where(failing, np.abs(hist).max(axis=0), 0.0)
+    amplitude[diverged] = np.inf
+    period = np.full(n, -1)
+    scale = np.maximum(amplitude, 1e-300)
+    for p in range(max_period, 0, -1):  # the smallest period wins
+        same = np.all(np.abs(hist[p:] - hist[:-p]) <= 1e-6 * scale, axis=0)
+        period = np.where(same & failing, p, period)
+    return converged, diverged, amplitude, period
+
+
+def below_line_failures(m: MomentumMap, *, steps: int = BELOW_LINE_STEPS) -> BelowLine:
+    """Rerun the VRMomentum cells below the line that did not converge, for ``steps``."""
+    if m.kind != "vrmomentum":
+        raise ValueError("below-the-line failures are measured on a VRMomentum map")
+    st = m.settings
+    rows, cols = np.nonzero(m.below_line & (m.classes != CONVERGED))
+    lrs, L = m.lrs[cols], m.curvatures[rows]
+    conv, div, amp, period = _long_run("vrmomentum", lrs, L, st, steps)
+    ema_conv, *_ = _long_run("ema", lrs, L, st, steps, max_period=1)
+    fail = ~conv & ~div
+    f = np.flatnonzero(fail)
+
+    def fails(lr_factor: float = 1.0, x0: float | None = None) -> np.ndarray:
+        out = np.zeros(lrs.size, dtype=bool)
+        c, d, *_ = _long_run("vrmomentum", lrs[f] * lr_factor, L[f], st, steps, x0=x0,
+                             max_period=1)  # fmt: skip
+        out[f] = ~c & ~d
+        return out
+
+    robust = fails(1 - PERTURBATION) & fails(1 + PERTURBATION)
+    x0 = float(st["x0"])
+    fails_from = {x0 * k: fails(x0=x0 * k) for k in (0.5, 2.0)}
+    return BelowLine(st["steps"], steps, x0, rows, cols, lrs, L, conv, div, ema_conv, amp,
+                     period, robust, fails_from, m.limit, m.classes.shape)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- Adam family
@@ -192,6 +357,13 @@ def spectral_radius(A: np.ndarray) -> float:
     return float(np.max(np.abs(np.linalg.eigvals(A))))
 
 
+SCALAR_GATE = "scalar VR gate (VRMomentum)"
+COORDINATE_GATE = "per-coordinate gate"
+COORDINATE_SWITCHING = "adversarial per-coordinate switching"
+SAME_RATES_SWITCHING = "adversarial scalar switching, same two rates (1-D, L = κ)"
+SCALAR_SWITCHING = "adversarial scalar switching (1-D, η = 30, 30/11)"
+
+
 @dataclass
 class SwitchingDemo:
     steps: np.ndarray
@@ -204,12 +376,16 @@ def gates_and_switching(
     *, kappa: float = 5.0, theta: float = 0.1, beta: float = 0.9, eta_hi: float = 7.52,
     eta_lo: float = 0.05, beta3: float = 1.0, steps: int = 120,
 ) -> SwitchingDemo:  # fmt: skip
-    """Four runs from the same start on the rotated quadratic ½xᵀHx, eigenvalues 1 and κ.
+    """Five runs on the rotated quadratic ½xᵀHx (eigenvalues 1 and κ) or one of its
+    eigendirections.
 
     * the scalar VR gate (VRMomentum, α0 = eta_hi, floor eta_lo), state-dependent;
     * a per-coordinate gate: the same rule applied to each coordinate's own velocity;
     * adversarial per-coordinate switching: diag(eta_hi, eta_lo) and diag(eta_lo,
-      eta_hi) alternate — each alone is a stable iteration;
+      eta_hi) alternate — each alone is a stable iteration when eta_hi·κ < B(β);
+    * adversarial scalar switching between the *same* two rates, eta_hi and eta_lo, on
+      the stiff eigendirection L = κ (a 1-D run): what a scalar gate sees along one
+      eigenvector when it alternates between the two rates;
     * adversarial scalar switching on the 1-D quadratic L = 1 (docs/theory.md §4):
       η alternates between 30 and 30/11, both stable alone.
     """
@@ -228,30 +404,35 @@ def gates_and_switching(
             out.append(float(np.hypot(np.linalg.norm(x), np.linalg.norm(v))))
         return out
 
-    runs["scalar VR gate (VRMomentum)"] = gated(False)
-    runs["per-coordinate gate"] = gated(True)
+    def alternate(A: np.ndarray, B: np.ndarray, z: np.ndarray) -> list[float]:
+        out = []
+        for t in range(steps):
+            z = (A if t % 2 == 0 else B) @ z
+            out.append(float(np.linalg.norm(z)))
+        return out
+
+    runs[SCALAR_GATE] = gated(False)
+    runs[COORDINATE_GATE] = gated(True)
     M1 = step_matrix(np.diag([eta_hi, eta_lo]), H, beta)
     M2 = step_matrix(np.diag([eta_lo, eta_hi]), H, beta)
-    z, out = start.copy(), []
-    for t in range(steps):
-        z = (M1 if t % 2 == 0 else M2) @ z
-        out.append(float(np.linalg.norm(z)))
-    runs["adversarial per-coordinate switching"] = out
+    runs[COORDINATE_SWITCHING] = alternate(M1, M2, start.copy())
+    stiff = np.array([[float(kappa)]])
+    K1 = step_matrix(np.array([[eta_hi]]), stiff, beta)
+    K2 = step_matrix(np.array([[eta_lo]]), stiff, beta)
+    runs[SAME_RATES_SWITCHING] = alternate(K1, K2, np.array([1.0, 0.0]))
     S1 = step_matrix(np.array([[30.0]]), np.array([[1.0]]), beta)
     S2 = step_matrix(np.array([[30.0 / 11]]), np.array([[1.0]]), beta)
-    z, out = np.array([1.0, 0.0]), []
-    for t in range(steps):
-        z = (S1 if t % 2 == 0 else S2) @ z
-        out.append(float(np.linalg.norm(z)))
-    runs["adversarial scalar switching (1-D, η = 30, 30/11)"] = out
+    runs[SCALAR_SWITCHING] = alternate(S1, S2, np.array([1.0, 0.0]))
     norms = {k: np.asarray(v) for k, v in runs.items()}
     radii = {k: float((v[-1] / v[0]) ** (1 / (len(v) - 1))) for k, v in norms.items()}
     settings = dict(
         kappa=kappa, theta=theta, beta=beta, eta_hi=eta_hi, eta_lo=eta_lo, beta3=beta3,
-        alpha1=alpha1,
+        alpha1=alpha1, limit=theory_limit("ema", beta),
         rho_each_coordinate_config=max(spectral_radius(M1), spectral_radius(M2)),
         rho_each_scalar_step=max(spectral_radius(S1), spectral_radius(S2)),
+        rho_each_same_rate=max(spectral_radius(K1), spectral_radius(K2)),
         growth_per_pair_coordinate=spectral_radius(M2 @ M1),
         growth_per_pair_scalar=spectral_radius(S2 @ S1),
+        growth_per_pair_same_rates=spectral_radius(K2 @ K1),
     )  # fmt: skip
     return SwitchingDemo(np.arange(1, steps + 1), norms, radii, settings)

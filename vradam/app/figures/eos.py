@@ -23,7 +23,7 @@ def series_colors(result: EoSResult) -> list[str]:
 
 def short_title(s: Series) -> str:
     """A panel title that fits a fifth of a projector: the optimizer's name only."""
-    return "Adam at mean η" if s.label == MATCHED_LABEL else OptimizerSpec.parse(s.spec).info.name
+    return "matched Adam" if s.label == MATCHED_LABEL else OptimizerSpec.parse(s.spec).info.name
 
 
 def _axis(layout, n, domain_x, domain_y, *, title, log=True, x_title=None):
@@ -100,16 +100,36 @@ def _edge_band(result: EoSResult, ax: dict) -> list[dict]:
     )
 
 
+WINDOW_FILL = "rgba(230,159,0,0.12)"
+
+
+def _window_shade(result: EoSResult, ax: dict, layout: dict, *, label: bool) -> None:
+    """Shade the comparison window (where the matched rate and the oscillation measures
+    are taken) behind a bottom-row panel."""
+    first, last = result.window
+    layout.setdefault("shapes", []).append(
+        dict(type="rect", xref=ax["xaxis"], yref=f"{ax['yaxis']} domain", x0=first, x1=last,
+             y0=0, y1=1, fillcolor=WINDOW_FILL, line=dict(width=0), layer="below")
+    )  # fmt: skip
+    if label:
+        layout["annotations"].append(
+            dict(text=f"comparison window<br>steps {first}–{last}", xref=ax["xaxis"],
+                 yref=f"{ax['yaxis']} domain", x=(first + last) / 2, y=0.98, yanchor="top",
+                 showarrow=False, font=dict(size=10, color="#8a5a00"))
+        )  # fmt: skip
+
+
 def _shared_row(result: EoSResult, colors, layout: dict) -> list[dict]:
     """Three panels with every optimizer: the loss, sharpness ÷ threshold and η_t."""
     panels = [
         ("training loss", lambda s: (s.steps, s.loss), True),
-        ("sharpness ÷ threshold (1 = edge)", lambda s: (s.sharp_steps, s.ratio), False),
-        ("effective learning rate η_t", lambda s: (s.steps, s.eta), True),
+        ("sharpness ÷ threshold<br>(1 = the edge)", lambda s: (s.sharp_steps, s.ratio), False),
+        ("effective rate η_t", lambda s: (s.steps, s.eta), True),
     ]
     n, data = len(result.series), []
     for j, ((title, get, log), dx) in enumerate(zip(panels, _row_domains(3, 0.07))):
         ax = _axis(layout, n + j + 1, dx, BOTTOM_ROW, title=title, log=log, x_title="step")
+        _window_shade(result, ax, layout, label=j == 0)
         if j == 1:
             data += _edge_band(result, ax)
         for s, color in zip(result.series, colors):
@@ -131,7 +151,8 @@ def _shared_row(result: EoSResult, colors, layout: dict) -> list[dict]:
 
 def eos_figure(result: EoSResult) -> dict:
     """Top row: each optimizer's sharpness (dots) and threshold (dashed). Bottom row: the
-    loss, sharpness ÷ threshold (1 = the edge) and the effective rate η_t, all together."""
+    loss, sharpness ÷ threshold (1 = the edge) and the effective rate η_t, all together,
+    with the comparison window shaded."""
     colors = series_colors(result)
     layout = dict(
         height=760,

@@ -6,13 +6,16 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.common import EXTRA_COLORS, as_list, minima_trace
+from vradam.app.figures.common import EXTRA_COLORS, as_list, minima_trace, sig_list
 from vradam.studies import stability as S
 
 CONVERGED_SCALE = [[0, "#08519c"], [1, "#c6dbef"]]  # fast (dark) → slow (light)
 BOUNDED_COLOR = "#E69F00"
 SLOW_COLOR = "#e8e8e8"
 DIVERGED_COLOR = "#3b3b3b"
+# VRMomentum cells below the line α0·L < B(β) that never converge (Theorem 4.1 fails there)
+FAILURE_COLOR = "#CC79A7"
+FAILURE_NAME = "below the line, not converged"
 MINIMUM_COLORS = ["#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#E69F00"]
 # the classes drawn as flat layers over the converged heatmap, and in the legend
 CLASS_LAYERS = ((S.BOUNDED, BOUNDED_COLOR), (S.DIVERGED, DIVERGED_COLOR), (S.SLOW, SLOW_COLOR))
@@ -127,25 +130,153 @@ def _momentum_panel(m: S.MomentumMap, first: bool, axes: dict) -> list[dict]:
     return data
 
 
-def momentum_maps_figure(maps: list[S.MomentumMap]) -> dict:
-    """One panel per optimizer: converged (blue, darker = fewer steps), bounded, diverged."""
+def _failure_layer(m: S.MomentumMap, below: S.BelowLine, example: int, axes: dict) -> list:
+    """VRMomentum's below-the-line failures as a flat layer, and the example cell ringed."""
+    z = np.where(below.mask(), 1.0, np.nan)
+    hover = (
+        f"α₀=%{{x:.3g}}, L=%{{y:.3g}}<br>below the line, not converged after "
+        f"{below.steps:,} steps<extra></extra>"
+    )
+    data = [
+        dict(
+            type="heatmap",
+            x=m.lrs.tolist(),
+            y=m.curvatures.tolist(),
+            z=as_list(z),
+            colorscale=_flat(FAILURE_COLOR),
+            showscale=False,
+            name=FAILURE_NAME,
+            hovertemplate=hover,
+            **axes,
+        )
+    ]
+    if example >= 0:
+        data.append(
+            dict(
+                type="scatter",
+                x=[float(below.lrs[example])],
+                y=[float(below.curvatures[example])],
+                mode="markers",
+                marker=dict(size=13, symbol="circle-open", color="#000000", line=dict(width=2.5)),
+                name="example (opened below)",
+                hovertemplate="the example cell<br>α₀=%{x:.3g}, L=%{y:.3g}<extra></extra>",
+                **axes,
+            )
+        )
+    return data
+
+
+# panel titles that fit a third of a 1024 px screen (S.KINDS has the long names)
+PANEL_TITLES = {
+    "gd": "GD",
+    "heavy_ball": "heavy ball<br>(torch SGD momentum)",
+    "ema": "EMA momentum<br>(VRMomentum, β₃ = 0)",
+    "vrmomentum": "VRMomentum",
+}
+
+
+def momentum_maps_figure(
+    maps: list[S.MomentumMap], below: S.BelowLine | None = None, example: int = -1
+) -> dict:
+    """One panel per optimizer: converged (blue, darker = fewer steps), bounded, diverged.
+
+    With ``below`` (VRMomentum's cells below the line that never converge) those cells get
+    their own colour on the VRMomentum panel, and ``example`` (an index into ``below``) is
+    ringed."""
     data = []
     layout = _layout(
-        430,
+        480,
         dict(l=60, r=20, t=60, b=55),
         showlegend=True,
-        legend=dict(orientation="h", x=0, y=1.16, yanchor="bottom"),
+        # below the panels: above them it collided with the titles on narrow screens
+        legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"),
     )
     for i, m in enumerate(maps):
         s = _axes(layout, i, len(maps), x_title="α₀", y_title="curvature L")
         # explicit ranges: all-NaN class layers would otherwise shift a panel's autorange
         layout[f"xaxis{s}"]["range"] = _log_cell_range(m.lrs)
         layout[f"yaxis{s}"]["range"] = _log_cell_range(m.curvatures)
-        data += _momentum_panel(m, i == 0, dict(xaxis=f"x{s}", yaxis=f"y{s}"))
-        title = f"{S.KINDS[m.kind]}<br><sup>dashed: α₀·L = {m.limit:.3g}</sup>"
+        if i > 0:  # the same L axis as the first panel: its labels only crowd the gap
+            layout[f"yaxis{s}"]["showticklabels"] = False
+        axes = dict(xaxis=f"x{s}", yaxis=f"y{s}")
+        data += _momentum_panel(m, i == 0, axes)
+        if below is not None and m.kind == "vrmomentum":
+            data += _failure_layer(m, below, example, axes)
+        title = f"{PANEL_TITLES[m.kind]}<br><sup>dashed: α₀·L = {m.limit:.3g}</sup>"
         _panel_title(layout, s, title, font=dict(size=13))
     data += [_legend_swatch(S.CLASS_NAMES[cls], color) for cls, color in CLASS_LAYERS]
-    layout["margin"].update(t=90, b=70, r=90)
+    if below is not None:
+        data.append(_legend_swatch(FAILURE_NAME, FAILURE_COLOR))
+    layout["margin"].update(t=80, b=70, r=90)
+    return dict(data=data, layout=layout)
+
+
+def trace_figure(vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40) -> dict:
+    """One cell as a 1-D run. Left: |x_t| for VRMomentum and EMA momentum at the same
+    (α₀, L). Right: VRMomentum's η_t·L over the last ``last`` steps against the line: every
+    step is below it (stable alone), yet the run does not converge."""
+    colors = {"vrmomentum": "#882255", "ema": "#009E73"}
+    names = {"vrmomentum": "VRMomentum", "ema": "EMA momentum (β₃ = 0)"}
+    data = []
+    for tr in (vr, ema):
+        y = np.abs(tr.x)
+        data.append(
+            dict(
+                type="scatter",
+                x=list(range(y.size)),
+                y=sig_list(np.where(y > 0, y, np.nan)),
+                mode="lines",
+                name=names[tr.kind],
+                line=dict(color=colors[tr.kind], width=2),
+                hovertemplate=f"{names[tr.kind]}<br>step %{{x}}<br>|x| %{{y:.3g}}<extra></extra>",
+            )
+        )
+    T = vr.rate.size
+    t0 = max(0, T - last)
+    steps = list(range(t0 + 1, T + 1))
+    data.append(
+        dict(
+            type="scatter",
+            x=steps,
+            y=sig_list(vr.rate[t0:] * vr.curvature),
+            mode="lines+markers",
+            name="VRMomentum's η_t·L",
+            line=dict(color=colors["vrmomentum"], width=1.5),
+            marker=dict(size=5),
+            xaxis="x2",
+            yaxis="y2",
+            hovertemplate="update %{x}<br>η_t·L %{y:.4g}<extra></extra>",
+        )
+    )
+    data.append(
+        dict(
+            type="scatter",
+            x=[steps[0], steps[-1]],
+            y=[limit, limit],
+            mode="lines",
+            name=f"the line B(β) = {limit:.3g}",
+            line=dict(color="#333333", width=1.5, dash="dash"),
+            xaxis="x2",
+            yaxis="y2",
+            hoverinfo="skip",
+        )
+    )
+    layout = _layout(
+        360,
+        dict(l=60, r=20, t=40, b=50),
+        showlegend=True,
+        legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"),
+        xaxis=dict(domain=[0, 0.55], title=dict(text="step"), gridcolor="#eeeeee"),
+        yaxis=dict(
+            type="log", title=dict(text="|x_t|"), gridcolor="#eeeeee", exponentformat="power"
+        ),
+        xaxis2=dict(domain=[0.65, 1], anchor="y2", title=dict(text="update"),
+                    gridcolor="#eeeeee"),
+        yaxis2=dict(anchor="x2", title=dict(text="η_t·L"), gridcolor="#eeeeee",
+                    rangemode="tozero"),
+    )  # fmt: skip
+    _panel_title(layout, "", f"|x_t| over {T:,} steps", font=dict(size=13))
+    _panel_title(layout, "2", f"the last {T - t0} rates η_t·L", font=dict(size=13))
     return dict(data=data, layout=layout)
 
 
@@ -240,7 +371,7 @@ def basin_figure(b: S.BasinMap, landscape) -> dict:
 
 
 def switching_figure(d: S.SwitchingDemo) -> dict:
-    colors = ["#D55E00", "#0072B2", "#009E73", "#000000"]
+    colors = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#000000"]
     data = []
     for (name, norms), color in zip(d.norms.items(), colors):
         data.append(

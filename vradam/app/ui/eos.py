@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
@@ -11,7 +12,16 @@ import streamlit as st
 from vradam.app.figures import eos as eosplots
 from vradam.app.summaries import eos_summary
 from vradam.app.ui.common import UrlField, chart_summary, fmt_value, trusted, url_state, write_url
-from vradam.studies.eos import EoSConfig, EoSResult, QuadraticConfig, run_mlp, run_quadratic
+from vradam.studies.eos import (
+    EoSConfig,
+    EoSResult,
+    Finding,
+    QuadraticConfig,
+    findings,
+    run_mlp,
+    run_quadratic_starts,
+    sharpness_examples,
+)
 
 PROBLEMS = {"mlp": "Small MLP (full batch)", "quadratic": "2-D quadratic"}
 _M, _Q = EoSConfig(), QuadraticConfig()
@@ -21,17 +31,20 @@ MLP_OPTIONS = {
     "eos_beta3": [0.0, 1e2, 1e3, 3e3, 1e4, 3e4, 1e5],
     "eos_steps": [200, 300, 500, 800],
     "eos_every": [10, 20, 50],
+    "eos_seeds": [1, 3, 5],
 }
 Q_OPTIONS = {
     "eos_q_lr": [0.01, 0.02, 0.05, 0.1],
     "eos_q_beta3": [0.0, 0.01, 0.03, 0.1, 0.3, 1.0],
     "eos_q_kappa": [5.0, 25.0, 100.0],
     "eos_q_steps": [300, 600, 1200],
+    "eos_q_starts": [1, 5, 9],
 }
 DEFAULTS = {
     "eos_lr_gd": _M.lr_gd, "eos_lr_adam": _M.lr_adam, "eos_beta3": _M.beta3,
     "eos_steps": _M.steps, "eos_every": _M.sharpness_every, "eos_q_lr": _Q.lr,
     "eos_q_beta3": _Q.beta3, "eos_q_kappa": _Q.kappa, "eos_q_steps": _Q.steps,
+    "eos_seeds": 3, "eos_q_starts": 9,
 }  # fmt: skip
 # The URL holds the whole page: a link (or a lesson) opens it exactly as it was.
 FIELDS = [
@@ -41,8 +54,8 @@ FIELDS = [
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _quadratic(config: QuadraticConfig) -> EoSResult:
-    return run_quadratic(config)
+def _quadratic(config: QuadraticConfig, n_starts: int) -> list[EoSResult]:
+    return run_quadratic_starts(config, n_starts)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -50,14 +63,20 @@ def _mlp_cache() -> dict:
     return {}
 
 
-def _mlp(config: EoSConfig) -> EoSResult:
-    """Cached per configuration; a fresh run shows a progress bar (about 10 s on 2 cores)."""
+MLP_CACHE = 24  # runs kept (a configuration × up to 5 seeds)
+
+
+def _mlp(config: EoSConfig, what: str = "Training") -> EoSResult:
+    """Cached per configuration (seed included); a fresh run shows a progress bar (about
+    10 s on 2 cores)."""
     cache = _mlp_cache()
     if config not in cache:
-        bar = st.progress(0.0, text="Training…")
-        cache[config] = run_mlp(config, lambda f, what: bar.progress(min(f, 1.0), text=what))
+        bar = st.progress(0.0, text=f"{what}…")
+        cache[config] = run_mlp(
+            config, lambda f, label: bar.progress(min(f, 1.0), text=f"{what}: {label}")
+        )
         bar.empty()
-        while len(cache) > 8:
+        while len(cache) > MLP_CACHE:
             cache.pop(next(iter(cache)))
     return cache[config]
 
@@ -81,7 +100,7 @@ def series_csv(result: EoSResult) -> str:
 def _table(result: EoSResult) -> None:
     rows = result.summary_rows()
     st.dataframe(
-        [{k: fmt_value(v) if isinstance(v, float) else v for k, v in r.items()} for r in rows],
+        [{k: f"{v:.3g}" if isinstance(v, float) else v for k, v in r.items()} for r in rows],
         hide_index=True,
         width="stretch",
     )
@@ -100,26 +119,86 @@ def _edge_text(s, line: str, steps: int) -> str:
     )
 
 
-def _verdict(result: EoSResult, adam: int, vr: int, matched: int) -> str:
-    a, v, m = (result.series[i] for i in (adam, vr, matched))
+def window_text(result: EoSResult) -> str:
+    """VRAdam against Adam over the comparison window, one run; every number measured."""
+    a, v, m = (result.role(k) for k in ("adam", "vradam", "matched"))
+    start = result.window_start
+    first, last = result.window
+    n = last - first
+    pulled = (
+        ", pulled down by the early phase, where ‖v‖ is large and the gate cuts η most"
+        if v.mean_eta() < 0.95 * result.matched_lr
+        else ""
+    )
     return (
-        f"Here VRAdam's loss went up on {v.loss_increases()} of {len(v.loss) - 1} steps, "
-        f"against {a.loss_increases()} for Adam at the same α₀ and {m.loss_increases()} for "
-        f"Adam at VRAdam's mean rate η = {fmt_value(result.matched_lr)}; the oscillation "
-        f"(mean |Δ log loss| over the second half) is {v.oscillation():.3g} against "
-        f"{a.oscillation():.3g} and {m.oscillation():.3g}. Final loss: "
-        f"{v.loss[-1]:.3g} (VRAdam), {a.loss[-1]:.3g} (Adam), {m.loss[-1]:.3g} (Adam at mean η)."
+        f"**VRAdam against Adam**, over the comparison window (steps {first}–{last}, "
+        f"shaded). The control is Adam at VRAdam's mean rate over that window, "
+        f"η = {fmt_value(result.matched_lr)} (over the whole run VRAdam's mean η is "
+        f"{fmt_value(v.mean_eta())}{pulled}). "
+        f"VRAdam's loss went up on {v.loss_increases(start)} of {n} steps, the control's on "
+        f"{m.loss_increases(start)} and Adam's at the same α₀ on {a.loss_increases(start)}: "
+        "that counts a tiny wiggle like a big one. How far the loss climbed in total, "
+        f"Σ max(Δ log loss, 0), is {v.upward_movement(start):.3g} against "
+        f"{m.upward_movement(start):.3g} and {a.upward_movement(start):.3g}; the amplitude "
+        f"with the trend removed (std of Δ log loss) is {v.amplitude(start):.3g} against "
+        f"{m.amplitude(start):.3g} and {a.amplitude(start):.3g}. Final loss: "
+        f"{v.loss[-1]:.3g} (VRAdam), {m.loss[-1]:.3g} (Adam at VRAdam's mean rate over the "
+        f"window), {a.loss[-1]:.3g} (Adam at α₀)."
     )
 
 
+def _by_statement(found: list[Finding], start: str) -> Finding:
+    return next(f for f in found if f.statement.startswith(start))
+
+
+def _size_word(f: Finding) -> str:
+    worst = max(f.ratios)
+    if worst <= 1 / 3:
+        return "far smaller"
+    if worst < 1:
+        return "smaller"
+    return "not consistently smaller"
+
+
+def findings_text(found: list[Finding], what: str) -> str:
+    """The sentence over all runs; the words follow the measured ratios."""
+    up = _by_statement(found, "VRAdam's loss climbs")
+    amp = _by_statement(found, "VRAdam oscillates")
+    count = _by_statement(found, "VRAdam's loss goes up")
+    ctrl = _by_statement(found, "VRAdam ends lower than the control")
+    same = _by_statement(found, "VRAdam ends lower than Adam at the same")
+    n = len(up.holds)
+    size_vs_count = (
+        " The gate shrinks how far the loss climbs more than how often it climbs."
+        if max(up.ratios) < min(count.ratios)
+        else ""
+    )
+    return (
+        f"**Over {n} {what}.** How far VRAdam's loss climbs is {_size_word(up)} than the "
+        f"control's: {up.ratio_range()} of it (lower in {up.frequency()}); its amplitude "
+        f"{amp.ratio_range()} of the control's ({amp.frequency()}); the number of steps its "
+        f"loss goes up {count.ratio_range()} of the control's ({count.frequency()})."
+        f"{size_vs_count} VRAdam ends lower than the control in {ctrl.frequency()} and lower "
+        f"than Adam at the same α₀ in {same.frequency()}: a smoother loss is not always a "
+        "lower one. Each statement, its measure and every run's numbers:"
+    )
+
+
+def _findings_table(found: list[Finding], runs: str) -> None:
+    """A static table (it wraps the statements instead of cutting them)."""
+    st.table([f.row(runs) for f in found], hide_index=True, border="horizontal")
+
+
 def mlp_section() -> None:
+    n_sharp = sharpness_examples(EoSConfig())
     st.markdown(
         "A small tanh MLP (5 → 32 → 32 → 1) fits a fixed random *teacher* network by mean "
-        "squared error, **full batch**, so every curve is deterministic. The top row plots "
-        "each optimizer's sharpness (dots, Lanczos on 512 examples) against its own stability "
-        "threshold (dashed): 2/η for GD, 2(1+μ)/η for torch's heavy ball, and for the "
-        "adaptive methods the preconditioned sharpness λmax(P⁻¹H) against (2+2β₁)/((1−β₁)η) "
-        "= 38/η for Adam, and VRAdam's **moving** threshold "
+        "squared error, **full batch**, so every curve is deterministic for a given seed. The "
+        "top row plots each optimizer's sharpness (dots: the top Hessian eigenvalue by "
+        f"Lanczos on Hessian-vector products, on all {n_sharp} training examples) against its "
+        "own stability threshold (dashed): 2/η for GD, 2(1+μ)/η for torch's heavy ball, and "
+        "for the adaptive methods the preconditioned sharpness λmax(P⁻¹H) against "
+        "(2+2β₁)/((1−β₁)η) = 38/η for Adam, and VRAdam's **moving** threshold "
         "2(1+β₁)/((1−β₁)α₀)·(1 + min(β₃‖v‖², α₁))."
     )
     c = st.columns(5)
@@ -132,38 +211,53 @@ def mlp_section() -> None:
     every = c[4].select_slider("sharpness every", MLP_OPTIONS["eos_every"], key="eos_every")
     config = EoSConfig(lr_gd=lr_gd, lr_adam=lr_adam, beta3=beta3, steps=steps,
                        sharpness_every=every)  # fmt: skip
-    result = _mlp(config)
+    result = _mlp(config, "Training seed 0")
     st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_mlp_fig")
     chart_summary(eos_summary(result))
-    gd, hb = result.series[0], result.series[1]
+    gd, hb = result.role("gd"), result.role("heavy_ball")
+    adam, vr = result.role("adam"), result.role("vradam")
     st.markdown(
-        f"**What to see.** GD {_edge_text(gd, '2/η', config.steps)}"
+        f"**What to see** (seed 0, plotted). GD {_edge_text(gd, '2/η', config.steps)}"
         + (", while the loss keeps falling, not monotonically: the edge of stability. "
            if gd.first_edge_step() >= 0 else ". ")
         + f"Heavy ball {_edge_text(hb, '2(1+μ)/η', config.steps)}"
         + (": momentum buys a larger stable step. " if hb.first_edge_step() < 0 else ". ")
-        + "Adam's preconditioned sharpness rises towards 38/η and hovers there (the adaptive "
-        "edge of stability) with a jagged loss. VRAdam's threshold starts high while ‖v‖ is "
-        "large and comes down to Adam's as training slows; its sharpness rides that moving "
-        "line. " + _verdict(result, 2, 3, 4)
+        + f"Adam's preconditioned sharpness {_edge_text(adam, '38/η', config.steps)}, with a "
+        "jagged loss (the adaptive edge of stability). VRAdam's threshold starts high while "
+        f"‖v‖ is large and comes down towards Adam's as training slows; its sharpness "
+        f"{_edge_text(vr, 'that moving line', config.steps)}."
     )  # fmt: skip
-    st.caption(
-        "‖v‖² is of order 10⁻⁴ at the edge on this problem, so β₃ must be large (10⁴) for "
-        "the gate to act there; with β₃ ≤ 10³ VRAdam behaves like Adam. A smoother loss is "
-        "not always a lower one: compare the final losses above before concluding."
-    )
+    st.markdown(window_text(result))
     _table(result)
     st.download_button("Download the runs (CSV)", series_csv(result), "edge_of_stability_mlp.csv",
                        "text/csv", key="eos_mlp_csv")  # fmt: skip
+    n_seeds = st.columns([2, 3])[0].select_slider(
+        "Measure every statement on this many seeds (0, 1, …)", MLP_OPTIONS["eos_seeds"],
+        key="eos_seeds", help="Each seed draws the MLP's initial weights and its 256 input "
+        "points (the teacher network is fixed); seed 0 is the one plotted.",
+    )  # fmt: skip
+    results = [result] + [
+        _mlp(replace(config, seed=seed), f"Training seed {seed} of {n_seeds - 1}")
+        for seed in range(1, n_seeds)
+    ]
+    found = findings(results)
+    st.markdown(findings_text(found, "seeds" if n_seeds > 1 else "seed"))
+    _findings_table(found, "seeds " + ", ".join(str(i) for i in range(n_seeds)))
+    st.caption(
+        "‖v‖² is of order 10⁻⁴ at the edge on this problem, so β₃ must be large (10⁴) for "
+        "the gate to act there; with β₃ ≤ 10³ VRAdam behaves like Adam. A seed draws the "
+        "MLP's initial weights and its input points; the teacher network is the same for all."
+    )
 
 
 def quadratic_section() -> None:
     st.markdown(
-        "A rotated ravine f = ½(x'² + κ y'²)·L/κ with κ = 25, from a fixed start. Adam never "
-        "diverges on a quadratic: as the gradient shrinks so does its preconditioner, so the "
-        "preconditioned sharpness λmax(P⁻¹H) **grows** until it meets 38/η, and from then "
-        "on the loss oscillates. β₂ = 0.9 lets the preconditioner forget the large early "
-        "gradients within the run (with 0.999 the edge comes after thousands of steps)."
+        "A rotated ravine f = ½(u² + κw²), with (u, w) the coordinates rotated by 30° "
+        "(curvatures 1 and κ), from a fixed start. Adam never diverges on a quadratic: as "
+        "the gradient shrinks so does its preconditioner, so the preconditioned sharpness "
+        "λmax(P⁻¹H) **grows** until it meets 38/η, and from then on the loss oscillates. "
+        "β₂ = 0.9 lets the preconditioner forget the large early gradients within the run "
+        "(with 0.999 the edge comes after thousands of steps)."
     )
     c = st.columns(4)
     lr = c[0].select_slider("α₀", Q_OPTIONS["eos_q_lr"], key="eos_q_lr")
@@ -171,19 +265,31 @@ def quadratic_section() -> None:
     kappa = c[2].select_slider("condition number κ", Q_OPTIONS["eos_q_kappa"], key="eos_q_kappa")
     steps = c[3].select_slider("steps", Q_OPTIONS["eos_q_steps"], key="eos_q_steps")
     config = QuadraticConfig(lr=lr, beta3=beta3, kappa=kappa, steps=steps)
-    result = _quadratic(config)
+    n_starts = st.session_state.get("eos_q_starts", DEFAULTS["eos_q_starts"])
+    results = _quadratic(config, n_starts)
+    result = results[0]
     st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_q_fig")
     chart_summary(eos_summary(result))
-    adam, vr = result.series[0], result.series[1]
+    adam, vr = result.role("adam"), result.role("vradam")
     st.markdown(
-        f"**What to see.** Adam {_edge_text(adam, '38/η', config.steps)}; at the edge "
-        "each step overshoots along the stiff direction and the loss saw-tooths. VRAdam's "
-        "gate lifts its threshold whenever ‖v‖ grows, so the same overshoot is damped: it "
-        f"{_edge_text(vr, 'its moving threshold', config.steps)}. " + _verdict(result, 0, 1, 2)
+        f"**What to see** (the preset start, plotted). Adam "
+        f"{_edge_text(adam, '38/η', config.steps)}; at the edge each step overshoots along "
+        "the stiff direction and the loss saw-tooths. VRAdam's gate lifts its threshold "
+        "whenever ‖v‖ grows, which damps the same overshoot: it "
+        f"{_edge_text(vr, 'its moving threshold', config.steps)}."
     )
+    st.markdown(window_text(result))
     _table(result)
     st.download_button("Download the runs (CSV)", series_csv(result), "edge_of_stability_quad.csv",
                        "text/csv", key="eos_q_csv")  # fmt: skip
+    st.columns([2, 3])[0].select_slider(
+        "Measure every statement from this many starts", Q_OPTIONS["eos_q_starts"],
+        key="eos_q_starts", help="The preset start, and the others on a circle of radius 0.5 "
+        "around it; the preset start is the one plotted.",
+    )  # fmt: skip
+    found = findings(results)
+    st.markdown(findings_text(found, "starts" if n_starts > 1 else "start"))
+    _findings_table(found, "the preset start, then the circle" if n_starts > 1 else "the start")
 
 
 def show() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from vradam.app.lessons import LESSONS, PAGES, Claim
+from vradam.app.lessons import HOLDS_AT, LESSONS, PAGES, Claim
 from vradam.app.ui.common import UrlField, trusted, url_state, write_url
 
 KEYS = tuple(LESSONS)
@@ -53,10 +53,26 @@ def lesson_screen(key: str) -> None:
         st.plotly_chart(trusted(fig), key=f"lesson_fig_{key}")
     with st.expander("Answer"):
         st.markdown(lesson.answer)
-        with st.spinner("Measuring the preset's run…"):
+        with st.spinner("Measuring the claim around the preset…"):
             claim = _check(key)
-        mark = "✔" if claim.holds else "✘ (this run does not show it: please report)"
-        st.markdown(f"**In the run the preset opens** {mark}: {claim.text}")
+        claim_box(claim)
+
+
+def claim_box(claim: Claim) -> None:
+    """The measured claim, how often it held around the preset, and whether it holds in the
+    run the preset opens."""
+    mark = "✔" if claim.holds else "✘ (too rare to teach: please report)"
+    st.markdown(f"**Measured {mark}** {claim.text}")
+    if claim.detail:
+        st.markdown(claim.detail)
+    st.progress(
+        claim.frequency, text=f"held in {claim.frequency:.0%} of the runs around the preset"
+    )
+    preset = "holds" if claim.preset else "does not hold"
+    st.caption(
+        f"In the run the preset opens the claim {preset}. A lesson states only what holds in "
+        f"at least {HOLDS_AT:.0%} of the runs around its preset."
+    )
 
 
 def show() -> None:

@@ -10,21 +10,25 @@ import streamlit as st
 import landscapes
 from vradam.app import playground, stepthrough
 from vradam.app.figures import playground as plots
+from vradam.app.figures.claims import claim_map
 from vradam.app.figures.common import assign_colors, background
 from vradam.app.figures.export import to_html, to_png
-from vradam.app.playground import SCENARIOS, PlaygroundConfig
+from vradam.app.playground import MATCHED_LABEL, PlaygroundConfig
+from vradam.app.scenarios import SCENARIOS
 from vradam.app.summaries import race_summary
 from vradam.app.ui.common import (
     chart_summary,
+    entries,
     load_optimizers,
     log_options,
+    opt_key,
     optimizer_editor,
     set_hyperparam,
     trusted,
 )
 from vradam.app.ui.common import fmt_value as _fmt
 from vradam.sim import export, schedules
-from vradam.sim.optimizers import REGISTRY, OptimizerInfo
+from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
 
 P = "pg"  # session-state prefix of this page
 
@@ -240,6 +244,7 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         P, beta3_center=center, same_lr=float(ss["pg_same_lr"]) if ss["pg_same_lr_on"] else None,
         suggest=_suggest, new_values=_new_values, limit=playground.MAX_OPTIMIZERS,
     )  # fmt: skip
+    matched_slot = sb.container()  # filled below, once this run's config is known
 
     sb.header("Run")
     sb.slider("steps", 10, playground.MAX_STEPS, key="pg_steps", step=10)
@@ -266,7 +271,56 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         error = str(exc)
         config = ss.get("pg_config") or PlaygroundConfig()
     ss["pg_config"] = config
+    with matched_slot:
+        matched_control_button(config)
     return config, error
+
+
+MATCHED_HELP = (
+    "Adds Adam at VRAdam's mean effective rate η_t over this run (from the chosen start), "
+    "with VRAdam's β₁, β₂ and ε: does VRAdam differ from Adam because of when its gate "
+    "lowers the rate, or only because its rate is lower on average?"
+)
+
+
+def matched_control_button(config: PlaygroundConfig) -> None:
+    """One click: "Adam at VRAdam's η" for the first VRAdam of the run on screen."""
+    vradams = [i for i, s in enumerate(config.specs()) if s.key == "vradam"]
+    if not vradams:
+        return
+    index = vradams[0]
+    full = len(entries(P)) >= playground.MAX_OPTIMIZERS
+    same = config.same_lr is not None
+    which = f" (matches optimizer {index + 1})" if len(vradams) > 1 else ""
+    st.button(
+        f"add {MATCHED_LABEL}", key="pg_add_matched", on_click=_add_matched, args=(index,),
+        disabled=full or same, width="stretch",
+        help=MATCHED_HELP + which + (" Turn off 'same α₀ for all' first." if same else ""),
+    )  # fmt: skip
+
+
+def _add_matched(index: int) -> None:
+    ss = st.session_state
+    config = ss.get("pg_config")
+    try:
+        text = playground.matched_adam(config, cached_run(config), index)
+    except ValueError as exc:
+        ss[f"{P}_notice"] = str(exc)
+        return
+    if text in config.optimizers:
+        ss[f"{P}_notice"] = f"{text} is already in the race."
+        return
+    spec = OptimizerSpec.parse(text)
+    uid = ss.get(f"{P}_next_uid", 0)
+    ss[f"{P}_next_uid"] = uid + 1
+    for name, value in spec.hyperparams.items():
+        ss[opt_key(P, uid, name)] = float(value)
+    ss[opt_key(P, uid, "label")] = spec.label or ""
+    ss[f"{P}_opts"] = [*entries(P), dict(uid=uid, key=spec.key)]
+    rate = spec.hyperparams["lr"]
+    ss[f"{P}_notice"] = (
+        f"Added {spec.label}: α₀ = {rate:g}, VRAdam's mean η_t over this run from the chosen start."
+    )
 
 
 def _start_moved() -> None:
@@ -393,10 +447,54 @@ def final_state_figure(fig: dict) -> dict:
 
 
 def scenario_text(config: PlaygroundConfig) -> None:
+    """The loaded scenario's claim with its measured frequency, and where it holds."""
     key = st.session_state.get("pg_scenario")
     scenario = SCENARIOS.get(key) if key else None
-    if scenario is not None and scenario.config == config:
-        st.info(f"**{scenario.title}.** {scenario.text}", icon="👀")
+    if scenario is None or scenario.config != config:  # a link to a scenario shows it too
+        scenario = next((s for s in SCENARIOS.values() if s.config == config), None)
+    if scenario is None:
+        return
+    with st.spinner("Measuring the claim around this start…"):
+        claim, measured = scenario.claim(), scenario.measure()  # cached per process
+    st.info(f"**{scenario.title}.** {claim}", icon="👀")
+    with st.expander(f"Where the claim holds: {measured.count} of {measured.total} runs",
+                     expanded=True):  # fmt: skip
+        left, right = st.columns(2, vertical_alignment="center")
+        runs = measured.holds.shape[0] * measured.holds.shape[1]
+        fig = claim_map(measured.per_start(), measured.starts, config.start_point(), runs)
+        right.plotly_chart(trusted(fig), key="pg_claim_map",
+                           config={"displayModeBar": False})  # fmt: skip
+        with left:
+            st.markdown(
+                f"Each cell is a start near the preset one (ringed), run for "
+                f"{_runs_of(measured)}: blue where the claim held in all {runs} runs from that "
+                "start, vermillion where it held in none, the count where it held in some."
+            )
+            st.caption(f"How it is measured: {scenario.what}")
+        with right:
+            chart_summary(_map_summary(measured))
+
+
+def _runs_of(measured) -> str:
+    text = f"{_and(map(str, measured.horizons))} steps"
+    if measured.seeds:
+        text += f", {len(measured.seeds)} noise seeds each"
+    return text
+
+
+def _and(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _map_summary(measured) -> str:
+    per = measured.per_start()
+    every = int((per == 1).sum())
+    never = int((per == 0).sum())
+    return (
+        f"the claim held in all runs from {every} of {per.size} starts and in none from "
+        f"{never}; {measured.frequency:.0%} of all runs."
+    )
 
 
 def _step_by(delta: int, last: int) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from urllib.parse import urlencode
+
 import numpy as np
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 import landscapes
 from vradam.app.figures import stability as stabplots
+from vradam.app.playground import PlaygroundConfig
 from vradam.app.summaries import (
     adam_map_summary,
     basin_summary,
     momentum_maps_summary,
     switching_summary,
+    trace_summary,
 )
 from vradam.app.ui.common import chart_summary, trusted
 from vradam.studies import stability as S
@@ -28,6 +34,11 @@ def _momentum_maps(beta, beta3, alpha1, steps, n):
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def _below_line(beta, beta3, alpha1, steps, n) -> S.BelowLine:
+    return S.below_line_failures(_momentum_maps(beta, beta3, alpha1, steps, n)[1])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def _adam_map(key, lo, hi, n_lr, beta3s, steps):
     return S.adam_map(landscapes.get(key), np.geomspace(lo, hi, n_lr), beta3s, steps=steps)
 
@@ -37,14 +48,122 @@ def _basins(key, specs, n, steps):
     return S.basin_map(landscapes.get(key), list(specs), n=n, steps=steps)
 
 
+TRACE_STEPS = 2000  # the 1-D trace of one cell (the Playground's longest run)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _traces(lr, L, beta, beta3, alpha1):
+    kw = dict(beta=beta, alpha1=alpha1, steps=TRACE_STEPS)
+    return (S.trace_1d("vrmomentum", lr, L, beta3=beta3, **kw),
+            S.trace_1d("ema", lr, L, beta3=0.0, **kw))  # fmt: skip
+
+
+def playground_config(lr: float, L: float, trace: S.Trace1D, settings: dict) -> PlaygroundConfig:
+    """The cell as a Playground run: f = (L/2)·x² (flat in y) from (x₀, 0), VRMomentum and
+    its β₃ = 0 twin (EMA momentum) at the cell's α₀, for TRACE_STEPS steps."""
+    reach = float(np.nanmax(np.abs(trace.x[np.isfinite(trace.x)])))
+    half = float(max(2, math.ceil(1.5 * reach)))
+    vr = f"vrmomentum:lr={lr:.6g},beta1={settings['beta']:g},beta3={settings['beta3']:g}," \
+         f"alpha1={settings['alpha1']:g}"  # fmt: skip
+    ema = f"vrmomentum:lr={lr:.6g},beta1={settings['beta']:g},beta3=0"
+    return PlaygroundConfig(landscape="custom", expression=f"{L / 2:.10g}*x^2",
+                            domain=(-half, half, -half, half), start=(settings["x0"], 0.0),
+                            optimizers=(vr, ema), steps=TRACE_STEPS)  # fmt: skip
+
+
+def _periods_text(b: S.BelowLine) -> str:
+    periods = b.period[b.failing]
+    n4 = int((periods == 4).sum())
+    other = periods[(periods > 0) & (periods != 4)]
+    none = int((periods < 0).sum())
+    parts = [f"{n4} on a period-4 orbit"] if n4 else []
+    if other.size:
+        parts.append(f"{other.size} on other periods ({other.min()}–{other.max()})")
+    if none:
+        parts.append(f"{none} with no period up to 32")
+    return ", ".join(parts)
+
+
+def below_line_text(b: S.BelowLine) -> str:
+    """What the purple cells are, every number measured from ``b``."""
+    fail = b.failing
+    n = int(fail.sum())
+    head = (
+        f"**Below the line.** Of the VRMomentum cells with α₀·L < {b.limit:.3g}, {len(b.rows)} "
+        f"had not converged after the map's {b.map_steps} steps. Rerun for {b.steps:,} steps "
+    )
+    if n == 0:
+        return head + "from the same start, every one of them converges (or diverges): here "\
+            "the gate does not break Theorem 4.1's conclusion."  # fmt: skip
+    ratio = b.lrs[fail] * b.curvatures[fail] / b.limit
+    n_div = int(b.diverged.sum())
+    others = " and ".join(f"{int(f.sum())} from x₀ = {x0:g}" for x0, f in b.fails_from.items())
+    return head + (
+        f"from x₀ = {b.x0:g}, **{n} still have not converged** (purple), at α₀·L from "
+        f"{ratio.min():.3g} to {ratio.max():.3g} times the line; "
+        f"{'none diverges' if n_div == 0 else f'{n_div} diverge'}. They stay bounded and "
+        f"oscillate: {_periods_text(b)}, with |x| up to {b.amplitude[fail].max():.2g} over the "
+        "last 96 steps, where EMA momentum (β₃ = 0) at the same (α₀, L) converges in "
+        f"{int(b.ema_converged[fail].sum())} of the {n}. Every rate the gate picks is at most "
+        "α₀, stable on its own; the sequence it picks is not: the paper's Theorem 4.1 fails "
+        "for the state-dependent gate itself, not only under adversarial switching (last "
+        "tab). Which cells fail depends on the details: of these "
+        f"{n}, {int(b.robust[fail].sum())} still fail with α₀ changed by "
+        f"±{S.PERTURBATION:.1%}, {others}."
+    )
+
+
+def _playground_link(query: dict) -> None:
+    """A link to the Playground with ``query``: a page link inside the app; a plain link
+    when this page runs alone (no st.navigation, e.g. under AppTest)."""
+    label = "Open this cell in the Playground"
+    try:
+        st.page_link("pages/playground.py", label=label, icon=":material/open_in_new:",
+                     query_params=query)  # fmt: skip
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}](./?{urlencode(query, doseq=True)})")
+
+
+def below_line_section(maps, b: S.BelowLine) -> None:
+    st.markdown(below_line_text(b))
+    order = b.examples()
+    if order.size == 0:
+        return
+    settings = maps[1].settings
+    key = f"sm_cell_{settings['beta']}_{settings['beta3']}_{settings['alpha1']}"
+
+    def label(k: int) -> str:
+        ratio = b.lrs[k] * b.curvatures[k] / b.limit
+        return f"α₀ = {b.lrs[k]:.4g}, L = {b.curvatures[k]:.4g} (α₀·L = {ratio:.2f} × line)"
+
+    k = st.selectbox(
+        f"Open a cell as a 1-D run (ringed on the map; the {order.size} listed also fail "
+        f"with α₀ ± {S.PERTURBATION:.1%}, furthest below the line first)",
+        order.tolist(),
+        format_func=label,
+        key=key,
+    )
+    lr, L = float(b.lrs[k]), float(b.curvatures[k])
+    vr, ema = _traces(lr, L, settings["beta"], settings["beta3"], settings["alpha1"])
+    st.plotly_chart(trusted(stabplots.trace_figure(vr, ema, b.limit)), key="sm_trace")
+    chart_summary(trace_summary(vr, ema, b.limit))
+    _playground_link(playground_config(lr, L, vr, settings).to_query())
+    st.caption(
+        f"The Playground runs f = (L/2)·x² (flat in y) from ({settings['x0']:g}, 0): the same "
+        "1-D recurrence, with α₀ rounded to 6 digits."
+    )
+
+
 def momentum_section() -> None:
     st.markdown(
         "On the quadratic ½Lx², plain momentum methods are stable only below a line "
         "α₀·L = const (docs/theory.md §2). VRMomentum uses the same update as EMA momentum "
-        "but divides α₀ by 1 + min(β₃v², α₁): beyond the line the clip keeps it from "
-        "diverging, but near "
-        "the minimum the clip releases and it swings in a **bounded limit cycle** (orange) "
-        "instead of converging."
+        "but divides α₀ by 1 + min(β₃v², α₁). Beyond the line the clip keeps it from "
+        "diverging, but near the minimum the clip releases and it swings in a **bounded limit "
+        "cycle** (orange) instead of converging. Below the line the paper's Theorem 4.1 "
+        "promises convergence, yet bounded oscillations happen there too: the cells where the "
+        f"gate has not converged even after {S.BELOW_LINE_STEPS:,} steps are **purple** "
+        "(measured, below the map)."
     )
     c = st.columns(4)
     beta = c[0].slider("β (momentum)", 0.5, 0.98, 0.9, 0.01, key="sm_beta")
@@ -52,19 +171,28 @@ def momentum_section() -> None:
     alpha1 = c[2].select_slider("α₁", [1.0, 3.0, 10.0, 30.0, 100.0], 10.0, key="sm_alpha1")
     steps = c[3].select_slider("steps", [100, 200, 400, 800], 400, key="sm_steps")
     maps = _momentum_maps(beta, beta3, alpha1, steps, 100)
-    st.plotly_chart(trusted(stabplots.momentum_maps_figure(maps)), key="sm_maps")
-    chart_summary(momentum_maps_summary(maps))
+    with st.spinner(f"Rerunning the cells below the line for {S.BELOW_LINE_STEPS:,} steps…"):
+        below = _below_line(beta, beta3, alpha1, steps, 100)
+    order = below.examples()
+    current = st.session_state.get(f"sm_cell_{beta}_{beta3}_{alpha1}")
+    example = int(current) if current is not None and current in order else below.example()
+    fig = stabplots.momentum_maps_figure(maps, below, example)
+    st.plotly_chart(trusted(fig), key="sm_maps")
+    chart_summary(momentum_maps_summary(maps, below))
     count = {m.kind: {k: int((m.classes == k).sum()) for k in S.CLASS_NAMES} for m in maps}
+    vrm = maps[1]
+    bounded_below = int(((vrm.classes == S.BOUNDED) & vrm.below_line).sum())
     st.caption(
         f"100 × 100 grid, α₀ from 0.05 to 200 and L from 0.1 to 100, x₀ = 1, {steps} steps; "
         "converged means |x| and |v| stay below 10⁻⁶ to the end; light grey cells are still "
         "shrinking when the run stops. "
         f"EMA momentum diverges on {count['ema'][S.DIVERGED]} cells, VRMomentum on "
         f"{count['vrmomentum'][S.DIVERGED]} (those where even the floor α₀/(1+α₁) is "
-        "unstable); VRMomentum swings in a bounded limit cycle without converging on "
-        f"{count['vrmomentum'][S.BOUNDED]}. Torch's heavy ball (buf ← μ·buf + g) has its "
-        "own, lower line 2(1+μ)."
+        "unstable); VRMomentum is bounded without converging on "
+        f"{count['vrmomentum'][S.BOUNDED]}, {bounded_below} of them below the line. Torch's "
+        "heavy ball (buf ← μ·buf + g) has its own, lower line 2(1+μ)."
     )
+    below_line_section(maps, below)
 
 
 def adam_section() -> None:
@@ -137,12 +265,97 @@ def basins_section() -> None:
     )
 
 
+def _stable_alone(rho: float) -> str:
+    return (
+        f"each stable alone (spectral radius {rho:.3f})"
+        if rho < 1
+        else f"not both stable alone (spectral radius {rho:.3f} ≥ 1 at this κ)"
+    )
+
+
+def _decoupling_text(d: S.SwitchingDemo) -> str:
+    """What the two growth rates say about the scalar gate's decoupling."""
+    s = d.settings
+    same, coord = s["growth_per_pair_same_rates"], s["growth_per_pair_coordinate"]
+    if max(s["rho_each_same_rate"], s["rho_each_coordinate_config"]) >= 1:
+        return (
+            f"at this κ the rate {s['eta_hi']:g} is already unstable alone on the stiff "
+            f"direction (α₀·κ = {s['eta_hi'] * s['kappa']:.3g} ≥ {s['limit']:.3g}), so these "
+            f"runs say nothing about the theorem; take κ < {s['limit'] / s['eta_hi']:.3g}."
+        )
+    if same <= 1:
+        return (
+            f"at this κ the two rates alternate without growth on the stiff direction "
+            f"(×{same:.2f} per pair; per coordinate ×{coord:.2f})."
+        )
+    head = (
+        'the theorem\'s "every gate sequence" claim is false for a scalar gate as much as for '
+        "a per-coordinate one. A scalar gate keeps the dynamics decoupled in the Hessian's "
+        "eigenbasis, but each eigendirection then sees a 1-D switched system, "
+    )
+    if same >= coord:
+        return head + (
+            f"which grows ×{same:.2f} per pair here, faster than the per-coordinate system "
+            f"(×{coord:.2f}): decoupling is not what makes the gate safe."
+        )
+    return head + (
+        f"which grows ×{same:.2f} per pair here, slower than the per-coordinate system "
+        f"(×{coord:.2f}) but still growing: decoupling alone does not make the gate safe."
+    )
+
+
+def _pair(x: float) -> str:
+    return f"×{x:.2f} per pair of steps ({'grows' if x > 1 else 'does not grow'})"
+
+
+def _gates_text(d: S.SwitchingDemo) -> str:
+    s = d.settings
+    gate_vr, gate_pc = d.radii[S.SCALAR_GATE], d.radii[S.COORDINATE_GATE]
+    rates = f"×{gate_vr:.3f} and ×{gate_pc:.3f} per step over {d.steps.size} steps"
+    beyond = s["eta_hi"] * s["kappa"] >= s["limit"]
+    if gate_vr < 1 and gate_pc < 1:
+        return (
+            f"{rates}: both converge here. The sequence of rates they pick is not the "
+            "adversarial one; but the phase diagram's purple cells show the scalar gate's own "
+            "sequence failing to converge below the line."
+        )
+    where = (
+        f"α₀·κ = {s['eta_hi'] * s['kappa']:.3g} is beyond the line {s['limit']:.3g}, where the "
+        "gate is not expected to converge (the phase diagram's orange region)"
+        if beyond
+        else f"α₀·κ = {s['eta_hi'] * s['kappa']:.3g} is below the line {s['limit']:.3g}"
+    )
+    which = "neither converges" if min(gate_vr, gate_pc) >= 1 else "only one converges"
+    return f"{rates}: {which} here; {where}."
+
+
+def switching_text(d: S.SwitchingDemo) -> str:
+    """The switching tab's findings, every number from ``d``."""
+    s = d.settings
+    same, coord = s["growth_per_pair_same_rates"], s["growth_per_pair_coordinate"]
+    return f"""
+- **Adversarial scalar switching** (docs/theory.md §4: EMA momentum β = {s["beta"]:g}, L = 1):
+  η = 30 and η = 30/11 are {_stable_alone(s["rho_each_scalar_step"])}; alternating them:
+  {_pair(s["growth_per_pair_scalar"])}.
+- **Adversarial per-coordinate switching**: diag({s["eta_hi"]:g}, {s["eta_lo"]:g}) and
+  diag({s["eta_lo"]:g}, {s["eta_hi"]:g}) are {_stable_alone(s["rho_each_coordinate_config"])};
+  alternating them: {_pair(coord)}.
+- **Adversarial scalar switching between the same two rates** on the stiff eigendirection
+  (L = κ = {s["kappa"]:g}): η = {s["eta_hi"]:g} and η = {s["eta_lo"]:g} are
+  {_stable_alone(s["rho_each_same_rate"])}; alternating them: {_pair(same)}.
+- **The state-dependent gates** (VRMomentum's scalar gate, and the same rule per coordinate,
+  α₀ = {s["eta_hi"]:g}, floor {s["eta_lo"]:g}): {_gates_text(d)}
+
+**What the numbers support:** {_decoupling_text(d)}
+"""
+
+
 def switching_section() -> None:
     st.markdown(
         "Theorem 4.1 of the paper states that VRMomentum is stable on a quadratic *for every "
         "gate sequence* once α₀·L < B(β). **That part does not hold in general**: switching "
-        "between step sizes that are each stable can make the iterates grow. Four runs from "
-        "the same start on a rotated quadratic (eigenvalues 1 and κ):"
+        "between step sizes that are each stable can make the iterates grow. Five runs on a "
+        "rotated quadratic (eigenvalues 1 and κ) or on one of its eigendirections:"
     )
     c = st.columns(2)
     c[0].slider("κ", 2.0, 20.0, 5.0, 0.5, key="sm_kappa")
@@ -152,26 +365,7 @@ def switching_section() -> None:
     )
     st.plotly_chart(trusted(stabplots.switching_figure(d)), key="sm_switch")
     chart_summary(switching_summary(d))
-    s = d.settings
-    st.markdown(
-        f"""
-- **Adversarial scalar switching** (docs/theory.md §4: EMA momentum β = 0.9, L = 1): η = 30
-  and η = 30/11 are each stable (spectral radius {s["rho_each_scalar_step"]:.3f}), but
-  alternating them grows ×{s["growth_per_pair_scalar"]:.2f} per pair of steps.
-- **Adversarial per-coordinate switching**: diag({s["eta_hi"]:g}, {s["eta_lo"]:g}) and
-  diag({s["eta_lo"]:g}, {s["eta_hi"]:g}) are each stable (radius
-  {s["rho_each_coordinate_config"]:.3f}) yet alternate into growth
-  ×{s["growth_per_pair_coordinate"]:.2f} per pair: per-coordinate gates are a switched
-  system in the Hessian's eigenbasis.
-- **The state-dependent gates** (VRMomentum's scalar gate, and the same rule per coordinate,
-  α₀ = {s["eta_hi"]:g}, floor {s["eta_lo"]:g}) converge here: the gate is not an adversary, it
-  shrinks the step when the velocity is large.
-
-So what holds: the scalar VR gate keeps the dynamics decoupled in the Hessian's eigenbasis
-and, in these runs, stable; the theorem's "every sequence" claim is false, and per-coordinate
-gating loses the decoupling that makes the scalar gate safe.
-"""
-    )
+    st.markdown(switching_text(d))
 
 
 def show() -> None:
