@@ -17,7 +17,13 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+
+def compiling() -> bool:
+    return torch.compiler.is_compiling()
+
 _BLAS_DTYPES = (torch.float32, torch.float64)
+# Below this many elements a CPU tensor's norm waits for one batched reduction (total()).
+_SMALL = 1 << 16
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
@@ -82,6 +88,8 @@ class SqNormAccumulator:
     def __init__(self) -> None:
         self._parts: dict = {}
         self._device: torch.device | None = None
+        self._small: list[Tensor] = []  # small CPU tensors, reduced together in total()
+        self._batch_small = not compiling()  # traced: every norm in the graph as it comes
 
     def _local(self, t: Tensor):
         if _DTENSOR is not None and isinstance(t, _DTENSOR):
@@ -89,14 +97,21 @@ class SqNormAccumulator:
         return None, t
 
     def add(self, t: Tensor) -> None:
-        """Add one tensor's ‖t‖² (for-loop kernel)."""
+        """Add one tensor's ‖t‖² (for-loop kernel).
+
+        A large CPU tensor's norm is taken now, while it is still in cache; small ones
+        wait and are reduced together by one ``_foreach_norm`` in :meth:`total`, which
+        saves a dispatch per tensor on models made of many small tensors."""
         if type(t) in _PLAIN:  # the common case, kept short: this runs once per tensor
             if self._device is None:
                 self._device = t.device
                 self._parts[None] = []
             elif None not in self._parts:
                 self._parts[None] = []
-            self._parts[None].append(_tensor_sq_norm(t))
+            if self._batch_small and t.numel() < _SMALL and t.is_cpu and t.dtype in _BLAS_DTYPES:
+                self._small.append(t)
+            else:
+                self._parts[None].append(_tensor_sq_norm(t))
             return
         key, local = self._local(t)
         if self._device is None:
@@ -132,6 +147,12 @@ class SqNormAccumulator:
         """
         if self._device is None:
             raise ValueError("the velocity norm needs at least one tensor")
+        if self._small:
+            for dtype in {t.dtype for t in self._small}:
+                same = [t for t in self._small if t.dtype == dtype]
+                norms = torch._foreach_norm(same, 2)
+                self._parts[None].append(torch.stack(norms).square().sum())
+            self._small = []
         reduced = []
         for key, parts in self._parts.items():
             total = _sum_parts(parts, self._device)
