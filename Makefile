@@ -1,4 +1,5 @@
 # make run   - set up .venv (if missing) and serve the app on http://localhost:8501
+# make dev   - the same, reloading on file changes (the file watcher is off in make run)
 # make test  - set up .venv and run lint, format check and the whole test suite
 # make test-fast - lint, then the tests not marked slow (about a minute, no browser)
 # make bench - run the benchmarks and print ratios (see BENCHMARKS.md)
@@ -10,7 +11,7 @@ PY     := $(VENV)/bin/python
 PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check -c constraints.txt \
 	$(if $(wildcard /opt/wheels),--find-links /opt/wheels)
 
-.PHONY: run test test-fast lint bench load-check clean
+.PHONY: run dev test test-fast lint bench load-check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ $(VENV)/.dev-installed: pyproject.toml constraints.txt | $(PY)
 run: $(VENV)/.app-installed
 	@echo "Serving the app at http://localhost:8501 (Ctrl+C to stop)"
 	$(VENV)/bin/streamlit run app.py --server.port 8501
+
+# For development: watch the sources and rerun on save (.streamlit/config.toml turns the
+# watcher off for classes).
+dev: $(VENV)/.app-installed
+	$(VENV)/bin/streamlit run app.py --server.port 8501 --server.fileWatcherType auto \
+		--server.runOnSave true
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

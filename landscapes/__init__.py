@@ -8,11 +8,12 @@
 
 from landscapes.core import Box, Landscape, Point
 from landscapes.expression import FUNCTIONS, from_expression
-from landscapes.library import FACTORIES, REGISTRY, get, ill_conditioned
+from landscapes.library import FACTORIES, PARAM_RANGES, REGISTRY, get, ill_conditioned
 
 __all__ = [
     "FACTORIES",
     "FUNCTIONS",
+    "PARAM_RANGES",
     "REGISTRY",
     "Box",
     "Landscape",

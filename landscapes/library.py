@@ -388,6 +388,12 @@ REGISTRY: dict[str, Landscape] = {ls.key: ls for ls in _LANDSCAPES}
 # Landscapes with parameters: key → factory(**params) returning a Landscape.
 FACTORIES = {"ill_conditioned": ill_conditioned}
 
+# The app's range for each parameter, (low, high, step): the slider offers this range and
+# a link's value is clamped to it (the factory itself accepts any valid value).
+PARAM_RANGES: dict[str, dict[str, tuple[float, float, float]]] = {
+    "ill_conditioned": {"condition": (1.0, 200.0, 1.0), "angle": (0.0, 90.0, 5.0)},
+}
+
 
 def get(key: str, **params) -> Landscape:
     """The registry landscape ``key``; parametrised ones accept their parameters.

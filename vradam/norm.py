@@ -21,6 +21,7 @@ from torch import Tensor
 def compiling() -> bool:
     return torch.compiler.is_compiling()
 
+
 _BLAS_DTYPES = (torch.float32, torch.float64)
 # Below this many elements a CPU tensor's norm waits for one batched reduction (total()).
 _SMALL = 1 << 16

@@ -8,6 +8,7 @@ prints and round-trips through the URL). :func:`run` turns it into trajectories;
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
@@ -24,6 +25,31 @@ MAX_OPTIMIZERS = 8
 MAX_STEPS = 2000
 MAX_STARTS = 100
 DEFAULT_DOMAIN = (-3.0, 3.0, -3.0, 3.0)
+# The Playground widgets' ranges. A link's value outside one is refused with a warning
+# (vradam.app.ui.playground gives each widget the same range), so a link cannot set a
+# value its widget would reject.
+STEPS_RANGE = (10, MAX_STEPS)
+N_STARTS_RANGE = (2, MAX_STARTS)
+SAME_LR_RANGE = (1e-4, 50.0)
+NOISE_RANGE = (0.0, 1000.0)
+SEED_RANGE = (0, 2**31 - 1)
+COORD_LIMIT = 1e6  # |x|, |y| of a start point or a custom domain's edge
+QUOTE_LIMIT = 40  # characters of a link's value quoted in a warning
+
+
+def _quote(value) -> str:
+    """A link's value for a warning: quoted, at most QUOTE_LIMIT characters."""
+    text = str(value)
+    if len(text) > QUOTE_LIMIT:
+        text = text[:QUOTE_LIMIT] + f"… ({len(text):,} characters)"
+    return f"'{text}'"
+
+
+def _short(message: str, limit: int = 120) -> str:
+    """An error message for a warning: long quoted values shortened, at most ``limit``."""
+    long_quoted = re.compile("'([^']{" + str(QUOTE_LIMIT + 1) + ",})'")
+    message = long_quoted.sub(lambda m: _quote(m[1]), message)
+    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def default_optimizers(ls: landscapes.Landscape | str) -> tuple[str, ...]:
@@ -170,7 +196,7 @@ class PlaygroundConfig:
         version = q.get("v")
         if version is not None and version != SCHEMA_VERSION:
             warnings.append(
-                f"link version {version!r} is not {SCHEMA_VERSION}; read as well as possible"
+                f"link version {_quote(version)} is not {SCHEMA_VERSION}; read as well as possible"
             )
         default = cls()
         fields = _landscape_fields(q, default, warnings)
@@ -189,7 +215,9 @@ class PlaygroundConfig:
             if key == "custom" and not opts:
                 config = replace(config, optimizers=default_optimizers(config.landscape_obj()))
         except ValueError as exc:
-            warnings.append(f"the link's settings could not be used ({exc}); showing the defaults")
+            warnings.append(
+                f"the link's settings could not be used ({_short(str(exc))}); showing the defaults"
+            )
             config = default
         return config, warnings
 
@@ -222,31 +250,41 @@ def _landscape_fields(q: _Query, default: PlaygroundConfig, warnings: list[str])
         if landscape == "custom" or landscape in landscapes.REGISTRY:
             fields["landscape"] = landscape
         else:
-            warnings.append(f"unknown landscape {landscape!r} in the link; showing Rosenbrock")
+            warnings.append(
+                f"unknown landscape {_quote(landscape)} in the link; showing Rosenbrock"
+            )
     key = fields.get("landscape", default.landscape)
     if key in landscapes.FACTORIES:
         params = []
+        ranges = landscapes.PARAM_RANGES.get(key, {})
         for name, _ in landscapes.get(key).params:
             raw = q.get(f"lp_{name}")
             if raw is None:
                 continue
-            try:
-                params.append((name, float(raw)))
-            except ValueError:
-                warnings.append(f"ignored {name}={raw!r}: not a number")
+            value = _number(raw)
+            lo, hi, _step = ranges.get(name, (-math.inf, math.inf, None))
+            if value is None:
+                warnings.append(f"ignored {name}={_quote(raw)}: not a number")
+            elif not lo <= value <= hi:
+                warnings.append(f"ignored {name}={_quote(raw)}: must be between {lo:g} and {hi:g}")
+            else:
+                params.append((name, value))
         if params:
             try:
                 landscapes.get(key, **dict(params))
                 fields["landscape_params"] = tuple(params)
             except ValueError as exc:
-                warnings.append(f"ignored the landscape parameters: {exc}")
+                warnings.append(f"ignored the landscape parameters: {_short(str(exc))}")
     if key == "custom":
         fields["expression"] = q.get("expr") or ""
         dom = parse_floats(q.get("dom"), 4)
-        if dom is not None:
+        if dom is not None and domain_ok(dom):
             fields["domain"] = tuple(dom)
         elif q.get("dom") is not None:
-            warnings.append("ignored the domain in the link: expected xmin,xmax,ymin,ymax")
+            warnings.append(
+                "ignored the domain in the link: expected xmin,xmax,ymin,ymax with "
+                f"xmin < xmax, ymin < ymax, each within ±{COORD_LIMIT:g}"
+            )
     return fields
 
 
@@ -255,8 +293,8 @@ def _start_fields(q: _Query, warnings: list[str]) -> dict:
     start = q.get("start")
     if start is not None:
         pt = parse_floats(start, 2)
-        if pt is None:
-            warnings.append(f"ignored start={start!r}: expected x,y")
+        if pt is None or max(abs(v) for v in pt) > COORD_LIMIT:
+            warnings.append(f"ignored start={_quote(start)}: expected x,y within ±{COORD_LIMIT:g}")
         else:
             fields["start"] = tuple(pt)
     mode = q.get("starts")
@@ -264,7 +302,9 @@ def _start_fields(q: _Query, warnings: list[str]) -> dict:
         if mode in START_MODES:
             fields["start_mode"] = mode
         else:
-            warnings.append(f"ignored starts={mode!r}: expected one of {', '.join(START_MODES)}")
+            warnings.append(
+                f"ignored starts={_quote(mode)}: expected one of {', '.join(START_MODES)}"
+            )
     return fields
 
 
@@ -273,32 +313,75 @@ def _optimizer_fields(q: _Query, warnings: list[str]) -> tuple[str, ...]:
     opts = []
     for text in q.get_all("opt"):
         try:
-            OptimizerSpec.parse(text)
+            spec = OptimizerSpec.parse(text)
+            _check_widget_values(spec)
             opts.append(text)
         except ValueError as exc:
-            warnings.append(f"ignored optimizer {text!r}: {exc}")
+            warnings.append(f"ignored optimizer {_quote(text)}: {_short(str(exc))}")
     if len(opts) > MAX_OPTIMIZERS:
         warnings.append(f"kept the first {MAX_OPTIMIZERS} optimizers of the link")
     return tuple(opts[:MAX_OPTIMIZERS])
 
 
+def _check_widget_values(spec: OptimizerSpec) -> None:
+    """Raise ValueError for a value the optimizer editor cannot show: not finite, or
+    not positive on a log-scale slider (β3 may be 0: its slider offers "0 (off)")."""
+    for hp in spec.info.hyperparams:
+        value = spec.hyperparams.get(hp.name)
+        if not isinstance(value, float | int):
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"{hp.name} must be a finite number")
+        if hp.log and hp.name != "beta3" and value <= 0:
+            raise ValueError(f"{hp.name} must be greater than 0")
+
+
+_SCALARS = [  # config field, query name, whole number?, the widget's range
+    ("n_starts", "n", True, N_STARTS_RANGE),
+    ("same_lr", "lr", False, SAME_LR_RANGE),  # (written as plain numbers in warnings)
+    ("steps", "steps", True, STEPS_RANGE),
+    ("noise", "noise", False, NOISE_RANGE),
+    ("seed", "seed", True, SEED_RANGE),
+]
+
+
+def _number(raw) -> float | None:
+    """A finite number from a link's text, or None."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _scalar_fields(q: _Query, default: PlaygroundConfig, warnings: list[str]) -> dict:
     fields: dict = {}
-    for name, qname, conv in [
-        ("n_starts", "n", int), ("same_lr", "lr", float), ("steps", "steps", int),
-        ("noise", "noise", float), ("seed", "seed", int), ("schedule", "sched", str),
-    ]:  # fmt: skip
+    for name, qname, whole, (lo, hi) in _SCALARS:
         raw = q.get(qname)
         if raw is None:
             continue
-        try:
-            value = conv(raw)
-            replace(default, **{name: value})  # validates this one field
-            fields[name] = value
-        except (ValueError, TypeError) as exc:
-            reason = str(exc) if isinstance(exc, ValueError) and str(exc) else "not valid"
-            warnings.append(f"ignored {qname}={raw!r}: {reason}")
+        value = _number(raw)
+        if value is None:
+            warnings.append(f"ignored {qname}={_quote(raw)}: not a number")
+        elif whole and value != int(value):
+            warnings.append(f"ignored {qname}={_quote(raw)}: not a whole number")
+        elif not lo <= value <= hi:
+            warnings.append(f"ignored {qname}={_quote(raw)}: must be between {lo} and {hi}")
+        else:
+            fields[name] = int(value) if whole else value
+    raw = q.get("sched")
+    if raw is not None:
+        if raw in schedules.SCHEDULES:
+            fields["schedule"] = raw
+        else:
+            known = ", ".join(schedules.SCHEDULES)
+            warnings.append(f"ignored sched={_quote(raw)}: expected one of {known}")
     return fields
+
+
+def domain_ok(dom) -> bool:
+    x0, x1, y0, y1 = dom
+    return x0 < x1 and y0 < y1 and max(abs(v) for v in dom) <= COORD_LIMIT
 
 
 def parse_floats(text, n):

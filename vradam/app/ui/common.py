@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -85,35 +86,89 @@ def ensure_navigation() -> None:
 # --------------------------------------------------------------------------- URL state
 
 
+QUOTE_LIMIT = 40  # characters of a user's value quoted in a message
+
+# Characters that Streamlit's Markdown reads as formatting anywhere (bold, code, links,
+# HTML, tables, strike-through, LaTeX; a colon before a word: emoji/colour/icon short
+# codes), and those that
+# start a list or heading at the beginning of a line.
+_MD_SPECIAL = frozenset("\\`*_[]<>|~$")
+_MD_LINE_START = frozenset("#+-=>0123456789")
+
+
+def md_escape(text: object) -> str:
+    """``text`` shown as itself in st.markdown/st.warning/st.caption…, never as Markdown.
+
+    >>> md_escape("x*y + x**2")
+    'x\\*y + x\\*\\*2'
+    """
+    lines = []
+    for line in str(text).split("\n"):
+        out = "".join("\\" + c if c in _MD_SPECIAL else c for c in line)
+        out = re.sub(r":(?=\S)", r"\:", out)  # :smile:, :material/…:, :red[…]
+        stripped = out.lstrip()
+        if stripped[:1] in _MD_LINE_START and not stripped[:1].isdigit():
+            out = out[: len(out) - len(stripped)] + "\\" + stripped
+        elif stripped[:1].isdigit():  # "1. text" would start a numbered list
+            head = stripped.split(" ", 1)[0]
+            if head.rstrip(".)").isdigit() and head[-1:] in ".)":
+                out = out.replace(head, head[:-1] + "\\" + head[-1], 1)
+        lines.append(out)
+    return "\n".join(lines)
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A user's value for a message: quoted, at most ``limit`` characters (then "…")."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + f"… ({len(text):,} characters)"
+    return f"'{text}'"
+
+
 @dataclass(frozen=True)
 class UrlField:
     """A widget whose value lives in the URL under its session-state key.
 
     ``options`` lists the allowed values (select sliders, radios); without it the
-    value is any number ``parse`` accepts. Widgets bound this way must not pass
-    ``value=``: their session-state entry is the value.
+    value is any number ``parse`` accepts, clamped to ``bounds`` (the same bounds the
+    widget gets: pass ``field.bounds`` as its min and max). Widgets bound this way must
+    not pass ``value=``: their session-state entry is the value.
     """
 
     key: str
     default: object
     options: tuple | None = None
+    bounds: tuple[float, float] | None = None
 
     def parse(self, raw: str):
+        """The value of ``raw``; ValueError (in plain words) when it cannot be used."""
         if isinstance(self.default, str):
             value = raw
         else:
-            value = float(raw)
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                raise ValueError("not a number") from None
             if not math.isfinite(value):
                 raise ValueError("not a finite number")
             if isinstance(self.default, int):
+                if value != int(value):
+                    raise ValueError("not a whole number")
                 value = int(value)
         if self.options is not None:
             match = [o for o in self.options if o == value or _close(o, value)]
             if not match:
-                shown = ", ".join(str(o) for o in self.options)
+                shown = ", ".join(_url_text(o) for o in self.options)
                 raise ValueError(f"not one of {shown}")
             value = match[0]
         return value
+
+    def clamp(self, value):
+        """``value`` within ``bounds`` (unchanged without bounds)."""
+        if self.bounds is None or isinstance(value, str):
+            return value
+        lo, hi = self.bounds
+        return type(value)(min(max(value, lo), hi))
 
 
 def _close(a, b) -> bool:
@@ -128,34 +183,65 @@ def url_state(fields: Sequence[UrlField]) -> list[str]:
     """Seed each field's session value from the URL, else from its default.
 
     The URL wins when it differs from what this page last wrote there (a shared link,
-    a lesson's preset) or when the widget has no value yet. Returns one warning per
-    value that could not be used; that field keeps its default.
+    a lesson's preset, the Back button) or when the widget has no value yet. A URL that
+    holds some of this page's fields means the default for the ones it leaves out (a
+    preset lists only what differs). Returns one short warning per value that could not
+    be used (that field keeps its value) or was clamped to its widget's range.
     """
     ss = st.session_state
     written = ss.setdefault("_url_written", {})
+    ours = any(f.key in st.query_params for f in fields)
     warnings = []
     for f in fields:
         raw = st.query_params.get(f.key)
-        if raw is not None and (raw != written.get(f.key) or f.key not in ss):
+        if raw is None:
+            if f.key not in ss or (ours and written.get(f.key) is not None):
+                ss[f.key] = f.default
+                written[f.key] = None
+            continue
+        if raw != written.get(f.key) or f.key not in ss:
+            written[f.key] = raw
             try:
-                ss[f.key] = f.parse(raw)
-                continue
+                value = f.parse(raw)
             except ValueError as exc:
-                warnings.append(f"Ignored {f.key}={raw!r} from the link: {exc}.")
+                warnings.append(f"Ignored {f.key}={md_escape(quote(raw))} from the link: {exc}.")
+            else:
+                clamped = f.clamp(value)
+                if clamped != value:
+                    lo, hi = f.bounds
+                    warnings.append(
+                        f"{f.key}={md_escape(quote(raw))} from the link is outside "
+                        f"{lo:g} … {hi:g}: using {clamped:g}."
+                    )
+                ss[f.key] = clamped
+                continue
         if f.key not in ss:
             ss[f.key] = f.default
     return warnings
 
 
 def write_url(fields: Sequence[UrlField]) -> None:
-    """Put the fields' current values in the URL, so the address reproduces the page."""
+    """Put the fields' current values in the URL, so the address reproduces the page.
+
+    A value equal to its default is left out unless the URL already names it. All
+    changes go out as one update, so a rerun adds at most one browser history entry
+    (Streamlit pushes one per update) and an unchanged page adds none.
+    """
     ss = st.session_state
     written = ss.setdefault("_url_written", {})
+    changes = {}
     for f in fields:
-        text = _url_text(ss.get(f.key, f.default))
-        if st.query_params.get(f.key) != text:
-            st.query_params[f.key] = text
-        written[f.key] = text
+        value = ss.get(f.key, f.default)
+        text = _url_text(value)
+        present = st.query_params.get(f.key)
+        if present is not None:
+            if present != text:
+                changes[f.key] = text
+        elif value != f.default:
+            changes[f.key] = text
+        written[f.key] = text if (present is not None or value != f.default) else None
+    if changes:
+        st.query_params.update(changes)
 
 
 # --------------------------------------------------------------------------- page style
@@ -288,7 +374,7 @@ def _suggest(prefix: str, index: int, uid: int, suggest: Callable[[int], float])
     try:
         value = suggest(index)
     except ValueError as exc:
-        ss[f"{prefix}_notice"] = str(exc)
+        ss[f"{prefix}_notice"] = md_escape(exc)
         return
     ss[opt_key(prefix, uid, "beta3")] = value
     ss[f"{prefix}_notice"] = f"β₃ set to {value:g} from the run's early velocity."
@@ -353,7 +439,11 @@ def optimizer_editor(
             values["beta3"] = "auto"
         overrides = _overrides(info, values)
         spec = OptimizerSpec(entry["key"], overrides, label)
-        with sb.expander(f"{i + 1}. {spec.display_name}"):
+        # A stable title (no values, no label): a title that changes on every edit makes
+        # Streamlit rebuild the expander, closed. The settings are listed inside.
+        with sb.expander(f"{i + 1}. {info.name}", key=f"{prefix}_exp_{uid}"):
+            if spec.params or spec.label:
+                st.caption(md_escape(spec.display_name))
             st.caption(info.description)
             for hp in info.hyperparams:
                 if hp.name == "lr" and same_lr is not None:

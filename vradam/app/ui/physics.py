@@ -26,13 +26,15 @@ OPTIONS = {
 }
 DEFAULTS = {"ph_b3": 0.3, "ph_gamma": 0.0, "ph_t": 5.0, "ph_pp_b3": 0.3, "ph_pp_k": 1.0,
             "ph_g_a0": 0.1, "ph_g_b3": 1.0, "ph_g_a1": 10.0}  # fmt: skip
+V_LIMIT = 20.0  # |initial velocity| the inputs and a link accept
 # The URL holds the page's settings (not the start point, which depends on the landscape).
 FIELDS = [
     UrlField("ph_ls", "himmelblau", tuple(LANDSCAPES)),
     *(UrlField(k, DEFAULTS[k], tuple(o)) for k, o in OPTIONS.items()),
-    UrlField("ph_vx", 2.0),
-    UrlField("ph_vy", 0.0),
+    UrlField("ph_vx", 2.0, bounds=(-V_LIMIT, V_LIMIT)),
+    UrlField("ph_vy", 0.0, bounds=(-V_LIMIT, V_LIMIT)),
 ]
+VX, VY = FIELDS[-2:]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -88,8 +90,8 @@ def motion_section() -> None:
     c2 = st.columns(4)
     sx = c2[0].number_input("start x", value=float(ls.start[0]), key=f"ph_x_{key}")
     sy = c2[1].number_input("start y", value=float(ls.start[1]), key=f"ph_y_{key}")
-    vx = c2[2].number_input("initial vₓ", key="ph_vx")
-    vy = c2[3].number_input("initial v_y", key="ph_vy")
+    vx = c2[2].number_input("initial vₓ", *VX.bounds, key="ph_vx")
+    vy = c2[3].number_input("initial v_y", *VY.bounds, key="ph_vy")
     with st.spinner("Integrating (RK4)…"):
         motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005)
     st.plotly_chart(trusted(fig), key="ph_motion")

@@ -21,6 +21,7 @@ from vradam.app.ui.common import (
     entries,
     load_optimizers,
     log_options,
+    md_escape,
     opt_key,
     optimizer_editor,
     set_hyperparam,
@@ -196,14 +197,19 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     params: tuple = ()
     expression, domain = "", playground.DEFAULT_DOMAIN
     if key == "ill_conditioned":
-        sb.slider("condition number κ", 1.0, 200.0, key="pg_condition", step=1.0,
+        (k_lo, k_hi, k_step), (a_lo, a_hi, a_step) = (
+            landscapes.PARAM_RANGES[key][name] for name in ("condition", "angle")
+        )
+        sb.slider("condition number κ", k_lo, k_hi, key="pg_condition", step=k_step,
                   on_change=_on_landscape_change)  # fmt: skip
-        sb.slider("angle θ (degrees)", 0.0, 90.0, key="pg_angle", step=5.0,
+        sb.slider("angle θ (degrees)", a_lo, a_hi, key="pg_angle", step=a_step,
                   on_change=_on_landscape_change)  # fmt: skip
         params = (("condition", float(ss["pg_condition"])), ("angle", float(ss["pg_angle"])))
     if key == "custom":
+        # No max_chars: the browser would cut a long paste silently; the expression's own
+        # check says it is too long instead.
         expression = sb.text_input(
-            "f(x, y)", key="pg_expr", max_chars=landscapes.expression.MAX_LENGTH,
+            "f(x, y)", key="pg_expr",
             help="Ordinary maths in x and y: + − * / ** (or ^), sin cos tan exp log sqrt abs "
             "tanh sinh cosh arctan sigmoid softplus …, and the constants pi and e.",
         )  # fmt: skip
@@ -213,22 +219,28 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
             error = "The domain must be four numbers: xmin, xmax, ymin, ymax."
         else:
             domain = tuple(values)
+            if not playground.domain_ok(values):
+                error = (
+                    "The domain needs xmin < xmax and ymin < ymax, each within "
+                    f"±{playground.COORD_LIMIT:g}."
+                )
 
     sb.header("Start")
     c1, c2 = sb.columns(2)
-    c1.number_input("x", key="pg_start_x", format="%.4g", on_change=_start_moved)
-    c2.number_input("y", key="pg_start_y", format="%.4g", on_change=_start_moved)
+    lim = playground.COORD_LIMIT
+    c1.number_input("x", -lim, lim, key="pg_start_x", format="%.4g", on_change=_start_moved)
+    c2.number_input("y", -lim, lim, key="pg_start_y", format="%.4g", on_change=_start_moved)
     sb.caption("Or click the map to start there.")
     sb.radio("Starts", playground.START_MODES, key="pg_start_mode", horizontal=True,
              format_func={"single": "one", "cloud": "cloud", "grid": "grid"}.get)  # fmt: skip
     if ss["pg_start_mode"] != "single":
-        sb.slider("number of starts", 2, playground.MAX_STARTS, key="pg_n_starts")
+        sb.slider("number of starts", *playground.N_STARTS_RANGE, key="pg_n_starts")
 
     sb.header("Optimizers")
     sb.toggle("same α₀ for all", key="pg_same_lr_on",
               help="Run every optimizer at one learning rate, for a fair comparison.")  # fmt: skip
     if ss["pg_same_lr_on"]:
-        sb.select_slider("α₀ for all", log_options(1e-4, 50.0, ss.get("pg_same_lr")),
+        sb.select_slider("α₀ for all", log_options(*playground.SAME_LR_RANGE, ss.get("pg_same_lr")),
                          key="pg_same_lr", format_func=_fmt)  # fmt: skip
     try:
         center = (
@@ -247,10 +259,10 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     matched_slot = sb.container()  # filled below, once this run's config is known
 
     sb.header("Run")
-    sb.slider("steps", 10, playground.MAX_STEPS, key="pg_steps", step=10)
-    sb.number_input("gradient noise (std)", min_value=0.0, key="pg_noise", step=1.0,
+    sb.slider("steps", *playground.STEPS_RANGE, key="pg_steps", step=10)
+    sb.number_input("gradient noise (std)", *playground.NOISE_RANGE, key="pg_noise", step=1.0,
                     help="Gaussian noise added to every gradient component (seeded).")  # fmt: skip
-    sb.number_input("seed", min_value=0, max_value=2**31 - 1, key="pg_seed", step=1)
+    sb.number_input("seed", *playground.SEED_RANGE, key="pg_seed", step=1)
     sb.selectbox("LR schedule", list(schedules.SCHEDULES), key="pg_schedule",
                  help="\n".join(f"{k}: {v}" for k, v in schedules.SCHEDULES.items()))  # fmt: skip
 
@@ -270,6 +282,7 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     except ValueError as exc:
         error = str(exc)
         config = ss.get("pg_config") or PlaygroundConfig()
+
     ss["pg_config"] = config
     with matched_slot:
         matched_control_button(config)
@@ -305,10 +318,10 @@ def _add_matched(index: int) -> None:
     try:
         text = playground.matched_adam(config, cached_run(config), index)
     except ValueError as exc:
-        ss[f"{P}_notice"] = str(exc)
+        ss[f"{P}_notice"] = md_escape(exc)
         return
     if text in config.optimizers:
-        ss[f"{P}_notice"] = f"{text} is already in the race."
+        ss[f"{P}_notice"] = f"{md_escape(text)} is already in the race."
         return
     spec = OptimizerSpec.parse(text)
     uid = ss.get(f"{P}_next_uid", 0)
@@ -353,7 +366,7 @@ def landscape_header(config: PlaygroundConfig) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.latex(formula_latex(ls.formula))
-    right.markdown(f"**{ls.name}.** {ls.lesson}")
+    right.markdown(f"**{md_escape(ls.name)}.** {ls.lesson}")
 
 
 @st.fragment
@@ -380,7 +393,7 @@ def race_chart(config: PlaygroundConfig) -> None:
 def results(config: PlaygroundConfig) -> None:
     trajectories = cached_run(config)
     for message in playground.divergence_messages(trajectories):
-        st.warning(message, icon="⚠️")
+        st.warning(md_escape(message), icon="⚠️")
     rows = playground.results_table(config, trajectories)
     st.dataframe(
         rows, hide_index=True, width="stretch",
@@ -528,9 +541,9 @@ def step_through(config: PlaygroundConfig) -> None:
     st.plotly_chart(trusted(fig), key="pg_step_fig")
     chart_summary(race_summary(trajectories, ls.min_value))
     st.caption(
-        f"The black segment is update {t} of {labels[index]}, from θ_{int(t) - 1} (white) to "
-        f"θ_{t}; the dot on the loss curve marks f(θ_{int(t) - 1}). Run 0 (the chosen start); "
-        "with noise, g_t includes the same seeded noise the run used."
+        f"The black segment is update {t} of {md_escape(labels[index])}, from θ_{int(t) - 1} "
+        f"(white) to θ_{t}; the dot on the loss curve marks f(θ_{int(t) - 1}). Run 0 (the "
+        "chosen start); with noise, g_t includes the same seeded noise the run used."
     )
     if not np.all(np.isfinite(r.theta[int(t)])):
         st.warning(f"The run is no longer finite at update {t}: it diverged earlier.")
@@ -546,12 +559,12 @@ def step_through(config: PlaygroundConfig) -> None:
 def show_playground(config: PlaygroundConfig, error: str | None) -> None:
     ss = st.session_state
     for warning in ss.pop("pg_url_warnings", []):
-        st.warning(f"Link: {warning}", icon="🔗")
+        st.warning(f"Link: {md_escape(warning)}", icon="🔗")
     notice = ss.pop(f"{P}_notice", None)
     if notice:
-        st.info(notice)
+        st.info(notice)  # user text in it is escaped where it is set
     if error:
-        st.error(f"{error} Showing the last valid setup.")
+        st.error(f"{md_escape(error)} Showing the last valid setup.")
     _sync_url(config)
     scenario_text(config)
     landscape_header(config)

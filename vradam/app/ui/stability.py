@@ -19,7 +19,7 @@ from vradam.app.summaries import (
     switching_summary,
     trace_summary,
 )
-from vradam.app.ui.common import chart_summary, trusted
+from vradam.app.ui.common import chart_summary, md_escape, trusted
 from vradam.studies import stability as S
 
 
@@ -253,14 +253,15 @@ def basins_section() -> None:
     try:
         b = _basins(key, specs, n, 300)
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)[:300]))
         return
     st.plotly_chart(trusted(stabplots.basin_figure(b, ls)), key="sm_basins")
     chart_summary(basin_summary(b, len(ls.minima)))
     found = [len({int(v) for v in np.unique(b.basins[k]) if v >= 0}) for k in range(len(specs))]
     st.caption(
         " · ".join(
-            f"{label}: {f} of {len(ls.minima)} minima reached" for label, f in zip(b.labels, found)
+            f"{md_escape(label)}: {f} of {len(ls.minima)} minima reached"
+            for label, f in zip(b.labels, found)
         )
     )
 

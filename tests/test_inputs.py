@@ -1,0 +1,172 @@
+"""Hostile input: garbage in any page's URL never crashes it; user text is never Markdown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vradam.app.playground import PlaygroundConfig
+from vradam.app.ui.common import md_escape, quote
+from vradam.app.ui.eos import FIELDS as EOS_FIELDS
+from vradam.app.ui.physics import FIELDS as PHYSICS_FIELDS
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 120
+LONG = "x" * 10_000
+GARBAGE = ["1e308", "-1e308", "-5", "nan", "inf", "-inf", "ünïcødé ✓ 漢字", LONG, "", "1e12",
+           "0x10", "**bold** <b>", "__import__('os')"]  # fmt: skip
+PLAYGROUND_KEYS = ["v", "ls", "lp_condition", "lp_angle", "expr", "dom", "start", "starts", "n",
+                   "opt", "lr", "steps", "noise", "seed", "sched"]  # fmt: skip
+PAGES = {
+    "playground": ("app.py", None, PLAYGROUND_KEYS),
+    "lessons": ("app.py", "pages/lessons.py", ["lesson"]),
+    "networks": ("pages/networks.py", None, ["nw_task", "nw_steps", "seed"]),
+    "eos": ("pages/eos.py", None, [f.key for f in EOS_FIELDS]),
+    "physics": ("pages/physics.py", None, [f.key for f in PHYSICS_FIELDS]),
+    "stability": ("pages/stability.py", None, ["sm_beta", "sm_steps", "ls"]),
+}
+
+
+def _open(page: str, query: dict) -> AppTest:
+    path, switch, _ = PAGES[page]
+    at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    if switch:
+        at.switch_page(switch)
+    return at.run()
+
+
+def _check(at, what) -> list[str]:
+    assert not at.exception, (what, [e.value for e in at.exception])
+    texts = [w.value for w in at.warning]
+    for text in texts:
+        assert "x" * 41 not in text, (what, "a long value is echoed", text[:200])
+        assert len(text) < 400, (what, text[:200])
+        for raw in ("invalid literal", "could not convert", "Traceback", "Error:"):
+            assert raw not in text, (what, text)
+    return texts
+
+
+def _garbage_queries(keys, fixed=None):
+    """One query per garbage value (every key gets it), then one with repeated keys."""
+    fixed = fixed or {}
+    for value in GARBAGE:
+        yield value[:20], {**{k: value for k in keys}, **fixed}
+    yield "repeated", {**{k: ["1", "inf", LONG, "-1"] for k in keys}, **fixed}
+
+
+@pytest.mark.parametrize("page", ["playground", "lessons", "physics", "stability"])
+def test_garbage_urls_never_crash_a_page(page):
+    for what, query in _garbage_queries(PAGES[page][2]):
+        _check(_open(page, query), (page, what))
+
+
+def test_garbage_urls_never_crash_the_edge_of_stability_page():
+    keys = [k for k in PAGES["eos"][2] if k != "eos_seeds"]
+    # The quadratic problem for most values (fast); the MLP once, with one seed.
+    for what, query in _garbage_queries(keys, {"eos_problem": ["mlp", "quadratic"]}):
+        _check(_open("eos", query), ("eos", what))
+    for value in ("1e308", LONG):
+        query = {**{k: value for k in keys}, "eos_seeds": "1"}
+        _check(_open("eos", query), ("eos mlp", value[:20]))
+
+
+def test_garbage_urls_never_crash_the_networks_page():
+    for value in ("1e308", "nan", LONG):
+        _check(_open("networks", {k: value for k in PAGES["networks"][2]}), ("networks", value))
+
+
+# --------------------------------------------------------------------------- specific values
+
+
+@pytest.mark.parametrize(
+    "name, value", [("condition", "201"), ("condition", "1e308"), ("angle", "95"), ("angle", "-5")]
+)
+def test_landscape_parameters_outside_the_slider_are_refused(name, value):
+    at = _open("playground", {"ls": "ill_conditioned", f"lp_{name}": value})
+    (text,) = _check(at, value)
+    assert f"{name}='{value}'" in text and "must be between" in text
+    assert at.session_state["pg_config"].landscape == "ill_conditioned"
+    assert 1 <= at.slider(key="pg_condition").value <= 200
+    assert 0 <= at.slider(key="pg_angle").value <= 90
+
+
+def test_playground_refuses_bad_numbers_in_plain_words():
+    at = _open("playground", {"seed": "-1", "steps": "1e12", "n": "2.5", "noise": "nan"})
+    text = " ".join(_check(at, "scalars"))
+    assert "seed='-1': must be between 0 and" in text
+    assert "steps='1e12': must be between 10 and 2000" in text and "2147483647" in text
+    assert "n='2.5': not a whole number" in text and "noise='nan': not a number" in text
+    assert at.session_state["pg_config"] == PlaygroundConfig()
+    assert at.number_input(key="pg_seed").value == 0
+
+
+def test_playground_refuses_non_finite_hyperparameters():
+    at = _open("playground", {"opt": ["adam:lr=inf", "adam:lr=0", "gd:lr=0.01"]})
+    text = " ".join(_check(at, "opt"))
+    assert r"'adam\:lr=inf': lr must be a finite number" in text
+    assert r"'adam\:lr=0': lr must be greater than 0" in text
+    assert at.session_state["pg_config"].optimizers == ("gd:lr=0.01",)
+
+
+def test_long_value_is_quoted_short():
+    at = _open("playground", {"ls": LONG})
+    (text,) = _check(at, "ls")
+    assert "10,000 characters" in text
+
+
+def test_physics_velocity_is_clamped_to_its_input():
+    at = AppTest.from_file(str(ROOT / "pages/physics.py"), default_timeout=TIMEOUT)
+    at.query_params.update(ph_vx="1e308", ph_vy="-1e308")
+    at.run()
+    text = " ".join(_check(at, "ph_vx"))
+    assert "outside -20 … 20: using 20" in text
+    assert at.number_input(key="ph_vx").value == 20 and at.number_input(key="ph_vy").value == -20
+    shown = " ".join(el.value for el in [*at.markdown, *at.caption])
+    assert "nan" not in shown
+
+
+def test_url_fields_parse_in_plain_words():
+    (field,) = [f for f in PHYSICS_FIELDS if f.key == "ph_b3"]
+    for raw, reason in [("abc", "not a number"), ("inf", "not a finite number"),
+                        ("7", "not one of")]:  # fmt: skip
+        with pytest.raises(ValueError, match=reason):
+            field.parse(raw)
+
+
+def test_a_long_expression_gets_a_message():
+    at = _open("playground", {})
+    at.selectbox(key="pg_landscape").set_value("custom").run()
+    at.text_input(key="pg_expr").set_value("x+" * 5000 + "y").run()
+    assert not at.exception
+    assert any("too long" in e.value for e in at.error)
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def test_md_escape_and_quote():
+    assert md_escape("x*y + x**2") == r"x\*y + x\*\*2"
+    assert md_escape("- a\n# b\n1. c") == "\\- a\n\\# b\n1\\. c"
+    assert md_escape("__import__") == r"\_\_import\_\_"
+    assert md_escape("[a](http://b) `c` $d$ :red[e]") == (
+        r"\[a\](http\://b) \`c\` \$d\$ \:red\[e\]"
+    )
+    assert quote("a" * 100) == "'" + "a" * 40 + "… (100 characters)'"
+    assert quote("short") == "'short'"
+
+
+def test_expressions_and_errors_are_shown_as_text():
+    at = _open("playground", {})
+    at.selectbox(key="pg_landscape").set_value("custom").run()
+    at.text_input(key="pg_expr").set_value("x*y + x**2").run()
+    assert not at.exception
+    header = " ".join(m.value for m in at.markdown)
+    assert r"Custom: x\*y + x\*\*2" in header
+    at.text_input(key="pg_expr").set_value("__import__('os')").run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert r"\_\_import\_\_" in errors and "__import__" not in errors
