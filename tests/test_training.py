@@ -249,3 +249,149 @@ def test_network_figures_are_valid_plotly():
     go.Figure(netplots.sweep_figure(rows, ["GD"], ["#000000"]))
     s, mean, sd = netplots.seed_stats(runs, 0, "loss")
     assert s.size == 30 and (sd >= 0).all() and np.isfinite(mean).all()
+
+
+# ------------------------------------------------------------- Figure 2 in miniature
+
+
+def test_figure2_trains_on_the_batches_of_train_steps():
+    from vradam.studies.figure2 import hessian_steps
+
+    config = TrainConfig(task="digits", optimizers=("adamw:lr=0.003", "vradam:lr=0.003,beta3=5.9"),
+                         steps=15, sharpness_every=0, eval_every=5)  # fmt: skip
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # these tiny ops are several times slower on 2 busy threads
+    try:
+        ours = [r for r in hessian_steps(config) if "loss" in r]
+        theirs = [r for r in train_steps(config) if "loss" in r]
+    finally:
+        torch.set_num_threads(threads)
+    assert [(r["step"], r["optimizer"]) for r in ours] == [(r["step"], r["optimizer"])
+                                                           for r in theirs]  # fmt: skip
+    for a, b in zip(ours, theirs):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-6)
+        assert a["effective_lr"] == pytest.approx(b["effective_lr"], rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def figure2_measured():
+    """The preset itself (3 seeds, 300 steps, β3 suggested, the control), sharpness every
+    100 steps instead of 25 to keep the test short: training is the same (Lanczos draws
+    nothing from torch's generators), only the sharpness average has fewer points."""
+    from dataclasses import replace
+
+    from vradam.studies import figure2
+
+    setup_ = replace(figure2.FIGURE2, sharpness_every=100)
+    beta3 = figure2.choose_beta3(setup_)
+    *_, (_, _, runs) = figure2.figure2_runs(setup_, beta3)
+    return setup_, beta3, runs, figure2.measure(runs, setup_, beta3)
+
+
+@pytest.mark.slow
+def test_figure2_preset_eta_dips_early_and_recovers_in_every_seed(figure2_measured):
+    from vradam.studies.figure2 import FIGURE2, VRADAM
+
+    setup_, beta3, runs, m = figure2_measured
+    assert beta3 == pytest.approx(5.9)  # suggest_beta3 on the first seed
+    assert len(m.seeds) == len(runs) == len(FIGURE2.seeds) >= 3
+    for run in runs:
+        eta = np.array([r["effective_lr"] for r in run if r["optimizer"] == VRADAM
+                        and "effective_lr" in r]) / FIGURE2.alpha0  # fmt: skip
+        assert eta.size == setup_.steps
+        assert eta[:60].min() <= 0.5, eta[:60].min()
+        assert eta[-1] >= 0.9, eta[-1]
+        assert not any(r.get("diverged") for r in run)
+    for s in m.seeds:
+        assert s.eta_min <= 0.5 and s.eta_min_step <= 60 and s.eta_end >= 0.9
+        assert 0 < s.recovered_step <= setup_.steps
+        assert 0.5 < s.matched_ratio < 1  # the control runs below α0
+
+
+def _per_seed(runs, i, key, lo, hi, how):
+    out = []
+    for run in runs:
+        pts = [(r["step"], r[key]) for r in run if r["optimizer"] == i and key in r]
+        if how == "last":
+            out.append(pts[-1][1])
+        else:
+            out.append(np.mean([v for s, v in pts if max(lo, 1) <= s <= hi]))
+    return np.array(out)
+
+
+@pytest.mark.slow
+def test_figure2_statement_matches_the_measured_numbers(figure2_measured):
+    from vradam.studies.figure2 import ADAMW, MATCHED, VRADAM, seed_rows, statement, summary
+
+    setup_, _, runs, m = figure2_measured
+    text = "\n".join(statement(m))
+    n, (lo, hi) = len(runs), m.window
+    words = {n: "lower", 0: "not lower"}
+    # sharpness: mean λmax(H) over the tracked steps, recomputed from the records
+    sh = {i: _per_seed(runs, i, "sharpness", lo, hi, "mean") for i in (ADAMW, VRADAM, MATCHED)}
+    k0 = k = int((sh[VRADAM] < sh[ADAMW]).sum())
+    assert f"**Sharpness is {words.get(k, 'lower in some seeds only')}**" in text
+    assert (
+        f"VRAdam {sh[VRADAM].mean():.3g} ± " in text and f"AdamW {sh[ADAMW].mean():.3g} ± " in text
+    )
+    assert f"lower in {k} of {n} seeds" in text
+    # loss: mean and final training loss, validation loss
+    losses = [_per_seed(runs, i, "train_loss", lo, hi, "mean") for i in (VRADAM, ADAMW)]
+    finals = [_per_seed(runs, i, "train_loss", lo, hi, "last") for i in (VRADAM, ADAMW)]
+    vals = [_per_seed(runs, i, "val_loss", lo, hi, "last") for i in (VRADAM, ADAMW)]
+    found = {words.get(int((a < b).sum()), "mixed") for a, b in (losses, finals, vals)}
+    word = found.pop() if len(found) == 1 else "mixed"
+    assert f"**Loss is {word.replace('mixed', 'lower in some seeds only')}**" in text
+    assert f"VRAdam {finals[0].mean():.3g} ± " in text
+    # the control: AdamW at VRAdam's mean η over the same window, per seed
+    for run, s in zip(runs, m.seeds):
+        eta = [r["effective_lr"] for r in run if r["optimizer"] == VRADAM and "effective_lr" in r]
+        control = next(r["spec"] for r in run if r["optimizer"] == MATCHED)
+        assert control.startswith(f"adamw:lr={np.mean(eta[lo - 1 : hi]):.4g}")
+        assert s.matched_ratio == pytest.approx(np.mean(eta[lo - 1 : hi]) / setup_.alpha0)
+    k = int((sh[VRADAM] < sh[MATCHED]).sum())
+    assert (
+        f"mean λmax {sh[MATCHED].mean():.3g} ± " in text and f"(VRAdam lower in {k} of {n})" in text
+    )
+    assert len(seed_rows(m)) == 3 * n
+    assert f"top Hessian eigenvalue is {words.get(k0, 'lower in some seeds only')}" in summary(m)
+
+
+def test_figure2_statement_says_lower_only_when_it_is():
+    from vradam.studies.figure2 import (
+        FIGURE2,
+        Figure2Measures,
+        SeedMeasures,
+        statement,
+    )
+
+    def seed(k, sharp, loss):  # optimizer → value; the control between them
+        d = lambda a, b: {0: a, 1: b, 2: (a + b) / 2}  # noqa: E731
+        return SeedMeasures(k, 0.3, 40, 0.98, 120, 0.8, d(*sharp), d(*sharp), d(*loss),
+                            d(*loss), d(*loss), {0: 0.02, 1: 0.02, 2: 0.02},
+                            {0: False, 1: False, 2: False})  # fmt: skip
+
+    seeds = [seed(k, (5, 4), (0.1, 0.05)) for k in range(3)]
+    better = Figure2Measures(FIGURE2, 5.9, (1, 300), seeds, (100, 200, 300))
+    text = "\n".join(statement(better))
+    assert "**Sharpness is lower**" in text and "**Loss is lower**" in text
+    assert "lower in 3 of 3 seeds" in text and "beats AdamW and this control" in text
+    assert "neither optimizer is near its edge of stability" in text
+    mixed = Figure2Measures(FIGURE2, 5.9, (1, 300), [seed(0, (5, 4), (0.1, 0.2)),
+                            seed(1, (4, 5), (0.1, 0.2)), seed(2, (5, 6), (0.1, 0.2))])  # fmt: skip
+    text = "\n".join(statement(mixed))
+    assert "**Sharpness is lower in some seeds only**" in text and "**Loss is not lower**" in text
+    assert "lower in 1 of 3 seeds" in text and "not lower than AdamW in every seed" in text
+    assert "dips to 0.30·α₀ at step 40, is back above 0.9·α₀ from step 120" in text
+
+
+def test_figure2_figure_is_valid_plotly():
+    import plotly.graph_objects as go
+
+    from vradam.app.figures import networks as netplots
+
+    run = [dict(step=t, optimizer=i, train_loss=1.0 / (t + 1), val_loss=1.0, eta_ratio=0.5,
+                sharpness=3.0) for t in range(5) for i in range(3)]  # fmt: skip
+    fig = netplots.figure2_figure([run, run, run], ["a", "b", "c"], ["#000000"] * 3, 4)
+    go.Figure(fig)
+    assert [a["text"] for a in fig["layout"]["annotations"]][2] == "effective LR η_t / α₀"

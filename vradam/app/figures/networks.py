@@ -364,3 +364,19 @@ def sweep_figure(rows: list[dict], labels: list[str], colors: list[str]) -> dict
         legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
     )
     return dict(data=data, layout=layout)
+
+
+FIGURE2_PANELS = [
+    ("train_loss", "training loss (full set)", "log"),
+    ("val_loss", "validation loss", "log"),
+    ("eta_ratio", "effective LR η_t / α₀", "linear"),
+    ("sharpness", "top Hessian eigenvalue λmax(H)", "log"),
+]
+
+
+def figure2_figure(
+    runs: list[list[dict]], labels: list[str], colors: list[str], steps: int
+) -> dict:
+    """The paper's Figure 2 in miniature: loss, η_t/α₀ and λmax(H), mean ± 1 sd over seeds
+    (records of :func:`vradam.studies.figure2.figure2_runs`), two panels a row."""
+    return training_figure(runs, labels, colors, steps, panels=FIGURE2_PANELS, cols=2, height=540)

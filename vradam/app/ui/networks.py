@@ -24,7 +24,7 @@ from vradam.app.ui.common import (
 )
 from vradam.sim import export
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
-from vradam.studies import training
+from vradam.studies import figure2, training
 from vradam.studies.networks import TASKS, default_optimizers, get_task
 from vradam.studies.training import TrainConfig, final_records
 
@@ -89,6 +89,8 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
     ss = st.session_state
     if "nt_task" not in ss:
         _load_task_defaults("moons")
+    if "nt_fig2_opts" in ss:  # the Figure 2 preset has run: show its optimizers
+        load_optimizers(P, ss.pop("nt_fig2_opts"))
     sb = st.sidebar
     sb.header("Task")
     sb.selectbox("Task", list(TASKS), key="nt_task", format_func=lambda k: TASKS[k].name,
@@ -280,6 +282,93 @@ def show_results(result: dict) -> None:
                 language="bash")  # fmt: skip
 
 
+# --------------------------------------------------------------------------- Figure 2
+
+
+FIG2 = figure2.FIGURE2
+_FIG2_CACHE: dict = {}  # setup → result: the preset is deterministic, later loads are instant
+
+
+def _load_figure2() -> None:
+    """The button: the preset's task and training settings in the sidebar, then a run."""
+    ss = st.session_state
+    task = get_task(FIG2.task)
+    ss.update(nt_task=task.key, nt_steps=FIG2.steps, nt_seed=FIG2.seeds[0],
+              nt_seeds=len(FIG2.seeds), nt_mode="train", nt_batch="task default",
+              nt_view="figure2", nt_fig2_go=True)  # fmt: skip
+    load_optimizers(P, default_optimizers(task)[2:])  # AdamW and VRAdam until β₃ is known
+
+
+def _preset_texts(result: dict) -> list[str]:
+    """The preset's optimizers for the sidebar (the control at its mean rate over seeds)."""
+    lr, m = FIG2.alpha0, result["measures"]
+    texts = list(figure2.figure2_config(FIG2, result["beta3"]).optimizers)
+    rate = lr * float(np.mean([s.matched_ratio for s in m.seeds]))
+    return [*texts, f"adamw:lr={rate:.3g}@{figure2.LABELS[figure2.MATCHED]} (seed mean)"]
+
+
+def run_figure2() -> None:
+    """Train the preset (or take it from the cache) with a progress bar and a live chart."""
+    ss = st.session_state
+    result = _FIG2_CACHE.get(FIG2)
+    if result is None:
+        status, bar, chart = st.empty(), st.progress(0.0), st.empty()
+        status.caption("Suggesting β₃ from AdamW's early velocity (60 steps)…")
+        beta3 = figure2.choose_beta3(FIG2)
+        labels = list(figure2.LABELS)
+        colors = assign_colors([OptimizerSpec.parse(t) for t in _spec_texts(beta3)])
+        status.caption(f"β₃ = {beta3:g}; each seed trains AdamW and VRAdam, then the control.")
+        shown, draws = 0.0, 0
+        for frac, text, runs in figure2.figure2_runs(FIG2, beta3):
+            bar.progress(min(1.0, frac), text=f"Figure 2 in miniature: {text}")
+            if frac - shown >= 0.1:
+                shown, draws = frac, draws + 1
+                fig = netplots.figure2_figure(runs, labels, colors, FIG2.steps)
+                chart.plotly_chart(trusted(fig), key=f"nt_fig2_live_{draws}")
+        measures = figure2.measure(runs, FIG2, beta3)
+        result = dict(beta3=beta3, runs=runs, measures=measures, colors=colors)
+        _FIG2_CACHE[FIG2] = result
+        status.empty()
+        bar.empty()
+        chart.empty()
+    ss["nt_fig2"] = result
+    ss["nt_fig2_opts"] = _preset_texts(result)
+    st.rerun()  # the sidebar now shows the preset's optimizers
+
+
+def _spec_texts(beta3: float) -> list[str]:
+    texts = list(figure2.figure2_config(FIG2, beta3).optimizers)
+    return [*texts, f"adamw:lr={FIG2.alpha0:g}@{figure2.LABELS[figure2.MATCHED]}"]
+
+
+def show_figure2(result: dict) -> None:
+    m: figure2.Figure2Measures = result["measures"]
+    task = get_task(FIG2.task)
+    st.markdown("#### Figure 2 in miniature, measured")
+    st.caption(
+        f"The paper's Figure 2 (ResNet-32 on CIFAR-10) here: {task.name}, {FIG2.steps} steps, "
+        f"batch {task.default_batch}, seeds {', '.join(map(str, FIG2.seeds))}. AdamW and VRAdam "
+        f"at the same α₀ = {FIG2.alpha0:g} (the task's α₀ for Adam) and weight decay, so the "
+        f"gate is the only difference; β₃ = {result['beta3']:g} from this project's suggestion "
+        "(β₃·‖v‖² ≈ 1.5 at the early peak of ‖v‖² with the gate off, first seed). The control "
+        "is AdamW at VRAdam's mean η over the compared steps, per seed. Bands: ±1 sd over seeds."
+    )
+    fig = netplots.figure2_figure(result["runs"], list(figure2.LABELS), result["colors"],
+                                  FIG2.steps)  # fmt: skip
+    st.plotly_chart(trusted(fig), key="nt_fig2_chart")
+    lines = figure2.statement(m)
+    st.markdown("\n".join(f"- {line}" for line in lines))
+    chart_summary(figure2.summary(m))
+    with st.expander("Per seed"):
+        st.dataframe(figure2.seed_rows(m), hide_index=True, width="stretch")
+    st.caption(
+        "λmax(H) is the top eigenvalue of the plain loss Hessian (the paper's quantity) on "
+        f"{FIG2.sharpness_samples} training examples, every {FIG2.sharpness_every} steps; "
+        "the sidebar now holds the preset's optimizers: press **Train** to see "
+        "them in the usual panels (preconditioned sharpness against each threshold)."
+    )
+
+
 def run_sweep(config: TrainConfig) -> None:
     steps = max(50, config.steps // 2)
     n = len(config.optimizers) * len(training.SWEEP_FACTORS)
@@ -333,11 +422,21 @@ def show_networks(config: TrainConfig, mode: str, n_seeds: int, error: str | Non
         st.info(notice)
     if error:
         st.error(f"{error} Showing the last valid setup.")
-    c1, c2, _ = st.columns([1, 1, 4])
+    c1, c2, c3, _ = st.columns([1, 1, 2, 2])
     label = "Train" if mode == "train" else "Run sweep"
     go = c1.button(label, type="primary", width="stretch")
     c2.button("Stop", width="stretch", help="Stops the run; what was trained is kept.")
-    if mode == "train":
+    c3.button("Figure 2 in miniature", on_click=_load_figure2, width="stretch",
+              help="The paper's Figure 2 on the digits CNN: AdamW vs VRAdam (β₃ suggested), "
+              f"{len(FIG2.seeds)} seeds, sharpness tracked, with a matched-rate control; "
+              "the page then states what was measured.")  # fmt: skip
+    if ss.pop("nt_fig2_go", False):
+        run_figure2()
+    if go:
+        ss["nt_view"] = mode
+    if mode == "train" and ss.get("nt_view") == "figure2" and ss.get("nt_fig2"):
+        show_figure2(ss["nt_fig2"])
+    elif mode == "train":
         if go:
             run_training(config, n_seeds)
         result = ss.get("nt_results")
