@@ -29,17 +29,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import torch
 
-from vradam.sim.optimizers import preconditioner, threshold_at
 from vradam.studies.networks import get_task
-from vradam.studies.sharpness import top_eigenvalue
+from vradam.studies.threads import one_thread
 from vradam.studies.training import (
-    SHARPNESS_SAMPLES,
     TrainConfig,
-    resolve_device,
-    setup,
     suggest_beta3,
+    train_steps,
 )
 
 __all__ = [
@@ -54,7 +50,6 @@ __all__ = [
     "choose_beta3",
     "figure2_config",
     "figure2_runs",
-    "hessian_steps",
     "measure",
     "seed_rows",
     "statement",
@@ -101,6 +96,8 @@ def figure2_config(setup_: Figure2Setup, beta3: float, seed: int | None = None) 
         device=setup_.device,
         sharpness_every=setup_.sharpness_every,
         eval_every=setup_.eval_every,
+        sharpness_of="hessian",
+        sharpness_samples=setup_.sharpness_samples,
     )  # fmt: skip
 
 
@@ -112,95 +109,10 @@ def choose_beta3(setup_: Figure2Setup) -> float:
         return suggest_beta3(figure2_config(setup_, 1.0), VRADAM)
 
 
-@contextlib.contextmanager
 def _one_thread(device: str):
-    """One CPU thread while training these small models (several times faster than two
-    threads on a busy 2-core machine: the ops are too small to share); restored after."""
-    if resolve_device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def hessian_steps(config: TrainConfig, samples: int = SHARPNESS_SAMPLES) -> Iterator[dict]:
-    """Like :func:`~vradam.studies.training.train_steps` (same weights, same batches, the
-    same record keys), but ``sharpness`` is λmax of the plain loss Hessian for every
-    optimizer, on ``samples`` training examples (at most :data:`SHARPNESS_SAMPLES`; the
-    draw is the same); the last step adds ``precond_sharpness`` and ``precond_threshold``."""
-    task, device, specs, data, models, optimizers = setup(config)
-    n_train = data.x_train.shape[0]
-    batch = config.batch_size if config.batch_size is not None else task.default_batch
-    batch = None if batch is None or batch >= n_train else batch
-    gen = torch.Generator().manual_seed(config.seed + 1)  # the draws of train_steps
-    sharp_idx = torch.randperm(n_train, generator=gen)[: min(samples, SHARPNESS_SAMPLES)]
-    sharp_idx = sharp_idx.to(device)
-    xs, ys = data.x_train[sharp_idx], data.y_train[sharp_idx]
-    eigvecs: list = [None] * len(specs)
-    diverged = [False] * len(specs)
-
-    def evaluate(model) -> dict:
-        out = {}
-        with torch.no_grad():
-            for split, x, y in (("train", data.x_train, data.y_train),
-                                ("val", data.x_val, data.y_val)):  # fmt: skip
-                logits = model(x)
-                out[f"{split}_loss"] = float(task.loss_fn(logits, y))
-                if task.classification:
-                    out[f"{split}_acc"] = float((logits.argmax(-1) == y).float().mean())
-        return out
-
-    def sharpness(i: int, eta: float, step: int, last: bool) -> dict:
-        model, params = models[i], list(models[i].parameters())
-        value, vec, _ = top_eigenvalue(lambda: task.loss_fn(model(xs), ys), params,
-                                       v0=eigvecs[i], tol=1e-4)  # fmt: skip
-        eigvecs[i] = vec
-        out = dict(sharpness=value, sharpness_kind="hessian")
-        P = preconditioner(specs[i], optimizers[i], params) if last else None
-        if P is not None:
-            pre, _, _ = top_eigenvalue(lambda: task.loss_fn(model(xs), ys), params,
-                                       precond=P, tol=1e-4)  # fmt: skip
-            out.update(precond_sharpness=pre, precond_threshold=threshold_at(specs[i], step, eta))
-        return out
-
-    every = config.sharpness_every
-    for t in range(config.steps + 1):
-        last = t == config.steps
-        if batch is not None and not last:
-            idx = torch.randint(0, n_train, (batch,), generator=gen).to(device)
-            xb, yb = data.x_train[idx], data.y_train[idx]
-        else:
-            xb, yb = data.x_train, data.y_train
-        for i, (spec, model, opt) in enumerate(zip(specs, models, optimizers)):
-            record: dict = dict(step=t, optimizer=i, spec=str(spec), label=spec.display_name)
-            if diverged[i]:
-                record["diverged"] = True
-                yield record
-                continue
-            group = opt.param_groups[0]
-            lr = float(group["lr"])
-            eta_prev = float(group.get("effective_lr", lr))
-            if t % config.eval_every == 0 or last:
-                record.update(evaluate(model))
-            if every and (t % every == 0 or last):
-                record.update(sharpness(i, eta_prev, max(t, 1), last))
-            if not last:
-                opt.zero_grad(set_to_none=True)
-                loss = task.loss_fn(model(xb), yb)
-                loss.backward()
-                opt.step()
-                eta = float(group.get("effective_lr", lr))
-                record.update(loss=float(loss.detach()), effective_lr=eta)
-                if not math.isfinite(record["loss"]) or not all(
-                    torch.isfinite(p).all() for p in model.parameters()
-                ):
-                    diverged[i] = True
-            record["diverged"] = diverged[i]
-            yield record
+    """One CPU thread while these small models train (several times faster than two on a
+    busy 2-core machine, see :mod:`vradam.studies.threads`); nothing changes on a GPU."""
+    return contextlib.nullcontext() if device == "cuda" else one_thread()
 
 
 def _work(setup_: Figure2Setup) -> int:
@@ -239,7 +151,7 @@ def figure2_runs(
             config = figure2_config(setup_, beta3, seed)
             records: list[dict] = []
             runs.append(records)
-            for r in hessian_steps(config, setup_.sharpness_samples):
+            for r in train_steps(config):
                 records.append(with_ratio(r))
                 if r["optimizer"] == VRADAM and r["step"] % 10 == 0:
                     yield (done + 2 * r["step"]) / total, f"seed {seed}: AdamW and VRAdam", runs
@@ -249,7 +161,7 @@ def figure2_runs(
             rate = matched_rate(records)
             text = f"adamw:lr={rate:.4g}@{LABELS[MATCHED]}"
             matched = replace(config, optimizers=(text,))
-            for r in hessian_steps(matched, setup_.sharpness_samples):
+            for r in train_steps(matched):
                 records.append(with_ratio(r, optimizer=MATCHED))
                 if r["step"] % 10 == 0:
                     yield (done + r["step"]) / total, f"seed {seed}: {LABELS[MATCHED]}", runs

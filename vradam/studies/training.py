@@ -43,6 +43,11 @@ class TrainConfig:
     sharpness_every: int = 25  # 0: never
     eval_every: int = 10
     boundary_every: int = 0  # 2-D tasks: predictions on a grid every k steps (0: never)
+    # "compared": each optimizer's own sharpness (λmax(P^-½HP^-½) for adaptive ones) and
+    # threshold; "hessian": λmax(H) for every optimizer (the paper's Figure 2), and at the
+    # last step also precond_sharpness / precond_threshold for adaptive ones
+    sharpness_of: str = "compared"
+    sharpness_samples: int = SHARPNESS_SAMPLES  # λmax on (at most) this many examples
 
     def __post_init__(self) -> None:
         get_task(self.task)
@@ -58,6 +63,10 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.sharpness_every < 0 or self.eval_every < 1 or self.boundary_every < 0:
             raise ValueError("sharpness_every and boundary_every must be ≥ 0, eval_every ≥ 1")
+        if self.sharpness_of not in ("compared", "hessian"):
+            raise ValueError(f"sharpness_of must be compared or hessian, got {self.sharpness_of!r}")
+        if self.sharpness_samples < 1:
+            raise ValueError(f"sharpness_samples must be ≥ 1, got {self.sharpness_samples}")
 
     def specs(self) -> list[OptimizerSpec]:
         return [OptimizerSpec.parse(t) for t in self.optimizers]
@@ -105,7 +114,7 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
     batch = config.batch_size if config.batch_size is not None else task.default_batch
     batch = None if batch is None or batch >= n_train else batch
     gen = torch.Generator().manual_seed(config.seed + 1)
-    sharp_idx = torch.randperm(n_train, generator=gen)[:SHARPNESS_SAMPLES].to(device)
+    sharp_idx = torch.randperm(n_train, generator=gen)[: config.sharpness_samples].to(device)
     eigvecs: list[np.ndarray | None] = [None] * len(specs)
     grid = boundary_grid(data) if task.input_2d and config.boundary_every else None
     diverged = [False] * len(specs)
@@ -121,17 +130,26 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
                     out[f"{split}_acc"] = _accuracy(logits, y)
             return out
 
-    def sharpness(i: int, eta: float, step: int) -> dict:
+    def sharpness(i: int, eta: float, step: int, last: bool) -> dict:
         spec, model, opt = specs[i], models[i], optimizers[i]
         params = [p for p in model.parameters() if p.requires_grad]
         kind = spec.info.stability
         P = preconditioner(spec, opt, params) if kind == "preconditioned" else None
+        x, y = data.x_train[sharp_idx], data.y_train[sharp_idx]
+
+        def loss():
+            return task.loss_fn(model(x), y)
+
+        if config.sharpness_of == "hessian":
+            value, eigvecs[i], _ = top_eigenvalue(loss, params, v0=eigvecs[i])
+            out = dict(sharpness=value, sharpness_kind="hessian")
+            if last and P is not None:
+                pre, _, _ = top_eigenvalue(loss, params, precond=P)
+                out.update(precond_sharpness=pre, precond_threshold=threshold_at(spec, step, eta))
+            return out
         if kind == "preconditioned" and P is None:
             return {}  # no second moment yet (before the first update)
-        x, y = data.x_train[sharp_idx], data.y_train[sharp_idx]
-        value, vec, _ = top_eigenvalue(lambda: task.loss_fn(model(x), y), params,
-                                       precond=P, v0=eigvecs[i])  # fmt: skip
-        eigvecs[i] = vec
+        value, eigvecs[i], _ = top_eigenvalue(loss, params, precond=P, v0=eigvecs[i])
         return dict(
             sharpness=value,
             sharpness_kind="preconditioned" if P is not None else "hessian",
@@ -160,7 +178,7 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
             if t % config.eval_every == 0 or last:
                 record.update(evaluate(model))
             if config.sharpness_every and (t % config.sharpness_every == 0 or last):
-                record.update(sharpness(i, eta_prev, t))
+                record.update(sharpness(i, eta_prev, max(t, 1), last))
             if grid is not None and (t % config.boundary_every == 0 or last):
                 with torch.no_grad():
                     probs = model(grid[2]).softmax(-1)
