@@ -198,8 +198,9 @@ def mlp_section() -> None:
         f"Lanczos on Hessian-vector products, on all {n_sharp} training examples) against its "
         "own stability threshold (dashed): 2/η for GD, 2(1+μ)/η for torch's heavy ball, and "
         "for the adaptive methods the preconditioned sharpness λmax(P⁻¹H) against "
-        "(2+2β₁)/((1−β₁)η) = 38/η for Adam, and VRAdam's **moving** threshold "
-        "2(1+β₁)/((1−β₁)α₀)·(1 + min(β₃‖v‖², α₁))."
+        "(2+2β₁)(1−β₁ᵗ)/((1−β₁)η) for Adam (38/η once the bias correction fades), and "
+        "VRAdam's **moving** threshold, the same with η_t = α₀/(1 + min(β₃‖v‖², α₁)) in "
+        "place of η (docs/theory.md §2)."
     )
     c = st.columns(5)
     lr_gd = c[0].select_slider("η (GD, heavy ball)", MLP_OPTIONS["eos_lr_gd"], key="eos_lr_gd")
