@@ -50,10 +50,13 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_optim.py
 	$(PY) benchmarks/bench_engine.py
 	$(PY) benchmarks/bench_playground.py
+	$(PY) benchmarks/bench_server.py
 	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_tasks.py
 	$(PY) benchmarks/bench_stability.py
+	$(PY) benchmarks/bench_eos.py
 
-# 8 concurrent browser sessions against one server (not part of make test)
+# 16 concurrent browser sessions against one server (not part of make test)
 load-check: $(VENV)/.dev-installed
 	$(PY) benchmarks/load_check.py
 

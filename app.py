@@ -23,6 +23,7 @@ pages = [
     ),
     st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     st.Page("pages/networks.py", title="Networks", icon=":material/hub:"),
+    st.Page("pages/tuning.py", title="Tuning", icon=":material/tune:"),
     st.Page(
         "pages/eos.py",
         title="Edge of stability",

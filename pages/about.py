@@ -32,20 +32,23 @@ st.markdown(
     "One step, with $g_t = \\nabla f(\\theta_{t-1})$. The only line that differs from AdamW "
     "is the dynamic learning rate $\\eta_t$."
 )
+# One short line each (no comment column): the block fits a phone's width.
 st.latex(
     r"""
 \begin{aligned}
-v_t &= \beta_1 v_{t-1} + (1-\beta_1)\, g_t
-  && \text{first moment, the ``velocity''}\\
-m_t &= \beta_2 m_{t-1} + (1-\beta_2)\, g_t^2
-  && \text{second moment}\\
-\eta_t &= \frac{\alpha_0}{1 + \min\!\left(\beta_3 \lVert v_t \rVert^2,\ \alpha_1\right)}
-  && \text{one global norm over every parameter}\\
-\theta_t &= \theta_{t-1}\,(1 - \eta_t \lambda)
-  \;-\; \eta_t\, \frac{v_t / (1-\beta_1^t)}{\sqrt{m_t / (1-\beta_2^t)} + \epsilon}
-  && \text{bias correction, decoupled weight decay}
+v_t &= \beta_1 v_{t-1} + (1-\beta_1)\, g_t \\[3pt]
+m_t &= \beta_2 m_{t-1} + (1-\beta_2)\, g_t^2 \\[3pt]
+\eta_t &= \frac{\alpha_0}{1 + \min\!\left(\beta_3 \lVert v_t \rVert^2,\ \alpha_1\right)} \\[3pt]
+\hat v_t &= \frac{v_t}{1-\beta_1^t}, \quad \hat m_t = \frac{m_t}{1-\beta_2^t} \\[3pt]
+\theta_t &= \theta_{t-1}(1 - \eta_t \lambda) \\[3pt]
+&\quad - \eta_t \frac{\hat v_t}{\sqrt{\hat m_t} + \epsilon}
 \end{aligned}
 """
+)
+st.markdown(
+    "Line by line: $v_t$ is the first moment, the *velocity*; $m_t$ the second moment; "
+    "$\\eta_t$ the dynamic learning rate, with one global norm over every parameter; "
+    "$\\hat v_t, \\hat m_t$ the bias corrections; and $\\lambda$ the decoupled weight decay."
 )
 st.markdown(
     """

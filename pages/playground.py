@@ -6,5 +6,4 @@ from vradam.app.ui.common import ensure_navigation
 ensure_navigation()
 
 config, error = ui.playground_controls()
-ui.scenario_buttons()
 ui.show_playground(config, error)

@@ -38,9 +38,12 @@ SLOW_FILES = ("test_app.py", "test_compile.py")
 SLOW = {
     "test_benchmarks.py": (
         "test_bench_engine_quick_run",  # 10 s
+        "test_bench_eos_quick_run",  # 8-15 s: a cold process, then the old path's imports
         "test_bench_optim_quick_run",  # 6 s
         "test_bench_playground_quick_run",  # 4 s
+        "test_bench_server_quick_run",  # 20 s: AppTest reruns of the Playground
         "test_bench_stability_quick_run",  # 13 s
+        "test_bench_tasks_quick_run",  # 10-36 s: three tasks, each run four ways
         "test_bench_train_quick_run",  # 9 s
     ),
     "test_cli.py": (
@@ -49,6 +52,8 @@ SLOW = {
         "test_train_csv_columns_for_every_task[digits-sharpness]",  # 2.5 s
         "test_train_csv_columns_for_every_task[modadd-sharpness]",  # 2.5 s
         "test_train_csv_columns_for_every_task[spirals-sharpness]",  # 1.5 s
+        "test_train_csv_columns_for_every_task[lm-",  # 4 s, and 17 s with Lanczos (cold)
+        "test_train_csv_columns_for_every_task[imagegen-sharpness]",  # 4 s
         "test_train_json_has_meta",  # 2.6 s
         "test_train_regression_with_default_optimizers",  # 2.9 s
         "test_train_without_the_extra_is_one_line_and_exit_2",  # 5 s, 2 cases
@@ -59,14 +64,22 @@ SLOW = {
         "test_engine_equals_torch_optim[himmelblau-adam-",  # 1.9 s and 1.8 s (the first two)
     ),
     "test_eos.py": (
-        "test_default_mlp_window_matched_control",  # 19 s
-        "test_default_gd_run_sits_at_the_edge_of_stability",  # 24 s
-        "test_short_mlp_run_has_all_five_series_and_exports",  # 16 s
+        # the page's default run (a shared fixture, 2-4 s): whichever test runs first pays it
+        "test_default_mlp_window_matched_control",
+        "test_default_gd_run_sits_at_the_edge_of_stability",
+        "test_batched_lanczos_matches_the_exact_hessian",  # 4-10 s: two exact Hessians
+        "test_lockstep_training_matches_torch_optim",  # 5-17 s: torch.optim, scipy imports
     ),
     "test_expression.py": ("test_arbitrary_unicode_never_crashes",),  # 3 s
     "test_layers.py": (
         "test_cli_simulate_runs_without_the_web_and_science_stacks",  # 4.5 s
         "test_core_sim_and_landscapes_import_without_the_web_and_science_stacks",  # 5 s
+    ),
+    "test_inputs.py": (
+        "test_garbage_urls_never_crash_the_networks_page",  # 14 page runs, 8-17 s
+        "test_networks_link_sets_the_page_and_the_page_writes_its_link",  # 3 AppTests, 3 s
+        "test_garbage_urls_never_crash_a_page[stability",  # 14 page runs, 9 s
+        "test_stability_settings_from_a_link_are_clamped_or_dropped",  # 3-15 s (cold maps)
     ),
     "test_lessons.py": (
         "test_lesson_claim_holds_on_its_preset[edge_of_stability]",  # 36 s
@@ -75,6 +88,7 @@ SLOW = {
         "test_lesson_preset_opens_its_page_without_errors[edge_of_stability]",  # 7 s
         "test_lesson_preset_opens_its_page_without_errors[physics]",  # 1.4 s
         "test_lessons_page_shows_one_lesson[physics]",  # 2.8 s
+        "test_lesson_preset_function_picker_names_the_presets_kappa_and_theta",  # an AppTest
     ),
     "test_optim.py": (
         "test_import_without_web_stack",  # 4.8 s
@@ -86,19 +100,40 @@ SLOW = {
         "test_beta3_auto_from_the_cli_and_the_networks_page",  # an AppTest, ~5 s
     ),
     "test_stepthrough.py": ("test_step_through_in_the_playground",),  # an AppTest, ~1.5 s
+    "test_paper_tasks.py": (
+        "test_networks_page_trains_a_paper_task_and_shows_its_outputs",  # AppTests, 1-9 s
+        "test_language_model_sharpness_uses_double_backward_through_attention",  # 10 s: Lanczos
+        "test_data_and_runs_are_deterministic_from_a_seed[lm]",  # 3 s
+        "test_adamw_lowers_the_validation_loss_and_the_metric_is_recorded[lm]",  # 3-7 s
+    ),
     "test_physics.py": (
         "test_friction_dissipates_energy_at_the_rate_gamma_v_squared",  # 1.6 s
         "test_path_satisfies_newtons_law_for_the_quartic_momentum",  # 1.5 s
     ),
     "test_playground.py": (
+        "test_largest_allowed_setup_payload",  # 6 s: 8 optimizers × 100 starts × 2000 steps
         "test_figures_use_title_objects",  # 12 s
         "test_apptest_scenario_shows_its_frequency_and_map",  # an AppTest, ~3 s
         "test_apptest_add_adam_at_vradams_rate",  # an AppTest, ~3 s
     ),
-    "test_stability.py": ("test_below_line_example_opens_as_a_trace_and_in_the_playground",),
+    "test_stability.py": (
+        "test_below_line_example_opens_as_a_trace_and_in_the_playground",
+        "test_page_settings_round_trip_through_the_url",  # two AppTests, 12 s
+    ),
     "test_summaries.py": (
         "test_every_chart_has_a_summary[eos]",  # 4.9 s (in the make test-fast run)
         "test_training_and_sweep_summaries_match_the_records",  # 27 s
+    ),
+    "test_tuning.py": (
+        "test_tune_is_reproducible_and_gives_every_optimizer_the_same_budget",  # 12 s
+        "test_results_are_printed_beside_the_papers_table",  # 2 s (creates a storage)
+        "test_cli_tune_writes_json_and_csv_with_versions",  # 1.5 s
+        "test_two_workers_share_a_sqlite_study",  # processes, 68 s on a busy machine
+        "test_a_helper_worker_only_adds_trials",  # a process, 22 s
+        "test_a_killed_worker_loses_nothing_and_a_new_one_resumes",  # processes, 80 s
+        "test_optuna_stays_out_of_import_vradam_and_its_absence_is_one_line",  # 12 s
+        "test_two_workers_share_a_postgres_study",  # a PostgreSQL server and processes, 99 s
+        "test_tuning_page_runs_a_study_and_opens_it_again",  # an AppTest, 15 s
     ),
     "test_training.py": (
         "test_digits_validation_accuracy_for_adam_and_vradam",  # 24 s

@@ -38,6 +38,17 @@ def test_bench_playground_quick_run():
     assert "neighbourhood" in result.stdout and "147" in result.stdout  # a claim's cost
 
 
+def test_bench_server_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_server.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    out = result.stdout
+    assert "| slider change: α₀ of Adam 0.3 → 0.2 | **" in out and "kB" in out
+    assert "Server CPU per rerun" in out and "Capacity of one 2-core server" in out
+    assert "| The default race | **0." in out  # the chart's spec, in MB
+
+
 def test_bench_train_quick_run():
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--quick"],
@@ -46,9 +57,28 @@ def test_bench_train_quick_run():
     assert "VRAdam / AdamW" in result.stdout and "transformer" in result.stdout
 
 
+def test_bench_tasks_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_tasks.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "VRAdam / AdamW" in result.stdout and result.stdout.count("×** |") == 3
+    assert "GFlowNet" in result.stdout and "Language model" in result.stdout
+
+
 def test_bench_stability_quick_run():
     result = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "bench_stability.py"), "--quick"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert result.stdout.count("× |") >= 3 and "basin map, Himmelblau" in result.stdout
+
+
+def test_bench_eos_quick_run():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_eos.py"), "--quick"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "Machine:" in result.stdout and "load average" in result.stdout
+    assert "slider change" in result.stdout and "old path (train_steps)" in result.stdout
+    assert "× faster" in result.stdout

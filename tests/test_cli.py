@@ -168,19 +168,27 @@ def test_train_errors_are_one_line(argv, message, capsys):
 
 # ----------------------------------------------------------------------------- train columns
 
-# Every task and whether it is a classification (accuracy columns) or a regression task.
+# Every task and its kind: classification (accuracy columns), regression, or one of the
+# paper's tasks with its own evaluation columns (and, for the GFlowNet, no sharpness).
 TASK_KINDS = {
     "moons": "classification", "circles": "classification", "spirals": "classification",
     "blobs": "classification", "digits": "classification", "teacher": "regression",
-    "modadd": "classification",
+    "modadd": "classification", "lm": "language model", "gflownet": "gflownet",
+    "imagegen": "regression",
 }  # fmt: skip
+KIND_COLUMNS = {
+    "classification": ["train_acc", "val_loss", "val_acc"],
+    "regression": ["val_loss"],
+    "language model": ["val_loss", "val_ppl"],
+    "gflownet": ["val_loss", "val_l1"],
+}
+NO_SHARPNESS = {"gflownet"}
 BASE_COLUMNS = ["optimizer", "label", "step", "loss", "grad_norm", "effective_lr",
                 "velocity_sq_norm", "clip_active", "train_loss"]  # fmt: skip
 
 
 def expected_columns(kind: str, sharpness: bool) -> list[str]:
-    cols = [*BASE_COLUMNS]
-    cols += ["train_acc", "val_loss", "val_acc"] if kind == "classification" else ["val_loss"]
+    cols = [*BASE_COLUMNS, *KIND_COLUMNS[kind]]
     if sharpness:
         cols += ["sharpness", "sharpness_kind", "threshold"]
     return [*cols, "diverged"]
@@ -190,6 +198,7 @@ def test_task_table_covers_every_task():
     assert set(TASK_KINDS) == set(TASKS)
     for key, task in TASKS.items():
         assert task.classification == (TASK_KINDS[key] == "classification"), key
+        assert task.sharpness == (key not in NO_SHARPNESS), key
 
 
 def _train(tmp_path, task, sharpness_every, fmt, capsys, steps=1):
@@ -211,6 +220,9 @@ def test_train_csv_columns_for_every_task(task, sharpness_every, tmp_path, capsy
     with open(out, newline="") as fh:
         reader = csv.DictReader(fh)
         rows = list(reader)
+    if task in NO_SHARPNESS:  # said once, then no sharpness columns
+        assert ("note: no sharpness for" in err) == (sharpness_every > 0)
+        sharpness_every = 0
     assert reader.fieldnames == expected_columns(kind, sharpness_every > 0)
     assert [int(r["step"]) for r in rows] == [0, 1]
     assert all(r["train_loss"] != "" and r["val_loss"] != "" for r in rows)
@@ -220,6 +232,9 @@ def test_train_csv_columns_for_every_task(task, sharpness_every, tmp_path, capsy
         assert "val acc" in err
     else:
         assert "val loss" in err and "val acc" not in err
+    for column in KIND_COLUMNS[kind][1:] if kind != "classification" else []:
+        # perplexity, distance to the true distribution
+        assert column.replace("_", " ") in err and all(r[column] != "" for r in rows)
     if sharpness_every:
         assert rows[-1]["sharpness_kind"] == "preconditioned"
         assert float(rows[-1]["sharpness"]) > 0 and float(rows[-1]["threshold"]) > 0

@@ -2,28 +2,42 @@
 
 VRAdam is compared with Adam at VRAdam's mean η over the comparison window (the second half
 by default), and oscillation is measured as oscillation: the upward movement Σ max(Δ log
-loss, 0) and the amplitude std(Δ log loss), never mean |Δ log loss|."""
+loss, 0) and the amplitude std(Δ log loss), never mean |Δ log loss|.
+
+The MLP is trained by the batched lockstep trainer; it is checked against torch.optim on
+the nn.Module (train_steps), its gradients and Hessian-vector products against autograd,
+and its batched Lanczos against the exact Hessian."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+import torch
 
 from vradam.app.figures import eos as eosplots
+from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies import eos
+from vradam.studies.networks import get_task
+from vradam.studies.sharpness import hessian_matrix, top_eigenvalue, top_eigenvalues
+from vradam.studies.threads import one_thread
 from vradam.studies.training import train_steps
 
 
-def test_default_gd_run_sits_at_the_edge_of_stability():
+@pytest.fixture(scope="module")
+def default_run() -> eos.EoSResult:
+    """The page's default MLP run (seed 0), shared by the tests that read it."""
+    return eos.run_mlp(eos.EoSConfig())
+
+
+def test_default_gd_run_sits_at_the_edge_of_stability(default_run):
     """The page's default GD run: sharpness within 10 % of 2/η for at least 200 steps."""
     config = eos.EoSConfig()
-    gd = config.optimizers()[0]
-    records = list(train_steps(config.train_config((gd,))))
-    s = eos.series_from_records(records, 0)
+    s = default_run.role("gd")
     assert s.sharpness_kind == "hessian"
     np.testing.assert_allclose(s.threshold, 2 / config.lr_gd)
     assert s.edge_steps() >= 200
@@ -130,11 +144,11 @@ def test_short_mlp_run_has_all_five_series_and_exports():
     assert gd.holds == [r.role("gd").first_edge_step() >= 0 for r in (result, second)]
 
 
-def test_default_mlp_window_matched_control():
+def test_default_mlp_window_matched_control(default_run):
     """The page's default run (the issue's numbers): over the second half VRAdam runs at
     η ≈ 0.027, well above its whole-run mean; against Adam at that rate its loss rises on
     a similar number of steps but climbs far less."""
-    result = eos.run_mlp(eos.EoSConfig())
+    result = default_run
     vr, m = result.role("vradam"), result.role("matched")
     assert result.window == (250, 499)
     assert result.matched_lr == pytest.approx(0.0271, abs=0.0005)
@@ -185,3 +199,168 @@ def test_configs_validate():
         eos.EoSConfig(window_start=0.95)
     with pytest.raises(ValueError):
         eos.QuadraticConfig(window_start=-0.1)
+
+
+# ----------------------------------------------------------------------------- the fast path
+
+
+def _teacher_batch(seeds, dtype=torch.float64):
+    """The teacher MLP's initial weights (as train_steps draws them) and data, one row per seed."""
+    task = get_task("teacher")
+    rows, xs, ys = [], [], []
+    for seed in seeds:
+        data = task.make_data(seed)
+        torch.manual_seed(seed)
+        model = task.make_model()
+        rows.append(torch.cat([p.detach().reshape(-1) for p in model.parameters()]))
+        xs.append(data.x_train)
+        ys.append(data.y_train)
+    shapes = [tuple(p.shape) for p in model.parameters()]
+    net = eos.TanhMLPBatch(torch.stack(xs).to(dtype), torch.stack(ys).to(dtype), shapes)
+    return net, torch.stack(rows).to(dtype), model, task
+
+
+def test_batched_mlp_gradient_and_hessian_products_match_autograd():
+    net, theta, model, task = _teacher_batch([0, 1])
+    theta = theta + 0.3 * torch.randn(theta.shape, generator=torch.Generator().manual_seed(0),
+                                      dtype=theta.dtype)  # fmt: skip
+    cache = net.forward(theta)
+    grad = net.gradient(cache)
+    v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(1), dtype=theta.dtype)
+    hv = net.hvp(cache, v)
+    leaf = theta.clone().requires_grad_(True)
+    loss = net.forward(leaf)["loss"]
+    (g,) = torch.autograd.grad(loss.sum(), leaf, create_graph=True)
+    (h,) = torch.autograd.grad(g, leaf, v)
+    torch.testing.assert_close(grad, g.detach(), rtol=1e-12, atol=1e-14)
+    torch.testing.assert_close(hv, h, rtol=1e-10, atol=1e-12)
+    # and the loss is the module's own: F.mse_loss of the nn.Module with those weights
+    data = task.make_data(1)
+    offset = 0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(theta[1, offset : offset + p.numel()].view_as(p))
+            offset += p.numel()
+        expected = task.loss_fn(model(data.x_train), data.y_train)
+    assert float(cache["loss"][1]) == pytest.approx(float(expected), rel=1e-6)
+
+
+def test_batched_lanczos_matches_the_exact_hessian():
+    """λmax of H and of P^-½HP^-½ for two MLPs: batched Lanczos and the exact Hessian's
+    eigvalsh agree to 1e-4 (they do to ~1e-8), and so does scipy's Lanczos
+    (top_eigenvalue, what train_steps uses) on one of them."""
+    net, theta, _, _ = _teacher_batch([0, 2])
+    theta = theta * 1.5  # sharper than at initialisation
+    gen = torch.Generator().manual_seed(3)
+    P = 1e-3 + torch.rand(theta.shape, generator=gen, dtype=theta.dtype)  # a preconditioner
+    cache = net.forward(theta)
+    net.gradient(cache)
+    shapes = [(32, 5), (32,), (32, 32), (32,), (1, 32), (1,)]
+    first = theta[:1].clone().requires_grad_(True)
+    first_net = eos.TanhMLPBatch(net.x[:1], net.y[:1], shapes)
+
+    def first_loss():
+        return first_net.forward(first)["loss"].sum()
+
+    with one_thread():
+        exact_H = []
+        for i in range(2):
+            one = eos.TanhMLPBatch(net.x[i : i + 1], net.y[i : i + 1], shapes)
+            row = theta[i : i + 1].clone().requires_grad_(True)
+            exact_H.append(hessian_matrix(lambda one=one, row=row: one.forward(row)["loss"].sum(),
+                                          [row]))  # fmt: skip
+        for precond in (None, P):
+            d = torch.ones_like(theta) if precond is None else precond.rsqrt()
+            v0 = torch.randn(theta.shape, generator=gen, dtype=torch.float64)
+            values, vectors, iters = top_eigenvalues(  # at the page's tolerance
+                lambda v, d=d: d * net.hvp(cache, d * v), v0, tol=eos.LANCZOS_TOL
+            )
+            assert 2 <= iters < 80
+            Av = d * net.hvp(cache, d * vectors)
+            for i, H in enumerate(exact_H):
+                exact = float(torch.linalg.eigvalsh(d[i][:, None] * H * d[i][None, :])[-1])
+                assert float(values[i]) == pytest.approx(exact, rel=1e-4)
+                residual = torch.linalg.vector_norm(Av[i] - values[i] * vectors[i])
+                assert float(residual) < 1e-3 * abs(exact)  # and its eigenvector is one
+            pre = None if precond is None else [precond[:1]]
+            scipy_value, _, _ = top_eigenvalue(first_loss, [first], precond=pre)
+            assert scipy_value == pytest.approx(float(values[0]), rel=1e-4)
+
+
+def test_lockstep_training_matches_torch_optim():
+    """The batched trainer against train_steps (torch.optim on the float32 nn.Module),
+    all four optimizers, 60 steps: the same records to float32 precision."""
+    config = eos.EoSConfig(steps=60, sharpness_every=20)
+    texts = config.optimizers()
+    old = list(train_steps(config.train_config(texts)))
+    specs = [OptimizerSpec.parse(t) for t in texts]
+    *_, (t, new) = eos.lockstep_series(specs, [0] * 4, 60, 20)
+    assert t == 60
+    for i, n in enumerate(new):
+        o = eos.series_from_records(old, i)
+        assert (n.label, n.spec, n.sharpness_kind) == (o.label, o.spec, o.sharpness_kind)
+        np.testing.assert_array_equal(n.steps, o.steps)
+        np.testing.assert_array_equal(n.sharp_steps, o.sharp_steps)
+        np.testing.assert_allclose(n.loss, o.loss, rtol=1e-5)
+        np.testing.assert_allclose(n.eta, o.eta, rtol=1e-5)
+        np.testing.assert_allclose(n.sharpness, o.sharpness, rtol=1e-5)
+        np.testing.assert_allclose(n.threshold, o.threshold, rtol=1e-5)
+
+
+def test_seeds_train_together_as_they_would_alone():
+    config = eos.EoSConfig(steps=60, sharpness_every=30)
+    both = eos.run_mlp_seeds(config, [0, 1])
+    alone = eos.run_mlp(replace(config, seed=1))
+    assert [r.label for r in both] == ["seed 0", "seed 1"] and alone.label == "seed 1"
+    assert both[1].matched_lr == pytest.approx(alone.matched_lr, rel=1e-3)
+    for a, b in zip(both[1].series, alone.series):  # float32: the batch size can move a
+        np.testing.assert_allclose(a.loss, b.loss, rtol=1e-5)  # rounding, nothing more
+        np.testing.assert_allclose(a.sharpness, b.sharpness, rtol=1e-5)
+
+
+def test_the_stream_shows_partial_results_then_the_run():
+    """While it trains the page draws what has run: growing series, the control's panel
+    empty until its pass; the last result is the complete run."""
+    config = eos.EoSConfig(steps=40, sharpness_every=10)
+    seen = list(eos.mlp_stream(config, [0], chunk=10))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(seen) == 7
+    first = seen[0][1][0]
+    assert not first.complete and len(first.series) == 5 and first.window == (20, 39)
+    assert len(first.series[0].loss) == 10 and len(first.series[4].loss) == 0
+    assert list(first.series[0].sharp_steps) == [0] and list(first.series[2].sharp_steps) == []
+    second_pass = seen[3][1][0]  # 10 steps into the control's run
+    assert len(second_pass.series[4].loss) == 10 and second_pass.matched_lr > 0
+    final = seen[-1][1][0]
+    assert final.complete and len(final.series[4].loss) == 40
+    np.testing.assert_array_equal(final.series[3].loss, eos.run_mlp(config).series[3].loss)
+    for _, (partial,) in seen:
+        for narrow in (False, True):
+            go.Figure(eosplots.eos_figure(partial, narrow=narrow))
+
+
+def test_log_axes_read_as_their_values():
+    """Every log axis has a few ticks, each labelled with its own value ("0.3", "1e-4"),
+    never Plotly's bare mantissas between decades (0.3 shown as "3")."""
+    fig = eosplots.eos_figure(eos.run_mlp(eos.EoSConfig(steps=60, sharpness_every=20)))
+    logs = [a for k, a in fig["layout"].items() if k.startswith("yaxis") and a.get("type") == "log"]
+    assert len(logs) == 5 + 2  # the five sharpness panels, the loss and η
+    for axis in logs:
+        assert axis["tickmode"] == "array" and 2 <= len(axis["tickvals"]) <= 5
+        for value, text in zip(axis["tickvals"], axis["ticktext"]):
+            assert float(text) == pytest.approx(value, rel=1e-9), (text, value)
+        lo, hi = axis["range"]
+        assert all(lo <= np.log10(v) <= hi for v in axis["tickvals"])
+
+
+def test_a_diverging_row_ends_and_the_others_go_on():
+    specs = [OptimizerSpec.parse("gd:lr=80"), OptimizerSpec.parse("adam:lr=0.01")]
+    *_, (_, (wild, calm)) = eos.lockstep_series(specs, [0, 0], 30, 10)
+    assert 0 < len(wild.loss) < 30 and np.isfinite(wild.loss).all()
+    assert np.isfinite(wild.sharpness).all() and wild.sharp_steps[-1] < len(wild.loss)
+    assert len(calm.loss) == 30 and list(calm.sharp_steps) == [10, 20, 30]
+    assert np.isfinite(calm.loss).all() and np.isfinite(calm.sharpness).all()
+    with pytest.raises(ValueError):
+        eos.lockstep_series([OptimizerSpec.parse("rmsprop")], [0], 10, 5).__next__()
+    with pytest.raises(ValueError):
+        eos.lockstep_series(specs, [0], 10, 5).__next__()

@@ -10,7 +10,10 @@ from streamlit.testing.v1 import AppTest
 from vradam.app.playground import PlaygroundConfig
 from vradam.app.ui.common import md_escape, quote
 from vradam.app.ui.eos import FIELDS as EOS_FIELDS
+from vradam.app.ui.networks import URL_KEYS as NETWORKS_KEYS
 from vradam.app.ui.physics import FIELDS as PHYSICS_FIELDS
+from vradam.app.ui.stability import FIELDS as STABILITY_FIELDS
+from vradam.studies.networks import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120
@@ -22,10 +25,10 @@ PLAYGROUND_KEYS = ["v", "ls", "lp_condition", "lp_angle", "expr", "dom", "start"
 PAGES = {
     "playground": ("app.py", None, PLAYGROUND_KEYS),
     "lessons": ("app.py", "pages/lessons.py", ["lesson"]),
-    "networks": ("pages/networks.py", None, ["nw_task", "nw_steps", "seed"]),
+    "networks": ("pages/networks.py", None, list(NETWORKS_KEYS)),
     "eos": ("pages/eos.py", None, [f.key for f in EOS_FIELDS]),
     "physics": ("pages/physics.py", None, [f.key for f in PHYSICS_FIELDS]),
-    "stability": ("pages/stability.py", None, ["sm_beta", "sm_steps", "ls"]),
+    "stability": ("pages/stability.py", None, [f.key for f in STABILITY_FIELDS]),
 }
 
 
@@ -75,8 +78,49 @@ def test_garbage_urls_never_crash_the_edge_of_stability_page():
 
 
 def test_garbage_urls_never_crash_the_networks_page():
-    for value in ("1e308", "nan", LONG):
-        _check(_open("networks", {k: value for k in PAGES["networks"][2]}), ("networks", value))
+    for what, query in _garbage_queries(PAGES["networks"][2]):
+        at = _open("networks", query)
+        texts = _check(at, ("networks", what))
+        assert texts and all(t.startswith(("Ignored", "nt_", "No usable")) for t in texts), texts
+        config = at.session_state["nt_config"]
+        assert config.task in TASKS and 1 <= len(config.optimizers) <= 8
+        assert 20 <= at.slider(key="nt_steps").value <= 3000
+
+
+def test_networks_link_sets_the_page_and_the_page_writes_its_link():
+    query = {"nt_task": "gflownet", "nt_steps": "120", "nt_seed": "7", "nt_batch": "32",
+             "nt_o1": "adamw:lr=0.02", "nt_o2": "vradam:lr=0.02,beta3=0.5@VR", "nt_o3": "",
+             "nt_o4": ""}  # fmt: skip
+    at = _open("networks", query)
+    assert not _check(at, "link")
+    config = at.session_state["nt_config"]
+    assert (config.task, config.steps, config.seed, config.batch_size) == ("gflownet", 120, 7, 32)
+    assert config.optimizers == ("adamw:lr=0.02", "vradam:beta3=0.5,lr=0.02@VR")
+    at.slider(key="nt_steps").set_value(200).run()
+    assert at.query_params["nt_steps"] == "200" and at.query_params["nt_task"] == "gflownet"
+    assert at.session_state["nt_config"].optimizers == config.optimizers
+    # a link naming only the task: that task's defaults, nothing else in the URL
+    at = _open("networks", {"nt_task": "lm"})
+    lm = TASKS["lm"]
+    config = at.session_state["nt_config"]
+    assert config.steps == lm.default_steps and len(config.optimizers) == 4
+    assert f"beta3={lm.default_beta3:g}" in config.optimizers[3]
+    assert set(at.query_params) == {"nt_task"}
+
+
+def test_networks_link_refuses_bad_values_in_plain_words():
+    query = {"nt_task": "mnist", "nt_steps": "1e12", "nt_seed": "-3", "nt_sharp": "7",
+             "nt_o1": "sgd:lr=1", "nt_o2": "adamw:lr=inf"}  # fmt: skip
+    at = _open("networks", query)
+    text = " ".join(_check(at, "bad"))
+    assert "nt_task='mnist' from the link: not one of moons" in text
+    assert "nt_steps='1e12' from the link is outside 20 … 3000: using 3000" in text
+    assert "nt_seed='-3' from the link is outside 0 … " in text and "nt_sharp='7'" in text
+    assert "Ignored nt_o1='sgd\\:lr=1'" in text and "unknown optimizer" in text
+    assert "nt_o2='adamw\\:lr=inf'" in text and "finite" in text
+    config = at.session_state["nt_config"]
+    assert config.task == "moons" and config.steps == 3000 and config.seed == 0
+    assert [o.split(":")[0] for o in config.optimizers] == ["adamw", "vradam"]  # nt_o3, nt_o4
 
 
 # --------------------------------------------------------------------------- specific values
@@ -127,6 +171,25 @@ def test_physics_velocity_is_clamped_to_its_input():
     assert at.number_input(key="ph_vx").value == 20 and at.number_input(key="ph_vy").value == -20
     shown = " ".join(el.value for el in [*at.markdown, *at.caption])
     assert "nan" not in shown
+
+
+def test_stability_settings_from_a_link_are_clamped_or_dropped():
+    """Every tab's setting comes from the URL; out of range it is clamped to its widget's
+    bounds, unusable it is dropped with one short warning; typed optimizers are checked."""
+    at = _open("stability", {"sm_beta": "1e308", "sm_kappa": "-5", "sm_theta": "nan",
+                             "sm_beta3": "7", "sm_adam_lo": "3", "sm_adam_hi": "0.003",
+                             "sm_basin_opt": LONG})  # fmt: skip
+    text = " ".join(_check(at, "stability"))
+    assert "sm_beta='1e308' from the link is outside 0.5 … 0.98: using 0.98" in text
+    assert "sm_kappa='-5' from the link is outside 2 … 20: using 2" in text
+    assert "sm_theta='nan' from the link: not a finite number" in text
+    assert "sm_beta3='7' from the link: not one of" in text
+    assert at.slider(key="sm_beta").value == 0.98 and at.slider(key="sm_kappa").value == 2
+    assert at.slider(key="sm_theta").value == 0.1 and at.select_slider(key="sm_beta3").value == 1
+    (lr,) = [s for s in at.select_slider if s.label == "α₀ range"]
+    assert lr.value == (0.003, 3.0)  # the two ends, in order
+    (error,) = [e.value for e in at.error]
+    assert "10,000 characters long" in error and "x" * 41 not in error
 
 
 def test_url_fields_parse_in_plain_words():

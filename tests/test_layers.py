@@ -47,13 +47,15 @@ LAYERS = (
     ("landscapes", 1),
     ("vradam", 0),
 )
-ENTRY_POINTS = {"app", "vradam.cli", "vradam.__main__"}  # and every pages.* script
+ENTRY_POINTS = {"app", "vradam.cli", "vradam.__main__", "vradam.tune_cli"}  # and pages.*
 # Third-party top-level modules: the layers allowed to import each one.
 THIRD_PARTY = {
     "torch": range(0, 7),
     "numpy": range(1, 7),
     "scipy": range(2, 7),
     "sklearn": range(2, 7),
+    "optuna": range(2, 7),  # tuning studies (vradam.studies.tuning) and their figures
+    "sqlalchemy": range(2, 7),  # optuna's storage URLs
     "plotly": (3,),
     "PIL": (3,),
     "kaleido": (3,),

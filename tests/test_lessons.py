@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import landscapes
 from vradam.app.lessons import HOLDS_AT, LESSONS, PAGES, climb
 from vradam.app.playground import PlaygroundConfig
 
@@ -170,3 +171,32 @@ def test_lesson_preset_opens_its_page_without_errors(key):
     assert not link_warnings  # (the step-size preset warns, rightly, that one run diverged)
     if lesson.page == "playground":
         assert at.session_state["pg_config"] == PlaygroundConfig.from_query(lesson.query)[0]
+
+
+REGISTRY_RAVINE = landscapes.REGISTRY["ill_conditioned"].name
+
+
+def _ravine_name(query: dict) -> str:
+    return f"κ = {float(query['lp_condition']):g}, θ = {float(query['lp_angle']):g}°"
+
+
+# the lessons whose ravine the default record's name would misname (lesson 3: κ = 100)
+MISNAMED = [
+    k
+    for k, v in LESSONS.items()
+    if "lp_condition" in v.query and _ravine_name(v.query) not in REGISTRY_RAVINE
+]
+
+
+@pytest.mark.parametrize("key", MISNAMED)
+def test_lesson_preset_function_picker_names_the_presets_kappa_and_theta(key):
+    """A lesson's ravine (lesson 3: κ = 100, θ = 0°) is named with its own κ and θ where the
+    Playground shows which function is picked, not with the default ravine's κ = 25."""
+    query = LESSONS[key].query
+    at = AppTest.from_file(str(ROOT / PAGES["playground"][0]), default_timeout=180)
+    at.query_params.update(query)
+    at.run()
+    assert not at.exception
+    picker = at.selectbox(key="pg_landscape")
+    shown = picker.options[picker.index]
+    assert _ravine_name(query) in shown, shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -133,3 +134,39 @@ def test_physics_figures_are_valid_plotly():
     go.Figure(physplots.motion_figure(HIMMELBLAU, motions, ["a", "b"], bg))
     go.Figure(physplots.phase_portrait_figure(1.0, 1.0, 0.3))
     go.Figure(physplots.gate_figure(gate_curves(0.1, 1.0, 10.0, np.linspace(0, 5, 50))))
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_physics_figures_stack_on_a_phone_with_readable_log_ticks(narrow):
+    """Narrow: the map, then the energy and speed panels, each the full width, one under
+    the other, and the Play buttons above a full-width slider; wide: the panels beside the
+    map. Log ticks read as their values (no "2" above "10") and panel titles stay short."""
+    motions = _motions(t_end=1.0)
+    bg = background(HIMMELBLAU, n_image=60, n_contour=30)
+    fig = physplots.motion_figure(HIMMELBLAU, motions, ["a", "b"], bg, frames=20, narrow=narrow)
+    go.Figure(fig)
+    layout = fig["layout"]
+    boxes = [(layout[f"xaxis{s}"]["domain"], layout[f"yaxis{s}"]["domain"]) for s in ("", 2, 3)]
+    if narrow:
+        assert all(x == [0.0, 1.0] for x, _ in boxes)
+        tops = [y[1] for _, y in boxes]
+        assert tops == sorted(tops, reverse=True)
+        assert all(a[0] >= b[1] for (_, a), (_, b) in itertools.pairwise(boxes))  # no overlap
+        assert layout["sliders"][0]["pad"]["l"] == 0
+        assert layout["sliders"][0]["y"] < layout["updatemenus"][0]["y"]
+    else:
+        assert boxes[0][0][1] < boxes[1][0][0] and boxes[1][0] == boxes[2][0]
+    assert layout["sliders"][0]["len"] == 1.0  # never a rail shorter than its padding
+    for axis in (layout["yaxis2"], layout["yaxis3"]):
+        assert 2 <= len(axis["tickvals"]) <= 4
+        for value, text in zip(axis["tickvals"], axis["ticktext"]):
+            assert float(text) == pytest.approx(value, rel=1e-9)
+    assert all(len(a["text"]) <= 30 for a in layout["annotations"])  # fits a phone's panel
+    gate = physplots.gate_figure(gate_curves(0.1, 1.0, 10.0, np.linspace(0, 5, 50)), narrow)
+    go.Figure(gate)
+    g = gate["layout"]
+    (x1, y1), (x2, y2) = (g["xaxis"]["domain"], g["yaxis"]["domain"]), (
+        g["xaxis2"]["domain"], g["yaxis2"]["domain"])  # fmt: skip
+    assert (y1[0] >= y2[1] and x1 == x2 == [0, 1]) if narrow else (x1[1] < x2[0] and y1 == y2)
+    legends = {t.get("legend", "legend") for t in gate["data"]}
+    assert legends == {"legend", "legend2"}  # each panel's lines in its own legend

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import replace
@@ -13,7 +14,17 @@ import pytest
 import landscapes
 from vradam.app import playground
 from vradam.app.figures import playground as plots
-from vradam.app.figures.common import KEY_COLORS, assign_colors, background, marching_squares
+from vradam.app.figures.common import (
+    KEY_COLORS,
+    assign_colors,
+    background,
+    contour_paths,
+    log_ticks,
+    marching_squares,
+    packed,
+    tick_label,
+    unpacked,
+)
 from vradam.app.playground import PlaygroundConfig, oscillations, run
 from vradam.app.scenarios import (
     SCENARIOS,
@@ -339,17 +350,24 @@ def test_figure_frames_and_traces(race):
     counts = {len(f["data"]) for f in frames}
     assert counts == {len(frames[0]["traces"])}  # constant trace count in every frame
     assert all(f["traces"] == frames[0]["traces"] for f in frames)
-    K = len(trs)
-    assert len(frames[0]["traces"]) == 2 * K + len(plots.PANELS)
+    K, N = len(trs), config.start_points().shape[0]
+    runner_traces = K * (2 if N > plots.ARROW_RUNS else 1)
+    assert len(frames[0]["traces"]) == runner_traces + len(plots.PANELS)
     steps = [int(f["name"]) for f in frames]
     assert steps[0] == 0 and steps[-1] == config.steps and steps == sorted(steps)
     assert len(fig["layout"]["sliders"][0]["steps"]) == len(frames)
-    # heads move with the data
-    head0 = frames[-1]["data"][0]
-    assert head0["x"][0] == pytest.approx(trs[0].xy[0, -1, 0])
-    for f in frames:
-        for trace in f["data"]:
-            assert trace["type"] == "scatter"  # no WebGL traces in frames
+    # heads move with the data: [head, tip, gap] per run, the chosen start first
+    last = frames[-1]["data"][0]
+    head = unpacked(last["x"])[0], unpacked(last["y"])[0]
+    assert head == pytest.approx(tuple(trs[0].xy[0, -1]), abs=1e-4)
+    tip = np.array([unpacked(last["x"])[1], unpacked(last["y"])[1]])
+    v = trs[0].velocity[0, -1]
+    assert np.dot(tip - trs[0].xy[0, -1], v) < 0  # the arrow points along −v
+    for index in frames[0]["traces"]:
+        assert fig["data"][index]["type"] == "scatter"  # no WebGL traces in frames
+    # a cursor frame moves x only (its y, the panel's height, stays in the trace)
+    cursors = frames[-1]["data"][runner_traces:]
+    assert all(c == {"x": [config.steps, config.steps]} for c in cursors)
 
 
 def test_figure_background_image_and_colors(race):
@@ -367,6 +385,134 @@ def test_figure_background_image_and_colors(race):
     assert "\\" not in texts and "$" not in texts  # Unicode, not LaTeX
 
 
+def test_background_is_an_indexed_png_with_joined_contours():
+    import base64
+    import io
+
+    from PIL import Image
+
+    ls = landscapes.get("rosenbrock")
+    bg = background(ls)
+    png = base64.b64decode(bg["image"].split(",", 1)[1])
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "P" and image.size == (360, 360) and len(png) < 30_000
+    # contour lines: polylines with one NaN after each, at most ~2500 points in all
+    x, y = bg["contour_x"], bg["contour_y"]
+    assert x.shape == y.shape and np.isnan(x[-1]) and np.isfinite(x).sum() <= 2600
+    pts = np.stack([x, y], 1)[np.isfinite(x)]
+    (x0, x1), (y0, y1) = ls.domain
+    assert (pts[:, 0] >= x0).all() and (pts[:, 0] <= x1).all()
+    assert (pts[:, 1] >= y0).all() and (pts[:, 1] <= y1).all()
+
+
+def test_packed_arrays_round_trip_and_keep_tiny_values():
+    a = np.array([0.5, np.nan, -3.25, 1e6] * 8)
+    spec = packed(a)
+    assert spec["dtype"] == "f4" and set(spec) == {"dtype", "bdata"}
+    assert np.array_equal(unpacked(spec), a, equal_nan=True)
+    tiny = np.array([1e-40, 2e-50] * 10)  # below float32: kept as float64
+    assert packed(tiny)["dtype"] == "f8" and np.array_equal(unpacked(packed(tiny)), tiny)
+    grid = np.arange(20.0).reshape(4, 5)
+    assert packed(grid)["shape"] == "4,5" and np.array_equal(unpacked(packed(grid)), grid)
+    assert packed(np.array([1.0, np.nan])) == [1.0, None]  # short: a plain list
+    go.Figure(dict(data=[dict(type="scatter", x=packed(a), y=packed(a))]))  # Plotly accepts it
+
+
+def test_log_ticks_are_few_and_read_as_their_values():
+    for lo, hi in [(-4.2, 2.3), (-30.0, 5.0), (-1.15, -0.6), (0.1, 0.3), (2.9, 3.01), (0, 0.01)]:
+        for most in (2, 3, 5):
+            ticks = log_ticks(lo, hi, most)
+            values, labels = ticks["tickvals"], ticks["ticktext"]
+            assert 2 <= len(values) <= most, (lo, hi, most, labels)
+            assert all(10 ** (lo - 1e-3) <= v <= 10 ** (hi + 1e-3) for v in values)
+            for v, label in zip(values, labels):
+                assert float(label) == pytest.approx(v, rel=0.01), (v, label)
+                assert "+" not in label and "×" not in label and len(label) <= 6
+    assert log_ticks(-5.2, 1.4, 4)["ticktext"] == ["1e-4", "0.01", "1"]
+    assert [tick_label(v) for v in (1000, 0.001, 0.02, 2e6, 5e-4)] == [
+        "1000", "0.001", "0.02", "2e6", "5e-4"]  # fmt: skip
+
+
+def _panel_boxes(fig):
+    """(name, bottom, top) of each panel's plot area and its title's baseline, paper y."""
+    lay = fig["layout"]
+    out = []
+    for k in range(2, 20):
+        axis = lay.get(f"yaxis{k}")
+        if axis is None:
+            break
+        out.append(axis["domain"])
+    return out
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_race_layout_panels_titles_and_controls_do_not_collide(stacked):
+    config = PlaygroundConfig(steps=200)
+    ls, trs = config.landscape_obj(), run(config)
+    layout = plots.RaceLayout(stacked=stacked, height=520)
+    for panels in (plots.PANEL_NAMES, ("loss", "sharpness"), ()):
+        fig = plots.race_figure(ls, trs, assign_colors(config.specs()), background(ls),
+                                panels=panels, layout=layout)  # fmt: skip
+        lay = fig["layout"]
+        domains = _panel_boxes(fig)
+        assert len(domains) == len(panels) == len(lay["annotations"])
+        plot_h = lay["height"] - lay["margin"]["t"] - lay["margin"]["b"]
+        title = 20 / plot_h  # a panel title's height, paper units
+        for (lo, hi), note in zip(domains, lay["annotations"]):
+            assert 0 <= lo < hi <= 1 and note["y"] == hi and note["yanchor"] == "bottom"
+        for (lo, _), (_, hi) in itertools.pairwise(domains):
+            assert hi + title <= lo + 1e-6  # the next panel and its title sit below
+        for k in range(len(panels)):
+            ticks = lay[f"yaxis{k + 2}"].get("tickvals")
+            if ticks is not None:
+                assert len(ticks) <= 6
+        (slider,) = lay["sliders"]
+        (buttons,) = lay["updatemenus"]
+        assert slider["len"] == 1.0 and slider["pad"]["l"] < 300
+        map_bottom = lay["yaxis"]["domain"][0]
+        if stacked:  # map, then controls, then panels, all at full width
+            assert lay["xaxis"]["domain"] == [0.0, 1.0] and slider["pad"]["l"] == 0
+            assert all(hi < buttons["y"] < map_bottom for _, hi in domains)
+            assert all(lay[f"xaxis{k + 2}"]["domain"] == [0.0, 1.0] for k in range(len(panels)))
+        else:
+            assert buttons["y"] < 0 and slider["y"] < 0  # under the map and the panels
+        go.Figure(fig)
+    with pytest.raises(ValueError, match="unknown panels"):
+        plots.race_figure(ls, trs, assign_colors(config.specs()), background(ls),
+                          panels=("speed",))  # fmt: skip
+
+
+def test_surface_figure_puts_the_paths_on_the_landscape():
+    config = PlaygroundConfig(steps=150)
+    ls, trs = config.landscape_obj(), run(config)
+    fig = plots.surface_figure(ls, trs, assign_colors(config.specs()), n=40)
+    go.Figure(fig)  # full schema validation
+    surface = fig["data"][0]
+    assert surface["type"] == "surface" and unpacked(surface["z"]).shape == (40, 40)
+    paths = [t for t in fig["data"] if t["type"] == "scatter3d" and t["mode"] == "lines"]
+    assert [p["name"] for p in paths] == [tr.label for tr in trs]
+    z = unpacked(paths[1]["z"])  # VRAdam, on Rosenbrock's log scale: log10(f − min + δ)
+    loss = trs[1].loss[0]
+    _, _, Z = ls.grid(40)
+    floor = 1e-3 * (np.nanmax(Z) - 0.0)
+    expected = np.log10(loss + floor)
+    lift = 0.005 * (np.nanmax(unpacked(surface["z"])) - np.nanmin(unpacked(surface["z"])))
+    assert z[: loss.size] == pytest.approx(expected + lift, abs=1e-4)
+    assert fig["layout"]["scene"]["zaxis"]["title"]["text"].startswith("log₁₀")
+    assert any(t["name"] == "global minimum" for t in fig["data"])
+
+
+def test_contour_paths_join_a_circle_into_one_line():
+    xs = ys = np.linspace(-1, 1, 81)
+    X, Y = np.meshgrid(xs, ys)
+    (line,) = contour_paths(xs, ys, X**2 + Y**2, 0.25)
+    x, y = line
+    assert x.size > 50 and np.abs(np.hypot(x, y) - 0.5).max() < 0.01
+    assert np.hypot(x[0] - x[-1], y[0] - y[-1]) < 0.05  # closed (first ≈ last)
+    segments, _ = marching_squares(xs, ys, X**2 + Y**2, 0.25)
+    assert x.size < np.isfinite(segments).sum() / 1.9  # about half the segments' points
+
+
 def test_colors_are_fixed_per_optimizer_and_distinct_for_repeats():
     from vradam.sim.optimizers import OptimizerSpec
 
@@ -376,13 +522,33 @@ def test_colors_are_fixed_per_optimizer_and_distinct_for_repeats():
     assert colors[2] not in colors[:2] and len(set(colors)) == 4
 
 
-def test_figure_payload_is_small():
-    config = PlaygroundConfig()
+PAYLOAD_LIMIT = 300_000  # bytes of the default race's spec (issue 15)
+LARGEST_LIMIT = 3_000_000  # bytes for the largest setup the widgets allow
+
+
+def _spec_bytes(config: PlaygroundConfig) -> int:
+    """What st.plotly_chart sends for this race: its spec, serialised as Streamlit does."""
+    import plotly.io as pio
+
     ls = config.landscape_obj()
-    trs = run(config)
-    fig = plots.race_figure(ls, trs, assign_colors(config.specs()), background(ls))
-    size = len(json.dumps(fig))
-    assert size < 5_000_000
+    fig = plots.race_figure(ls, run(config), assign_colors(config.specs()), background(ls))
+    return len(pio.to_json(fig, validate=False).encode())
+
+
+def test_figure_payload_is_small():
+    assert _spec_bytes(PlaygroundConfig()) <= PAYLOAD_LIMIT
+
+
+def test_largest_allowed_setup_payload():
+    """8 optimizers × 100 starts × 2000 steps: the widgets' maxima."""
+    from vradam.app.playground import MAX_OPTIMIZERS, MAX_STARTS, MAX_STEPS
+
+    opts = ("adam:lr=0.3", "vradam:lr=0.3,beta3=0.005,weight_decay=0", "momentum:lr=0.002",
+            "rmsprop:lr=0.01", "gd:lr=0.001", "nesterov:lr=0.001", "adagrad:lr=0.5",
+            "lion:lr=0.01")  # fmt: skip
+    config = PlaygroundConfig(optimizers=opts[:MAX_OPTIMIZERS], start_mode="cloud",
+                              n_starts=MAX_STARTS, steps=MAX_STEPS)  # fmt: skip
+    assert _spec_bytes(config) <= LARGEST_LIMIT
 
 
 def test_diverged_runs_get_an_end_marker():

@@ -4,6 +4,7 @@ basins, switching."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from vradam.sim.engine import simulate
 from vradam.studies import stability as S
 
 BETA = 0.9
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(("kind", "limit"), [("gd", 2.0), ("heavy_ball", 2 * (1 + BETA)),
@@ -223,3 +225,107 @@ def test_scalar_switching_between_the_same_rates_grows_faster_than_per_coordinat
     # beyond the line (κ = 20: α0·κ = 150 > 38) the page says the runs test nothing
     far = switching_text(S.gates_and_switching(kappa=20.0))
     assert "say nothing about the theorem" in far and "neither converges" in far
+
+
+# ----------------------------------------------------------------------------- the page
+
+
+def test_page_settings_round_trip_through_the_url():
+    """Every tab's settings are written to the URL (defaults left out) and a link with them
+    opens the page as it was, the typed basin optimizers and the α₀ range included."""
+    from streamlit.testing.v1 import AppTest
+
+    from vradam.app.ui.stability import FIELDS, basin_defaults
+
+    page = str(ROOT / "pages" / "stability.py")
+    at = AppTest.from_file(page, default_timeout=300).run()
+    assert not at.exception
+    assert not {f.key for f in FIELDS} & set(at.query_params)  # all defaults: a clean URL
+    at.slider(key="sm_beta").set_value(0.8)
+    at.select_slider(key="sm_steps").set_value(200)
+    (lr,) = [s for s in at.select_slider if s.label == "α₀ range"]
+    lr.set_value((0.03, 0.3))
+    at.slider(key="sm_kappa").set_value(7.5)
+    specs = "adam:lr=0.05; gd:lr=0.02"
+    at.text_input(key="sm_basin_specs").input(specs)
+    at.run()
+    assert not at.exception
+    query = {k: at.query_params[k] for k in at.query_params}
+    assert query == {"sm_beta": "0.8", "sm_steps": "200", "sm_adam_lo": "0.03",
+                     "sm_adam_hi": "0.3", "sm_kappa": "7.5", "sm_basin_opt": specs}  # fmt: skip
+    again = AppTest.from_file(page, default_timeout=300)
+    for k, v in query.items():
+        again.query_params[k] = v
+    again.run()
+    assert not again.exception and not again.warning
+    assert again.slider(key="sm_beta").value == 0.8 and again.slider(key="sm_kappa").value == 7.5
+    assert again.select_slider(key="sm_steps").value == 200
+    assert [s.value for s in again.select_slider if s.label == "α₀ range"] == [(0.03, 0.3)]
+    assert again.text_input(key="sm_basin_specs").value == specs
+    # another landscape brings its own default optimizers back
+    again.selectbox(key="sm_basin_ls").set_value("six_hump_camel").run()
+    assert again.text_input(key="sm_basin_specs").value == basin_defaults("six_hump_camel")
+    assert again.query_params.get("sm_basin_opt", "") == ""  # "": the landscape's defaults
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def _axis_boxes(layout):
+    """Each subplot's (x domain, y domain) by axis suffix."""
+    return {k[5:]: (layout[k]["domain"], layout["yaxis" + k[5:]]["domain"])
+            for k in layout if k.startswith("xaxis")}  # fmt: skip
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[1] - 1e-9 and b[0] < a[1] - 1e-9
+
+
+@pytest.fixture(scope="module")
+def small_maps():
+    lrs, curvatures = np.geomspace(0.05, 200, 12), np.geomspace(0.1, 100, 12)
+    return [S.momentum_map(k, lrs, curvatures, steps=60) for k in ("ema", "vrmomentum", "gd")]
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_map_figures_stack_on_a_phone_and_keep_colour_bars_off_the_maps(small_maps, narrow):
+    """Wide: panels side by side; narrow: each panel the full width, one under another.
+    Colour bars never lie on a panel; log axes are labelled with whole values only."""
+    import plotly.graph_objects as go
+
+    from vradam.app.figures import stability as stabplots
+
+    ls = landscapes.get("ill_conditioned")
+    adam = S.adam_map(ls, np.geomspace(0.01, 1.0, 6), (0.0, 0.01, 0.1), steps=30)
+    basins = S.basin_map(landscapes.get("himmelblau"), ["gd:lr=0.01", "adam:lr=0.1"] * 2,
+                         n=8, steps=20)  # fmt: skip
+    figs = [
+        stabplots.momentum_maps_figure(small_maps, narrow=narrow),
+        stabplots.adam_map_figure(adam, narrow=narrow),
+        stabplots.basin_figure(basins, landscapes.get("himmelblau"), narrow=narrow),
+    ]
+    for fig in figs:
+        go.Figure(fig)  # valid Plotly
+        boxes = list(_axis_boxes(fig["layout"]).values())
+        for i, (xa, ya) in enumerate(boxes):
+            for xb, yb in boxes[i + 1 :]:
+                assert not (_overlap(xa, xb) and _overlap(ya, yb))  # panels never overlap
+            if narrow:
+                assert xa == [0.0, 1.0]  # full width …
+        if narrow:  # … and stacked
+            assert len({tuple(y) for _, y in boxes}) == len(boxes)
+        else:
+            assert len({tuple(y) for _, y in boxes}) < len(boxes)
+        for trace in fig["data"]:
+            bar = trace.get("colorbar") if trace.get("showscale", True) else None
+            if bar and bar.get("orientation") == "h":  # flat, under its own panel
+                xa, ya = fig["layout"]["xaxis" + trace["xaxis"][1:]]["domain"], None
+                assert xa[0] <= bar["x"] and bar["x"] + bar["len"] <= xa[1] + 1e-9
+                top = fig["layout"]["yaxis" + trace["yaxis"][1:]]["domain"][0]
+                assert bar["y"] < top
+                assert not any(y[0] < bar["y"] < y[1] and _overlap(xa, x) for x, y in boxes)
+        for key, axis in fig["layout"].items():
+            if key[1:5] == "axis" and axis.get("type") == "log":  # each label reads as its value
+                assert 2 <= len(axis["tickvals"]) <= 5
+                for value, text in zip(axis["tickvals"], axis["ticktext"]):
+                    assert float(text) == pytest.approx(value, rel=1e-9)

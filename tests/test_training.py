@@ -35,7 +35,12 @@ SHORT = {
 }
 
 
-@pytest.mark.parametrize("task", sorted(TASKS))
+def test_every_task_has_a_loss_test():
+    paper = {"lm", "gflownet", "imagegen"}  # slower losses: tests/test_paper_tasks.py
+    assert set(SHORT) | paper == set(TASKS) and not set(SHORT) & paper
+
+
+@pytest.mark.parametrize("task", sorted(SHORT))
 def test_loss_falls_for_every_optimizer(task):
     config = TrainConfig(task=task, optimizers=default_optimizers(get_task(task)),
                          steps=SHORT[task], sharpness_every=0, eval_every=SHORT[task])  # fmt: skip
@@ -57,7 +62,9 @@ def test_digits_validation_accuracy_for_adam_and_vradam():
     assert last[0]["val_acc"] >= 0.9 and last[1]["val_acc"] >= 0.9
 
 
-@pytest.mark.parametrize("task", ["moons", "digits", "modadd"])
+# imagegen is not here: its gradient noise does not vanish at the loss floor, so with the
+# suggested β3 (1.5 / early peak of ‖v‖²) the gate dips (η/α0 ≈ 0.35) but stays near 0.6.
+@pytest.mark.parametrize("task", ["moons", "digits", "modadd", "lm", "gflownet"])
 def test_task_betas_make_the_gate_dip_then_release(task):
     t = get_task(task)
     spec = f"vradam:lr={t.default_lr},beta3={t.default_beta3}"

@@ -183,19 +183,44 @@ TRAIN_FIELDS = [
     "clip_active", "train_loss", "train_acc", "val_loss", "val_acc", "sharpness",
     "sharpness_kind", "threshold", "diverged",
 ]  # fmt: skip
-ACCURACY_FIELDS = ("train_acc", "val_acc")  # classification tasks only
+EVALUATION_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc")  # the task's own
 SHARPNESS_FIELDS = ("sharpness", "sharpness_kind", "threshold")  # --sharpness-every > 0 only
 
 
-def train_columns(classification: bool, sharpness: bool) -> list[str]:
-    """The output columns of ``train``: accuracy only for classification tasks (regression
-    has none), sharpness and its threshold only when it is measured."""
-    drop = set()
-    if not classification:
-        drop.update(ACCURACY_FIELDS)
-    if not sharpness:
-        drop.update(SHARPNESS_FIELDS)
-    return [f for f in TRAIN_FIELDS if f not in drop]
+def train_columns(evaluation_keys, sharpness: bool) -> list[str]:
+    """The output columns of ``train``: the task's evaluation keys (accuracy only for
+    classification; perplexity, distribution distance… for the paper's tasks), sharpness
+    and its threshold only when it is measured."""
+    before = TRAIN_FIELDS[: TRAIN_FIELDS.index("train_loss")]
+    after = [] if not sharpness else list(SHARPNESS_FIELDS)
+    return [*before, *evaluation_keys, *after, "diverged"]
+
+
+def _status(task, r: dict) -> str:
+    """One optimizer's final line: its losses and the task's other evaluation values."""
+    if r.get("diverged"):
+        return "diverged"
+    if task.classification:
+        return f"train loss {r['train_loss']:.4g}, val acc {r['val_acc']:.3f}"
+    extra = [k for k in task.evaluation_keys if k not in EVALUATION_FIELDS]
+    parts = [f"train loss {r['train_loss']:.4g}", f"val loss {r['val_loss']:.4g}"]
+    parts += [f"{k.replace('_', ' ')} {r[k]:.4g}" for k in extra]
+    return ", ".join(parts)
+
+
+def _generate_samples(records: list[dict], args) -> None:
+    """``--generate N``: N characters from each optimizer's trained language model."""
+    from vradam.studies import lm
+
+    for r in records:
+        if "weights" not in r:  # diverged: nothing to sample from
+            print(f"--- {r['optimizer']}: diverged, no sample", file=sys.stderr)
+            continue
+        text = lm.generate(lm.from_weights(r["weights"]), args.prompt, args.generate,
+                           args.temperature, seed=args.seed)  # fmt: skip
+        print(f"--- {r['optimizer']}: {args.generate} characters after {args.prompt!r}",
+              file=sys.stderr)  # fmt: skip
+        print(args.prompt + text, file=sys.stderr)
 
 
 def _progress(done: int, total: int, width: int = 30) -> None:
@@ -219,12 +244,25 @@ def cmd_train(args) -> int:
     from vradam.studies.training import TrainConfig, resolve_device, train_steps
 
     task = get_task(args.task)
+    if args.generate is not None and task.key != "lm":
+        raise CLIError(f"--generate needs --task lm (a language model), not {task.key!r}")
+    if args.generate is not None and not 0 <= args.generate <= 100_000:
+        raise CLIError(f"--generate must be between 0 and 100000 characters, got {args.generate}")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise CLIError(f"--temperature must be a finite number ≥ 0, got {args.temperature}")
     optimizers = tuple(args.optimizer) if args.optimizer else default_optimizers(task)
+    sharpness_every = args.sharpness_every
+    if sharpness_every is None:
+        sharpness_every = task.default_sharpness_every
+    if sharpness_every and not task.sharpness:
+        print(f"note: no sharpness for {task.key}: {task.sharpness_note}; "
+              "--sharpness-every ignored", file=sys.stderr)  # fmt: skip
+        sharpness_every = 0
     config = TrainConfig(
         task=args.task, optimizers=optimizers,
         steps=args.steps if args.steps is not None else task.default_steps,
         batch_size=args.batch_size, seed=args.seed, device=args.device,
-        sharpness_every=args.sharpness_every, eval_every=args.eval_every,
+        sharpness_every=sharpness_every, eval_every=args.eval_every,
     )  # fmt: skip
     device = resolve_device(config.device)
     print(f"training {task.name} on {device} with {len(optimizers)} optimizer(s)", file=sys.stderr)
@@ -235,7 +273,7 @@ def cmd_train(args) -> int:
         if r["optimizer"] == K - 1 and (r["step"] % 10 == 0 or r["step"] == config.steps):
             _progress(r["step"], config.steps)
     print(file=sys.stderr)
-    columns = train_columns(task.classification, config.sharpness_every > 0)
+    columns = train_columns(task.evaluation_keys, config.sharpness_every > 0)
     meta = dict(task=args.task, optimizers=list(optimizers), steps=config.steps,
                 batch_size=config.batch_size, seed=args.seed, device=str(device),
                 sharpness_every=config.sharpness_every, eval_every=config.eval_every,
@@ -259,13 +297,9 @@ def cmd_train(args) -> int:
         if "val_loss" in r or r.get("diverged"):
             last[r["optimizer"]] = r
     for spec, r in last.items():
-        if r.get("diverged"):
-            status = "diverged"
-        elif task.classification:
-            status = f"train loss {r['train_loss']:.4g}, val acc {r['val_acc']:.3f}"
-        else:
-            status = f"train loss {r['train_loss']:.4g}, val loss {r['val_loss']:.4g}"
-        print(f"  {spec}: {status}", file=sys.stderr)
+        print(f"  {spec}: {_status(task, r)}", file=sys.stderr)
+    if args.generate is not None:
+        _generate_samples(list(last.values()), args)
     return 0
 
 
@@ -333,11 +367,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help="mini-batch size (default: the task's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    train.add_argument("--sharpness-every", type=int, default=25, help="0 turns it off")
+    train.add_argument("--sharpness-every", type=int,
+                       help="0 turns it off (default: the task's, 25; 0 for lm, gflownet "
+                       "and imagegen, where a measurement costs many steps)")  # fmt: skip
     train.add_argument("--eval-every", type=int, default=10)
+    train.add_argument("--generate", type=int, metavar="N",
+                       help="--task lm: after training, print N generated characters per "
+                       "optimizer (to standard error)")  # fmt: skip
+    train.add_argument("--prompt", default="\n", help="--generate: the text to continue")
+    train.add_argument(
+        "--temperature",
+        type=float,
+        default=0.8,
+        help="--generate: sampling temperature (0: the likeliest character)",
+    )
     train.add_argument("--format", choices=["csv", "json"])
     train.add_argument("--out", type=Path, help="output file (default: standard output)")
     train.set_defaults(func=cmd_train)
+
+    from vradam.tune_cli import add_tune_parser  # optuna loads only when tune runs
+
+    add_tune_parser(sub)
     return parser
 
 

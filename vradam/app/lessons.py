@@ -33,7 +33,8 @@ import numpy as np
 import landscapes
 from vradam.app.claims import Measured, Neighbourhood, measure
 from vradam.app.figures import playground as plots
-from vradam.app.figures.common import as_list, assign_colors, background, sig_list
+from vradam.app.figures.common import as_list, assign_colors, background, log_ticks, sig_list
+from vradam.app.figures.panels import map_over_panel
 from vradam.app.playground import (
     MATCHED_LABEL,
     PlaygroundConfig,
@@ -147,12 +148,14 @@ def _playground_claim(config: PlaygroundConfig, hood: Neighbourhood, test, state
 
 
 def _race(config: PlaygroundConfig, highlight=None) -> tuple[list, dict]:
+    """The runs and their figure: the map over the loss panel, since a lesson's figure has
+    a column of the page (about 380–490 px wide on a desktop, the full width of a phone)."""
     trs = run(config)
     ls = config.landscape_obj()
     colors = assign_colors(config.specs())
     fig = plots.path_figure(ls, trs, colors, background(ls, n_image=160, n_contour=60),
-                            highlight=highlight, height=340)  # fmt: skip
-    return trs, fig
+                            highlight=highlight)  # fmt: skip
+    return trs, map_over_panel(fig)
 
 
 def _fate(tr) -> str:
@@ -952,9 +955,9 @@ def _noise_race(config: PlaygroundConfig) -> tuple[list, dict]:
     if config.noise > 0:
         low = float(np.min(np.concatenate(levels)))
         high = float(np.nanmax(trs[0].loss[0]))
-        fig["layout"]["yaxis2"]["range"] = [np.log10(low) - 0.7, np.log10(high) + 0.1]
-    fig["layout"]["height"] = 380
-    return trs, fig
+        lo, hi = np.log10(low) - 0.7, np.log10(high) + 0.1
+        fig["layout"]["yaxis2"].update(range=[lo, hi], **log_ticks(lo, hi, 5))
+    return trs, map_over_panel(fig)  # again: the theory's floor is one more legend entry
 
 
 NOISE = _playground_lesson(

@@ -27,18 +27,42 @@ Mean |Δ log loss| is not used: it counts a steady descent as oscillation.
 
 :func:`findings` turns several runs (MLP seeds, or quadratic starts) into statements
 with the measure each uses and how many runs it holds in.
+
+The MLP runs are trained by :func:`lockstep_series`: every optimizer and seed is a row of
+one batched computation (forward, backward and exact Hessian-vector products written out
+as batched matrix products, :class:`TanhMLPBatch`), each optimizer following its
+torch.optim twin, and the sharpness of all rows comes from one batched Lanczos
+(:func:`vradam.studies.sharpness.top_eigenvalues`). In float32, as
+:func:`vradam.studies.training.train_steps` trains the ``nn.Module``, it matches that path
+to 1e-5 over the first 60 steps (tested) and runs several times faster.
+
+At the edge the runs are chaotic, so a change at the level of rounding changes their
+details, and now and then their outcome. Measured with the page's defaults, perturbing the
+initial weights by 1e-7 (relative; 8 runs per seed, seeds 0–2): in float32 VRAdam's upward
+movement in the window was 0.9–3.8 in 24 of 24 runs, but in this trainer's first version
+(torch.tanh, autograd) it burst to 21–153 (as large as Adam's ~30) in 4 of 24, the
+unperturbed seed 0 among them; in float64 it was 0.8–3.4 in 24 of 24 (both versions).
+GD's steps at its edge for seeds 1 and 2 were 280–320 and 260–300 in float32
+(train_steps: 320 and 300) but exactly 220 and 200 in float64, where GD overshoots 2/η
+for longer before it settles (presumably because the unstable direction starts from
+smaller rounding errors). TRAIN_DTYPE = torch.float64 trains the rows in float64 (about
+1.7× slower); the page keeps float32, the precision its statements were measured in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import Tensor
 
-from vradam.sim.optimizers import OptimizerSpec
+from vradam.sim.optimizers import OptimizerSpec, stability_threshold, threshold_at
+from vradam.studies.sharpness import top_eigenvalues
 from vradam.studies.threads import one_thread
-from vradam.studies.training import TrainConfig, train_steps
+from vradam.studies.training import TrainConfig
 
 __all__ = [
     "EDGE_TOLERANCE",
@@ -47,15 +71,26 @@ __all__ = [
     "Finding",
     "QuadraticConfig",
     "Series",
+    "TanhMLPBatch",
     "findings",
+    "lockstep_series",
+    "mlp_stream",
     "quadratic_starts",
     "run_mlp",
+    "run_mlp_seeds",
     "run_quadratic",
     "run_quadratic_starts",
     "sharpness_examples",
 ]
 
 EDGE_TOLERANCE = 0.1  # "at the edge": sharpness within 10 % of the threshold
+# Lanczos stops at a Ritz residual of LANCZOS_TOL·|λ|. Along the default run (4 rows, 26
+# samples) 1e-4 gave λmax within 6e-8 of the exact Hessian's in 9 products a sample on
+# average; 1e-3 saved two products but once missed by 1.3 % (measured).
+LANCZOS_TOL = 1e-4
+TRAIN_DTYPE = torch.float32  # the MLP rows, as train_steps trains them (see above)
+LOSS_LIMIT = float(torch.finfo(torch.float32).max)  # a row ends above it (float32 would)
+HVP_DTYPE = torch.float32  # Hessian-vector products for the sharpness: ~1e-6 relative
 MATCHED_LABEL = "Adam at VRAdam's window η"
 
 Progress = Callable[[float, str], None]
@@ -140,11 +175,14 @@ class EoSResult:
     window_start: int = 0  # the comparison window: steps window_start … the last one
     label: str = ""  # which run: "seed 0", "start (−2.5, 2)"
     sharpness_examples: int = 0  # MLP: how many training examples the sharpness uses
+    steps: int = 0  # updates in the run (0: read from the first series)
+    complete: bool = True  # False while training: the series so far, maybe no control yet
 
     @property
     def window(self) -> tuple[int, int]:
         """(first, last) step of the comparison window (loss of update t+1 at t)."""
-        return self.window_start, int(self.series[0].steps[-1])
+        last = self.steps - 1 if self.steps else int(self.series[0].steps[-1])
+        return self.window_start, last
 
     def summary_rows(self) -> list[dict]:
         return [s.summary(self.window_start) for s in self.series]
@@ -223,42 +261,384 @@ def series_from_records(records: list[dict], index: int) -> Series:
     )
 
 
-def _train(config: TrainConfig, progress: Progress | None, done: float, share: float) -> list:
-    records = []
-    n = len(config.optimizers)
-    for r in train_steps(config):
-        records.append(r)
-        if progress is not None and r["optimizer"] == n - 1 and r["step"] % 25 == 0:
-            progress(done + share * r["step"] / config.steps, r["label"])
-    return records
+def mlp_stream(
+    config: EoSConfig, seeds: Sequence[int] | None = None, chunk: int = 0
+) -> Iterator[tuple[float, list[EoSResult]]]:
+    """The page's runs for every seed, all at once: yield (fraction done, one result per
+    seed) every ``chunk`` steps while they train (partial results, ``complete`` False: the
+    series so far, the control's empty until the second pass), and last (1.0, the
+    complete results).
+
+    Two batched passes: GD, heavy ball, Adam and VRAdam for every seed, then Adam at each
+    seed's VRAdam window-mean η (which needs VRAdam's run first)."""
+    seeds = [config.seed] if seeds is None else [int(s) for s in seeds]
+    specs = [OptimizerSpec.parse(text) for text in config.optimizers()]
+    S, steps = len(seeds), config.steps
+    start = _window_start(steps, config.window_start)
+    n_examples = sharpness_examples(config)
+    first_share = 0.75  # pass 1 trains 4 rows per seed, pass 2 one: most of the time
+
+    def results(series, matched_lrs, complete=False) -> list[EoSResult]:
+        return [EoSResult("mlp", series[j], matched_lrs[j], start, f"seed {seed}",
+                          n_examples, steps, complete) for j, seed in enumerate(seeds)]  # fmt: skip
+
+    with one_thread():  # a tiny MLP: threads only cost (vradam.studies.threads)
+        rows = [spec for spec in specs for _ in seeds]
+        main = []
+        for t, series in lockstep_series(rows, seeds * len(specs), steps,
+                                         config.sharpness_every, chunk):  # fmt: skip
+            main = [[series[i * S + j] for i in range(len(specs))] for j in range(S)]
+            if t < steps:  # the control's panel stays empty until it trains
+                waiting = [[*m, _untrained(MATCHED_LABEL)] for m in main]
+                yield first_share * t / steps, results(waiting, [math.nan] * S)
+        rates = [float(f"{main[j][3].mean_eta(start):.4g}") for j in range(S)]
+        matched = [OptimizerSpec("adam", {"lr": r}, MATCHED_LABEL) for r in rates]
+        for t, series in lockstep_series(matched, seeds, steps, config.sharpness_every, chunk):
+            full = [main[j] + [series[j]] for j in range(S)]
+            if t < steps:
+                yield first_share + (1 - first_share) * t / steps, results(full, rates)
+        yield 1.0, results(full, rates, complete=True)
+
+
+def _untrained(label: str) -> Series:
+    """An Adam series with no steps yet (the control while its rate is not known)."""
+    empty = np.array([])
+    spec = OptimizerSpec("adam", {}, label)
+    return Series(label, str(spec), "preconditioned", empty, empty, empty, empty.astype(int),
+                  empty, empty)  # fmt: skip
+
+
+def run_mlp_seeds(
+    config: EoSConfig, seeds: Sequence[int], progress: Progress | None = None
+) -> list[EoSResult]:
+    """GD, heavy ball, Adam, VRAdam and Adam at VRAdam's window-mean η on the teacher MLP,
+    for each seed (``config.seed`` is ignored), trained together."""
+    results: list[EoSResult] = []
+    chunk = max(1, config.steps // 10) if progress is not None else 0
+    for fraction, partial in mlp_stream(config, seeds, chunk):
+        results = partial
+        if progress is not None:
+            progress(fraction, "training" if fraction < 1 else "done")
+    return results
 
 
 def run_mlp(config: EoSConfig, progress: Progress | None = None) -> EoSResult:
     """GD, heavy ball, Adam, VRAdam and Adam at VRAdam's window-mean η on the teacher MLP."""
-    with one_thread():  # a tiny MLP: threads only cost (vradam.studies.threads)
-        return _run_mlp(config, progress)
-
-
-def _run_mlp(config: EoSConfig, progress: Progress | None) -> EoSResult:
-    records = _train(config.train_config(config.optimizers()), progress, 0.0, 0.8)
-    series = [series_from_records(records, i) for i in range(4)]
-    start = _window_start(config.steps, config.window_start)
-    matched_lr = float(f"{series[3].mean_eta(start):.4g}")
-    matched = OptimizerSpec("adam", {"lr": matched_lr}, MATCHED_LABEL)
-    extra = _train(config.train_config((str(matched),)), progress, 0.8, 0.2)
-    series.append(series_from_records(extra, 0))
-    return EoSResult("mlp", series, matched_lr, start, f"seed {config.seed}",
-                     sharpness_examples(config))  # fmt: skip
+    return run_mlp_seeds(config, [config.seed], progress)[0]
 
 
 def sharpness_examples(config: EoSConfig) -> int:
-    """How many training examples the sharpness (Lanczos) is computed on: the teacher
-    task's training set, capped at training.SHARPNESS_SAMPLES."""
+    """How many training examples the sharpness is computed on: the lockstep trainer
+    takes λmax of the full-batch loss, so the teacher task's whole training set."""
     from vradam.studies.networks import get_task
-    from vradam.studies.training import SHARPNESS_SAMPLES
 
-    n_train = get_task("teacher").make_data(config.seed).x_train.shape[0]
-    return min(SHARPNESS_SAMPLES, int(n_train))
+    return int(get_task("teacher").make_data(config.seed).x_train.shape[0])
+
+
+# ----------------------------------------------------------------------------- lockstep
+
+
+def _cast(value, dtype: torch.dtype):
+    """A tensor, or nested lists and tuples of them (None kept), in ``dtype``."""
+    if isinstance(value, Tensor):
+        return value.to(dtype)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast(v, dtype) for v in value)
+    return value
+
+
+def _tanh(a: Tensor) -> Tensor:
+    """tanh(a) = 2σ(2a) − 1: equal to torch.tanh to a rounding (1e-16 absolute in float64)
+    and 2.5× faster on the CPU (5 ns against 2 ns an element in float64, measured)."""
+    return torch.sigmoid(a * 2).mul(2).sub_(1)  # (σ kept for autograd, as the tests use)
+
+
+class TanhMLPBatch:
+    """B copies of a Linear/Tanh MLP under mean squared error, one per row of a (B, n)
+    parameter tensor (in the order of ``model.parameters()``), each on its own data: the
+    loss, its gradient and exact Hessian-vector products written out as batched matrix
+    products (backpropagation and its R-operator, Pearlmutter 1994), without an autograd
+    graph. The tests check both against autograd."""
+
+    def __init__(self, x: Tensor, y: Tensor, shapes: list[tuple[int, ...]]) -> None:
+        self.x, self.y = x, y  # (B, N, d_in), (B, N, d_out)
+        self.spans, offset = [], 0  # each layer's weight shape and its columns in a row
+        for w, b in zip(shapes[::2], shapes[1::2]):
+            self.spans.append((w, offset, offset + w[0] * w[1], offset + w[0] * w[1] + b[0]))
+            offset += w[0] * w[1] + b[0]
+        self.size = offset
+        self.scale = 2.0 / (y.shape[1] * y.shape[2])  # ∂ mean(r²)/∂r = scale·r
+
+    def layers(self, flat: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """(weight (B, out, in), bias (B, out)) views of each layer of ``flat`` (B, n)."""
+        B = flat.shape[0]
+        return [(flat[:, a:b].view(B, *w), flat[:, b:c]) for w, a, b, c in self.spans]
+
+    def forward(self, theta: Tensor, layers: list | None = None) -> dict:
+        """The loss (B,) and what :meth:`gradient` and :meth:`hvp` reuse (``layers``:
+        ``self.layers(theta)``, when the caller keeps them)."""
+        layers = self.layers(theta) if layers is None else layers
+        hs = [self.x]  # the input of each layer
+        for k, (w, b) in enumerate(layers):
+            a = torch.baddbmm(b.unsqueeze(1), hs[-1], w.transpose(1, 2))
+            hs.append(_tanh(a) if k < len(layers) - 1 else a)
+        r = hs.pop() - self.y
+        return dict(layers=layers, hs=hs, r=r, loss=r.square().mean(dim=(1, 2)))
+
+    def gradient(self, cache: dict, out: Tensor | None = None) -> Tensor:
+        """(B, n) ∇ loss (into ``out`` when given); keeps the backpropagated errors in
+        ``cache`` for :meth:`hvp`."""
+        layers, hs = cache["layers"], cache["hs"]
+        grad = torch.empty(hs[0].shape[0], self.size, dtype=hs[0].dtype) if out is None else out
+        g = self.layers(grad)
+        L = len(layers)
+        delta = self.scale * cache["r"]  # ∂loss/∂(pre-activation), from the top layer down
+        deltas, back, slope = [delta] * L, [None] * L, [None] * L
+        for k in reversed(range(L)):
+            deltas[k] = delta
+            g[k][0].copy_(torch.bmm(delta.transpose(1, 2), hs[k]))
+            g[k][1].copy_(delta.sum(dim=1))
+            if k > 0:
+                back[k] = torch.bmm(delta, layers[k][0])  # ∂loss/∂hs[k]
+                slope[k] = 1 - hs[k].square()  # tanh′ at the layer below
+                delta = back[k] * slope[k]
+        cache.update(deltas=deltas, back=back, slope=slope)
+        return grad
+
+    def hvp(self, cache: dict, v: Tensor) -> Tensor:
+        """(B, n) H·v, row by row, at the parameters of ``cache`` (after :meth:`gradient`)."""
+        layers, hs, slope = cache["layers"], cache["hs"], cache["slope"]
+        deltas, back, dv, L = cache["deltas"], cache["back"], self.layers(v), len(layers)
+        Rh = [None]  # R{hs[k]}: the derivative of each layer's input along v
+        for k, (w, _) in enumerate(layers):
+            Ra = torch.baddbmm(dv[k][1].unsqueeze(1), hs[k], dv[k][0].transpose(1, 2))
+            if k > 0:
+                Ra = torch.baddbmm(Ra, Rh[k], w.transpose(1, 2))
+            Rh.append(Ra * slope[k + 1] if k < L - 1 else Ra)
+        out = torch.empty_like(v)
+        Hv = self.layers(out)
+        Rdelta = self.scale * Rh.pop()
+        for k in reversed(range(L)):
+            RgW = torch.bmm(Rdelta.transpose(1, 2), hs[k])
+            if k > 0:
+                RgW = torch.baddbmm(RgW, deltas[k].transpose(1, 2), Rh[k])
+            Hv[k][0].copy_(RgW)
+            Hv[k][1].copy_(Rdelta.sum(dim=1))
+            if k > 0:
+                Rback = torch.baddbmm(torch.bmm(deltas[k], dv[k][0]), Rdelta, layers[k][0])
+                Rdelta = Rback * slope[k] - 2 * back[k] * hs[k] * Rh[k]
+        return out
+
+
+class _Lockstep:
+    """B copies of the teacher MLP (one row per optimizer × seed), trained full batch in
+    lockstep on their seeds' data, in TRAIN_DTYPE (float64; see the module's docstring).
+    Each row's optimizer follows its torch.optim twin: torch's SGD and heavy ball, Adam,
+    and VRAdam with its gate from the row's own ‖v‖² (one global norm per model)."""
+
+    KINDS = ("gd", "momentum", "adam", "vradam")
+
+    def __init__(
+        self, specs: list[OptimizerSpec], seeds: list[int], dtype: torch.dtype = TRAIN_DTYPE
+    ) -> None:
+        from vradam.studies.networks import get_task
+
+        task = get_task("teacher")
+        for s in specs:
+            numbers = all(not isinstance(v, str) for v in s.hyperparams.values())
+            if s.key not in self.KINDS or not numbers or s.hyperparams["weight_decay"] != 0:
+                raise ValueError(f"the lockstep trainer runs {', '.join(self.KINDS)} "
+                                 f"without weight decay (β3 a number), not {s}")  # fmt: skip
+        data, flat = {}, {}
+        for seed in sorted(set(seeds)):
+            data[seed] = task.make_data(seed)
+            torch.manual_seed(seed)  # the initial weights train_steps gives this seed
+            model = task.make_model()
+            if not all(isinstance(m, (torch.nn.Linear, torch.nn.Tanh)) for m in model.net):
+                raise ValueError("the lockstep trainer runs Linear/Tanh MLPs only")
+            shapes = [tuple(p.shape) for p in model.parameters()]
+            flat[seed] = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+        x = torch.stack([data[s].x_train for s in seeds]).to(dtype)  # (B, N, d_in)
+        y = torch.stack([data[s].y_train for s in seeds]).to(dtype)  # (B, N, 1)
+        self.net = TanhMLPBatch(x, y, shapes)
+        self.theta = torch.stack([flat[s] for s in seeds]).to(dtype)  # (B, n), updated in place
+        self.views = self.net.layers(self.theta)  # stay valid: theta changes in place
+        self.grad = torch.empty_like(self.theta)
+        B, n = self.theta.shape
+        self.velocity = torch.zeros(B, n, dtype=dtype)  # SGD's buffer, Adam's first moment
+        self.second = torch.zeros(B, n, dtype=dtype)  # Adam's second moment
+        self.steps = 0
+        self.eta = torch.tensor([float(s.hyperparams["lr"]) for s in specs], dtype=torch.float64)
+        # (key, rows (a slice), hyperparameters as (rows, 1) float64 tensors, and the
+        # update's constants in the rows' dtype)
+        self.groups = []
+        start = 0
+        for i in range(1, B + 1):
+            if i == B or specs[i].key != specs[start].key:
+                hp = {name: torch.tensor([[float(s.hyperparams[name])] for s in specs[start:i]],
+                                         dtype=torch.float64)
+                      for name in specs[start].hyperparams}  # fmt: skip
+                c = {"lr": hp["lr"].to(dtype)}
+                if "momentum" in hp:
+                    c["momentum"] = hp["momentum"].to(dtype)
+                if "beta1" in hp:
+                    c.update(w1=(1 - hp["beta1"]).to(dtype), beta2=hp["beta2"].to(dtype),
+                             w2=(1 - hp["beta2"]).to(dtype), eps=hp["eps"].to(dtype))  # fmt: skip
+                    # one (β1, β2) for the group (as always here): bias corrections in Python
+                    same = all(len(set(hp[k].flatten().tolist())) == 1 for k in ("beta1", "beta2"))
+                    c["betas"] = (float(hp["beta1"][0]), float(hp["beta2"][0])) if same else None
+                self.groups.append((specs[start].key, slice(start, i), hp, c))
+                start = i
+        gen = torch.Generator().manual_seed(0)
+        self.eigvecs = torch.randn(B, n, generator=gen, dtype=torch.float64)
+
+    def preconditioner(self) -> Tensor:
+        """(B, n) P = √(m/(1 − β2^t)) + ε for the Adam rows, 1 for the others (as
+        vradam.sim.optimizers.preconditioner reads it from torch's state)."""
+        P, dt = torch.ones_like(self.second), self.second.dtype
+        for key, rows, hp, c in self.groups:
+            if key in ("adam", "vradam") and self.steps > 0:
+                bc2 = (1 - hp["beta2"] ** self.steps).to(dt)
+                P[rows] = (self.second[rows] / bc2).sqrt() + c["eps"]
+        return P
+
+    def sharpness(self, cache: dict) -> Tensor:
+        """(B,) λmax of each row's H, or of P^-½HP^-½ for the Adam rows, at the parameters
+        of ``cache``; Lanczos warm-started from the previous eigenvectors."""
+        d = self.preconditioner().rsqrt()
+
+        def solve(dtype: torch.dtype) -> tuple[Tensor, Tensor]:
+            fast, dd = {k: _cast(v, dtype) for k, v in cache.items()}, d.to(dtype)
+
+            def product(v: Tensor) -> Tensor:
+                return (dd * self.net.hvp(fast, dd * v.to(dtype))).double()
+
+            values, vectors, _ = top_eigenvalues(product, self.eigvecs, tol=LANCZOS_TOL)
+            return values, vectors
+
+        values, vectors = solve(HVP_DTYPE)
+        redo = ~torch.isfinite(values)
+        if redo.any() and HVP_DTYPE != self.theta.dtype:  # too large for float32 products
+            again, more = solve(self.theta.dtype)
+            values, vectors = (
+                torch.where(redo, again, values),
+                torch.where(redo[:, None], more, vectors),
+            )
+        self.eigvecs = vectors
+        return values
+
+    def update(self, grad: Tensor) -> None:
+        """One step of every row's optimizer (in place); sets ``self.eta`` (B,) to each η_t."""
+        self.steps = t = self.steps + 1
+        dt = self.theta.dtype
+        for key, rows, hp, c in self.groups:
+            theta, v, m, g = self.theta[rows], self.velocity[rows], self.second[rows], grad[rows]
+            if key == "gd":
+                theta.sub_(c["lr"] * g)
+            elif key == "momentum":  # torch: the buffer starts as the first gradient
+                if t == 1:
+                    v.copy_(g)
+                else:
+                    v.mul_(c["momentum"]).add_(g)
+                theta.sub_(c["lr"] * v)
+            else:
+                v.lerp_(g, c["w1"])
+                m.mul_(c["beta2"]).addcmul_(g, g * c["w2"])
+                eta = hp["lr"]
+                if key == "vradam":  # η_t = α0/(1 + min(β3‖v‖², α1)) from this row's ‖v‖²
+                    sq = v.square().sum(1, keepdim=True).double()
+                    gated = eta / (1 + torch.minimum(hp["beta3"] * sq, hp["alpha1"]))
+                    eta = torch.where(hp["beta3"] == 0, eta, gated)
+                    self.eta[rows] = eta[:, 0]
+                if c["betas"] is not None:
+                    b1, b2 = c["betas"]
+                    bc1, bc2_sqrt = 1 - b1**t, math.sqrt(1 - b2**t)
+                else:
+                    bc1, bc2_sqrt = 1 - hp["beta1"] ** t, (1 - hp["beta2"] ** t).sqrt().to(dt)
+                denom = m.sqrt().div_(bc2_sqrt).add_(c["eps"])
+                theta.sub_((eta / bc1).to(dt) * v / denom)
+
+
+class _Thresholds:
+    """Each sampled step's threshold, ``threshold_at(spec, s, η of update s)``, for every
+    s at once (the coefficient tables are built once); at s = 0 the base rate's."""
+
+    def __init__(self, spec: OptimizerSpec, steps: int) -> None:
+        lr = float(spec.hyperparams["lr"])
+        self.spec, self.table = spec, spec.coefficients(np.full(steps, lr))
+        self.first = threshold_at(spec, 1, lr)
+
+    def __call__(self, at: np.ndarray, eta: np.ndarray) -> np.ndarray:
+        line = stability_threshold(self.spec, self.table, eta)  # (T,) update t+1 at its η
+        return np.array([line[s - 1] if s > 0 else self.first for s in at])
+
+
+def lockstep_series(
+    specs: list[OptimizerSpec],
+    seeds: list[int],
+    steps: int,
+    every: int,
+    chunk: int = 0,
+    dtype: torch.dtype = TRAIN_DTYPE,
+) -> Iterator[tuple[int, list[Series]]]:
+    """Train one teacher MLP per (spec, seed) row in lockstep; yield (t, series so far)
+    after every ``chunk`` updates (0: none), and last (steps, the complete series).
+
+    Recorded as :func:`vradam.studies.training.train_steps` records them: the loss and η
+    of update t+1 at step t; the sharpness and threshold every ``every`` steps and at the
+    last, at the parameters after t updates (an adaptive row has none at step 0). A row
+    whose loss is not finite, or beyond float32's range (where the float32 nn.Module of
+    train_steps overflows), ends there: its arrays are shorter."""
+    if len(specs) != len(seeds) or not specs:
+        raise ValueError("give one seed per optimizer row (and at least one row)")
+    if steps < 1 or every < 1 or chunk < 0:
+        raise ValueError("steps and every must be ≥ 1, chunk ≥ 0")
+    run = _Lockstep(specs, seeds, dtype)
+    B = len(specs)
+    loss = np.full((steps, B), np.nan)
+    eta = np.full((steps, B), np.nan)
+    sharp_at = np.array([t for t in range(steps + 1) if t % every == 0 or t == steps])
+    sharp = np.full((len(sharp_at), B), np.nan)
+    end = np.full(B, steps + 1)  # a row's numbers are valid at steps < end
+    adaptive = [s.info.stability == "preconditioned" for s in specs]
+    thresholds = [_Thresholds(s, steps) for s in specs]
+
+    def series(done: int) -> list[Series]:  # steps 0 … done − 1 have run
+        out = []
+        for i, s in enumerate(specs):
+            last = min(done, end[i])
+            keep = (sharp_at < last) & ~(adaptive[i] & (sharp_at == 0))
+            out.append(Series(
+                label=s.display_name, spec=str(s),
+                sharpness_kind="preconditioned" if adaptive[i] else "hessian",
+                steps=np.arange(min(last, steps)), loss=loss[:last, i], eta=eta[:last, i],
+                sharp_steps=sharp_at[keep], sharpness=sharp[keep, i],
+                threshold=thresholds[i](sharp_at[keep], eta[:, i]),
+            ))  # fmt: skip
+        return out
+
+    with one_thread():  # a tiny MLP: threads only cost (vradam.studies.threads)
+        j = 0
+        for t in range(steps + 1):
+            cache = run.net.forward(run.theta, run.views)
+            grad = run.net.gradient(cache, run.grad)
+            if j < len(sharp_at) and t == sharp_at[j]:
+                sharp[j] = run.sharpness(cache).numpy()
+                j += 1
+            if t == steps:
+                break
+            loss[t] = cache["loss"].double().numpy()
+            with np.errstate(invalid="ignore"):
+                dead = ~(np.abs(loss[t]) <= LOSS_LIMIT) & (end > steps)
+            if dead.any():  # the row ends here; zeroed so that no NaN reaches the solvers
+                end[dead] = t
+                for tensor in (run.theta, run.velocity, run.second, grad):
+                    tensor[torch.from_numpy(dead)] = 0
+            run.update(grad)
+            eta[t] = run.eta.numpy()
+            if chunk and (t + 1) % chunk == 0 and t + 1 < steps:
+                yield t + 1, series(t + 1)
+    yield steps, series(steps + 1)
 
 
 # ----------------------------------------------------------------------------- quadratic

@@ -8,6 +8,7 @@ CLI and the tests all consume it. No Streamlit here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from collections.abc import Iterator
@@ -25,11 +26,13 @@ from vradam.sim.optimizers import (
 )
 from vradam.studies.networks import default_optimizers, get_task
 from vradam.studies.sharpness import top_eigenvalue
+from vradam.studies.threads import one_thread
 
 __all__ = ["TrainConfig", "lr_sweep", "resolve_device", "suggest_beta3", "train_steps"]
 
 MAX_STEPS = 5000
 SHARPNESS_SAMPLES = 512  # sharpness of the loss on (at most) this many training examples
+SHARPNESS_SEED = 2024  # the draws of a stochastic objective when its sharpness is measured
 
 
 @dataclass(frozen=True)
@@ -101,25 +104,43 @@ def setup(config: TrainConfig):
 def train_steps(config: TrainConfig) -> Iterator[dict]:
     """Yield one record per (step, optimizer), then a final evaluation record each.
 
+    On the CPU the run holds torch to one intra-op thread (:mod:`vradam.studies.threads`):
+    these models are too small to gain from more, and on a busy machine two threads made
+    the language model's step 20× slower (1.3 s against 0.06 s, measured).
+
     Records of step t describe the parameters after t updates: ``loss`` (the batch
     loss of update t+1), ``grad_norm``, ``effective_lr`` and ``velocity_sq_norm`` of
     that update, ``clip_active`` (VR optimizers: β3‖v‖² ≥ α1), and every
     ``eval_every`` steps ``train_loss``/``train_acc``/``val_loss``/``val_acc`` on the
     full sets, every ``sharpness_every`` steps ``sharpness`` (λmax of H, or of
     P^-½HP^-½ for adaptive methods, see ``sharpness_kind``) and its ``threshold``.
-    A run whose loss becomes non-finite stops (``diverged`` is True from then on).
+    Tasks with their own evaluation record their ``evaluation_keys`` instead (e.g.
+    ``val_ppl``, ``val_l1``) and, at the last step, their ``outputs`` (arrays); tasks
+    without sharpness support never record sharpness. A run whose loss becomes non-finite
+    or exceeds the task's ``loss_limit``, or whose weights become non-finite, stops:
+    ``diverged`` is True from then on, and its last record has NaN for every evaluation key.
     """
+    cpu = resolve_device(config.device).type == "cpu"
+    with one_thread() if cpu else contextlib.nullcontext():
+        yield from _records(config)
+
+
+def _records(config: TrainConfig) -> Iterator[dict]:
     task, device, specs, data, models, optimizers = setup(config)
     n_train = data.x_train.shape[0]
     batch = config.batch_size if config.batch_size is not None else task.default_batch
     batch = None if batch is None or batch >= n_train else batch
     gen = torch.Generator().manual_seed(config.seed + 1)
-    sharp_idx = torch.randperm(n_train, generator=gen)[: config.sharpness_samples].to(device)
+    n_sharp = min(config.sharpness_samples, task.sharpness_samples or config.sharpness_samples)
+    sharp_idx = torch.randperm(n_train, generator=gen)[:n_sharp].to(device)
     eigvecs: list[np.ndarray | None] = [None] * len(specs)
     grid = boundary_grid(data) if task.input_2d and config.boundary_every else None
     diverged = [False] * len(specs)
+    sharpness_every = config.sharpness_every if task.sharpness else 0
 
     def evaluate(model) -> dict:
+        if task.evaluate is not None:
+            return task.evaluate(model, data)
         with torch.no_grad():
             out = {}
             for split, x, y in (("train", data.x_train, data.y_train),
@@ -137,8 +158,8 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
         P = preconditioner(spec, opt, params) if kind == "preconditioned" else None
         x, y = data.x_train[sharp_idx], data.y_train[sharp_idx]
 
-        def loss():
-            return task.loss_fn(model(x), y)
+        def loss():  # stochastic objectives: the same draws at every measurement
+            return task.batch_loss(model, x, y, torch.Generator().manual_seed(SHARPNESS_SEED))
 
         if config.sharpness_of == "hessian":
             value, eigvecs[i], _ = top_eigenvalue(loss, params, v0=eigvecs[i])
@@ -172,12 +193,16 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
             }
             if diverged[i]:
                 record["diverged"] = True
+                if last:  # the final record names every evaluation key (NaN: no value)
+                    record.update(dict.fromkeys(task.evaluation_keys, math.nan))
                 yield record
                 continue
             eta_prev = float(opt.param_groups[0].get("effective_lr", opt.param_groups[0]["lr"]))
             if t % config.eval_every == 0 or last:
                 record.update(evaluate(model))
-            if config.sharpness_every and (t % config.sharpness_every == 0 or last):
+            if last and task.outputs is not None:
+                record.update(task.outputs(model, data))
+            if sharpness_every and (t % sharpness_every == 0 or last):
                 record.update(sharpness(i, eta_prev, max(t, 1), last))
             if grid is not None and (t % config.boundary_every == 0 or last):
                 with torch.no_grad():
@@ -185,13 +210,14 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
                 record["boundary"] = probs.view(grid[1].numel(), grid[0].numel(), -1).cpu().numpy()
             if not last:
                 opt.zero_grad(set_to_none=True)
-                loss = task.loss_fn(model(xb), yb)
+                loss = task.batch_loss(model, xb, yb, step_generator(config.seed, t))
                 loss.backward()
                 grads = [p.grad for p in model.parameters() if p.grad is not None]
                 grad_sq = float(torch.stack([g.double().square().sum() for g in grads]).sum())
                 record["loss"] = float(loss.detach())
                 record["grad_norm"] = math.sqrt(grad_sq)
-                if not math.isfinite(record["loss"]) or not math.isfinite(grad_sq):
+                finite = math.isfinite(record["loss"]) and math.isfinite(grad_sq)
+                if not finite or record["loss"] > task.loss_limit:
                     diverged[i] = True
                     record["diverged"] = True
                     yield record
@@ -209,6 +235,12 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
                     diverged[i] = True
             record["diverged"] = diverged[i]
             yield record
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """The random draws of update ``step`` (noise, times, trajectories): a fresh generator,
+    so every optimizer gets the same draws at the same step."""
+    return torch.Generator().manual_seed((seed * 1_000_003 + step + 17) % 2**63)
 
 
 GRID = 64

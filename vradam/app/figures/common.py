@@ -84,6 +84,79 @@ def sig_list(a: np.ndarray, sig: int = 6) -> list:
     return as_list(np.where(ok, np.round(a * scale) / scale, a))
 
 
+# Plotly.js (≥ 2.28) reads base64 typed arrays: {"dtype": "f4", "bdata": "…"}. A float32
+# value takes 5⅓ characters against ~9–19 for a JSON decimal, and the JSON encoder copies
+# one string instead of formatting thousands of floats (server CPU). NaN is a gap, as null.
+_F4_SAFE = (1e-37, 1e37)  # |values| float32 keeps to 7 digits (finer or larger: float64)
+PACK_MIN = 16  # shorter arrays stay JSON lists (the typed array's header costs ~40 characters)
+
+
+def packed(a: np.ndarray, dtype: str | None = None) -> dict | list:
+    """A numeric array as Plotly's base64 typed array (float32 unless a finite value needs
+    float64, or ``dtype``: "f8", "i4", "u1" …; a 2-D array keeps its shape); arrays shorter
+    than ``PACK_MIN`` stay lists (None for NaN). :func:`unpacked` reads either form back."""
+    a = np.asarray(a)
+    if a.size < PACK_MIN:
+        return as_list(a) if dtype is None or dtype[0] == "f" else a.astype(int).tolist()
+    if dtype is None:
+        f = np.asarray(a, dtype=np.float64)
+        mag = np.abs(f[np.isfinite(f) & (f != 0)])
+        fits = mag.size == 0 or (mag.min() >= _F4_SAFE[0] and mag.max() <= _F4_SAFE[1])
+        dtype = "f4" if fits else "f8"
+    data = np.ascontiguousarray(a, dtype=np.dtype(dtype).newbyteorder("<"))
+    spec = {"dtype": dtype, "bdata": base64.b64encode(data.tobytes()).decode("ascii")}
+    if a.ndim > 1:  # a grid (a surface's z): rows first
+        spec["shape"] = ",".join(str(n) for n in a.shape)
+    return spec
+
+
+def unpacked(value) -> np.ndarray:
+    """A figure's array (list, or base64 typed array from :func:`packed`) as float64."""
+    if isinstance(value, dict) and "bdata" in value:
+        dtype = np.dtype(value["dtype"]).newbyteorder("<")
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=dtype).astype(np.float64)
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.array([np.nan if v is None else v for v in value], dtype=np.float64)
+
+
+def tick_label(v: float) -> str:
+    """A short tick label: 0.02, 300, 1e-5, 2e6 (no "×10⁻⁵" that reads as another number)."""
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{float(f'{v:.3g}'):f}".rstrip("0").rstrip(".")  # 1000, not 1e+03
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 4) -> dict:
+    """``tickvals``/``ticktext`` for a log axis whose range is [lo, hi] decades: at most
+    ``max_ticks`` labels, whole decades when the range spans two or more (every k-th decade
+    when it spans many), else 1-2-5, 1…9 or 1.0…9.9 multiples; labels by :func:`tick_label`."""
+    max_ticks = max(2, max_ticks)
+    decades = list(range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1))
+    if len(decades) >= 2:
+        step = math.ceil(len(decades) / max_ticks)
+        values = [10.0**k for k in decades if k % step == 0]
+        if len(values) < 2:
+            values = [10.0**k for k in decades[::step]]
+    else:
+        values = []
+        fine = tuple(m / 10 for m in range(10, 100))  # 1.0, 1.1 … 9.9
+        for mults in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9), fine):
+            values = [m * 10.0**k for k in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+                      for m in mults if lo <= math.log10(m * 10.0**k) <= hi]  # fmt: skip
+            if len(values) >= 2:
+                break
+        if len(values) > max_ticks:
+            values = values[:: math.ceil(len(values) / max_ticks)]
+        if len(values) < 2:  # under a 40th of a decade: the two ends
+            values = [10.0**lo, 10.0**hi]
+    values = [float(f"{v:.3g}") for v in values]
+    return dict(tickmode="array", tickvals=values, ticktext=[tick_label(v) for v in values])
+
+
 def log_range(values, pad=0.15) -> list[float]:
     """A log axis range (in decades) covering the positive finite values of all arrays."""
     v = np.concatenate([np.ravel(x) for x in values]) if values else np.array([])
@@ -153,6 +226,24 @@ def png_data_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _palette_png_uri(V: np.ndarray, levels: int = 32) -> str:
+    """The light slate ramp in ``levels`` shades as an indexed PNG (a third to a sixth of the
+    bytes of the RGB image; steps of ~3/255 on this pale ramp do not show as bands)."""
+    from PIL import Image
+
+    finite = V[np.isfinite(V)]
+    lo, hi = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+    t = np.clip((V - lo) / (hi - lo if hi > lo else 1.0), 0, 1)
+    index = np.where(np.isfinite(t), np.rint(np.nan_to_num(t) * (levels - 1)), levels)
+    shades = _colorize(np.linspace(0.0, 1.0, levels)[None, :])[0]  # (levels, 3)
+    palette = np.vstack([shades, [[250, 225, 225]]]).astype(np.uint8)  # NaN: pale rose
+    image = Image.frombytes("P", index.shape[::-1], index.astype(np.uint8).tobytes())
+    image.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 # Marching squares: the segments drawn in a cell for each case (bit k set when corner k
 # is above the level), as pairs of the edges they join.
 _SEGMENTS = {
@@ -173,8 +264,13 @@ _SEGMENTS = {
 }
 
 
-def marching_squares(xs, ys, V, level) -> tuple[np.ndarray, np.ndarray]:
-    """Segments of the contour V = level on a grid: x and y arrays with NaN gaps."""
+def _cell_segments(xs, ys, V, level):
+    """Every contour segment of the grid: (edge ids (n, 2), x (n, 2), y (n, 2)).
+
+    An edge id names the grid edge a crossing lies on, the same from both cells that
+    share it (rows of V go up in y; horizontal edges first, then vertical ones).
+    """
+    ny, nx = V.shape
     a, b = V[:-1, :-1], V[:-1, 1:]  # corners of each cell: a b
     d, c = V[1:, :-1], V[1:, 1:]  # (rows go up in y)          d c
     ok = np.isfinite(a) & np.isfinite(b) & np.isfinite(c) & np.isfinite(d)
@@ -182,6 +278,13 @@ def marching_squares(xs, ys, V, level) -> tuple[np.ndarray, np.ndarray]:
     case = np.where(ok, case, 0)
     X0, Y0 = np.meshgrid(xs[:-1], ys[:-1])
     dx, dy = xs[1] - xs[0], ys[1] - ys[0]
+    row, col = np.meshgrid(np.arange(ny - 1), np.arange(nx - 1), indexing="ij")
+
+    def horizontal(i, j):
+        return i * (nx - 1) + j
+
+    def vertical(i, j):
+        return ny * (nx - 1) + i * nx + j
 
     def frac(p, q):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -189,43 +292,92 @@ def marching_squares(xs, ys, V, level) -> tuple[np.ndarray, np.ndarray]:
 
     # crossing points on the four edges: bottom (a-b), right (b-c), top (d-c), left (a-d)
     edges = {
-        "B": (X0 + frac(a, b) * dx, Y0),
-        "R": (X0 + dx, Y0 + frac(b, c) * dy),
-        "T": (X0 + frac(d, c) * dx, Y0 + dy),
-        "L": (X0, Y0 + frac(a, d) * dy),
+        "B": (X0 + frac(a, b) * dx, Y0, horizontal(row, col)),
+        "R": (X0 + dx, Y0 + frac(b, c) * dy, vertical(row, col + 1)),
+        "T": (X0 + frac(d, c) * dx, Y0 + dy, horizontal(row + 1, col)),
+        "L": (X0, Y0 + frac(a, d) * dy, vertical(row, col)),
     }
-    xs_out, ys_out = [], []
+    ids, px, py = [], [], []
     for k, segments in _SEGMENTS.items():
         mask = case == k
         if not mask.any():
             continue
         for seg in segments:
-            (x1, y1), (x2, y2) = edges[seg[0]], edges[seg[1]]
-            n = int(mask.sum())
-            gap = np.full(n, np.nan)
-            xs_out.append(np.stack([x1[mask], x2[mask], gap], axis=1).ravel())
-            ys_out.append(np.stack([y1[mask], y2[mask], gap], axis=1).ravel())
-    if not xs_out:
-        return np.array([]), np.array([])
-    return np.concatenate(xs_out), np.concatenate(ys_out)
+            (x1, y1, e1), (x2, y2, e2) = edges[seg[0]], edges[seg[1]]
+            ids.append(np.stack([e1[mask], e2[mask]], axis=1))
+            px.append(np.stack([x1[mask], x2[mask]], axis=1))
+            py.append(np.stack([y1[mask], y2[mask]], axis=1))
+    if not ids:
+        empty = np.zeros((0, 2))
+        return empty.astype(int), empty, empty
+    return np.concatenate(ids), np.concatenate(px), np.concatenate(py)
 
 
-def background(ls, n_image: int = 360, n_contour: int = 90, levels: int = 11) -> dict:
-    """The landscape as an image, contour lines and a grid of values (cached by the page)."""
+def marching_squares(xs, ys, V, level) -> tuple[np.ndarray, np.ndarray]:
+    """Segments of the contour V = level on a grid: x and y arrays with NaN gaps."""
+    _, px, py = _cell_segments(xs, ys, V, level)
+    gap = np.full((px.shape[0], 1), np.nan)
+    return np.hstack([px, gap]).ravel(), np.hstack([py, gap]).ravel()
+
+
+def contour_paths(xs, ys, V, level) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The contour V = level as polylines (x, y): the cells' segments joined where they
+    share a crossing, so a line of n cells has n + 1 points instead of 3n."""
+    ids, px, py = _cell_segments(xs, ys, V, level)
+    pairs = ids.tolist()
+    at: dict[int, list[int]] = {}
+    for s, (e1, e2) in enumerate(pairs):
+        at.setdefault(e1, []).append(s)
+        at.setdefault(e2, []).append(s)
+    used = bytearray(len(pairs))
+    lines = []
+    for first in range(len(pairs)):
+        if used[first]:
+            continue
+        used[first] = 1
+        # walk on from the segment's second end, then back from its first
+        ahead, behind = [(first, 0), (first, 1)], []
+        for chain, (seg, end) in ((ahead, (first, 1)), (behind, (first, 0))):
+            while True:
+                edge = pairs[seg][end]
+                nxt = next((t for t in at[edge] if not used[t]), None)
+                if nxt is None:
+                    break
+                used[nxt] = 1
+                seg, end = nxt, 1 if pairs[nxt][0] == edge else 0
+                chain.append((seg, end))
+        segs, ends = np.array(behind[::-1] + ahead).T
+        lines.append((px[segs, ends], py[segs, ends]))
+    return lines
+
+
+def background(
+    ls, n_image: int = 360, n_contour: int = 90, levels: int = 11, max_points: int = 2500
+) -> dict:
+    """The landscape as an image, contour lines and a grid of values (cached by the page).
+
+    Contour lines are joined polylines with NaN gaps between them, thinned (every k-th
+    point, each line's ends kept) to at most ~``max_points`` points.
+    """
     _, _, Z = ls.grid(n_image)
     V = _value_transform(Z, ls.log_scale)
-    image = png_data_uri(_colorize(V)[::-1])  # image rows run top (ymax) to bottom
+    image = _palette_png_uri(V[::-1])  # image rows run top (ymax) to bottom
     cx, cy, CZ = ls.grid(n_contour)
     CV = _value_transform(CZ, ls.log_scale)
     finite = CV[np.isfinite(CV)]
-    lines_x, lines_y = [], []
+    lines = []
     if finite.size:
         for level in np.quantile(finite, np.linspace(0.03, 0.97, levels)):
-            lx, ly = marching_squares(cx, cy, CV, level)
-            lines_x.append(lx)
-            lines_y.append(ly)
-    cont_x = np.concatenate(lines_x) if lines_x else np.array([])
-    cont_y = np.concatenate(lines_y) if lines_y else np.array([])
+            lines += contour_paths(cx, cy, CV, level)
+    total = sum(lx.size for lx, _ in lines)
+    stride = thinning_stride(total, max_points)
+    parts_x, parts_y = [], []
+    for lx, ly in lines:
+        keep = np.unique(np.r_[np.arange(0, lx.size, stride), lx.size - 1])
+        parts_x += [lx[keep], [np.nan]]
+        parts_y += [ly[keep], [np.nan]]
+    cont_x = np.concatenate(parts_x) if parts_x else np.array([])
+    cont_y = np.concatenate(parts_y) if parts_y else np.array([])
     gx, gy, GZ = ls.grid(23)  # the click-to-set grid (each marker is an SVG node)
     return dict(image=image, contour_x=cont_x, contour_y=cont_y, grid=(gx, gy, GZ))
 
@@ -254,9 +406,9 @@ def _click_grid(bg: dict, digits: int) -> dict:
     GX, GY = np.meshgrid(gx, gy)
     return dict(
         type="scatter",
-        x=as_list(GX.ravel(), digits),
-        y=as_list(GY.ravel(), digits),
-        customdata=as_list(GZ.ravel()),
+        x=packed(GX.ravel()),
+        y=packed(GY.ravel()),
+        customdata=packed(GZ.ravel()),
         mode="markers",
         marker=dict(size=14, opacity=0),
         hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>f=%{customdata:.4g}<br>"
@@ -274,8 +426,8 @@ def map_base(ls, bg: dict, digits: int, *, click: bool = True) -> list[dict]:
     data.append(
         dict(
             type="scatter",
-            x=as_list(bg["contour_x"], digits),
-            y=as_list(bg["contour_y"], digits),
+            x=packed(bg["contour_x"], "f4"),
+            y=packed(bg["contour_y"], "f4"),
             mode="lines",
             line=dict(color="rgba(70,78,92,0.35)", width=1),
             hoverinfo="skip",
@@ -398,17 +550,25 @@ def cursor_style(trace: dict, axis: int, **extra) -> dict:
 def animation_controls(
     names: list[str], labels: list, *, frame_ms: int, redraw: bool = False,
     buttons_y: float = -0.14, slider_y: float = -0.115, slider_len: float = MAP_DOMAIN[1],
-    prefix: str = "step ",
+    prefix: str = "step ", slider_x: float = 0.0, slider_pad_left: int = 180,
+    step_labels: bool = True,
 ) -> dict:  # fmt: skip
     """Layout entries ``updatemenus`` and ``sliders``: Play/Pause buttons and one slider over
     the frames called ``names`` (shown as ``labels``). ``redraw`` must be True when frames
-    replace heatmaps (they vanish otherwise), False for scatter-only frames (faster)."""
+    replace heatmaps (they vanish otherwise), False for scatter-only frames (faster).
+
+    ``slider_pad_left`` leaves room for the buttons left of the slider (0 when the slider
+    has a row of its own; a rail narrower than the pad gets a negative width in Plotly);
+    ``step_labels=False`` hides the labels under the rail (a hundred labels overlap) and
+    keeps the current step above it."""
     still = dict(mode="immediate", frame=dict(duration=0, redraw=redraw),
                  transition=dict(duration=0))  # fmt: skip
     play = dict(mode="immediate", frame=dict(duration=frame_ms, redraw=redraw),
                 transition=dict(duration=0), fromcurrent=True)  # fmt: skip
     pause = dict(mode="immediate", frame=dict(duration=0, redraw=False),
                  transition=dict(duration=0))  # fmt: skip
+    hidden = {} if step_labels else dict(font=dict(size=8, color="rgba(0,0,0,0)"), ticklen=3,
+                                         minorticklen=0, tickcolor="rgba(0,0,0,0.25)")  # fmt: skip
     return dict(
         updatemenus=[dict(
             type="buttons", direction="left", x=0.0, y=buttons_y, xanchor="left",
@@ -417,9 +577,10 @@ def animation_controls(
                      dict(label="❚❚ Pause", method="animate", args=[[None], pause])],
         )],
         sliders=[dict(
-            active=0, x=0.0, len=slider_len, y=slider_y, xanchor="left", yanchor="top",
-            pad=dict(t=0, b=0, l=180), currentvalue=dict(prefix=prefix, font=dict(size=13)),
-            transition=dict(duration=0),
+            active=0, x=slider_x, len=slider_len, y=slider_y, xanchor="left", yanchor="top",
+            pad=dict(t=0, b=0, l=slider_pad_left),
+            currentvalue=dict(prefix=prefix, font=dict(size=13, color="#333333")),
+            transition=dict(duration=0), **hidden,
             steps=[dict(method="animate", label=str(label), args=[[name], still])
                    for name, label in zip(names, labels)],
         )],

@@ -380,3 +380,104 @@ def figure2_figure(
     """The paper's Figure 2 in miniature: loss, η_t/α₀ and λmax(H), mean ± 1 sd over seeds
     (records of :func:`vradam.studies.figure2.figure2_runs`), two panels a row."""
     return training_figure(runs, labels, colors, steps, panels=FIGURE2_PANELS, cols=2, height=540)
+
+
+# --------------------------------------------------------------------------- the paper's tasks
+
+_DYNAMICS = PANELS[2:5]  # η_t, ‖v‖², gradient norm
+_SHARPNESS = PANELS[5]
+# Six panels per task: its own metrics first; the last panel is the sharpness when it is
+# measured, else the named replacement.
+_TASK_PANELS = {
+    "lm": (
+        [("loss", "training loss (batch)", "log"),
+         ("val_ppl", "validation perplexity", "log"), *_DYNAMICS],
+        ("val_loss", "validation loss (nats/char)", "log"),
+    ),
+    "gflownet": (
+        [("loss", "TB loss (batch)", "log"), ("val_loss", "validation TB loss", "log"),
+         ("val_l1", "L1 to the true distribution", "log"), *_DYNAMICS[:2]],
+        _DYNAMICS[2],
+    ),
+    "imagegen": (
+        [("loss", "training loss (batch)", "log"), ("val_loss", "validation loss", "log"),
+         *_DYNAMICS],
+        ("train_loss", "training loss (fixed noise)", "log"),
+    ),
+}  # fmt: skip
+
+
+def task_panels(task: str, sharpness: bool) -> list[tuple[str, str, str]] | None:
+    """The training figure's panels for one of the paper's tasks (None: the default)."""
+    if task not in _TASK_PANELS:
+        return None
+    panels, instead = _TASK_PANELS[task]
+    return [*panels, _SHARPNESS if sharpness else instead]
+
+
+def _panel(z, title: str, color: str, height: int, bg: str = "white", **heatmap) -> dict:
+    """One heatmap with square cells and its title above (the page lays panels out in
+    columns, which stack on a phone)."""
+    hidden = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="",
+                  constrain="domain")  # fmt: skip
+    return dict(
+        data=[dict(type="heatmap", z=z, showscale=False, **heatmap)],
+        layout=dict(
+            height=height,
+            margin=dict(l=4, r=4, t=44, b=4),
+            plot_bgcolor=bg,  # shows between tiles (None cells)
+            paper_bgcolor="white",
+            title=dict(text=title, font=dict(size=12, color=color), x=0.5, xanchor="center"),
+            xaxis=dict(**hidden),
+            yaxis=dict(scaleanchor="x", **hidden),
+        ),
+    )
+
+
+def distribution_panels(
+    true: np.ndarray, learned: list[np.ndarray | None], labels: list[str], colors: list[str]
+) -> list[dict]:
+    """The GFlowNet's distribution over the 8×8 cells, one small figure each: the true R/Z,
+    then each optimizer's learned one (exact, by dynamic programming), on one colour scale,
+    x to the right and y up. Arrays are indexed [x, y]; a diverged run (None) is left out."""
+    panels = [(true, "true distribution<br>R / Z", "#333333")]
+    for dist, label, color in zip(learned, labels, colors):
+        if dist is not None:
+            l1 = float(np.abs(dist - true).sum())
+            panels.append((dist, f"{label}<br>L1 {l1:.3f}", color))
+    zmax = max(float(np.max(z)) for z, _, _ in panels)
+    return [
+        _panel(np.round(z.T, 5).tolist(), title, color, 230, colorscale="Viridis", zmin=0.0,
+               zmax=zmax, hovertemplate="x=%{x}, y=%{y}: p=%{z:.4f}<extra></extra>")
+        for z, title, color in panels
+    ]  # fmt: skip
+
+
+def mosaic(images: np.ndarray, rows: int) -> np.ndarray:
+    """(n, h, w) images → one (rows·(h+1) − 1, cols·(w+1) − 1) array, NaN between tiles,
+    filled column by column (so images of one class, consecutive, form a column)."""
+    n, h, w = images.shape
+    cols = -(-n // rows)
+    out = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)
+    for k in range(n):
+        c, r = divmod(k, rows)
+        out[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[k]
+    return out
+
+
+INK = [[0.0, "#ffffff"], [1.0, "#111111"]]  # pixel 0 (paper) white, 1 (ink) near black
+
+
+def samples_panels(
+    samples: list[np.ndarray | None], labels: list[str], colors: list[str], per_class: int
+) -> list[dict]:
+    """Each optimizer's generated digits (ink dark), one class per column, 0 … 9, one small
+    figure each; a diverged run (None) is left out."""
+    out = []
+    for grid, label, color in zip(samples, labels, colors):
+        if grid is not None:
+            z = np.round(mosaic(grid, per_class)[::-1], 3)  # heatmap rows go up
+            z = np.where(np.isnan(z), None, z).tolist()
+            out.append(_panel(z, label, color, 200, bg="#c9d1da", colorscale=INK, zmin=0.0,
+                              zmax=1.0, hoverinfo="skip"))  # fmt: skip
+    return out

@@ -14,19 +14,27 @@ from vradam.app.figures.common import (
     frame_steps,
     line_trace,
     log_range,
+    log_ticks,
     map_axes,
     map_base,
     map_digits,
     panel_label,
     thinning_stride,
 )
+from vradam.app.figures.panels import (
+    AXIS_TITLE,
+    TICKS,
+    TITLE_ROW,
+    column_legend,
+    legend_height,
+    stack,
+)
 from vradam.studies.physics import Motion
 
 MOTION_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]
-MOTION_PANELS = [
-    "energy change |E − E₀|/|E₀| (no friction: the integrator's error)",
-    "speed ‖v‖",
-]
+# short: a title must fit its panel on a phone (the caption says what the change means)
+MOTION_PANELS = ["energy change |E − E₀|/|E₀|", "speed ‖v‖"]
+CONTROLS = 80  # px of the Play/Pause buttons and the time slider under the figure
 
 
 def _motion_paths(motions: list[Motion], labels: list[str], stride: int, digits: int) -> list:
@@ -113,44 +121,62 @@ def _motion_animated(motions: list[Motion], ranges: list) -> list[dict]:
     return data
 
 
-def _motion_layout(ls, bg: dict, motions: list[Motion], ranges: list, steps: list) -> dict:
-    layout = dict(
-        height=560,
-        margin=dict(l=50, r=20, t=40, b=130),
-        plot_bgcolor="white",
-        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
-        annotations=[],
-        **map_axes(ls, bg, (0.0, 0.52)),
-    )
-    for j, (title, rng) in enumerate(zip(MOTION_PANELS, ranges)):
+def _motion_axes(layout: dict, motions: list[Motion], ranges: list, domains: list) -> None:
+    """The two time panels (x2/y2, x3/y3) on ``domains`` ((x0, x1), (y0, y1)) each, log y
+    with decade or 1-2-5 labels (minor labels like "2" over "10" read as wrong values)."""
+    for j, (title, rng, (xd, yd)) in enumerate(zip(MOTION_PANELS, ranges, domains)):
         axis = j + 2
-        lo, hi = (0.55, 1.0) if j == 0 else (0.0, 0.42)
-        layout[f"xaxis{axis}"] = dict(
-            domain=[0.62, 1.0],
-            anchor=f"y{axis}",
-            range=[0, float(motions[0].t[-1])],
-            gridcolor=GRID_COLOR,
-            title=dict(text="time t") if j == 1 else None,
-        )
-        layout[f"yaxis{axis}"] = dict(
-            domain=[lo, hi],
-            anchor=f"x{axis}",
-            type="log",
-            range=rng,
-            gridcolor=GRID_COLOR,
-            exponentformat="power",
-        )
-        layout["annotations"].append(panel_label(title, 0.62, hi))
+        layout[f"xaxis{axis}"] = dict(domain=list(xd), anchor=f"y{axis}",
+                                      range=[0, float(motions[0].t[-1])], gridcolor=GRID_COLOR,
+                                      title=dict(text="time t") if j == 1 else None)  # fmt: skip
+        layout[f"yaxis{axis}"] = dict(domain=list(yd), anchor=f"x{axis}", type="log", range=rng,
+                                      gridcolor=GRID_COLOR, **log_ticks(*rng))  # fmt: skip
+        layout["annotations"].append(panel_label(title, xd[0], yd[1]))
+
+
+def _motion_layout(ls, bg: dict, motions: list[Motion], ranges: list, steps: list,
+                   narrow: bool) -> dict:  # fmt: skip
+    """Wide: the map left, the two time panels right. Narrow: map, energy, speed stacked.
+    The legend lists one entry per row above the map; the controls sit under it all."""
+    entries = len(motions) + (1 if ls.minima else 0)
+    top = legend_height(entries) + 12
+    if narrow:
+        st = stack([300, 110, 110], [TICKS + AXIS_TITLE + TITLE_ROW + 8, TICKS + TITLE_ROW])
+        below = TICKS + AXIS_TITLE + 10
+        domains = [((0.0, 1.0), st.domain(1)), ((0.0, 1.0), st.domain(2))]
+        map_domain, map_y = (0.0, 1.0), st.domain(0)
+    else:
+        st = stack([330], [])
+        below = TICKS + AXIS_TITLE + 10
+        domains = [((0.62, 1.0), (0.55, 1.0)), ((0.62, 1.0), (0.0, 0.42))]
+        map_domain, map_y = (0.0, 0.52), [0.0, 1.0]
+    layout = dict(
+        height=top + st.plot + below + CONTROLS,
+        margin=dict(l=50, r=20, t=top, b=below + CONTROLS),
+        plot_bgcolor="white",
+        legend=column_legend(st.y(-(top - 4))),
+        annotations=[],
+        **map_axes(ls, bg, map_domain),
+    )
+    layout["yaxis"]["domain"] = list(map_y)
+    _motion_axes(layout, motions, ranges, domains)
     labels = [f"{motions[0].t[k]:.2f}" for k in steps]
-    layout.update(animation_controls([str(k) for k in steps], labels, frame_ms=50,
-                                     slider_len=0.52, prefix="t = "))  # fmt: skip
+    y = st.y(st.plot + below)
+    controls = animation_controls([str(k) for k in steps], labels, frame_ms=50,
+                                  buttons_y=y, slider_y=y, slider_len=1.0,
+                                  prefix="t = ")  # fmt: skip
+    if narrow:  # buttons above a full-width slider (beside it the slider has no room)
+        controls["sliders"][0].update(y=st.y(st.plot + below + 36), pad=dict(t=0, b=0, l=0))
+    layout.update(controls)
     return layout
 
 
 def motion_figure(
-    ls, motions: list[Motion], labels: list[str], bg: dict, frames: int = 120
-) -> dict:
-    """Animated paths on the landscape, with |E − E₀|/|E₀| and ‖v‖ over time beside them."""
+    ls, motions: list[Motion], labels: list[str], bg: dict, frames: int = 120,
+    narrow: bool = False,
+) -> dict:  # fmt: skip
+    """Animated paths on the landscape, with |E − E₀|/|E₀| and ‖v‖ over time beside them
+    (under it when ``narrow``)."""
     digits = map_digits(ls)
     T = motions[0].t.size - 1
     stride = thinning_stride(T, 1500)
@@ -165,14 +191,14 @@ def motion_figure(
     frame_list = [
         dict(name=str(k), data=_motion_frame_data(motions, ranges, k), traces=traces) for k in steps
     ]
-    return dict(data=data, layout=_motion_layout(ls, bg, motions, ranges, steps), frames=frame_list)
+    layout = _motion_layout(ls, bg, motions, ranges, steps, narrow)
+    return dict(data=data, layout=layout, frames=frame_list)
 
 
 def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) -> dict:
-    """Level sets of E(x, v) = ½kx² + (M/2)v² + (3β3/4)v⁴ in 1-D, for β3 = 0 and β3.
-
-    With β3 > 0 the velocity grows only like E^¼ at high energy: fast motion is damped.
-    """
+    """Level sets of E(x, v) = ½kx² + (M/2)v² + (3β3/4)v⁴ in 1-D, for β3 = 0 and β3, on one
+    panel (one width fits every screen): with β3 > 0 the orbits are squashed in v, since
+    the velocity grows only like E^¼ at high energy: fast motion is damped."""
     energies = np.asarray(energies if energies is not None else [0.5, 2, 8, 32], dtype=float)
     xmax = math.sqrt(2 * energies.max() / k) * 1.1
     vmax = math.sqrt(2 * energies.max() / mass) * 1.1
@@ -180,15 +206,8 @@ def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) ->
     vs = np.linspace(-vmax, vmax, 201)
     X, Vv = np.meshgrid(xs, vs)
     data: list[dict] = []
-    layout: dict = dict(
-        height=380,
-        margin=dict(l=55, r=20, t=50, b=50),
-        plot_bgcolor="white",
-        annotations=[],
-        showlegend=False,
-    )
-    for i, (b, title) in enumerate(((0.0, "β₃ = 0: ellipses"), (beta3, f"β₃ = {beta3:g}"))):
-        suffix = "" if i == 0 else "2"
+    families = ((0.0, "β₃ = 0: ellipses", "solid"), (beta3, f"β₃ = {beta3:g}: squashed", "dash"))
+    for i, (b, name, dash) in enumerate(families):
         E = (0.5 * k * X**2 + 0.5 * mass * Vv**2 + 0.75 * b * Vv**4).tolist()
         color = MOTION_COLORS[i]
         for e in energies:
@@ -202,41 +221,26 @@ def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) ->
                     contours=dict(start=float(e), end=float(e), size=1.0, coloring="lines"),
                     colorscale=[[0, color], [1, color]],
                     showscale=False,
-                    line=dict(width=2),
-                    xaxis=f"x{suffix}",
-                    yaxis=f"y{suffix}",
-                    hovertemplate=f"E = {e:g}<extra></extra>",
+                    line=dict(width=2, dash=dash),
+                    hovertemplate=f"{name}<br>E = {e:g}<extra></extra>",
                 )
             )
-        x0 = 0.0 if i == 0 else 0.55
-        layout[f"xaxis{suffix}"] = dict(
-            domain=[x0, x0 + 0.45],
-            anchor=f"y{suffix}",
-            title=dict(text="position x"),
-            zeroline=True,
-        )
-        layout[f"yaxis{suffix}"] = dict(
-            domain=[0, 1],
-            anchor=f"x{suffix}",
-            range=[-vmax, vmax],
-            title=dict(text="velocity v") if i == 0 else None,
-        )
-        layout["annotations"].append(
-            dict(
-                text=title,
-                xref="paper",
-                yref="paper",
-                x=x0 + 0.225,
-                y=1.0,
-                yanchor="bottom",
-                showarrow=False,
-            )
-        )
+        data.append(line_trace([None], [None], name=name, line=dict(color=color, dash=dash)))
+    top, st = legend_height(2) + 12, stack([310], [])
+    layout: dict = dict(
+        height=top + st.plot + TICKS + AXIS_TITLE + 10,
+        margin=dict(l=55, r=20, t=top, b=TICKS + AXIS_TITLE + 10),
+        plot_bgcolor="white",
+        legend=column_legend(st.y(-(top - 4))),
+        xaxis=dict(title=dict(text="position x"), zeroline=True, range=[-xmax, xmax]),
+        yaxis=dict(title=dict(text="velocity v"), range=[-vmax, vmax]),
+    )
     return dict(data=data, layout=layout)
 
 
-def gate_figure(curves: dict) -> dict:
-    """η(‖v‖) with its floor, and the step η‖v‖ with the bound α0/(2√β3) and the clip."""
+def gate_figure(curves: dict, narrow: bool = False) -> dict:
+    """η(‖v‖) with its floor, and the step η‖v‖ with the bound α0/(2√β3) and the clip
+    (beside each other, or stacked when ``narrow``)."""
     s = curves["speed"]
     step_axes = dict(xaxis="x2", yaxis="y2")
     data = [
@@ -257,6 +261,7 @@ def gate_figure(curves: dict) -> dict:
             curves["step"].tolist(),
             name="step η‖v‖",
             line=dict(color="#0072B2", width=2.5),
+            legend="legend2",
             **step_axes,
         ),
     ]
@@ -267,22 +272,36 @@ def gate_figure(curves: dict) -> dict:
                 [curves["bound"]] * 2,
                 name="bound α₀/(2√β₃) (clip inactive)",
                 line=dict(color="#009E73", dash="dash"),
+                legend="legend2",
                 **step_axes,
             )
         )
+    # η left and the step right on a wide screen, stacked when narrow; each panel's two
+    # entries in its own legend, one per row, above it.
+    if narrow:
+        st = stack([180, 180], [TICKS + AXIS_TITLE + legend_height(2) + 4])
+        x_domains, y_domains = [[0, 1], [0, 1]], [st.domain(0), st.domain(1)]
+        legend_y = [st.y(-4), st.y(st.tops[1] - 4)]
+    else:
+        st = stack([260], [])
+        x_domains, y_domains = [[0, 0.45], [0.55, 1]], [[0, 1], [0, 1]]
+        legend_y = [st.y(-4), st.y(-4)]
+    top = legend_height(2) + 4
     layout = dict(
-        height=360,
-        margin=dict(l=55, r=20, t=40, b=50),
+        height=top + st.plot + TICKS + AXIS_TITLE + 10,
+        margin=dict(l=55, r=20, t=top, b=TICKS + AXIS_TITLE + 10),
         plot_bgcolor="white",
-        legend=dict(orientation="h", x=0, y=1.05, yanchor="bottom"),
-        xaxis=dict(domain=[0, 0.45], title=dict(text="‖v‖"), gridcolor=GRID_COLOR),
-        yaxis=dict(title=dict(text="η"), gridcolor=GRID_COLOR, rangemode="tozero"),
-        xaxis2=dict(domain=[0.55, 1], anchor="y2", title=dict(text="‖v‖"), gridcolor=GRID_COLOR),
-        yaxis2=dict(
-            anchor="x2", title=dict(text="step length"), gridcolor=GRID_COLOR, rangemode="tozero"
-        ),
+        legend=column_legend(legend_y[0], yanchor="bottom"),
+        legend2=column_legend(legend_y[1], yanchor="bottom", x=x_domains[1][0]),
+        xaxis=dict(domain=x_domains[0], title=dict(text="‖v‖"), gridcolor=GRID_COLOR),
+        yaxis=dict(domain=y_domains[0], title=dict(text="η"), gridcolor=GRID_COLOR,
+                   rangemode="tozero"),
+        xaxis2=dict(domain=x_domains[1], anchor="y2", title=dict(text="‖v‖"),
+                    gridcolor=GRID_COLOR),
+        yaxis2=dict(domain=y_domains[1], anchor="x2", title=dict(text="step length"),
+                    gridcolor=GRID_COLOR, rangemode="tozero"),
         shapes=[],
-    )
+    )  # fmt: skip
     for speed, color, xref in (
         (curves["peak_speed"], "#009E73", "x2"),
         (curves["clip_speed"], "#555555", "x"),

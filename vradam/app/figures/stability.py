@@ -6,7 +6,18 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.common import EXTRA_COLORS, as_list, minima_trace, sig_list
+from vradam.app.figures.common import EXTRA_COLORS, as_list, log_ticks, minima_trace, sig_list
+from vradam.app.figures.panels import (
+    AXIS_TITLE,
+    COLORBAR,
+    TICKS,
+    TITLE_ROW,
+    column_legend,
+    flat_colorbar,
+    legend_height,
+    stack,
+    wrap,
+)
 from vradam.studies import stability as S
 
 CONVERGED_SCALE = [[0, "#08519c"], [1, "#c6dbef"]]  # fast (dark) → slow (light)
@@ -25,23 +36,24 @@ def _flat(color: str):
     return [[0, color], [1, color]]
 
 
-def _axes(layout, i, n, *, x_title, y_title, x_log=True, y_log=True, gap=0.06):
+def _axes(layout, i, n, *, x_title, y_title, x_log=True, y_log=True, gap=0.06,
+          x_domain=None, y_domain=(0, 1)):  # fmt: skip
+    """Axes x{i+1}/y{i+1} of panel i: by default the i-th of n side by side."""
     suffix = "" if i == 0 else str(i + 1)
-    w = (1 - gap * (n - 1)) / n
-    x0 = i * (w + gap)
+    if x_domain is None:
+        w = (1 - gap * (n - 1)) / n
+        x_domain = (i * (w + gap), i * (w + gap) + w)
     layout[f"xaxis{suffix}"] = dict(
-        domain=[round(x0, 4), round(x0 + w, 4)],
+        domain=[round(x_domain[0], 4), round(x_domain[1], 4)],
         anchor=f"y{suffix}",
         type="log" if x_log else "linear",
         title=dict(text=x_title) if x_title else None,
-        exponentformat="power",
     )
     layout[f"yaxis{suffix}"] = dict(
-        domain=[0, 1],
+        domain=[round(y_domain[0], 5), round(y_domain[1], 5)],
         anchor=f"x{suffix}",
         type="log" if y_log else "linear",
-        title=dict(text=y_title) if y_title and i == 0 else None,
-        exponentformat="power",
+        title=dict(text=y_title) if y_title else None,
     )
     return suffix
 
@@ -49,14 +61,20 @@ def _axes(layout, i, n, *, x_title, y_title, x_log=True, y_log=True, gap=0.06):
 def _log_cell_range(values: np.ndarray) -> list[float]:
     """The log10 axis range covering a geometric grid's cells, edge to edge."""
     logs = np.log10(np.asarray(values, dtype=float))
-    half = (logs[-1] - logs[0]) / (2 * max(len(logs) - 1, 1))
+    half = (logs[-1] - logs[0]) / (2 * max(len(logs) - 1, 1)) or 0.1  # one value: ±0.1
     return [float(logs[0] - half), float(logs[-1] + half)]
 
 
 def _panel_title(layout: dict, suffix: str, text: str, **style) -> None:
     """A title centred above the panel on axes x{suffix}/y{suffix}."""
-    title = dict(text=text, xref=f"x{suffix} domain", yref="paper", x=0.5, y=1.0)
+    title = dict(text=text, xref=f"x{suffix} domain", yref=f"y{suffix} domain", x=0.5, y=1.0)
     layout["annotations"].append(dict(title, yanchor="bottom", showarrow=False, **style))
+
+
+def _log_axis(axis: dict, values) -> None:
+    """A log axis over a geometric grid's cells, labelled at decades (or 1-2-5 steps)."""
+    axis["range"] = _log_cell_range(values)
+    axis.update(log_ticks(*axis["range"]))
 
 
 def _layout(height: int, margin: dict, **extra) -> dict:
@@ -76,8 +94,9 @@ def _legend_swatch(name: str, color: str) -> dict:
     )
 
 
-def _momentum_panel(m: S.MomentumMap, first: bool, axes: dict) -> list[dict]:
-    """One optimizer's map: steps to converge, a flat layer per other class, the α₀·L line."""
+def _momentum_panel(m: S.MomentumMap, colorbar: dict | None, axes: dict) -> list[dict]:
+    """One optimizer's map: steps to converge, a flat layer per other class, the α₀·L line
+    (and the colour bar when given)."""
     steps = np.where(m.classes == S.CONVERGED, np.log10(np.maximum(m.steps_to_tol, 1)), np.nan)
     data = [
         dict(
@@ -86,12 +105,10 @@ def _momentum_panel(m: S.MomentumMap, first: bool, axes: dict) -> list[dict]:
             y=m.curvatures.tolist(),
             z=as_list(steps),
             colorscale=CONVERGED_SCALE,
-            showscale=first,
+            showscale=colorbar is not None,
             zmin=0,
             zmax=math.log10(400),
-            colorbar=dict(title=dict(text="log₁₀ steps<br>to converge"), x=1.01, len=0.8)
-            if first
-            else None,
+            colorbar=colorbar,
             hovertemplate="α₀=%{x:.3g}, L=%{y:.3g}<br>converged, 10^%{z:.2f} steps<extra></extra>",
             **axes,
         )
@@ -175,31 +192,55 @@ PANEL_TITLES = {
 }
 
 
+def _momentum_layout(n: int, narrow: bool, legend_entries: int) -> tuple[dict, list]:
+    """The maps side by side (wide: colour bar right) or stacked (narrow: colour bar flat
+    under the last map); the legend below, one entry per row."""
+    title = 3 * TITLE_ROW  # two lines and the dashed-line note
+    below = TICKS + AXIS_TITLE + 8
+    if narrow:
+        st = stack([240] * n, [below + title] * (n - 1))
+        colorbar = flat_colorbar("log₁₀ steps to converge", 0.0, 0.6, st.below(n - 1, below))
+        under = below + COLORBAR + 6  # px from the last map's bottom to the legend
+        domains = [((0.0, 1.0), st.domain(i)) for i in range(n)]
+    else:
+        st = stack([330], [])
+        colorbar = dict(title=dict(text="log₁₀ steps<br>to converge"), x=1.01, len=0.8)
+        under = below
+        gap = 0.05
+        w = (1 - gap * (n - 1)) / n
+        domains = [((i * (w + gap), i * (w + gap) + w), (0.0, 1.0)) for i in range(n)]
+    legend = column_legend(st.below(n - 1 if narrow else 0, under))
+    bottom = under + legend_height(legend_entries)
+    margin = dict(l=60, r=20 if narrow else 90, t=title, b=bottom)
+    layout = _layout(title + st.plot + bottom, margin, showlegend=True, legend=legend)
+    return layout, [domains, colorbar]
+
+
 def momentum_maps_figure(
-    maps: list[S.MomentumMap], below: S.BelowLine | None = None, example: int = -1
-) -> dict:
-    """One panel per optimizer: converged (blue, darker = fewer steps), bounded, diverged.
+    maps: list[S.MomentumMap], below: S.BelowLine | None = None, example: int = -1,
+    narrow: bool = False,
+) -> dict:  # fmt: skip
+    """One panel per optimizer: converged (blue, darker = fewer steps), bounded, diverged;
+    side by side, or stacked when ``narrow``.
 
     With ``below`` (VRMomentum's cells below the line that never converge) those cells get
     their own colour on the VRMomentum panel, and ``example`` (an index into ``below``) is
     ringed."""
     data = []
-    layout = _layout(
-        480,
-        dict(l=60, r=20, t=60, b=55),
-        showlegend=True,
-        # below the panels: above them it collided with the titles on narrow screens
-        legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"),
-    )
+    entries = len(CLASS_LAYERS) + (0 if below is None else 2 if example >= 0 else 1)
+    layout, (domains, colorbar) = _momentum_layout(len(maps), narrow, entries)
     for i, m in enumerate(maps):
-        s = _axes(layout, i, len(maps), x_title="α₀", y_title="curvature L")
+        x_domain, y_domain = domains[i]
+        # the L axis is the same on every map: side by side only the first is labelled
+        label = narrow or i == 0
+        s = _axes(layout, i, len(maps), x_title="α₀", y_title="curvature L" if label else None,
+                  x_domain=x_domain, y_domain=y_domain)  # fmt: skip
         # explicit ranges: all-NaN class layers would otherwise shift a panel's autorange
-        layout[f"xaxis{s}"]["range"] = _log_cell_range(m.lrs)
-        layout[f"yaxis{s}"]["range"] = _log_cell_range(m.curvatures)
-        if i > 0:  # the same L axis as the first panel: its labels only crowd the gap
-            layout[f"yaxis{s}"]["showticklabels"] = False
+        _log_axis(layout[f"xaxis{s}"], m.lrs)
+        _log_axis(layout[f"yaxis{s}"], m.curvatures)
+        layout[f"yaxis{s}"]["showticklabels"] = label
         axes = dict(xaxis=f"x{s}", yaxis=f"y{s}")
-        data += _momentum_panel(m, i == 0, axes)
+        data += _momentum_panel(m, colorbar if i == 0 else None, axes)
         if below is not None and m.kind == "vrmomentum":
             data += _failure_layer(m, below, example, axes)
         title = f"{PANEL_TITLES[m.kind]}<br><sup>dashed: α₀·L = {m.limit:.3g}</sup>"
@@ -207,11 +248,12 @@ def momentum_maps_figure(
     data += [_legend_swatch(S.CLASS_NAMES[cls], color) for cls, color in CLASS_LAYERS]
     if below is not None:
         data.append(_legend_swatch(FAILURE_NAME, FAILURE_COLOR))
-    layout["margin"].update(t=80, b=70, r=90)
     return dict(data=data, layout=layout)
 
 
-def trace_figure(vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40) -> dict:
+def trace_figure(
+    vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40, narrow: bool = False
+) -> dict:
     """One cell as a 1-D run. Left: |x_t| for VRMomentum and EMA momentum at the same
     (α₀, L). Right: VRMomentum's η_t·L over the last ``last`` steps against the line: every
     step is below it (stable alone), yet the run does not converge."""
@@ -245,6 +287,7 @@ def trace_figure(vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40) ->
             marker=dict(size=5),
             xaxis="x2",
             yaxis="y2",
+            legend="legend2",
             hovertemplate="update %{x}<br>η_t·L %{y:.4g}<extra></extra>",
         )
     )
@@ -258,45 +301,70 @@ def trace_figure(vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40) ->
             line=dict(color="#333333", width=1.5, dash="dash"),
             xaxis="x2",
             yaxis="y2",
+            legend="legend2",
             hoverinfo="skip",
         )
     )
+    # the two panels side by side (stacked when narrow), each with its own legend, one entry
+    # per row, under its x axis title
+    below = TICKS + AXIS_TITLE + 6
+    legend_px = below + legend_height(2)
+    if narrow:
+        st = stack([220, 220], [legend_px + TITLE_ROW])
+        x_domains, y_domains = [(0, 1), (0, 1)], [st.domain(0), st.domain(1)]
+    else:
+        st = stack([260], [])
+        x_domains, y_domains = [(0, 0.55), (0.65, 1)], [(0, 1), (0, 1)]
     layout = _layout(
-        360,
-        dict(l=60, r=20, t=40, b=50),
+        TITLE_ROW + 6 + st.plot + legend_px,
+        dict(l=60, r=20, t=TITLE_ROW + 6, b=legend_px),
         showlegend=True,
-        legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"),
-        xaxis=dict(domain=[0, 0.55], title=dict(text="step"), gridcolor="#eeeeee"),
-        yaxis=dict(
-            type="log", title=dict(text="|x_t|"), gridcolor="#eeeeee", exponentformat="power"
-        ),
-        xaxis2=dict(domain=[0.65, 1], anchor="y2", title=dict(text="update"),
+        legend=column_legend(st.below(0, below)),
+        legend2=column_legend(st.below(len(st.tops) - 1, below), x=x_domains[1][0]),
+        xaxis=dict(domain=x_domains[0], title=dict(text="step"), gridcolor="#eeeeee"),
+        yaxis=dict(domain=y_domains[0], type="log", title=dict(text="|x_t|"),
+                   gridcolor="#eeeeee"),
+        xaxis2=dict(domain=x_domains[1], anchor="y2", title=dict(text="update"),
                     gridcolor="#eeeeee"),
-        yaxis2=dict(anchor="x2", title=dict(text="η_t·L"), gridcolor="#eeeeee",
-                    rangemode="tozero"),
+        yaxis2=dict(domain=y_domains[1], anchor="x2", title=dict(text="η_t·L"),
+                    gridcolor="#eeeeee", rangemode="tozero"),
     )  # fmt: skip
+    finite = [y for t in data[:2] for y in t["y"] if y is not None and y > 0]
+    if finite:
+        lo, hi = math.log10(min(finite)), math.log10(max(finite))
+        layout["yaxis"].update(log_ticks(lo, hi))
     _panel_title(layout, "", f"|x_t| over {T:,} steps", font=dict(size=13))
     _panel_title(layout, "2", f"the last {T - t0} rates η_t·L", font=dict(size=13))
     return dict(data=data, layout=layout)
 
 
-def adam_map_figure(m: S.AdamMap) -> dict:
-    """Left: final loss over (α0, β3); right: how many steps the loss went up."""
+def adam_map_figure(m: S.AdamMap, narrow: bool = False) -> dict:
+    """Left: final loss over (α0, β3); right: how many steps the loss went up (stacked when
+    ``narrow``). Each colour bar lies flat under its own map, so none reaches the other."""
     y_labels = [("0 (Adam)" if b == 0 else f"{b:.3g}") for b in m.beta3s]
-    data, layout = [], _layout(400, dict(l=80, r=20, t=50, b=55))
     panels = [
-        (
-            "final loss − f* (last quarter)",
-            np.log10(np.maximum(m.final_loss, 1e-16)),
-            "log₁₀ loss",
-            "Viridis",
-        ),
+        ("final loss − f* (last quarter)", np.log10(np.maximum(m.final_loss, 1e-16)),
+         "log₁₀ loss", "Viridis"),
         ("loss increases (oscillation)", m.increases.astype(float), "count", "Magma"),
-    ]
+    ]  # fmt: skip
+    below = TICKS + AXIS_TITLE + 6
+    if narrow:
+        st = stack([240, 240], [below + COLORBAR + 10 + TITLE_ROW])
+        x_domains = [(0.0, 1.0), (0.0, 1.0)]
+    else:  # the β₃ labels once, left: the right map's would sit on the left colour bar
+        st = stack([280], [])
+        x_domains = [(0.0, 0.47), (0.53, 1.0)]
+    bottom = below + COLORBAR + 10
+    data, layout = [], _layout(TITLE_ROW + 6 + st.plot + bottom,
+                               dict(l=80, r=20, t=TITLE_ROW + 6, b=bottom))  # fmt: skip
     for i, (title, z, unit, scale) in enumerate(panels):
-        s = _axes(layout, i, 2, x_title="α₀", y_title="β₃", y_log=False, gap=0.12)
-        layout[f"yaxis{s}"]["type"] = "category"
+        k = i if narrow else 0
+        s = _axes(layout, i, 2, x_title="α₀", y_title="β₃" if narrow or i == 0 else None,
+                  y_log=False, x_domain=x_domains[i], y_domain=st.domain(k))  # fmt: skip
+        layout[f"yaxis{s}"].update(type="category", showticklabels=narrow or i == 0)
+        _log_axis(layout[f"xaxis{s}"], m.lrs)
         z = np.where(np.isfinite(z), z, np.nan)
+        x0, x1 = x_domains[i]
         data.append(
             dict(
                 type="heatmap",
@@ -304,7 +372,7 @@ def adam_map_figure(m: S.AdamMap) -> dict:
                 y=y_labels,
                 z=as_list(z),
                 colorscale=scale,
-                colorbar=dict(title=dict(text=unit), x=0.44 if i == 0 else 1.0, len=0.9),
+                colorbar=flat_colorbar(unit, x0, x0 + 0.8 * (x1 - x0), st.below(k, below)),
                 hovertemplate=f"α₀=%{{x:.3g}}, β₃=%{{y}}<br>{title}: %{{z:.3g}}<extra></extra>",
                 xaxis=f"x{s}",
                 yaxis=f"y{s}",
@@ -314,8 +382,15 @@ def adam_map_figure(m: S.AdamMap) -> dict:
     return dict(data=data, layout=layout)
 
 
-def basin_figure(b: S.BasinMap, landscape) -> dict:
-    """One panel per optimizer, each start coloured by the minimum it reaches."""
+def _wrap_label(label: str) -> str:
+    """A label such as "VRAdam (β₃=0.0008, α₀=0.1)" on two lines: name, then settings."""
+    name, sep, rest = label.partition(" (")
+    return f"{name}<br>({rest}" if sep else label
+
+
+def basin_figure(b: S.BasinMap, landscape, narrow: bool = False) -> dict:
+    """One panel per optimizer, each start coloured by the minimum it reaches: a grid of up to
+    three columns (two for four panels), one column when ``narrow``."""
     M = len(landscape.minima)
     colors = (MINIMUM_COLORS + EXTRA_COLORS)[:M]
     # categories: −2 diverged, −1 not settled, 0..M−1 minima → z = index + 2
@@ -324,16 +399,28 @@ def basin_figure(b: S.BasinMap, landscape) -> dict:
     n = len(palette)
     for k, c in enumerate(palette):
         scale += [[k / n, c], [(k + 1) / n, c]]
-    data = []
-    layout = _layout(
-        420,
-        dict(l=40, r=20, t=60, b=40),
-        showlegend=True,
-        legend=dict(orientation="h", x=0, y=-0.12),
-    )
     K = len(b.labels)
+    cols = 1 if narrow else (2 if K == 4 else min(K, 3))
+    rows = math.ceil(K / cols)
+    side = {1: 300, 2: 330, 3: 250}[cols]  # px: about square at the column's width
+    title = 2 * TITLE_ROW + 10  # two lines
+    st = stack([side] * rows, [TICKS + title] * (rows - 1))
+    gap = 0.06
+    w = (1 - gap * (cols - 1)) / cols
+    # the legend: one entry per row on a phone; a few rows of entries side by side otherwise
+    legend_px = legend_height(n) if narrow else legend_height(3)
+    legend_y = st.below(rows - 1, TICKS + 6)
+    legend = (column_legend(legend_y) if narrow
+              else dict(orientation="h", x=0, y=legend_y, yanchor="top"))  # fmt: skip
+    layout = _layout(title + st.plot + TICKS + 6 + legend_px,
+                     dict(l=40, r=20, t=title, b=TICKS + 6 + legend_px),
+                     showlegend=True, legend=legend)  # fmt: skip
+    data = []
     for i, label in enumerate(b.labels):
-        s = _axes(layout, i, K, x_title=None, y_title=None, x_log=False, y_log=False, gap=0.04)
+        row, col = divmod(i, cols)
+        x_domain = (col * (w + gap), col * (w + gap) + w)
+        s = _axes(layout, i, K, x_title=None, y_title=None, x_log=False, y_log=False,
+                  x_domain=x_domain, y_domain=st.domain(row))  # fmt: skip
         layout[f"yaxis{s}"]["scaleanchor"] = f"x{s}"
         data.append(
             dict(
@@ -360,7 +447,7 @@ def basin_figure(b: S.BasinMap, landscape) -> dict:
                 yaxis=f"y{s}",
             )
         )
-        _panel_title(layout, s, label)
+        _panel_title(layout, s, _wrap_label(label))
     names = [
         "diverged",
         "not settled",
@@ -370,7 +457,9 @@ def basin_figure(b: S.BasinMap, landscape) -> dict:
     return dict(data=data, layout=layout)
 
 
-def switching_figure(d: S.SwitchingDemo) -> dict:
+def switching_figure(d: S.SwitchingDemo, narrow: bool = False) -> dict:
+    """‖(x, v)‖ of the five runs on a log axis; the legend one entry per row under it (its
+    long entries broken over lines when ``narrow``)."""
     colors = ["#D55E00", "#0072B2", "#009E73", "#CC79A7", "#000000"]
     data = []
     for (name, norms), color in zip(d.norms.items(), colors):
@@ -380,18 +469,23 @@ def switching_figure(d: S.SwitchingDemo) -> dict:
                 x=d.steps.tolist(),
                 y=as_list(norms),
                 mode="lines",
-                name=f"{name} (×{d.radii[name]:.2f} per step)",
+                name=(wrap if narrow else str)(f"{name} (×{d.radii[name]:.2f} per step)"),
                 line=dict(color=color, width=2),
             )
         )
+    st = stack([300], [])
+    below = TICKS + AXIS_TITLE + 6
+    breaks = sum(t["name"].count("<br>") for t in data)
+    legend_px = legend_height(len(data), breaks) + 6
+    finite = np.concatenate([np.ravel(n) for n in d.norms.values()])
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    ticks = log_ticks(math.log10(finite.min()), math.log10(finite.max())) if finite.size else {}
     layout = dict(
-        height=420,
-        margin=dict(l=60, r=20, t=30, b=50),
+        height=10 + st.plot + below + legend_px,
+        margin=dict(l=60, r=20, t=10, b=below + legend_px),
         plot_bgcolor="white",
         xaxis=dict(title=dict(text="step"), gridcolor="#eeeeee"),
-        yaxis=dict(
-            title=dict(text="‖(x, v)‖"), type="log", gridcolor="#eeeeee", exponentformat="power"
-        ),
-        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        yaxis=dict(title=dict(text="‖(x, v)‖"), type="log", gridcolor="#eeeeee", **ticks),
+        legend=column_legend(st.y(st.plot + below)),
     )
     return dict(data=data, layout=layout)

@@ -224,8 +224,8 @@ def write_url(fields: Sequence[UrlField]) -> None:
     """Put the fields' current values in the URL, so the address reproduces the page.
 
     A value equal to its default is left out unless the URL already names it. All
-    changes go out as one update, so a rerun adds at most one browser history entry
-    (Streamlit pushes one per update) and an unchanged page adds none.
+    changes go out as one update; it replaces the page's history entry (Streamlit would
+    push one per update: see :data:`HISTORY_SCRIPT`), and an unchanged page writes none.
     """
     ss = st.session_state
     written = ss.setdefault("_url_written", {})
@@ -266,6 +266,33 @@ html { font-size: 20px; }
 """
 
 
+# Streamlit pushes a browser history entry whenever the server changes the query string
+# (its frontend calls history.pushState), so every setting a page writes to the URL adds
+# one and Back only steps through the page's own settings. This script, run once per
+# browser tab, turns a push that keeps the path (same page, new settings) into a
+# replace; a push to another path (another page) stays a push, so Back leaves the page.
+HISTORY_SCRIPT = """
+<script>
+(() => {
+  if (window.__vradamHistory) return;
+  window.__vradamHistory = true;
+  const push = window.history.pushState.bind(window.history);
+  window.history.pushState = function (state, title, url) {
+    try {
+      const next = new URL(url, window.location.href);
+      if (next.pathname === window.location.pathname) {
+        return window.history.replaceState(state, title, url);
+      }
+    } catch (err) {
+      /* an unparsable URL: let the browser decide, as before */
+    }
+    return push(state, title, url);
+  };
+})();
+</script>
+"""
+
+
 def _exit_presenter() -> None:
     st.session_state["presenter"] = False
 
@@ -273,6 +300,7 @@ def _exit_presenter() -> None:
 def apply_style() -> None:
     """The house style, and the presenter view when its toggle is on (app.py, every page)."""
     st.html(_STYLE)
+    st.sidebar.html(HISTORY_SCRIPT, unsafe_allow_javascript=True)
     st.sidebar.toggle(
         "Presenter view", key="presenter",
         help="Hides this sidebar and enlarges text and lines for a projector. The page "

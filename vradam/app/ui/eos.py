@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import threading
 from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
 from vradam.app.figures import eos as eosplots
+from vradam.app.figures.common import tick_label
 from vradam.app.summaries import eos_summary
-from vradam.app.ui.common import UrlField, chart_summary, fmt_value, trusted, url_state, write_url
+from vradam.app.ui.common import (
+    UrlField,
+    chart_summary,
+    fmt_value,
+    trusted,
+    url_state,
+    write_url,
+)
+from vradam.app.ui.screen import narrow_screen
 from vradam.studies.eos import (
     EoSConfig,
     EoSResult,
     Finding,
     QuadraticConfig,
     findings,
-    run_mlp,
+    mlp_stream,
     run_quadratic_starts,
     sharpness_examples,
 )
@@ -58,27 +69,53 @@ def _quadratic(config: QuadraticConfig, n_starts: int) -> list[EoSResult]:
     return run_quadratic_starts(config, n_starts)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _mlp_cache() -> dict:
-    return {}
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _mlp_cache() -> tuple[dict, threading.Lock]:
+    """Finished MLP runs by configuration (seed included), shared by every session: a run
+    is the same for everyone, and nothing here changes a stored result."""
+    return {}, threading.Lock()
 
 
-MLP_CACHE = 24  # runs kept (a configuration × up to 5 seeds)
+MLP_CACHE = 48  # runs kept (a run is ~0.1 MB: 16 settings × 3 seeds)
 
 
-def _mlp(config: EoSConfig, what: str = "Training") -> EoSResult:
-    """Cached per configuration (seed included); a fresh run shows a progress bar (about
-    10 s on 2 cores)."""
-    cache = _mlp_cache()
-    if config not in cache:
-        bar = st.progress(0.0, text=f"{what}…")
-        cache[config] = run_mlp(
-            config, lambda f, label: bar.progress(min(f, 1.0), text=f"{what}: {label}")
-        )
-        bar.empty()
+def _cached_mlp(configs: list[EoSConfig]) -> list[EoSResult | None]:
+    cache, lock = _mlp_cache()
+    with lock:
+        return [cache.get(c) for c in configs]
+
+
+def _store_mlp(configs: list[EoSConfig], results: list[EoSResult]) -> None:
+    cache, lock = _mlp_cache()
+    with lock:
+        cache.update(zip(configs, results))
         while len(cache) > MLP_CACHE:
             cache.pop(next(iter(cache)))
-    return cache[config]
+
+
+def _mlp(configs: list[EoSConfig], what: str, chart=None, narrow: bool = False,
+         status=None) -> list[EoSResult]:  # fmt: skip
+    """The runs of ``configs`` (one setting, several seeds): from the cache, or trained
+    together (about a second per seed on one core) with a progress bar (in ``status``, an
+    st.empty, when given); with ``chart`` (an st.empty) the first seed's figure is drawn
+    as it trains."""
+    found = _cached_mlp(configs)
+    todo = [c for c, r in zip(configs, found) if r is None]
+    if todo:
+        place = status if status is not None else st.empty()
+        bar = place.progress(0.0, text=f"{what}…")
+        chunk = max(1, todo[0].steps // 4)
+        stream = mlp_stream(todo[0], [c.seed for c in todo], chunk)
+        with contextlib.closing(stream):
+            for fraction, partial in stream:
+                bar.progress(fraction, text=f"{what}: {fraction:.0%}")
+                if chart is not None and not partial[0].complete:
+                    chart.plotly_chart(trusted(eosplots.eos_figure(partial[0], narrow=narrow)))
+        place.empty()
+        _store_mlp(todo, partial)
+        done = dict(zip(todo, partial))
+        found = [r if r is not None else done[c] for c, r in zip(configs, found)]
+    return found
 
 
 def series_csv(result: EoSResult) -> str:
@@ -189,7 +226,7 @@ def _findings_table(found: list[Finding], runs: str) -> None:
     st.table([f.row(runs) for f in found], hide_index=True, border="horizontal")
 
 
-def mlp_section() -> None:
+def mlp_section(narrow: bool = False) -> None:
     n_sharp = sharpness_examples(EoSConfig())
     st.markdown(
         "A small tanh MLP (5 → 32 → 32 → 1) fits a fixed random *teacher* network by mean "
@@ -207,13 +244,14 @@ def mlp_section() -> None:
     lr_adam = c[1].select_slider("α₀ (Adam, VRAdam)", MLP_OPTIONS["eos_lr_adam"],
                                  key="eos_lr_adam")  # fmt: skip
     beta3 = c[2].select_slider("β₃ (VRAdam)", MLP_OPTIONS["eos_beta3"], key="eos_beta3",
-                               format_func=fmt_value)  # fmt: skip
+                               format_func=tick_label)  # 1e4, not 1e+04  # fmt: skip
     steps = c[3].select_slider("steps", MLP_OPTIONS["eos_steps"], key="eos_steps")
     every = c[4].select_slider("sharpness every", MLP_OPTIONS["eos_every"], key="eos_every")
     config = EoSConfig(lr_gd=lr_gd, lr_adam=lr_adam, beta3=beta3, steps=steps,
                        sharpness_every=every)  # fmt: skip
-    result = _mlp(config, "Training seed 0")
-    st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_mlp_fig")
+    status, chart = st.empty(), st.empty()  # the progress bar above the growing figure
+    (result,) = _mlp([config], "Training seed 0", chart, narrow, status)
+    chart.plotly_chart(trusted(eosplots.eos_figure(result, narrow=narrow)), key="eos_mlp_fig")
     chart_summary(eos_summary(result))
     gd, hb = result.role("gd"), result.role("heavy_ball")
     adam, vr = result.role("adam"), result.role("vradam")
@@ -237,21 +275,22 @@ def mlp_section() -> None:
         key="eos_seeds", help="Each seed draws the MLP's initial weights and its 256 input "
         "points (the teacher network is fixed); seed 0 is the one plotted.",
     )  # fmt: skip
-    results = [result] + [
-        _mlp(replace(config, seed=seed), f"Training seed {seed} of {n_seeds - 1}")
-        for seed in range(1, n_seeds)
-    ]
+    others = [replace(config, seed=seed) for seed in range(1, n_seeds)]
+    results = [result, *_mlp(others, f"Training seeds 1–{n_seeds - 1}" if others else "")]
     found = findings(results)
     st.markdown(findings_text(found, "seeds" if n_seeds > 1 else "seed"))
     _findings_table(found, "seeds " + ", ".join(str(i) for i in range(n_seeds)))
     st.caption(
         "‖v‖² is of order 10⁻⁴ at the edge on this problem, so β₃ must be large (10⁴) for "
         "the gate to act there; with β₃ ≤ 10³ VRAdam behaves like Adam. A seed draws the "
-        "MLP's initial weights and its input points; the teacher network is the same for all."
+        "MLP's initial weights and its input points; the teacher network is the same for all. "
+        "At the edge the runs are chaotic: a change as small as rounding changes their "
+        "details, and now and then whether VRAdam's loss bursts, so trust the statements "
+        "measured over seeds more than one run (measurements in vradam/studies/eos.py)."
     )
 
 
-def quadratic_section() -> None:
+def quadratic_section(narrow: bool = False) -> None:
     st.markdown(
         "A rotated ravine f = ½(u² + κw²), with (u, w) the coordinates rotated by 30° "
         "(curvatures 1 and κ), from a fixed start. Adam never diverges on a quadratic: as "
@@ -269,7 +308,7 @@ def quadratic_section() -> None:
     n_starts = st.session_state.get("eos_q_starts", DEFAULTS["eos_q_starts"])
     results = _quadratic(config, n_starts)
     result = results[0]
-    st.plotly_chart(trusted(eosplots.eos_figure(result)), key="eos_q_fig")
+    st.plotly_chart(trusted(eosplots.eos_figure(result, narrow=narrow)), key="eos_q_fig")
     chart_summary(eos_summary(result))
     adam, vr = result.role("adam"), result.role("vradam")
     st.markdown(
@@ -305,8 +344,9 @@ def show() -> None:
         st.warning(warning)
     problem = st.radio("Problem", list(PROBLEMS), key="eos_problem", horizontal=True,
                        format_func=PROBLEMS.get, label_visibility="collapsed")  # fmt: skip
+    narrow = narrow_screen()  # a phone: the figures stack their panels
     if problem == "mlp":
-        mlp_section()
+        mlp_section(narrow)
     else:
-        quadratic_section()
+        quadratic_section(narrow)
     write_url(FIELDS)

@@ -1,4 +1,9 @@
-"""The Networks page: train small networks live, sweep learning rates, export."""
+"""The Networks page: train small networks live, sweep learning rates, export.
+
+The URL holds the page's settings (task, mode, steps, batch, seed, seeds, sharpness,
+device, and up to eight optimizers as ``nt_o1`` … ``nt_o8``), so a link reproduces a run;
+values a widget cannot take are dropped with one short warning each.
+"""
 
 from __future__ import annotations
 
@@ -16,34 +21,129 @@ from vradam.app.figures import networks as netplots
 from vradam.app.figures.common import assign_colors
 from vradam.app.summaries import sweep_summary, training_summary
 from vradam.app.ui.common import (
+    UrlField,
     chart_summary,
     load_optimizers,
+    md_escape,
     optimizer_editor,
+    quote,
     set_hyperparam,
     trusted,
+    url_state,
+    write_url,
 )
 from vradam.sim import export
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
-from vradam.studies import figure2, training
-from vradam.studies.networks import TASKS, default_optimizers, get_task
+from vradam.studies import figure2, gflownet, imagegen, lm, training
+from vradam.studies.networks import TASKS, Task, default_optimizers, get_task
 from vradam.studies.training import TrainConfig, final_records
 
 P = "nt"
-BATCHES = ["task default", "full batch", 32, 64, 128, 256]
+BATCHES = ["default", "full", "32", "64", "128", "256"]
+BATCH_NAMES = {"default": "task default", "full": "full batch"}
 SHARPNESS_EVERY = [0, 10, 25, 50, 100]
+STEPS_BOUNDS = (20, 3000)
+SEED_BOUNDS = (0, 2**31 - 1)
+MAX_OPTIMIZERS = 8
+TASK_FIELD = UrlField("nt_task", "moons", tuple(TASKS))
 
 
-def _load_task_defaults(key: str) -> None:
-    task = get_task(key)
+def _fields(task: Task) -> list[UrlField]:
+    """The URL fields after the task; their defaults are the task's (a link lists only what
+    differs). ``nt_o1`` … ``nt_o8`` hold the optimizers' spec strings ("" for none)."""
+    defaults = [str(OptimizerSpec.parse(t)) for t in default_optimizers(task)]  # canonical
+    return [
+        TASK_FIELD,  # again, so that a link naming only some fields resets the others
+        UrlField("nt_mode", "train", ("train", "sweep")),
+        UrlField("nt_steps", task.default_steps, bounds=STEPS_BOUNDS),
+        UrlField("nt_batch", "default", tuple(BATCHES)),
+        UrlField("nt_seed", 0, bounds=SEED_BOUNDS),
+        UrlField("nt_seeds", 1, (1, 3)),
+        UrlField("nt_sharp", task.default_sharpness_every, tuple(SHARPNESS_EVERY)),
+        UrlField("nt_device", "auto", ("auto", "cpu", "cuda")),
+        *(UrlField(_slot(k), defaults[k] if k < len(defaults) else "")
+          for k in range(MAX_OPTIMIZERS)),
+    ]  # fmt: skip
+
+
+def _slot(k: int) -> str:
+    return f"nt_o{k + 1}"
+
+
+URL_KEYS = tuple(f.key for f in _fields(get_task(TASK_FIELD.default)))  # what a link can set
+
+
+def _reason(exc: ValueError) -> str:
+    """The parser's message, short (its first clause; a long one may echo the value)."""
+    text = str(exc).split(";")[0]
+    return md_escape(text) if len(text) <= 100 else "not an optimizer (key\\:name=value,…)"
+
+
+def _editable(spec: OptimizerSpec) -> OptimizerSpec:
+    """``spec``, or ValueError for a value the optimizer editor cannot show: not finite, or
+    not positive on a log-scale slider (β3 may be 0, "0 (off)", or auto)."""
+    for hp in spec.info.hyperparams:
+        value = spec.hyperparams.get(hp.name)
+        if not isinstance(value, float | int):
+            continue
+        if not math.isfinite(value):
+            raise ValueError(f"{hp.name} must be a finite number")
+        if hp.log and hp.name != "beta3" and value <= 0:
+            raise ValueError(f"{hp.name} must be greater than 0")
+    return spec
+
+
+def _url_optimizers() -> list[str]:
+    """Load the optimizers the URL names when they changed (a link, the Back button);
+    returns a warning per spec that could not be used."""
     ss = st.session_state
-    ss["nt_task"] = key
-    ss["nt_steps"] = task.default_steps
-    load_optimizers(P, default_optimizers(task))
+    slots = tuple(str(ss.get(_slot(k), "")) for k in range(MAX_OPTIMIZERS))
+    if slots == ss.get("nt_slots"):
+        return []
+    ss["nt_slots"] = slots
+    warnings, texts = [], []
+    for k, text in enumerate(slots):
+        if not text.strip():
+            continue
+        try:
+            texts.append(str(_editable(OptimizerSpec.parse(text))))
+        except ValueError as exc:
+            warnings.append(f"Ignored {_slot(k)}={md_escape(quote(text))} from the link: "
+                            f"{_reason(exc)}.")  # fmt: skip
+    if not texts:
+        texts = list(default_optimizers(get_task(ss["nt_task"])))
+        warnings.append("No usable optimizer in the link: using the task's defaults.")
+    load_optimizers(P, texts)
+    return warnings
+
+
+def _from_url() -> list[str]:
+    """Session values from the URL (the task first: the other fields' defaults are its)."""
+    ss = st.session_state
+    warnings = url_state([TASK_FIELD])
+    written = ss.setdefault("_url_written", {})
+    others = [f.key for f in _fields(get_task(ss["nt_task"]))[1:]]
+    if ("nt_task" not in st.query_params and written.get("nt_task") is not None
+            and any(k in st.query_params for k in others)):  # fmt: skip
+        ss["nt_task"], written["nt_task"] = TASK_FIELD.default, None  # a link to the default
+    warnings += url_state(_fields(get_task(ss["nt_task"])))
+    return warnings + _url_optimizers()
+
+
+def _to_url(task: Task, texts: list[str]) -> None:
+    ss = st.session_state
+    slots = tuple(texts[k] if k < len(texts) else "" for k in range(MAX_OPTIMIZERS))
+    for k, text in enumerate(slots):
+        ss[_slot(k)] = text
+    ss["nt_slots"] = slots
+    write_url(_fields(task))
 
 
 def _on_task_change() -> None:
-    task = get_task(st.session_state["nt_task"])
-    st.session_state["nt_steps"] = task.default_steps
+    ss = st.session_state
+    task = get_task(ss["nt_task"])
+    ss["nt_steps"] = task.default_steps
+    ss["nt_sharp"] = task.default_sharpness_every
     set_hyperparam(P, _takes_task_lr, "lr", task.default_lr)
     set_hyperparam(P, _is_gated, "beta3", task.default_beta3)
 
@@ -85,10 +185,9 @@ def _device_caption(choice: str) -> str:
 
 
 def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
-    """Sidebar → (config, mode, number of seeds, error)."""
+    """Sidebar → (config, mode, number of seeds, error); URL warnings go to ``nt_warnings``."""
     ss = st.session_state
-    if "nt_task" not in ss:
-        _load_task_defaults("moons")
+    ss["nt_warnings"] = _from_url()
     if "nt_fig2_opts" in ss:  # the Figure 2 preset has run: show its optimizers
         load_optimizers(P, ss.pop("nt_fig2_opts"))
     sb = st.sidebar
@@ -103,24 +202,32 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
     sb.header("Training")
     sb.radio("Mode", ["train", "sweep"], key="nt_mode", horizontal=True,
              format_func={"train": "train and compare", "sweep": "LR sweep"}.get)  # fmt: skip
-    sb.slider("steps", 20, 3000, key="nt_steps", step=10)
-    sb.selectbox("batch", BATCHES, key="nt_batch",
-                 help=f"Task default: {task.default_batch or 'full batch'}.")  # fmt: skip
-    sb.number_input("seed", 0, 2**31 - 1, key="nt_seed", step=1)
+    sb.slider("steps", *STEPS_BOUNDS, key="nt_steps", step=10)
+    sb.selectbox("batch", BATCHES, key="nt_batch", format_func=lambda b: BATCH_NAMES.get(b, b),
+                 help=f"Task default: {task.default_batch or 'full batch'}."
+                 + (" Here a batch is the number of trajectories the policy samples (at most "
+                    "64)." if task.key == "gflownet" else ""))  # fmt: skip
+    sb.number_input("seed", *SEED_BOUNDS, key="nt_seed", step=1)
     sb.radio("seeds", [1, 3], key="nt_seeds", horizontal=True,
              help="3 seeds: curves show the mean with a ±1 sd band.")  # fmt: skip
-    sb.selectbox("sharpness every", SHARPNESS_EVERY, index=2, key="nt_sharp",
-                 format_func=lambda k: "off" if k == 0 else f"{k} steps")  # fmt: skip
+    sb.selectbox("sharpness every", SHARPNESS_EVERY, key="nt_sharp", disabled=not task.sharpness,
+                 format_func=lambda k: f"{k} steps" if k and task.sharpness else "off")  # fmt: skip
+    if not task.sharpness:
+        sb.caption(f"No sharpness for this task: {task.sharpness_note}.")
+    elif task.default_sharpness_every == 0:
+        sb.caption("Off by default here: one measurement costs as much as many steps.")
     sb.selectbox("device", ["auto", "cpu", "cuda"], key="nt_device")
     sb.caption(_device_caption(ss["nt_device"]))
-    batch = ss.get("nt_batch", "task default")
-    batch_size = None if batch == "task default" else (10**9 if batch == "full batch" else batch)
+    _to_url(task, texts)
+    batch = ss.get("nt_batch", "default")
+    batch_size = None if batch == "default" else (10**9 if batch == "full" else int(batch))
     error = None
     try:
         config = TrainConfig(
             task=task.key, optimizers=tuple(texts), steps=int(ss["nt_steps"]),
-            batch_size=batch_size, seed=int(ss.get("nt_seed", 0)), device=ss["nt_device"],
-            sharpness_every=int(ss.get("nt_sharp", 25)),
+            batch_size=batch_size,
+            seed=int(ss.get("nt_seed", 0)), device=ss["nt_device"],
+            sharpness_every=int(ss.get("nt_sharp", 25)) if task.sharpness else 0,
             boundary_every=max(1, int(ss["nt_steps"]) // 12) if task.input_2d else 0,
         )  # fmt: skip
         training.resolve_device(config.device)
@@ -137,6 +244,13 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
 def _labels_colors(config: TrainConfig):
     specs = config.specs()
     return [s.display_name for s in specs], assign_colors(specs)
+
+
+def _figure(runs, labels, colors, config: TrainConfig) -> dict:
+    """The training panels: the paper's tasks show their own metrics (perplexity, TB loss
+    and distance to the true distribution, flow-matching loss)."""
+    panels = netplots.task_panels(config.task, config.sharpness_every > 0)
+    return netplots.training_figure(runs, labels, colors, config.steps, panels=panels)
 
 
 def run_training(config: TrainConfig, n_seeds: int) -> None:
@@ -162,7 +276,7 @@ def run_training(config: TrainConfig, n_seeds: int) -> None:
             done = s_index * config.steps + r["step"]
             bar.progress(min(1.0, done / total))
             status.caption(f"seed {seed}: step {r['step']} of {config.steps}")
-            fig = netplots.training_figure(runs, labels, colors, config.steps)
+            fig = _figure(runs, labels, colors, config)
             chart.plotly_chart(trusted(fig), key=f"nt_live_{s_index}_{r['step']}")
     result["done"] = True
     status.empty()
@@ -178,8 +292,13 @@ def summary_rows(result: dict) -> list[dict]:
         finals = [final_records(run).get(i, {}) for run in result["runs"] if run]
         diverged = sum(bool(f.get("diverged")) for f in finals)
         row = {"optimizer": label}
-        for key, name in (("train_loss", "final train loss"), ("val_loss", "val loss"),
-                          ("val_acc", "val accuracy")):  # fmt: skip
+        task = get_task(config.task)
+        keys = task.evaluation_keys
+        columns = [("train_loss", "final train loss"), ("val_loss", "val loss")]
+        if task.evaluate is None:  # the default evaluation (regression: "—")
+            columns.append(("val_acc", "val accuracy"))
+        columns += [(k, name) for k, name in EXTRA_COLUMNS if k in keys]
+        for key, name in columns:
             values = [f[key] for f in finals if key in f and not f.get("diverged")]
             if values:
                 mean = float(np.mean(values))
@@ -198,11 +317,16 @@ def summary_rows(result: dict) -> list[dict]:
     return rows
 
 
+EXTRA_COLUMNS = [("val_ppl", "val perplexity"), ("val_l1", "val L1 to the true distribution")]
+
+
 def records_csv(result: dict) -> str:
     buffer = io.StringIO()
+    extra = [k for k, _ in EXTRA_COLUMNS if k in get_task(result["config"].task).evaluation_keys]
     fields = ["seed", "spec", "label", "step", "loss", "grad_norm", "effective_lr",
               "velocity_sq_norm", "clip_active", "train_loss", "train_acc", "val_loss",
-              "val_acc", "sharpness", "sharpness_kind", "threshold", "diverged"]  # fmt: skip
+              "val_acc", *extra, "sharpness", "sharpness_kind", "threshold",
+              "diverged"]  # fmt: skip
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for seed, run in zip(result["seeds"], result["runs"]):
@@ -220,13 +344,141 @@ def records_json(result: dict) -> str:
     def clean(r):
         out = {}
         for k, v in r.items():
-            if k == "boundary":
+            if isinstance(v, np.ndarray | dict):  # decision boundaries, outputs, weights
                 continue
             out[k] = None if isinstance(v, float) and not math.isfinite(v) else v
         return out
 
     runs = [[clean(r) for r in run] for run in result["runs"]]
     return json.dumps(dict(meta=meta, runs=runs))
+
+
+def _metric_summary(records: list[dict], labels: list[str], task: Task) -> str:
+    """The paper's tasks: each optimizer's final perplexity or distribution distance."""
+    finals = final_records(records)
+    out = ""
+    for key, name in EXTRA_COLUMNS:
+        values = [f"{labels[i]} {r[key]:.4g}" for i, r in sorted(finals.items())
+                  if key in task.evaluation_keys and not r.get("diverged")]  # fmt: skip
+        if values:
+            out += f" Final {name}: " + ", ".join(values) + "."
+    return out
+
+
+def _results_caption(task: Task, config: TrainConfig) -> str:
+    same = "Same initial weights and the same batches for every optimizer"
+    if task.objective is not None:
+        same += " (and the same noise, times or sampled trajectories at each step)"
+    text = f"{same}. η_t is VRAdam's gated rate (others: their learning rate)"
+    if not task.sharpness:
+        return f"{text}. No sharpness here: {task.sharpness_note}."
+    if config.sharpness_every == 0:
+        return f"{text}. Sharpness is off: choose “sharpness every” in the sidebar to measure it."
+    samples = min(config.sharpness_samples, task.sharpness_samples or config.sharpness_samples)
+    return (
+        f"{text}; sharpness is λmax of the loss Hessian on up to {samples} training examples, "
+        "preconditioned (λmax(P^-½HP^-½)) for adaptive methods, against each optimizer's "
+        "stability threshold."
+    )
+
+
+def _finals(records: list[dict], key: str, n: int) -> list:
+    """Each optimizer's final value of ``key`` (None where it diverged)."""
+    finals = final_records(records)
+    return [finals.get(i, {}).get(key) for i in range(n)]
+
+
+def _in_columns(figures: list[dict], per_row: int, key: str) -> None:
+    """Small figures side by side, ``per_row`` a row (Streamlit stacks them on a phone)."""
+    for start in range(0, len(figures), per_row):
+        columns = st.columns(per_row)
+        for k, fig in enumerate(figures[start : start + per_row]):
+            columns[k].plotly_chart(trusted(fig), key=f"{key}_{start + k}",
+                                    config={"displayModeBar": False})  # fmt: skip
+
+
+def show_distribution(result: dict, records: list[dict], labels, colors) -> None:
+    """GFlowNet: the true distribution over the cells beside each optimizer's learned one."""
+    config: TrainConfig = result["config"]
+    learned = _finals(records, "terminal_dist", len(labels))
+    true = gflownet.true_distribution()
+    st.markdown(f"**Where each policy ends** (seed {config.seed}): the probability of "
+                "stopping at each cell, exact by dynamic programming over the grid.")  # fmt: skip
+    _in_columns(netplots.distribution_panels(true, learned, labels, colors), 3, "nt_gfn")
+    parts = [f"{label} L1 {np.abs(d - true).sum():.3f}"
+             for d, label in zip(learned, labels) if d is not None]  # fmt: skip
+    chart_summary("True distribution R/Z with four modes of p = "
+                  f"{true.max():.3f} at (1, 1), (1, 6), (6, 1) and (6, 6); learned: "
+                  + ("; ".join(parts) or "every run diverged") + ".")  # fmt: skip
+    top = max([float(true.max())] + [float(d.max()) for d in learned if d is not None])
+    st.caption("x grows to the right and y upwards from the start (0, 0) at the bottom left; "
+               "actions x+1, y+1, x+2, y+2 and stop. Colour: probability, one scale for all, "
+               f"from 0 (dark blue) to {top:.3f} (yellow). L1 = Σ|P_learned − R/Z| "
+               "(0 … 2).")  # fmt: skip
+
+
+def show_samples(result: dict, records: list[dict], labels, colors) -> None:
+    """Image generation: each optimizer's digits, drawn from the same noise."""
+    config: TrainConfig = result["config"]
+    samples = _finals(records, "samples", len(labels))
+    per = imagegen.SAMPLES_PER_CLASS
+    st.markdown(f"**Samples** (seed {config.seed}): {per} per digit, one digit per column "
+                f"(0 … 9), {imagegen.EULER_STEPS} Euler steps from the same noise for every "
+                "optimizer.")  # fmt: skip
+    _in_columns(netplots.samples_panels(samples, labels, colors, per), 2, "nt_ig")
+    drawn = [label for grid, label in zip(samples, labels) if grid is not None]
+    chart_summary(f"{per * imagegen.N_CLASSES} generated 8×8 digits for each of "
+                  + (", ".join(drawn) or "no optimizer (every run diverged)") + ".")  # fmt: skip
+
+
+GENERATE_DEFAULTS = dict(nt_prompt="def ", nt_gen_chars=300, nt_temperature=0.8)
+
+
+def _generate(result: dict, records: list[dict], labels: list[str]) -> None:
+    ss = st.session_state
+    weights = _finals(records, "weights", len(labels))
+    prompt, seed = str(ss["nt_prompt"]), result["config"].seed
+    n, temperature = int(ss["nt_gen_chars"]), float(ss["nt_temperature"])
+    texts = []
+    with st.spinner("Generating…"):
+        for w, label in zip(weights, labels):
+            text = None
+            if w is not None:
+                model = lm.from_weights(w)
+                text = lm.generate(model, prompt, n, temperature, seed=seed)
+            texts.append((label, text))
+    ss["nt_generated"] = dict(config=result["config"], prompt=prompt, texts=texts)
+
+
+def show_generation(result: dict, records: list[dict], labels, colors) -> None:
+    """Language model: continue a prompt with each optimizer's trained model."""
+    ss = st.session_state
+    for key, value in GENERATE_DEFAULTS.items():
+        ss.setdefault(key, value)
+    config: TrainConfig = result["config"]
+    st.markdown(f"**Generate text** with each optimizer's trained model (seed {config.seed}).")
+    c1, c2, c3 = st.columns([3, 1, 1])
+    c1.text_input("prompt", key="nt_prompt", max_chars=200)
+    c2.number_input("characters", 10, 2000, key="nt_gen_chars", step=50)
+    c3.selectbox("temperature", [0.0, 0.5, 0.8, 1.0, 1.2], key="nt_temperature",
+                 help="0: the likeliest next character; higher: more varied.")  # fmt: skip
+    if st.button("Generate", key="nt_generate", disabled=not result["done"],
+                 help="Samples from each model with the run's seed, so the same settings "
+                 "give the same text."):  # fmt: skip
+        _generate(result, records, labels)
+    shown = ss.get("nt_generated")
+    if not shown or shown["config"] != config:
+        return
+    for label, text in shown["texts"]:
+        st.markdown(f"**{md_escape(label)}**")
+        if text is None:
+            st.caption("Diverged: no model to sample from.")
+        else:
+            st.code(shown["prompt"] + text, language=None, wrap_lines=True)
+
+
+PAPER_OUTPUTS = {"gflownet": show_distribution, "imagegen": show_samples,
+                 "lm": show_generation}  # fmt: skip
 
 
 def show_results(result: dict) -> None:
@@ -246,18 +498,18 @@ def show_results(result: dict) -> None:
                         for run in bad)  # fmt: skip
             st.warning(f"{label} diverged at step {first} (non-finite loss or weights). "
                        "Try a smaller α₀.", icon="⚠️")  # fmt: skip
-    st.plotly_chart(trusted(netplots.training_figure(runs, labels, colors, config.steps)),
-                    key="nt_result_chart")  # fmt: skip
-    chart_summary(training_summary(runs[0], labels) + (" (seed 0 of several)" if len(runs) > 1
-                                                       else ""))  # fmt: skip
-    st.caption(
-        "Same initial weights and the same batches for every optimizer. η_t is VRAdam's gated "
-        "rate (others: their learning rate); sharpness is λmax of the loss Hessian on up to "
-        f"{training.SHARPNESS_SAMPLES} training examples, preconditioned (λmax(P^-½HP^-½)) "
-        "for adaptive methods, against each optimizer's stability threshold."
-    )
-    st.dataframe(summary_rows(result), hide_index=True, width="stretch")
     task = get_task(config.task)
+    st.plotly_chart(trusted(_figure(runs, labels, colors, config)), key="nt_result_chart")
+    chart_summary(training_summary(runs[0], labels) + _metric_summary(runs[0], labels, task)
+                  + (" (seed 0 of several)" if len(runs) > 1 else ""))  # fmt: skip
+    st.caption(_results_caption(task, config))
+    st.dataframe(summary_rows(result), hide_index=True, width="stretch")
+    if task.key in PAPER_OUTPUTS:
+        if any(r["step"] == config.steps for r in runs[0]):
+            PAPER_OUTPUTS[task.key](result, runs[0], labels, colors)
+        else:
+            st.caption("Stopped before the end of the first seed: the final samples, "
+                       "distributions or text come with a finished run.")  # fmt: skip
     if task.input_2d and config.boundary_every:
         data = task.make_data(config.seed)
         grid = training.boundary_grid(data)
@@ -278,8 +530,8 @@ def show_results(result: dict) -> None:
                            mime="application/json", on_click="ignore")  # fmt: skip
         args = " ".join(f"--optimizer {o}" for o in config.optimizers)
         st.code(f"python -m vradam train --task {config.task} {args} --steps {config.steps} "
-                f"--seed {config.seed} --device {config.device} --out metrics.csv",
-                language="bash")  # fmt: skip
+                f"--seed {config.seed} --device {config.device} --sharpness-every "
+                f"{config.sharpness_every} --out metrics.csv", language="bash")  # fmt: skip
 
 
 # --------------------------------------------------------------------------- Figure 2
@@ -417,6 +669,8 @@ def show_sweep(sweep: dict) -> None:
 def show_networks(config: TrainConfig, mode: str, n_seeds: int, error: str | None) -> None:
     ss = st.session_state
     st.subheader(f"Networks: {get_task(config.task).name}")
+    for warning in ss.get("nt_warnings", []):
+        st.warning(warning)
     notice = ss.pop(f"{P}_notice", None)
     if notice:
         st.info(notice)

@@ -10,6 +10,7 @@ from vradam.app.figures import physics as physplots
 from vradam.app.figures.common import background
 from vradam.app.summaries import gate_summary, motion_summary, phase_summary
 from vradam.app.ui.common import UrlField, chart_summary, trusted, url_state, write_url
+from vradam.app.ui.screen import narrow_screen
 from vradam.studies.physics import gate_curves, integrate
 
 LANDSCAPES = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",
@@ -38,14 +39,14 @@ VX, VY = FIELDS[-2:]
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _motion(key, x0, v0, beta3, mass, friction, t_end, dt):
+def _motion(key, x0, v0, beta3, mass, friction, t_end, dt, narrow=False):
     ls = landscapes.get(key)
     steps = max(1, round(t_end / dt))
     motions = integrate(ls, x0, v0, beta3s=(0.0, beta3), mass=mass, friction=friction, dt=dt,
                         steps=steps)  # fmt: skip
     bg = background(ls)
     labels = ["β₃ = 0 (ordinary kinetic energy)", f"β₃ = {beta3:g} (quartic term)"]
-    return motions, physplots.motion_figure(ls, motions, labels, bg)
+    return motions, physplots.motion_figure(ls, motions, labels, bg, narrow=narrow)
 
 
 def lagrangian_section() -> None:
@@ -53,16 +54,17 @@ def lagrangian_section() -> None:
         "VRAdam's gate comes from a particle whose kinetic energy has a **quartic** term, as "
         "in classical time crystals and the NRQCD energy expansion. Write M for the mass:"
     )
+    # Short aligned lines: each formula fits a phone's width.
     st.latex(
-        r"L = \underbrace{\tfrac{M}{2}\lVert v\rVert^2 + \tfrac{\beta_3}{4}\lVert v\rVert^4}_{T(v)}"
-        r" - V(x), \qquad p = \frac{\partial L}{\partial v} = (M + \beta_3\lVert v\rVert^2)\,v,"
-        r" \qquad \dot p = -\nabla V(x) - \gamma v"
+        r"\begin{aligned} L &= \underbrace{\tfrac{M}{2}\lVert v\rVert^2 + \tfrac{\beta_3}{4}"
+        r"\lVert v\rVert^4}_{T(v)} - V(x), \\ p &= \frac{\partial L}{\partial v} = "
+        r"(M + \beta_3\lVert v\rVert^2)\,v, \\ \dot p &= -\nabla V(x) - \gamma v \end{aligned}"
     )
     st.markdown("Solved for the acceleration in two dimensions (γ is optional friction):")
     st.latex(
-        r"\dot x = v,\qquad \dot v = \frac{1}{M + \beta_3\lVert v\rVert^2}\left[F - "
-        r"\frac{2\beta_3\,(v\cdot F)\,v}{M + 3\beta_3\lVert v\rVert^2}\right],\quad "
-        r"F = -\nabla V - \gamma v"
+        r"\begin{aligned} \dot x &= v, \qquad F = -\nabla V - \gamma v, \\ \dot v &= "
+        r"\frac{1}{M_1}\left[F - \frac{2\beta_3\,(v\cdot F)}{M_3}\,v\right], \\ M_k &= "
+        r"M + k\,\beta_3\lVert v\rVert^2 \end{aligned}"
     )
     st.markdown(
         "The paper writes v̇ = −∇V/(M + 3β₃‖v‖²): that is this equation in one dimension, "
@@ -78,7 +80,7 @@ def lagrangian_section() -> None:
     )
 
 
-def motion_section() -> None:
+def motion_section(narrow: bool = False) -> None:
     st.markdown("#### Motion on a landscape")
     c = st.columns(4)
     key = c[0].selectbox("landscape", LANDSCAPES, key="ph_ls",
@@ -93,7 +95,8 @@ def motion_section() -> None:
     vx = c2[2].number_input("initial vₓ", *VX.bounds, key="ph_vx")
     vy = c2[3].number_input("initial v_y", *VY.bounds, key="ph_vy")
     with st.spinner("Integrating (RK4)…"):
-        motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005)
+        motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005,
+                               narrow)  # fmt: skip
     st.plotly_chart(trusted(fig), key="ph_motion")
     note = (
         "With γ = 0 the energy change is the integrator's error (RK4, dt = 0.005)."
@@ -119,14 +122,14 @@ def phase_section() -> None:
     chart_summary(phase_summary(k, 1.0, beta3, energies))
 
 
-def gate_section() -> None:
+def gate_section(narrow: bool = False) -> None:
     st.markdown("#### The gate itself")
     c = st.columns(3)
     alpha0 = c[0].select_slider("α₀", OPTIONS["ph_g_a0"], key="ph_g_a0")
     beta3 = c[1].select_slider("β₃  ", OPTIONS["ph_g_b3"], key="ph_g_b3")
     alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1")
     curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
-    st.plotly_chart(trusted(physplots.gate_figure(curves)), key="ph_gate")
+    st.plotly_chart(trusted(physplots.gate_figure(curves, narrow)), key="ph_gate")
     chart_summary(gate_summary(curves))
     st.caption(
         f"η halves at ‖v‖ = 1/√β₃ = {curves['peak_speed']:.3g}, where the step η‖v‖ peaks at "
@@ -140,8 +143,10 @@ def show() -> None:
     st.subheader("Physics: a quartic kinetic energy")
     for warning in url_state(FIELDS):
         st.warning(warning)
+    with st.sidebar:
+        narrow = narrow_screen()
     lagrangian_section()
-    motion_section()
+    motion_section(narrow)
     phase_section()
-    gate_section()
+    gate_section(narrow)
     write_url(FIELDS)

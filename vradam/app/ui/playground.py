@@ -24,20 +24,30 @@ from vradam.app.ui.common import (
     md_escape,
     opt_key,
     optimizer_editor,
+    presenter_on,
     set_hyperparam,
     trusted,
 )
 from vradam.app.ui.common import fmt_value as _fmt
+from vradam.app.ui.screen import narrow_screen
 from vradam.sim import export, schedules
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
 
 P = "pg"  # session-state prefix of this page
+PANEL_LABELS = {"loss": "loss", "effective_lr": "η_t", "velocity_sq_norm": "‖v‖²",
+                "step_norm": "step size", "sharpness": "sharpness"}  # fmt: skip
+VIEWS = {"2-D": "2-D", "3-D": "3-D"}
+CHART_HEIGHT = 560  # px, the race side by side
+PRESENTER_HEIGHT = 540  # px: with the toolbar above it, fits a 1024×768 projector
+# A config is a frozen record of primitives: its repr is its identity, and hashing that
+# one string is ~10× cheaper than Streamlit's generic hashing of the dataclass.
+_BY_REPR = {PlaygroundConfig: repr}
 
 
 # --------------------------------------------------------------------------- cached work
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=_BY_REPR)
 def cached_run(config: PlaygroundConfig):
     return playground.run(config)
 
@@ -50,17 +60,29 @@ def cached_background(landscape_key, params, expression, domain) -> dict:
     return background(config.landscape_obj())
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def cached_race_figure(config: PlaygroundConfig) -> dict:
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_BY_REPR)
+def cached_race_figure(
+    config: PlaygroundConfig,
+    panels: tuple[str, ...] = plots.PANEL_NAMES,
+    layout: plots.RaceLayout | None = None,
+) -> dict:
     ls = config.landscape_obj()
     bg = cached_background(config.landscape, config.landscape_params, config.expression,
                            config.domain)  # fmt: skip
     trajectories = cached_run(config)
     colors = assign_colors(config.specs())
-    return plots.race_figure(ls, trajectories, colors, bg)
+    return plots.race_figure(ls, trajectories, colors, bg, panels=panels, layout=layout)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=_BY_REPR)
+def cached_surface_figure(config: PlaygroundConfig, height: int, narrow: bool = False) -> dict:
+    trajectories = cached_run(config)
+    colors = assign_colors(config.specs())
+    return plots.surface_figure(config.landscape_obj(), trajectories, colors, height=height,
+                                narrow=narrow)  # fmt: skip
+
+
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_BY_REPR)
 def cached_replay(config: PlaygroundConfig, index: int):
     return stepthrough.replay(config, index)
 
@@ -109,6 +131,19 @@ def _on_landscape_change() -> None:
     ss["pg_start_x"], ss["pg_start_y"] = ls.start
     set_hyperparam(P, _takes_suggested_lr, "lr", ls.suggested_lr)
     set_hyperparam(P, _is_gated, "beta3", ls.suggested_beta3)
+
+
+def _landscape_label(key: str, params: dict) -> str:
+    """The picker's name of a landscape; a parametrised one (the ravine) with the κ and θ its
+    sliders hold (``params``), not its record's defaults."""
+    if key == "custom":
+        return "Custom f(x, y)…"
+    if key in landscapes.FACTORIES:
+        try:
+            return landscapes.get(key, **params).name
+        except ValueError:
+            pass
+    return landscapes.REGISTRY[key].name
 
 
 def _new_values(key: str) -> dict:
@@ -189,9 +224,10 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
 
     sb.header("Landscape")
     keys = [*sorted(landscapes.REGISTRY, key=lambda k: landscapes.REGISTRY[k].name), "custom"]
+    sliders = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])  # the ravine's κ, θ
     sb.selectbox(
         "Function", keys, key="pg_landscape", on_change=_on_landscape_change,
-        format_func=lambda k: "Custom f(x, y)…" if k == "custom" else landscapes.REGISTRY[k].name,
+        format_func=lambda k: _landscape_label(k, sliders),
     )  # fmt: skip
     key = ss["pg_landscape"]
     params: tuple = ()
@@ -348,7 +384,13 @@ def _query_lists(config: PlaygroundConfig) -> dict[str, list[str]]:
 
 
 def _sync_url(config: PlaygroundConfig) -> None:
-    if {k: st.query_params.get_all(k) for k in st.query_params} != _query_lists(config):
+    """Write the config to the URL (one update, replacing the history entry: see
+    ui.common.HISTORY_SCRIPT). The bare address stands for the default setup, so a first
+    visit writes nothing."""
+    query = {k: st.query_params.get_all(k) for k in st.query_params}
+    if not query and config == PlaygroundConfig():
+        return
+    if query != _query_lists(config):
         st.query_params.from_dict(config.to_query())
 
 
@@ -369,13 +411,61 @@ def landscape_header(config: PlaygroundConfig) -> None:
     right.markdown(f"**{md_escape(ls.name)}.** {ls.lesson}")
 
 
+def race_layout(narrow: bool, presenter: bool) -> plots.RaceLayout:
+    """Side by side at a height that fits the screen, or stacked on a phone."""
+    return plots.RaceLayout(
+        stacked=narrow, height=PRESENTER_HEIGHT if presenter else CHART_HEIGHT,
+        font=16.0 if presenter else 12.0,
+    )  # fmt: skip
+
+
+def chart_toolbar(presenter: bool) -> tuple[tuple[str, ...], str]:
+    """Which panels to show and the 2-D or 3-D view (and, in the presenter view, the
+    scenarios, in a popover: the chart then fits a projector's screen)."""
+    ss = st.session_state
+    ss.setdefault("pg_panels", list(plots.PANEL_NAMES))
+    ss.setdefault("pg_view", "2-D")
+    pills = dict(
+        label="Panels", options=plots.PANEL_NAMES, selection_mode="multi", key="pg_panels",
+        format_func=PANEL_LABELS.get, help="The synced panels right of the map.",
+    )  # fmt: skip
+    view = dict(label="View", options=list(VIEWS), key="pg_view", required=True,
+                format_func=VIEWS.get)  # fmt: skip
+    if presenter:
+        c = st.columns([1, 1, 1.6], vertical_alignment="bottom")
+        with c[0].popover("Scenarios", width="stretch"):
+            scenario_buttons()
+        with c[1].popover("Panels", width="stretch"):
+            st.pills(**pills)
+        c[2].segmented_control(**view, label_visibility="collapsed")
+    else:
+        c = st.columns([4, 1], vertical_alignment="bottom")
+        c[0].pills(**pills)
+        c[1].segmented_control(**view)
+    chosen = set(ss.get("pg_panels") or [])
+    return tuple(p for p in plots.PANEL_NAMES if p in chosen), ss.get("pg_view") or "2-D"
+
+
+def surface_view(config: PlaygroundConfig, narrow: bool, presenter: bool) -> None:
+    height = 440 if narrow else PRESENTER_HEIGHT if presenter else CHART_HEIGHT
+    fig = trusted(cached_surface_figure(config, height, narrow))
+    st.plotly_chart(fig, key="pg_surface",
+                    config={"displaylogo": False, "displayModeBar": not narrow})  # fmt: skip
+    chart_summary(race_summary(cached_run(config), config.landscape_obj().min_value))
+
+
 @st.fragment
-def race_chart(config: PlaygroundConfig) -> None:
-    fig = trusted(cached_race_figure(config))
+def race_chart(
+    config: PlaygroundConfig,
+    panels: tuple[str, ...] = plots.PANEL_NAMES,
+    narrow: bool = False,
+    presenter: bool = False,
+) -> None:
+    fig = trusted(cached_race_figure(config, panels, race_layout(narrow, presenter)))
     event = st.plotly_chart(
         fig, key="pg_chart", on_select="rerun", selection_mode="points",
-        config={"displaylogo": False, "scrollZoom": False, "modeBarButtonsToRemove":
-                ["select2d", "lasso2d", "autoScale2d"]},
+        config={"displaylogo": False, "scrollZoom": False, "displayModeBar": not narrow,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]},
     )  # fmt: skip
     chart_summary(race_summary(cached_run(config), config.landscape_obj().min_value))
     points = (event or {}).get("selection", {}).get("points", []) if event else []
@@ -454,7 +544,7 @@ def final_state_figure(fig: dict) -> dict:
     last = fig["frames"][-1]
     data = list(fig["data"])
     for index, trace in zip(last["traces"], last["data"]):
-        data[index] = {**data[index], "x": trace["x"], "y": trace["y"]}
+        data[index] = {**data[index], **trace}  # a frame holds what moves (a cursor: its x)
     layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
     return {"data": data, "layout": layout}
 
@@ -516,7 +606,7 @@ def _step_by(delta: int, last: int) -> None:
 
 
 @st.fragment
-def step_through(config: PlaygroundConfig) -> None:
+def step_through(config: PlaygroundConfig, narrow: bool = False) -> None:
     """One optimizer, one update at a time: its maths with the numbers, and the step on the map."""
     ss = st.session_state
     labels = [spec.display_name for spec in config.specs()]
@@ -537,7 +627,7 @@ def step_through(config: PlaygroundConfig) -> None:
                            config.domain)  # fmt: skip
     colors = assign_colors(config.specs())
     fig = plots.path_figure(ls, trajectories, colors, bg, highlight=(index, int(t) - 1),
-                            height=360)  # fmt: skip
+                            height=300 if narrow else 360, stacked=narrow)  # fmt: skip
     st.plotly_chart(trusted(fig), key="pg_step_fig")
     chart_summary(race_summary(trajectories, ls.min_value))
     st.caption(
@@ -556,8 +646,31 @@ def step_through(config: PlaygroundConfig) -> None:
                 st.latex(tex)
 
 
+CAPTION_2D = (
+    "Map: every optimizer's path on the landscape (darker = higher), its current position "
+    "and an arrow along −v, its velocity (first moment or momentum buffer, scaled per "
+    "optimizer). Panels, for the chosen start: loss, the effective learning rate η_t, ‖v‖², "
+    "the step length and the sharpness each optimizer's stability threshold applies to "
+    "(λmax of the Hessian, or of the preconditioned Hessian for adaptive methods); pick "
+    "them above the chart."
+)
+CAPTION_3D = (
+    "The landscape as a surface with every path at its height: f, or for steep functions "
+    "(shaded on a log scale on the map) log₁₀(f − min + δ), δ a thousandth of f's range, "
+    "which keeps the valley floors smooth. Dots mark where the runs ended, the ring the "
+    "start, gold diamonds the minima. Drag to rotate, scroll to zoom."
+)
+
+
 def show_playground(config: PlaygroundConfig, error: str | None) -> None:
+    """The main area. The presenter view puts the chart first (scenarios in a popover, the
+    formula and the scenario's claim under it), so that it fits a projector's screen."""
     ss = st.session_state
+    presenter = presenter_on()
+    with st.sidebar:  # the probe's empty element takes no room there
+        narrow = narrow_screen()
+    if not presenter:
+        scenario_buttons()
     for warning in ss.pop("pg_url_warnings", []):
         st.warning(f"Link: {md_escape(warning)}", icon="🔗")
     notice = ss.pop(f"{P}_notice", None)
@@ -566,19 +679,21 @@ def show_playground(config: PlaygroundConfig, error: str | None) -> None:
     if error:
         st.error(f"{md_escape(error)} Showing the last valid setup.")
     _sync_url(config)
-    scenario_text(config)
-    landscape_header(config)
-    race_chart(config)
-    st.caption(
-        "Left: every optimizer's path on the landscape (darker = higher), its current position "
-        "and an arrow along −v, its velocity (first moment or momentum buffer, scaled per "
-        "optimizer). Right, for the chosen start: loss, the effective learning rate η_t, ‖v‖², "
-        "the step length and the sharpness each optimizer's stability threshold applies to "
-        "(λmax of the Hessian, or of the preconditioned Hessian for adaptive methods)."
-    )
+    if not presenter:
+        scenario_text(config)
+        landscape_header(config)
+    panels, view = chart_toolbar(presenter)
+    if view == "3-D":
+        surface_view(config, narrow, presenter)
+    else:
+        race_chart(config, panels, narrow, presenter)
+    st.caption(CAPTION_3D if view == "3-D" else CAPTION_2D)
+    if presenter:
+        landscape_header(config)
+        scenario_text(config)
     results(config)
     if st.toggle("Step-through mode: the maths of one update, with the numbers", key="pg_step_on"):
-        step_through(config)
+        step_through(config, narrow)
     with st.expander("Export and share"):
         st.markdown(
             "The address bar holds this exact setup: copy the URL to share it. "

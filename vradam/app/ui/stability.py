@@ -19,8 +19,32 @@ from vradam.app.summaries import (
     switching_summary,
     trace_summary,
 )
-from vradam.app.ui.common import chart_summary, md_escape, trusted
+from vradam.app.ui.common import UrlField, chart_summary, md_escape, trusted, url_state, write_url
+from vradam.app.ui.screen import narrow_screen
 from vradam.studies import stability as S
+
+# The URL holds every tab's settings (one source of bounds and options per control).
+MOMENTUM = {"sm_beta3": (0.01, 0.1, 1.0, 10.0, 100.0), "sm_alpha1": (1.0, 3.0, 10.0, 30.0, 100.0),
+            "sm_steps": (100, 200, 400, 800)}  # fmt: skip
+ADAM_LANDSCAPES = ("ill_conditioned", "rosenbrock", "quadratic", "beale", "booth", "matyas")
+ADAM_LRS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+BASIN_LANDSCAPES = ("himmelblau", "six_hump_camel", "styblinski_tang")
+FIELDS = [
+    UrlField("sm_beta", 0.9, bounds=(0.5, 0.98)),
+    UrlField("sm_beta3", 1.0, MOMENTUM["sm_beta3"]),
+    UrlField("sm_alpha1", 10.0, MOMENTUM["sm_alpha1"]),
+    UrlField("sm_steps", 400, MOMENTUM["sm_steps"]),
+    UrlField("sm_adam_ls", ADAM_LANDSCAPES[0], ADAM_LANDSCAPES),
+    UrlField("sm_adam_lo", 0.01, ADAM_LRS),  # the α₀ range slider's two ends
+    UrlField("sm_adam_hi", 1.0, ADAM_LRS),
+    UrlField("sm_adam_steps", 300, (100, 200, 300, 500)),
+    UrlField("sm_basin_ls", BASIN_LANDSCAPES[0], BASIN_LANDSCAPES),
+    UrlField("sm_basin_opt", ""),  # the optimizers typed for the basins; "": the defaults
+    UrlField("sm_basin_n", 50, (30, 50, 80, 100)),
+    UrlField("sm_kappa", 5.0, bounds=(2.0, 20.0)),
+    UrlField("sm_theta", 0.1, bounds=(0.05, 1.5)),
+]
+F = {f.key: f for f in FIELDS}
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -124,7 +148,7 @@ def _playground_link(query: dict) -> None:
         st.markdown(f"[{label}](./?{urlencode(query, doseq=True)})")
 
 
-def below_line_section(maps, b: S.BelowLine) -> None:
+def below_line_section(maps, b: S.BelowLine, narrow: bool = False) -> None:
     st.markdown(below_line_text(b))
     order = b.examples()
     if order.size == 0:
@@ -145,7 +169,8 @@ def below_line_section(maps, b: S.BelowLine) -> None:
     )
     lr, L = float(b.lrs[k]), float(b.curvatures[k])
     vr, ema = _traces(lr, L, settings["beta"], settings["beta3"], settings["alpha1"])
-    st.plotly_chart(trusted(stabplots.trace_figure(vr, ema, b.limit)), key="sm_trace")
+    fig = stabplots.trace_figure(vr, ema, b.limit, narrow=narrow)
+    st.plotly_chart(trusted(fig), key="sm_trace")
     chart_summary(trace_summary(vr, ema, b.limit))
     _playground_link(playground_config(lr, L, vr, settings).to_query())
     st.caption(
@@ -154,7 +179,7 @@ def below_line_section(maps, b: S.BelowLine) -> None:
     )
 
 
-def momentum_section() -> None:
+def momentum_section(narrow: bool = False) -> None:
     st.markdown(
         "On the quadratic ½Lx², plain momentum methods are stable only below a line "
         "α₀·L = const (docs/theory.md §2). VRMomentum uses the same update as EMA momentum "
@@ -166,17 +191,17 @@ def momentum_section() -> None:
         "(measured, below the map)."
     )
     c = st.columns(4)
-    beta = c[0].slider("β (momentum)", 0.5, 0.98, 0.9, 0.01, key="sm_beta")
-    beta3 = c[1].select_slider("β₃", [0.01, 0.1, 1.0, 10.0, 100.0], 1.0, key="sm_beta3")
-    alpha1 = c[2].select_slider("α₁", [1.0, 3.0, 10.0, 30.0, 100.0], 10.0, key="sm_alpha1")
-    steps = c[3].select_slider("steps", [100, 200, 400, 800], 400, key="sm_steps")
+    beta = c[0].slider("β (momentum)", *F["sm_beta"].bounds, step=0.01, key="sm_beta")
+    beta3 = c[1].select_slider("β₃", MOMENTUM["sm_beta3"], key="sm_beta3")
+    alpha1 = c[2].select_slider("α₁", MOMENTUM["sm_alpha1"], key="sm_alpha1")
+    steps = c[3].select_slider("steps", MOMENTUM["sm_steps"], key="sm_steps")
     maps = _momentum_maps(beta, beta3, alpha1, steps, 100)
     with st.spinner(f"Rerunning the cells below the line for {S.BELOW_LINE_STEPS:,} steps…"):
         below = _below_line(beta, beta3, alpha1, steps, 100)
     order = below.examples()
     current = st.session_state.get(f"sm_cell_{beta}_{beta3}_{alpha1}")
     example = int(current) if current is not None and current in order else below.example()
-    fig = stabplots.momentum_maps_figure(maps, below, example)
+    fig = stabplots.momentum_maps_figure(maps, below, example, narrow)
     st.plotly_chart(trusted(fig), key="sm_maps")
     chart_summary(momentum_maps_summary(maps, below))
     count = {m.kind: {k: int((m.classes == k).sum()) for k in S.CLASS_NAMES} for m in maps}
@@ -192,29 +217,31 @@ def momentum_section() -> None:
         f"{count['vrmomentum'][S.BOUNDED]}, {bounded_below} of them below the line. Torch's "
         "heavy ball (buf ← μ·buf + g) has its own, lower line 2(1+μ)."
     )
-    below_line_section(maps, below)
+    below_line_section(maps, below, narrow)
 
 
-def adam_section() -> None:
+def adam_section(narrow: bool = False) -> None:
     st.markdown(
         "Adam-type methods do not diverge on a quadratic: the preconditioner normalises the "
         "step, and the iterates oscillate with an amplitude of order α₀ whatever the "
         "curvature. So the map for the Adam family is over (α₀, β₃): the β₃ = 0 row is Adam."
     )
     c = st.columns(3)
-    keys = ["ill_conditioned", "rosenbrock", "quadratic", "beale", "booth", "matyas"]
-    key = c[0].selectbox(
-        "landscape", keys, key="sm_adam_ls", format_func=lambda k: landscapes.REGISTRY[k].name
-    )
+    key = c[0].selectbox("landscape", ADAM_LANDSCAPES, key="sm_adam_ls",
+                         format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
     ls = landscapes.get(key)
-    lo, hi = c[1].select_slider(
-        "α₀ range", [0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], value=(0.01, 1.0), key="sm_adam_lr"
-    )
-    steps = c[2].select_slider("steps", [100, 200, 300, 500], 300, key="sm_adam_steps")
+    ss = st.session_state
+    # A range slider takes its two ends from value= only, so the URL's ends go there, and
+    # a new key (one per pair of ends) makes the slider take them when they change.
+    ends = tuple(sorted((ss["sm_adam_lo"], ss["sm_adam_hi"])))
+    lo, hi = c[1].select_slider("α₀ range", ADAM_LRS, value=ends,
+                                key="sm_adam_lr_{:g}_{:g}".format(*ends))  # fmt: skip
+    ss["sm_adam_lo"], ss["sm_adam_hi"] = lo, hi
+    steps = c[2].select_slider("steps", F["sm_adam_steps"].options, key="sm_adam_steps")
     center = ls.suggested_beta3
     beta3s = (0.0, *(float(f"{center * f:.2g}") for f in (0.1, 0.3, 1, 3, 10, 30, 100)))
     m = _adam_map(key, lo, hi, 20, beta3s, steps)
-    st.plotly_chart(trusted(stabplots.adam_map_figure(m)), key="sm_adam")
+    st.plotly_chart(trusted(stabplots.adam_map_figure(m, narrow)), key="sm_adam")
     chart_summary(adam_map_summary(m))
     i = int(np.argmin(np.abs(m.lrs - ls.suggested_lr)))
     st.caption(
@@ -224,38 +251,67 @@ def adam_section() -> None:
     )
 
 
-def basins_section() -> None:
+def basin_defaults(key: str) -> str:
+    """The basins' default optimizers on landscape ``key`` (its suggested α₀ and β₃)."""
+    ls = landscapes.get(key)
+    return "; ".join((
+        "gd:lr=0.01",
+        "momentum:lr=0.003",
+        f"adam:lr={ls.suggested_lr:g}",
+        f"vradam:lr={ls.suggested_lr:g},beta3={ls.suggested_beta3:g},weight_decay=0",
+    ))  # fmt: skip
+
+
+def _basin_landscape() -> None:
+    """Another landscape: its own default optimizers (their α₀ and β₃ depend on it)."""
+    st.session_state["sm_basin_opt"] = ""
+
+
+def _basin_specs() -> None:
+    """The typed optimizers: kept (and in the URL) unless they are the defaults."""
+    ss = st.session_state
+    text = ss["sm_basin_specs"].strip()
+    ss["sm_basin_opt"] = "" if text == basin_defaults(ss["sm_basin_ls"]) else text
+
+
+MAX_BASINS = 6  # optimizers on the basins tab (each is a grid of runs)
+MAX_SPECS_CHARS = 600  # of the optimizers typed for the basins
+ERROR_CHARS = 120  # of a parser's message, which may quote the input
+
+
+def shorten(text: str, limit: int = ERROR_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
+
+
+def basins_section(narrow: bool = False) -> None:
     st.markdown(
         "Which minimum does a run reach from each start? Every pixel is a run; its colour is "
         "the minimum it ends within 0.01 of (light grey: not settled; dark: diverged)."
     )
     c = st.columns([2, 3, 1])
-    key = c[0].selectbox(
-        "landscape",
-        ["himmelblau", "six_hump_camel", "styblinski_tang"],
-        key="sm_basin_ls",
-        format_func=lambda k: landscapes.REGISTRY[k].name,
-    )
+    key = c[0].selectbox("landscape", BASIN_LANDSCAPES, key="sm_basin_ls",
+                         on_change=_basin_landscape,
+                         format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
+    ss = st.session_state
+    ss["sm_basin_specs"] = ss["sm_basin_opt"] or basin_defaults(key)  # from the URL
+    text = c[1].text_input("optimizers (comma-free specs separated by ;)", key="sm_basin_specs",
+                           on_change=_basin_specs)  # fmt: skip
+    n = c[2].select_slider("grid", F["sm_basin_n"].options, key="sm_basin_n")
     ls = landscapes.get(key)
-    default = (
-        "gd:lr=0.01",
-        "momentum:lr=0.003",
-        f"adam:lr={ls.suggested_lr:g}",
-        f"vradam:lr={ls.suggested_lr:g},beta3={ls.suggested_beta3:g},weight_decay=0",
-    )
-    text = c[1].text_input(
-        "optimizers (comma-free specs separated by ;)",
-        "; ".join(default),
-        key=f"sm_basin_specs_{key}",
-    )
-    n = c[2].select_slider("grid", [30, 50, 80, 100], 50, key="sm_basin_n")
+    if len(text) > MAX_SPECS_CHARS:
+        st.error(f"The optimizers are {len(text):,} characters long: at most "
+                 f"{MAX_SPECS_CHARS} here.")  # fmt: skip
+        return
     specs = tuple(s.strip() for s in text.split(";") if s.strip())
+    if not 1 <= len(specs) <= MAX_BASINS:
+        st.error(f"Type 1 to {MAX_BASINS} optimizers, separated by ; (here {len(specs)}).")
+        return
     try:
         b = _basins(key, specs, n, 300)
     except ValueError as exc:
-        st.error(md_escape(str(exc)[:300]))
+        st.error(md_escape(shorten(str(exc))))
         return
-    st.plotly_chart(trusted(stabplots.basin_figure(b, ls)), key="sm_basins")
+    st.plotly_chart(trusted(stabplots.basin_figure(b, ls, narrow)), key="sm_basins")
     chart_summary(basin_summary(b, len(ls.minima)))
     found = [len({int(v) for v in np.unique(b.basins[k]) if v >= 0}) for k in range(len(specs))]
     st.caption(
@@ -351,7 +407,7 @@ def switching_text(d: S.SwitchingDemo) -> str:
 """
 
 
-def switching_section() -> None:
+def switching_section(narrow: bool = False) -> None:
     st.markdown(
         "Theorem 4.1 of the paper states that VRMomentum is stable on a quadratic *for every "
         "gate sequence* once α₀·L < B(β). **That part does not hold in general**: switching "
@@ -359,26 +415,31 @@ def switching_section() -> None:
         "rotated quadratic (eigenvalues 1 and κ) or on one of its eigendirections:"
     )
     c = st.columns(2)
-    c[0].slider("κ", 2.0, 20.0, 5.0, 0.5, key="sm_kappa")
-    c[1].slider("rotation θ (radians)", 0.05, 1.5, 0.1, 0.05, key="sm_theta")
+    c[0].slider("κ", *F["sm_kappa"].bounds, step=0.5, key="sm_kappa")
+    c[1].slider("rotation θ (radians)", *F["sm_theta"].bounds, step=0.05, key="sm_theta")
     d = S.gates_and_switching(
         kappa=st.session_state["sm_kappa"], theta=st.session_state["sm_theta"]
     )
-    st.plotly_chart(trusted(stabplots.switching_figure(d)), key="sm_switch")
+    st.plotly_chart(trusted(stabplots.switching_figure(d, narrow)), key="sm_switch")
     chart_summary(switching_summary(d))
     st.markdown(switching_text(d))
 
 
 def show() -> None:
     st.subheader("Stability maps")
+    for warning in url_state(FIELDS):
+        st.warning(warning)
+    with st.sidebar:
+        narrow = narrow_screen()
     tabs = st.tabs(
         ["Momentum phase diagram", "Adam family", "Basins of attraction", "Gates and switching"]
     )
     with tabs[0]:
-        momentum_section()
+        momentum_section(narrow)
     with tabs[1]:
-        adam_section()
+        adam_section(narrow)
     with tabs[2]:
-        basins_section()
+        basins_section(narrow)
     with tabs[3]:
-        switching_section()
+        switching_section(narrow)
+    write_url(FIELDS)

@@ -1,0 +1,54 @@
+"""Is the browser window narrow (a phone)? Figures stack their panels there.
+
+A Plotly figure cannot reflow its subplots to the width it gets, and Streamlit does not
+tell the script how wide the window is. A tiny component asks the browser whether the
+window is at most ``NARROW_PX`` wide (Streamlit's own breakpoint, where st.columns stack)
+and reports it only when it differs from what the script assumed: a desktop costs no
+extra rerun, a phone one, and turning a tablet reruns once per crossing. Without a
+browser (AppTest, a PNG export) the screen is wide.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+NARROW_PX = 640
+KEY = "screen_probe"
+
+_JS = """
+export default function (component) {
+    const { data, setStateValue } = component;
+    const query = window.matchMedia(`(max-width: ${data.px}px)`);
+    const report = () => {
+        if (query.matches !== data.narrow) setStateValue("narrow", query.matches);
+    };
+    report();
+    query.onchange = report;
+    return () => { query.onchange = null; };
+}
+"""
+_CSS = ":host { display: none; }"
+
+
+@functools.cache
+def _probe():
+    """The component, registered on first use (inside a script run)."""
+    return st.components.v2.component("vradam_screen_probe", js=_JS, css=_CSS)
+
+
+def _ignore() -> None:
+    """The change itself is what matters: the rerun it causes redraws the figures."""
+
+
+def narrow_screen() -> bool:
+    """True when the window is at most NARROW_PX wide (call once per page run)."""
+    try:  # what the last report said (the component's state); nothing yet: wide
+        assumed = bool(st.session_state[KEY]["narrow"])
+    except (KeyError, TypeError):
+        assumed = False
+    mount = _probe()
+    result = mount(key=KEY, data={"narrow": assumed, "px": NARROW_PX},
+                   default={"narrow": False}, on_narrow_change=_ignore, height=0)  # fmt: skip
+    return bool(result.narrow)

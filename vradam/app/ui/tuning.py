@@ -1,0 +1,358 @@
+"""The Tuning page: equal-budget Optuna studies, run live or opened from the CLI."""
+
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from vradam.app.figures import tuning as tplots
+from vradam.app.ui.common import (
+    UrlField,
+    chart_summary,
+    md_escape,
+    quote,
+    trusted,
+    url_state,
+    write_url,
+)
+from vradam.sim.optimizers import REGISTRY
+from vradam.studies import tuning as T
+from vradam.studies.networks import TASKS, get_task
+from vradam.studies.training import MAX_STEPS
+
+TRIALS = (2, 3, 4, 6, 8, 12, 16, 20, 30, 50)
+STEPS = (20, 50, 100, 200, 300, 500, 1000)
+SEEDS = (1, 2, 3, 5)
+DEFAULT_OPTIMIZERS = ("adamw", "vradam")
+# The URL holds the setup (never the storage URL: it may carry a password).
+FIELDS = [
+    UrlField("tn_task", "digits", tuple(TASKS)),
+    UrlField("tn_opts", ",".join(DEFAULT_OPTIMIZERS)),
+    UrlField("tn_trials", 6, bounds=(1, T.MAX_TRIALS)),
+    UrlField("tn_steps", 100, bounds=(1, MAX_STEPS)),
+    UrlField("tn_seeds", 3, bounds=(1, T.MAX_SEEDS)),
+    UrlField("tn_seed", 0, bounds=(0, 1_000_000)),
+    UrlField("tn_sampler", 0, bounds=(0, 1_000_000)),
+    UrlField("tn_study", ""),
+]
+
+
+def _with(options: tuple[int, ...], value) -> list[int]:
+    """A slider's options, plus the current value (a stored run's or a link's)."""
+    return sorted({*options, int(value)})
+
+
+def _load_run_settings(storage: str, group: str) -> None:
+    """Set the sidebar to a stored run's settings (before the widgets are drawn)."""
+    ss = st.session_state
+    try:
+        config, _ = T.load_run(storage, group)
+    except ValueError as exc:
+        ss["tn_notice"] = md_escape(exc)
+        return
+    ss.update(tn_task=config.task, tn_opts=",".join(config.optimizers),
+              tn_opt_list=list(config.optimizers), tn_trials=config.trials,
+              tn_steps=config.steps, tn_seeds=config.seeds, tn_seed=config.seed,
+              tn_sampler=config.sampler_seed, tn_study=group, tn_loaded=group,
+              tn_shown=(storage, group))  # fmt: skip
+
+
+def _open(storage: str) -> None:
+    _load_run_settings(storage, st.session_state["tn_pick"])
+
+
+def _name(key: str) -> str:
+    return REGISTRY[key].name + (" (SGD)" if key == "nesterov" else "")
+
+
+def _parse_optimizers(text: str) -> tuple[list[str], list[str]]:
+    """(known keys, unknown names) of a comma-separated list from the URL."""
+    parts = [p.strip().lower() for p in text.split(",") if p.strip()]
+    return [p for p in parts if p in T.TUNABLE], [p for p in parts if p not in T.TUNABLE]
+
+
+def _sync_optimizers() -> None:
+    """The multiselect writes its list back to the URL field."""
+    st.session_state["tn_opts"] = ",".join(st.session_state["tn_opt_list"])
+
+
+def tuning_controls() -> tuple[T.TuneConfig | None, str | None, str, list[str]]:
+    """Sidebar → (config or None, storage URL or None, study name, warnings)."""
+    ss = st.session_state
+    problems = url_state(FIELDS)
+    storage = _storage(problems)
+    study = ss.get("tn_study", "").strip()
+    if study and study != ss.get("tn_loaded") and storage is not None:
+        ss["tn_loaded"] = study
+        if study in {r.group for r in _safe_runs(storage)}:  # a link to a stored run
+            _load_run_settings(storage, study)
+    known, unknown = _parse_optimizers(ss["tn_opts"])
+    if unknown:
+        problems.append(f"Ignored optimizer {md_escape(quote(', '.join(unknown)))} from the "
+                        f"link: choose from {', '.join(T.TUNABLE)}.")  # fmt: skip
+        ss["tn_opts"] = ",".join(known)
+    if ss.get("tn_opt_list") is None or ",".join(ss["tn_opt_list"]) != ",".join(known):
+        ss["tn_opt_list"] = known
+    sb = st.sidebar
+    sb.header("Task")
+    sb.selectbox("Task", list(TASKS), key="tn_task", format_func=lambda k: TASKS[k].name,
+                 label_visibility="collapsed")  # fmt: skip
+    task = get_task(ss["tn_task"])
+    sb.caption(f"{task.description} Metric: {task.metric} (lower is better).")
+    sb.header("Optimizers")
+    sb.multiselect("Optimizers", list(T.TUNABLE), key="tn_opt_list", format_func=_name,
+                   on_change=_sync_optimizers, label_visibility="collapsed",
+                   help="The paper's baselines. Each gets its own study with the same "
+                   "budget.")  # fmt: skip
+    sb.header("Budget")
+    sb.select_slider("trials per optimizer", _with(TRIALS, ss["tn_trials"]), key="tn_trials")
+    sb.select_slider("steps per run", _with(STEPS, ss["tn_steps"]), key="tn_steps")
+    sb.select_slider("seeds at the best setting", _with(SEEDS, ss["tn_seeds"]), key="tn_seeds")
+    with sb.expander("Seeds, device, storage"):
+        lo, hi = FIELDS[5].bounds
+        st.number_input("training seed", int(lo), int(hi), key="tn_seed", step=1,
+                        help="Every trial trains from this seed (data split, weights, "
+                        "batches); the best settings then train on the next seeds.")  # fmt: skip
+        st.number_input("sampler seed", int(lo), int(hi), key="tn_sampler", step=1,
+                        help="The TPE sampler's seed, the same for every optimizer.")  # fmt: skip
+        st.selectbox("device", ["auto", "cpu", "cuda"], key="tn_device")
+        st.radio("storage", ["default", "url"], key="tn_store", horizontal=True,
+                 format_func={"default": "this server's", "url": "a URL"}.get)  # fmt: skip
+        if ss.get("tn_store") == "url":
+            st.text_input("storage URL", key="tn_url",
+                          placeholder="postgresql+psycopg://user:password@host/db")  # fmt: skip
+        st.text_input("study name", key="tn_study", placeholder=_auto_name(ss),
+                      help="Each optimizer's study is NAME-OPTIMIZER. Empty: a name made "
+                      "from the task, steps and seeds, so the same setup resumes.")  # fmt: skip
+    sb.caption("Storage: " + md_escape(T.redact(storage)) if storage else "Storage: none")
+    config = None
+    try:
+        config = T.TuneConfig(
+            task=task.key, optimizers=tuple(ss["tn_opt_list"]), trials=int(ss["tn_trials"]),
+            seeds=int(ss["tn_seeds"]), steps=int(ss["tn_steps"]), seed=int(ss["tn_seed"]),
+            sampler_seed=int(ss["tn_sampler"]), device=ss.get("tn_device", "auto"),
+        )  # fmt: skip
+        if config.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("No CUDA device here: choose auto or cpu.")
+    except ValueError as exc:
+        problems.append(md_escape(exc))
+        config = None
+    study = ss.get("tn_study", "").strip() or (config.default_study() if config else "")
+    return config, storage, study, problems
+
+
+def _storage(problems: list[str]) -> str | None:
+    """The storage URL chosen in the sidebar (None, with a warning, when it is not valid)."""
+    ss = st.session_state
+    if ss.get("tn_store", "default") == "default":
+        return T.default_storage_url()
+    try:
+        return T.normalise_url(ss.get("tn_url", ""))
+    except ValueError as exc:
+        problems.append(f"Storage: {md_escape(exc)}")
+        return None
+
+
+def _auto_name(ss) -> str:
+    try:
+        return T.TuneConfig(task=ss["tn_task"], steps=int(ss["tn_steps"]),
+                            seed=int(ss["tn_seed"]),
+                            sampler_seed=int(ss["tn_sampler"])).default_study()  # fmt: skip
+    except (KeyError, ValueError):
+        return "automatic"
+
+
+# --------------------------------------------------------------------------- running
+
+
+def run_study(config: T.TuneConfig, storage: str, study: str) -> None:
+    """Run (or resume) the studies with a progress bar; Stop keeps every finished trial."""
+    ss = st.session_state
+    ss["tn_shown"] = (storage, study)
+    ss["tn_running"] = True
+    bar = st.progress(0.0, text="opening the studies…")
+
+    def update(p: T.Progress) -> None:
+        bar.progress(min(1.0, p.done / max(p.total, 1)), text=md_escape(p.text))
+
+    try:
+        T.tune(config, storage, study, on_progress=update)
+    except ValueError as exc:
+        st.warning(md_escape(exc))
+    finally:
+        ss["tn_running"] = False  # (not reached when Stop interrupts the script)
+    bar.empty()
+
+
+# --------------------------------------------------------------------------- showing a run
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _figures(storage: str, group: str, fingerprint: tuple) -> dict:
+    """The run's figures; ``fingerprint`` (every trial's state and value) keys the cache."""
+    config, studies = T.load_run(storage, group)
+    out = {"history": tplots.history_figure(studies, config.metric)}
+    if "vradam" in studies:
+        out["contour"] = tplots.contour_figure(studies["vradam"], config.metric)
+        out["importance"] = tplots.importance_figure(studies["vradam"], config.metric)
+    return out
+
+
+def _fingerprint(studies) -> tuple:
+    return tuple(
+        (key, t.number, t.state.name, t.value, str(s.user_attrs.get("evaluation")))
+        for key, s in studies.items()
+        for t in s.get_trials(deepcopy=False)
+    )
+
+
+def show_run(storage: str, group: str) -> None:
+    try:
+        config, studies = T.load_run(storage, group)
+    except ValueError as exc:
+        st.warning(md_escape(exc))
+        return
+    rows = T.results_table(config, studies)
+    task = get_task(config.task)
+    st.markdown(
+        f"#### {md_escape(group)}\n{task.name}, {config.steps} steps per run, "
+        f"{config.trials} trials per optimizer (training seed {config.seed}, sampler seed "
+        f"{config.sampler_seed}), then {config.seeds} seed(s) at each best setting."
+    )
+    short = [r.name for r in rows if r.trials < config.trials or len(r.values) < config.seeds]
+    if short:
+        st.warning(f"Incomplete for {', '.join(short)}: the table counts what is stored. "
+                   "Run study with this setup resumes the budget.")  # fmt: skip
+    figs = _figures(storage, group, _fingerprint(studies))
+    st.plotly_chart(trusted(figs["history"]), key="tn_history")
+    chart_summary(T.history_summary(studies, config.trials))
+    st.markdown("**Results**: the metric at each optimizer's best setting over fresh seeds, "
+                "mean ± the 95 % t-interval's half-width.")  # fmt: skip
+    st.dataframe(T.table_rows(rows), hide_index=True, width="stretch")
+    st.caption(md_escape(T.PAPER_NOTE))
+    st.dataframe(T.paper_rows(), hide_index=True, width="stretch")
+    if "vradam" in studies:
+        _vradam_figures(figs, studies["vradam"], config)
+    with st.expander("Every trial"):
+        trials = [{**r, "optimizer": REGISTRY[r["optimizer"]].name} for r in T.trial_rows(studies)]
+        st.dataframe(trials, hide_index=True, width="stretch")
+    with st.expander("Export, and more workers"):
+        meta = T.run_meta(config, storage, group)
+        c1, c2 = st.columns(2)
+        c1.download_button("JSON (settings, versions, trials)",
+                           T.results_json(meta, rows, T.trial_rows(studies)),
+                           file_name=f"{group}.json", mime="application/json",
+                           on_click="ignore")  # fmt: skip
+        c2.download_button("CSV (one row per optimizer)", T.results_csv(rows, meta["versions"]),
+                           file_name=f"{group}.csv", mime="text/csv",
+                           on_click="ignore")  # fmt: skip
+        where = "" if storage == T.default_storage_url() else " --storage URL"
+        st.code(f"python -m vradam tune --task {config.task} --optimizers "
+                f"{','.join(config.optimizers)} --trials {config.trials} --seeds {config.seeds} "
+                f"--steps {config.steps} --seed {config.seed} --sampler-seed "
+                f"{config.sampler_seed} --study {group}{where}", language="bash")  # fmt: skip
+        st.caption("The same command on more processes or machines (with a shared "
+                   "--storage URL, e.g. PostgreSQL) joins the same studies and shares "
+                   "the budget.")  # fmt: skip
+
+
+def _vradam_figures(figs: dict, study, config: T.TuneConfig) -> None:
+    contour, importance = figs.get("contour"), figs.get("importance")
+    if contour is None:
+        st.caption("VRAdam's contour and importances need at least 3 completed trials.")
+        return
+    c1, c2 = st.columns([3, 2])
+    with c1:
+        st.plotly_chart(trusted(contour), key="tn_contour")
+        best = T.best_trial(study.get_trials(deepcopy=False), config.trials)
+        p = best.params
+        st.caption("Optuna's contour, interpolated between the trials (dots); darker is "
+                   "lower.")  # fmt: skip
+        chart_summary(f"VRAdam's best trial ({best.number}): α₀ = {p['lr']:.3g}, "
+                      f"β₃ = {p['beta3']:.3g}, α₁ = {p['alpha1']:.3g}, {config.metric} "
+                      f"{best.value:.4g}.")  # fmt: skip
+    with c2:
+        if importance is not None:
+            st.plotly_chart(trusted(importance), key="tn_importance")
+            (bars,) = importance["data"]
+            parts = [f"{y} {x:.2f}" for y, x in sorted(zip(bars["y"], bars["x"]),
+                                                        key=lambda b: -b[1])]  # fmt: skip
+            chart_summary("Importance of each parameter: " + ", ".join(parts) + ".")
+
+
+def _open_section(storage: str | None) -> None:
+    ss = st.session_state
+    with st.expander("Open a study run earlier (here or with python -m vradam tune)",
+                     expanded=not ss.get("tn_shown")):  # fmt: skip
+        if storage is None:
+            st.caption("Choose a valid storage in the sidebar.")
+            return
+        try:
+            runs = T.list_runs(storage)
+        except ValueError as exc:
+            st.warning(md_escape(exc))
+            return
+        if not runs:
+            st.caption(f"No studies in {md_escape(T.redact(storage))} yet.")
+            return
+        labels = {
+            r.group: f"{r.group}: {TASKS[r.task].name if r.task in TASKS else r.task}, "
+            + ", ".join(f"{REGISTRY[o].name} {r.trials[o]}" for o in r.optimizers)
+            + " trials"
+            for r in runs
+        }
+        c1, c2 = st.columns([4, 1])
+        c1.selectbox("Stored runs", list(labels), format_func=labels.get,
+                              key="tn_pick", label_visibility="collapsed")  # fmt: skip
+        c2.button("Open", width="stretch", on_click=_open, args=(storage,),
+                  help="Shows the run and sets the sidebar to its settings, so Run study "
+                  "resumes or extends it.")  # fmt: skip
+
+
+INTRO = (
+    "A fair comparison tunes every optimizer with **the same budget**: one Optuna study each "
+    "(TPE with the same seed, the same number of trials, every trial from the same training "
+    "seed), then each best setting trains on fresh seeds. The searched ranges hold the task's "
+    "defaults and the paper's tuned values (α₀, β₃, α₁ for VRAdam); a diverged trial is "
+    "recorded as failed and the study goes on. **Stop** keeps every finished trial: running "
+    "the same setup again resumes it."
+)
+
+
+def show() -> None:
+    ss = st.session_state
+    st.subheader("Tuning: the same budget for every optimizer")
+    st.markdown(INTRO)
+    config, storage, study, problems = tuning_controls()
+    for problem in problems:
+        st.warning(problem)
+    if ss.get("tn_running"):  # the last run did not finish: Stop (or a closed tab)
+        ss["tn_running"] = False
+        st.info("Stopped: the finished trials are stored; **Run study** resumes the budget.")
+    c1, c2, _ = st.columns([1, 1, 3])
+    go = c1.button("Run study", type="primary", width="stretch",
+                   disabled=config is None or storage is None)  # fmt: skip
+    c2.button("Stop", width="stretch", help="Stops after the current step; finished trials "
+              "stay in the storage.")  # fmt: skip
+    if config is not None and storage is not None and not problems:
+        runs = config.trials + config.seeds
+        st.caption(f"{len(config.optimizers)} optimizers × ({config.trials} trials + "
+                   f"{config.seeds} seeds) = {len(config.optimizers) * runs} runs of "
+                   f"{config.steps} steps, study {md_escape(quote(study, 60))}.")  # fmt: skip
+    if go and config is not None and storage is not None:
+        run_study(config, storage, study)
+    notice = ss.pop("tn_notice", None)
+    if notice:
+        st.warning(notice)
+    _open_section(storage)
+    shown = ss.get("tn_shown")
+    if shown is not None:
+        show_run(*shown)
+    write_url(FIELDS)
+
+
+def _safe_runs(storage: str) -> list:
+    try:
+        return T.list_runs(storage)
+    except ValueError:
+        return []
