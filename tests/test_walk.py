@@ -65,10 +65,7 @@ LESSONS_EVERYWHERE = ("velocity_penalty", "noise", "edge_of_stability", "physics
 
 # (page title, viewport) → what still fails there (pages being changed elsewhere); the
 # reason names the page and what overlaps.
-KNOWN: dict[tuple[str, str], str] = {
-    ("Playground", "390x844"): "Playground page on a phone: the loss panel's title "
-    '"loss − f*" overlaps the step slider\'s labels (pg_chart)',
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def _cases():

@@ -96,7 +96,8 @@ class _Geometry:
         self.title_px = round(lay.font + 8)  # a panel's title above it
         self.axis_px = round(44 * s)  # tick labels and title under an x axis
         self.buttons_px = round(30 * s)
-        self.slider_px = round(54 * s)  # current value, rail (labels hidden)
+        # current value, rail (labels hidden); stacked: its step labels need 14 px more
+        self.slider_px = round(54 * s) + (14 if lay.stacked else 0)
         self.ticks_px = round(18 * s) if lay.stacked else 0  # stacked: every panel's steps
         row = lay.font + 9
         if lay.stacked:
