@@ -314,7 +314,7 @@ def _optimizer_fields(q: _Query, warnings: list[str]) -> tuple[str, ...]:
     for text in q.get_all("opt"):
         try:
             spec = OptimizerSpec.parse(text)
-            _check_widget_values(spec)
+            check_widget_values(spec)
             opts.append(text)
         except ValueError as exc:
             warnings.append(f"ignored optimizer {_quote(text)}: {_short(str(exc))}")
@@ -323,7 +323,7 @@ def _optimizer_fields(q: _Query, warnings: list[str]) -> tuple[str, ...]:
     return tuple(opts[:MAX_OPTIMIZERS])
 
 
-def _check_widget_values(spec: OptimizerSpec) -> None:
+def check_widget_values(spec: OptimizerSpec) -> None:
     """Raise ValueError for a value the optimizer editor cannot show: not finite, or
     not positive on a log-scale slider (β3 may be 0: its slider offers "0 (off)")."""
     for hp in spec.info.hyperparams:

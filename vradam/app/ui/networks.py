@@ -19,6 +19,7 @@ import torch
 
 from vradam.app.figures import networks as netplots
 from vradam.app.figures.common import assign_colors
+from vradam.app.playground import check_widget_values
 from vradam.app.summaries import sweep_summary, training_summary
 from vradam.app.ui.common import (
     UrlField,
@@ -80,16 +81,9 @@ def _reason(exc: ValueError) -> str:
 
 
 def _editable(spec: OptimizerSpec) -> OptimizerSpec:
-    """``spec``, or ValueError for a value the optimizer editor cannot show: not finite, or
-    not positive on a log-scale slider (β3 may be 0, "0 (off)", or auto)."""
-    for hp in spec.info.hyperparams:
-        value = spec.hyperparams.get(hp.name)
-        if not isinstance(value, float | int):
-            continue
-        if not math.isfinite(value):
-            raise ValueError(f"{hp.name} must be a finite number")
-        if hp.log and hp.name != "beta3" and value <= 0:
-            raise ValueError(f"{hp.name} must be greater than 0")
+    """``spec``, or ValueError for a value the optimizer editor cannot show (β3 may also be
+    auto here)."""
+    check_widget_values(spec)
     return spec
 
 
