@@ -13,6 +13,7 @@ from vradam.app.ui.eos import FIELDS as EOS_FIELDS
 from vradam.app.ui.networks import URL_KEYS as NETWORKS_KEYS
 from vradam.app.ui.physics import FIELDS as PHYSICS_FIELDS
 from vradam.app.ui.stability import FIELDS as STABILITY_FIELDS
+from vradam.app.ui.tuning import FIELDS as TUNING_FIELDS
 from vradam.studies.networks import TASKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,6 +30,7 @@ PAGES = {
     "eos": ("pages/eos.py", None, [f.key for f in EOS_FIELDS]),
     "physics": ("pages/physics.py", None, [f.key for f in PHYSICS_FIELDS]),
     "stability": ("pages/stability.py", None, [f.key for f in STABILITY_FIELDS]),
+    "tuning": ("pages/tuning.py", None, [f.key for f in TUNING_FIELDS]),
 }
 
 
@@ -61,8 +63,9 @@ def _garbage_queries(keys, fixed=None):
     yield "repeated", {**{k: ["1", "inf", LONG, "-1"] for k in keys}, **fixed}
 
 
-@pytest.mark.parametrize("page", ["playground", "lessons", "physics", "stability"])
-def test_garbage_urls_never_crash_a_page(page):
+@pytest.mark.parametrize("page", ["playground", "lessons", "physics", "stability", "tuning"])
+def test_garbage_urls_never_crash_a_page(page, tmp_path, monkeypatch):
+    monkeypatch.setenv("VRADAM_STORAGE", f"sqlite:///{tmp_path / 'studies.db'}")  # tuning page
     for what, query in _garbage_queries(PAGES[page][2]):
         _check(_open(page, query), (page, what))
 
