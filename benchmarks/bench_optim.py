@@ -2,14 +2,19 @@
 
     python benchmarks/bench_optim.py              # CPU: 1M, 10M (76 and 196 tensors), 30k
     python benchmarks/bench_optim.py --device cuda
+    python benchmarks/bench_optim.py --sizes 30k,10M/196 --rounds 5
+    python benchmarks/bench_optim.py --threads 1 --clock cpu  # a busy shared machine
     python benchmarks/bench_optim.py --quick      # tiny sizes, a smoke run
 
 Parameters are shaped like a small transformer (embedding, attention and MLP
 matrices, biases, layer norms: many tensors of mixed sizes). Each repetition
-runs one AdamW step, one VRAdam step and one step of the published reference
-loop, so drift in machine load hits all three alike; the table
-reports medians and the ratio VRAdam / AdamW. On CUDA every VRAdam step also
-runs under ``torch.cuda.set_sync_debug_mode("error")``.
+runs one AdamW step, one VRAdam step (default β3 = 1, so the gate is on) and one
+step of the published reference loop, in rotating order, so drift in machine load
+hits all three alike; the whole set of sizes runs in several rounds, round-robin.
+The table reports medians over every repetition, the ratio VRAdam / AdamW (the
+median of per-repetition ratios) and the range of that ratio over the rounds, which
+shows how noisy the machine was. On CUDA every VRAdam step also runs under
+``torch.cuda.set_sync_debug_mode("error")``.
 
 The reference row is the algorithm as the authors published it: a plain loop
 over tensors that reads each tensor's partial norm on the host with
@@ -95,7 +100,7 @@ def make_params(shapes, device, seed=0):
     return params
 
 
-def _timed_step(opt, device, sync_debug=False):
+def _timed_step(opt, device, clock, sync_debug=False):
     if device.type == "cuda":
         torch.cuda.synchronize()
         if sync_debug:
@@ -108,13 +113,19 @@ def _timed_step(opt, device, sync_debug=False):
                 torch.cuda.set_sync_debug_mode("default")
         torch.cuda.synchronize()
         return time.perf_counter() - start
-    start = time.perf_counter()
+    start = clock()
     opt.step()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def bench_size(name, shapes, device, foreach, reps, warmup):
-    n_params = sum(torch.Size(s).numel() for s in shapes)
+def time_steps(
+    shapes, device, foreach, reps, warmup, clock=time.perf_counter
+) -> dict[str, list[float]]:
+    """Per-repetition step times of each optimizer, interleaved in rotating order.
+
+    ``clock=time.process_time`` (``--clock cpu``) counts this process's CPU time, which
+    waiting for a core that other processes hold does not inflate (CPU steps only; use
+    it with ``--threads 1`` on a busy shared machine)."""
     opts = {
         "AdamW": torch.optim.AdamW(make_params(shapes, device), lr=1e-3, foreach=foreach),
         "VRAdam": VRAdam(make_params(shapes, device), lr=1e-3, foreach=foreach),
@@ -127,25 +138,34 @@ def bench_size(name, shapes, device, foreach, reps, warmup):
         order = keys[i % len(keys) :] + keys[: i % len(keys)]
         for key in order:
             dt = _timed_step(
-                opts[key], device, sync_debug=(key == "VRAdam" and device.type == "cuda")
+                opts[key], device, clock, sync_debug=(key == "VRAdam" and device.type == "cuda")
             )
             if i >= warmup:
                 times[key].append(dt)
-    med = {k: statistics.median(v) for k, v in times.items()}
+    return times
 
-    def ratio(key):  # median of per-repetition ratios: robust to drifting machine load
-        return statistics.median(a / b for a, b in zip(times[key], times["AdamW"]))
 
+def _ratio(times, key) -> float:
+    # median of per-repetition ratios: robust to drifting machine load
+    return statistics.median(a / b for a, b in zip(times[key], times["AdamW"], strict=True))
+
+
+def summarise(name, shapes, device, foreach, rounds: list[dict[str, list[float]]]) -> dict:
+    """One table row from several rounds: medians over every repetition of every round,
+    and the range of the per-round medians of VRAdam / AdamW (the run-to-run spread)."""
+    times = {k: [t for r in rounds for t in r[k]] for k in rounds[0]}
+    per_round = [_ratio(r, "VRAdam") for r in rounds]
     return dict(
         size=name,
-        params=n_params,
+        params=sum(torch.Size(s).numel() for s in shapes),
         tensors=len(shapes),
         kernel="foreach" if foreach else "for-loop",
         device=str(device),
-        median_ms={k: 1e3 * v for k, v in med.items()},
-        ratio_vradam_adamw=ratio("VRAdam"),
-        ratio_published_adamw=ratio("published loop"),
-        reps=reps,
+        median_ms={k: 1e3 * statistics.median(v) for k, v in times.items()},
+        ratio_vradam_adamw=_ratio(times, "VRAdam"),
+        ratio_published_adamw=_ratio(times, "published loop"),
+        ratio_vradam_adamw_rounds=per_round,
+        reps=len(times["AdamW"]),
     )
 
 
@@ -153,37 +173,63 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--reps", type=int, default=None, help="timed steps per optimizer")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds over every size (default 3, --quick 1)")  # fmt: skip
+    parser.add_argument("--sizes", default=None, help=f"comma list of {', '.join(SIZES)}")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall time, or this process's CPU time (CPU steps only)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few reps (smoke run)")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args(argv)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available")
+    if device.type == "cuda" and args.clock == "cpu":
+        parser.error("--clock cpu times CPU steps; GPU steps are timed by the wall clock")
     sizes = QUICK_SIZES if args.quick else SIZES
-    rows = []
-    for name, cfg in sizes.items():
-        shapes = transformer_shapes(**cfg)
-        for foreach in (False, True):
-            reps = args.reps or (3 if args.quick else {"1M": 60, "30k": 400}.get(name, 24))
-            rows.append(bench_size(name, shapes, device, foreach, reps, warmup=2))
+    if args.sizes:
+        unknown = set(args.sizes.split(",")) - set(sizes)
+        if unknown:
+            parser.error(
+                f"--sizes: unknown {', '.join(sorted(unknown))}; one of {', '.join(sizes)}"
+            )
+        sizes = {k: v for k, v in sizes.items() if k in args.sizes.split(",")}
+    rounds = args.rounds or (1 if args.quick else 3)
+    configs = [(name, transformer_shapes(**cfg), foreach)
+               for name, cfg in sizes.items() for foreach in (False, True)]  # fmt: skip
+    results: list[list[dict]] = [[] for _ in configs]
+    for _ in range(rounds):  # round-robin, so load drift is spread over every row
+        for (name, shapes, foreach), out in zip(configs, results, strict=True):
+            reps = args.reps or (3 if args.quick else {"1M": 40, "30k": 300}.get(name, 16))
+            out.append(time_steps(shapes, device, foreach, reps, warmup=2, clock=clock))
+    rows = [summarise(name, shapes, device, foreach, out)
+            for (name, shapes, foreach), out in zip(configs, results, strict=True)]  # fmt: skip
 
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"{torch.get_num_threads()} threads, device {device}")  # fmt: skip
+          f"{torch.get_num_threads()} threads, device {device}, {rounds} round(s), "
+          f"{args.clock} clock")  # fmt: skip
     print()
     print("| size | params | tensors | kernel | AdamW ms | VRAdam ms | published loop ms "
-          "| VRAdam / AdamW | published / AdamW |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| VRAdam / AdamW | rounds' range | published / AdamW |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         m = r["median_ms"]
+        lo, hi = min(r["ratio_vradam_adamw_rounds"]), max(r["ratio_vradam_adamw_rounds"])
         print(
             f"| {r['size']} | {r['params']:,} | {r['tensors']} | {r['kernel']} "
             f"| {m['AdamW']:.2f} | {m['VRAdam']:.2f} | {m['published loop']:.2f} "
-            f"| **{r['ratio_vradam_adamw']:.3f}×** | {r['ratio_published_adamw']:.3f}× |"
+            f"| **{r['ratio_vradam_adamw']:.3f}×** | {lo:.3f}–{hi:.3f} "
+            f"| {r['ratio_published_adamw']:.3f}× |"
         )
     if args.json:
+        meta = dict(torch=torch.__version__, clock=args.clock, threads=torch.get_num_threads())
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(dict(torch=torch.__version__, rows=rows), indent=2))
+        args.json.write_text(json.dumps(meta | dict(rows=rows), indent=2))
     return 0
 
 

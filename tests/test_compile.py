@@ -3,7 +3,8 @@ machine with ``PYTHONPATH=. python3 -m pytest -o addopts= tests/test_compile.py`
 
 A compiled training step (model, loss, backward, ``step()``) equals the eager one, makes
 no more graphs than the same step with AdamW, and does not recompile while the gate
-moves; ``step()`` alone compiles with ``fullgraph=True`` wherever AdamW's does.
+moves; ``step()`` alone compiles with ``fullgraph=True`` wherever AdamW's does. The
+optimizers and their settings are the rows of tests/optimizer_table.py that have them.
 The CPU runs use the ``aot_eager`` backend (the graphs dynamo and AOTAutograd make,
 without inductor's C++ build); ``VRADAM_COMPILE_BACKEND=inductor`` (the GPU script)
 compiles for real.
@@ -16,17 +17,17 @@ import os
 
 import pytest
 import torch
+from optimizer_table import COMPILE
 from torch._dynamo.testing import CompileCounterWithBackend
 
-from vradam import VRAdam, VRMomentum
+from vradam import VRAdam
 
 BACKEND = os.environ.get("VRADAM_COMPILE_BACKEND", "aot_eager")
 DEVICE = "cuda" if BACKEND == "inductor" and torch.cuda.is_available() else "cpu"
-CASES = [
-    (torch.optim.AdamW, dict(lr=0.01)),
-    (VRAdam, dict(lr=0.01, beta3=500.0)),  # the gate moves and clips within 20 steps
-    (VRMomentum, dict(lr=0.05, beta3=20.0)),
-]
+ADAMW = (torch.optim.AdamW, dict(lr=0.01))  # the baseline
+# From the optimizer table: each row's settings move the gate (and clip it) within 20 steps.
+CASES = [(row.torch_class, row.compile) for row in COMPILE]
+IDS = [row.key for row in COMPILE]
 
 
 def _model():
@@ -68,11 +69,11 @@ def _compiled_run(cls, kwargs, steps=20):
 
 @pytest.fixture(scope="module")
 def adamw_frames():
-    frames, _, _ = _compiled_run(torch.optim.AdamW, dict(lr=0.01))
+    frames, _, _ = _compiled_run(*ADAMW)
     return frames[-1]
 
 
-@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(("cls", "kwargs"), CASES, ids=IDS)
 def test_compiled_training_step_equals_eager(cls, kwargs, adamw_frames):
     frames, etas, diff = _compiled_run(cls, kwargs)
     assert diff < 1e-6
@@ -97,7 +98,7 @@ def _compile_step_alone(cls, kwargs, fullgraph):
     return frames
 
 
-@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(("cls", "kwargs"), CASES, ids=IDS)
 def test_compiled_step_alone_does_not_recompile(cls, kwargs):
     frames = _compile_step_alone(cls, kwargs, fullgraph=False)
     assert frames[0] == frames[-1]  # compiled on the first call only
@@ -113,17 +114,17 @@ def _graphs_and_breaks(cls, kwargs):
     return explained.graph_count, explained.graph_break_count
 
 
-@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(("cls", "kwargs"), CASES, ids=IDS)
 def test_step_alone_makes_no_more_graphs_than_adamw(cls, kwargs):
     graphs, breaks = _graphs_and_breaks(cls, kwargs)
-    adamw_graphs, adamw_breaks = _graphs_and_breaks(*CASES[0])
+    adamw_graphs, adamw_breaks = _graphs_and_breaks(*ADAMW)
     assert graphs <= adamw_graphs and breaks <= adamw_breaks
 
 
-@pytest.mark.parametrize(("cls", "kwargs"), CASES[1:], ids=lambda c: getattr(c, "__name__", ""))
+@pytest.mark.parametrize(("cls", "kwargs"), CASES, ids=IDS)
 def test_compiled_step_alone_fullgraph_where_adamw_compiles(cls, kwargs):
     try:
-        _compile_step_alone(*CASES[0], fullgraph=True)
+        _compile_step_alone(*ADAMW, fullgraph=True)
     except torch._dynamo.exc.Unsupported as exc:
         pytest.skip(f"torch {torch.__version__}'s own AdamW.step() breaks the graph: {exc!s:.80}")
     assert _compile_step_alone(cls, kwargs, fullgraph=True)[-1] == 1

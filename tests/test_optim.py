@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from optimizer_table import BAD_CLASS
+from optimizer_table import BAD_CLASS, GATE_OFF, LOADS
 from reference_impl import random_grad_seq, vradam_reference, vrmomentum_reference
 
 from vradam import VRAdam, VRMomentum, effective_lr
@@ -117,25 +117,27 @@ def _model(seed=0, dtype=torch.float64):
     )
 
 
-ADAMW_SETTINGS = [
-    {},
-    dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
-    dict(lr=0.003, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.0),
-]
+GATE_OFF_CASES = [(r, settings) for r in GATE_OFF for settings in r.gate_off[1]]
 
 
-@pytest.mark.parametrize("settings", ADAMW_SETTINGS)
+@pytest.mark.parametrize(
+    ("row", "settings"),
+    GATE_OFF_CASES,
+    ids=[f"{r.key}-{i}" for i, (r, _) in enumerate(GATE_OFF_CASES)],
+)
 @pytest.mark.parametrize("foreach", [False, True])
-def test_beta3_zero_is_adamw(settings, foreach):
+def test_gate_off_is_its_twin_bit_for_bit(row, settings, foreach):
+    """beta3 = 0: VRAdam is AdamW, VRMomentum is EMA momentum, bit for bit."""
+    twin_class = row.gate_off[0]
     a, b = _model(), _model()
-    opt_v = VRAdam(a.parameters(), beta3=0.0, foreach=foreach, **settings)
-    opt_w = torch.optim.AdamW(b.parameters(), foreach=foreach, **settings)
-    _train(a, opt_v, 60)
-    _train(b, opt_w, 60)
+    opt = row.torch_class(a.parameters(), beta3=0.0, foreach=foreach, **settings)
+    twin = twin_class(b.parameters(), foreach=foreach, **settings)
+    _train(a, opt, 60)
+    _train(b, twin, 60)
     for p, q in zip(a.parameters(), b.parameters()):
         # Same operations in the same order: identical, not merely close.
         assert torch.equal(p, q)
-    assert opt_v.param_groups[0]["effective_lr"].item() == opt_w.param_groups[0]["lr"]
+    assert opt.param_groups[0]["effective_lr"].item() == twin.param_groups[0]["lr"]
 
 
 def test_beta3_zero_is_adamw_with_defaults_after_load():
@@ -404,6 +406,16 @@ def test_low_precision_norm_accumulates_in_float32():
     # A norm held in bf16 is off by ~4e-3 here.
     naive = torch.linalg.vector_norm(opt.state[p]["exp_avg"]).square().item()
     assert abs(naive - exact) / exact > 2e-3
+    # fp16: ‖v‖² ≈ 1e5 is past float16's largest value (65504), finite in float32.
+    q = torch.nn.Parameter(torch.zeros(100_000, dtype=torch.float16))
+    opt = VRAdam([q])
+    q.grad = torch.full((100_000,), 10.0, dtype=torch.float16)
+    opt.step()
+    s = opt.param_groups[0]["velocity_sq_norm"]
+    exact = float((opt.state[q]["exp_avg"].double() ** 2).sum())
+    assert s.dtype == torch.float32 and exact > 65504
+    assert s.item() == pytest.approx(exact, rel=1e-5)
+    assert torch.isfinite(q).all()
 
 
 def test_complex_parameters_follow_adamw():
@@ -454,6 +466,9 @@ SCHEDULERS = {
     "onecycle": lambda opt: torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=0.05, total_steps=40, cycle_momentum=True
     ),
+    "cyclic": lambda opt: torch.optim.lr_scheduler.CyclicLR(
+        opt, base_lr=0.005, max_lr=0.05, step_size_up=6, base_momentum=0.8, max_momentum=0.95
+    ),
 }
 
 
@@ -489,7 +504,7 @@ def test_schedulers_move_alpha0_and_the_gate_divides_it(name):
         lrs.append(scheduled)
         sched.step()
     assert len(set(lrs)) > 3
-    if name == "onecycle":
+    if name in ("onecycle", "cyclic"):
         assert len(betas_seen) > 3  # cycle_momentum moved betas[0]
 
 
@@ -538,25 +553,78 @@ def test_an_adamw_checkpoint_continues_as_the_constructed_vradam(beta3):
     assert all(torch.isfinite(p).all() for p in params)
 
 
+@pytest.mark.parametrize("row", GATE_OFF, ids=lambda r: r.key)
 @pytest.mark.parametrize("foreach", [False, True])
-def test_overflowing_velocity_norm(foreach):
-    """‖v‖² = inf (gradients of 1e18 on 1e5 float32 elements): β3 = 0 is still AdamW,
-    β3 > 0 clips the gate at α1 (η = α0/(1 + α1)); never NaN."""
+def test_overflowing_velocity_norm(row, foreach):
+    """‖v‖² = inf (gradients of 1e18 on 1e5 float32 elements): β3 = 0 is still the gate-off
+    twin (AdamW, EMA momentum) bit for bit, β3 > 0 clips the gate at α1 (η = α0/(1 + α1));
+    never NaN."""
+    twin_class, lr, alpha1 = row.gate_off[0], 1e-3, 10.0
     grad = torch.full((100_000,), 1e18)
     ref = torch.nn.Parameter(torch.ones(100_000))
-    adamw = torch.optim.AdamW([ref], lr=1e-3, foreach=foreach)
-    ref.grad = grad.clone()
-    adamw.step()
-    for beta3, eta in ((0.0, 1e-3), (1.0, 1e-3 / 11)):
+    twin = twin_class([ref], lr=lr, foreach=foreach)
+    for _ in range(2):
+        ref.grad = grad.clone()
+        twin.step()
+    for beta3, eta in ((0.0, lr), (1.0, lr / (1 + alpha1))):
         p = torch.nn.Parameter(torch.ones(100_000))
-        opt = VRAdam([p], lr=1e-3, beta3=beta3, foreach=foreach)
-        p.grad = grad.clone()
-        opt.step()
-        assert torch.isinf(opt.param_groups[0]["velocity_sq_norm"])
-        assert float(opt.param_groups[0]["effective_lr"]) == pytest.approx(eta)
+        opt = row.torch_class([p], lr=lr, beta3=beta3, alpha1=alpha1, foreach=foreach)
+        for _ in range(2):
+            p.grad = grad.clone()
+            opt.step()
+            assert torch.isinf(opt.param_groups[0]["velocity_sq_norm"])
+            assert float(opt.param_groups[0]["effective_lr"]) == pytest.approx(eta)
         assert torch.isfinite(p).all()
         if beta3 == 0:
             assert torch.equal(p, ref)
+
+
+def _checkpoint(opt) -> dict:
+    """A state dict as a checkpoint holds it: saved and loaded back."""
+    buffer = io.BytesIO()
+    torch.save(opt.state_dict(), buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def _groups(model, **kwargs) -> list[dict]:
+    params = list(model.parameters())
+    return [dict(params=params[:2], **kwargs), dict(params=params[2:], **kwargs)]
+
+
+@pytest.mark.parametrize(("row", "load"), LOADS,
+                         ids=[f"{load.source.__name__}-into-{r.key}-{i}"
+                              for i, (r, load) in enumerate(LOADS)])  # fmt: skip
+def test_state_dict_of_another_optimizer(row, load):
+    """Options the saved groups lack take the constructor's values (per group, no patching);
+    a continuation the row claims is bit for bit; a refused checkpoint loads nothing."""
+    model = _model()
+    source = load.source(_groups(model), **load.source_kwargs)
+    _train(model, source, 3)
+    twin_model = copy.deepcopy(model)
+    twin = load.source(_groups(twin_model), **load.source_kwargs)
+    twin.load_state_dict(_checkpoint(source))
+    saved = _checkpoint(source)
+
+    opt = row.torch_class(_groups(model), **load.kwargs)
+    before = copy.deepcopy(opt.param_groups)
+    if load.error is not None:
+        with pytest.raises(ValueError, match=re.escape(load.error)):
+            opt.load_state_dict(saved)
+        assert len(opt.state) == 0
+        assert [g["lr"] for g in opt.param_groups] == [g["lr"] for g in before]
+        return
+    opt.load_state_dict(saved)
+    for group, mine, theirs in zip(opt.param_groups, before, saved["param_groups"], strict=True):
+        for key, value in mine.items():
+            if key not in ("params", "effective_lr", "velocity_sq_norm"):
+                assert group[key] == theirs.get(key, value), key
+    _train(model, opt, 5, seed=7)
+    _train(twin_model, twin, 5, seed=7)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    if load.continues_as_source:
+        for p, q in zip(model.parameters(), twin_model.parameters()):
+            assert torch.equal(p, q)
 
 
 # ----------------------------------------------------------------------------- beta3="auto"
@@ -631,3 +699,198 @@ def test_vrmomentum_follows_cycle_momentum_schedulers(scheduler):
     opt.param_groups[0]["beta1"] = 0.5  # a user's own change still wins
     _train(model, opt, 1)
     assert opt.param_groups[0]["momentum"] == 0.5
+
+
+# ----------------------------------------------------------------------------- README claims
+# (tests/optimizer_table.py's CLAIMS maps every claim of the README's optimizer section to
+# the tests that check it; these are the ones no other test covered.)
+
+
+def test_core_needs_only_torch_and_numpy():
+    from pathlib import Path
+
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=!~ \[]", d)[0] for d in project["dependencies"]}
+    assert names == {"torch", "numpy"}
+    assert "streamlit" in " ".join(project["optional-dependencies"]["app"])
+
+
+def test_signatures_are_the_documented_ones():
+    import inspect
+
+    assert str(inspect.signature(VRAdam)) == (
+        "(params, lr: 'float | Tensor' = 0.001, betas: 'tuple[float, float]' = (0.9, 0.999), "
+        "beta3: 'float | str' = 1.0, alpha1: 'float' = 10.0, eps: 'float' = 1e-08, "
+        "weight_decay: 'float' = 0.01, *, maximize: 'bool' = False, "
+        "foreach: 'bool | None' = None, process_group=None) -> 'None'"
+    )
+    defaults = {k: p.default for k, p in inspect.signature(VRMomentum).parameters.items()}
+    assert defaults["lr"] == 1e-2 and defaults["beta1"] == 0.9 and defaults["beta3"] == 1.0
+    assert defaults["alpha1"] == 10.0 and defaults["weight_decay"] == 0.0
+
+
+def test_a_too_large_beta3_sits_at_the_floor():
+    """The symptom the README names: effective_lr at lr/(1+alpha1) on every step."""
+    model = _model()
+    opt = VRAdam(model.parameters(), lr=0.01, beta3=1e9, alpha1=10.0)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        opt.zero_grad()
+        x = torch.randn(16, 6, generator=gen, dtype=torch.float64)
+        model(x).pow(2).mean().backward()
+        opt.step()
+        assert opt.param_groups[0]["effective_lr"].item() == pytest.approx(0.01 / 11, rel=1e-12)
+
+
+def test_tensor_lr_with_beta3_zero_is_adamw_bit_for_bit():
+    """A Tensor lr (float32 or float64, with weight decay or not) goes through AdamW's own
+    tensor arithmetic while the gate is off."""
+    for lr_dtype in (torch.float32, torch.float64):
+        for weight_decay in (0.0, 0.1):
+            a, b = _model(dtype=torch.float32), _model(dtype=torch.float32)
+            lr = dict(lr=torch.tensor(0.01, dtype=lr_dtype), weight_decay=weight_decay)
+            opt_v = VRAdam(a.parameters(), beta3=0.0, **lr)
+            opt_w = torch.optim.AdamW(b.parameters(), **lr)
+            _train(a, opt_v, 20)
+            _train(b, opt_w, 20)
+            for p, q in zip(a.parameters(), b.parameters()):
+                assert torch.equal(p, q), (lr_dtype, weight_decay)
+
+
+def _published_loop_vradam():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_optim.py"
+    spec = importlib.util.spec_from_file_location("bench_optim", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PublishedLoopVRAdam
+
+
+def test_the_published_per_group_norm_agrees_with_one_group():
+    """The authors' loop (benchmarks/bench_optim.py) sums ‖v‖² per param group: with one
+    group it is VRAdam; with two, VRAdam's global norm gives other steps."""
+    published = _published_loop_vradam()
+    for groups in (1, 2):
+        a, b = _model(), _model()
+        hp = dict(lr=0.02, beta3=5.0, alpha1=3.0, weight_decay=0.05)
+        pa, pb = list(a.parameters()), list(b.parameters())
+        split = [pa] if groups == 1 else [pa[:2], pa[2:]]
+        opt_v = VRAdam([dict(params=ps) for ps in split], **hp)
+        split = [pb] if groups == 1 else [pb[:2], pb[2:]]
+        opt_p = published([dict(params=ps) for ps in split], **hp)
+        _train(a, opt_v, 30)
+        _train(b, opt_p, 30)
+        diff = max((p - q).abs().max().item() for p, q in zip(pa, pb))
+        if groups == 1:
+            assert diff < 1e-12
+        else:
+            assert diff > 1e-6
+
+
+def test_beta3_auto_is_two_over_the_peak_in_every_group():
+    from vradam import calibrate
+    from vradam.calibrate import Beta3Calibration
+
+    model = _model()
+    params = list(model.parameters())
+    opt = VRAdam([dict(params=params[:2]), dict(params=params[2:], lr=0.02)], beta3="auto")
+    norms = []
+    for _ in range(10):
+        _train(model, opt, 1)
+        norms.append(opt.param_groups[0]["velocity_sq_norm"].item())
+        assert [g["effective_lr"].item() for g in opt.param_groups] == [1e-3, 0.02]  # gate off
+    value = float(f"{2 / max(norms):.2g}")
+    assert opt.beta3_calibration.value == value
+    assert [g["beta3"] for g in opt.param_groups] == [value, value]
+    assert "this project's heuristic" in " ".join(calibrate.__doc__.split())
+    # other step counts and targets, on VRMomentum
+    other_model = _model(seed=1)
+    other = VRMomentum(other_model.parameters(), beta3=7.0)
+    cal = Beta3Calibration(other, steps=3, target=0.5)
+    norms = []
+    for _ in range(3):
+        assert other.param_groups[0]["beta3"] == 0.0
+        _train(other_model, other, 1)
+        norms.append(other.param_groups[0]["velocity_sq_norm"].item())
+    assert cal.done and cal.value == float(f"{0.5 / max(norms):.2g}") > 0
+    assert other.param_groups[0]["beta3"] == cal.value
+
+
+def test_cpu_velocities_are_views_of_one_flat_buffer():
+    """Each group's exp_avg tensors are views of one flat tensor (shapes kept), ‖v‖² is their
+    sum of squares, and after a checkpoint is loaded they are views of one buffer again."""
+    model = torch.nn.Sequential(torch.nn.Linear(6, 300), torch.nn.Tanh(), torch.nn.Linear(300, 2))
+    params = list(model.parameters())
+    for foreach in (False, True):
+        opt = VRAdam([dict(params=params[:2]), dict(params=params[2:])], foreach=foreach)
+        _train(model.double(), opt, 3)
+        for group in opt.param_groups:
+            velocities = [opt.state[p]["exp_avg"] for p in group["params"]]
+            assert [v.shape for v in velocities] == [p.shape for p in group["params"]]
+            assert len({v.untyped_storage().data_ptr() for v in velocities}) == 1
+        total = sum(float((opt.state[p]["exp_avg"] ** 2).sum()) for p in params)
+        assert opt.param_groups[0]["velocity_sq_norm"].item() == pytest.approx(total, rel=1e-12)
+        fresh = VRAdam([dict(params=params[:2]), dict(params=params[2:])], foreach=foreach)
+        fresh.load_state_dict(copy.deepcopy(opt.state_dict()))
+        _train(model, fresh, 1)
+        velocities = [fresh.state[p]["exp_avg"] for p in params[:2]]
+        assert len({v.untyped_storage().data_ptr() for v in velocities}) == 1
+        assert velocities[0].untyped_storage().data_ptr() != (
+            opt.state[params[0]]["exp_avg"].untyped_storage().data_ptr()
+        )
+
+
+def test_effective_lr_broadcasts_over_runs():
+    norms = torch.tensor([0.0, 0.5, 2.0, float("inf")], dtype=torch.float64)
+    lr = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    beta3 = torch.tensor([1.0, 2.0, 0.5, 1.0], dtype=torch.float64)
+    eta = effective_lr(lr, norms, beta3, 3.0)
+    expected = [0.1 / 1, 0.2 / 2, 0.3 / 2, 0.4 / 4]
+    assert eta.shape == (4,) and eta.tolist() == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+@pytest.mark.parametrize("foreach", [False, True])
+def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkeypatch):
+    """A CPU group of small tensors steps as a few operations on flat tensors: the same
+    numbers, bit for bit, as the step tensor by tensor (maximize, weight decay, a Tensor lr,
+    the gate on and off, and a parameter whose first gradient comes later, so that the step
+    counts differ)."""
+    import vradam.optim
+
+    def run(flat: bool, **kwargs):
+        monkeypatch.setattr(vradam.optim, "_FLAT_STEP_MAX", 1 << 20 if flat else 0)
+        model = _model(dtype=torch.float32)
+        late = torch.nn.Parameter(torch.ones(5))
+        opt = cls([*model.parameters(), late], foreach=foreach, **kwargs)
+        gen = torch.Generator().manual_seed(3)
+        for step in range(12):
+            opt.zero_grad()
+            x = torch.randn(16, 6, generator=gen)
+            loss = model(x).pow(2).mean() + (late.sum() ** 2 if step >= 6 else 0)
+            loss.backward()
+            opt.step()
+        buffers = opt._velocity_buffers[0][2]
+        assert (buffers[0]._scratch is not None) == flat  # the flat step ran, or did not
+        return [p.detach().clone() for p in opt.param_groups[0]["params"]]
+
+    settings = [
+        dict(lr=0.01, beta3=5.0, weight_decay=0.1),
+        dict(lr=0.01, beta3=0.0, maximize=True),
+        dict(lr=torch.tensor(0.01), beta3=0.0, weight_decay=0.1),
+    ]
+    for kwargs in settings:
+        for p, q in zip(run(True, **kwargs), run(False, **kwargs), strict=True):
+            assert torch.equal(p, q), kwargs
+    # A tensor of 65,536 elements is not small: that group steps tensor by tensor.
+    monkeypatch.undo()
+    for numel, flat in ((65_535, True), (65_536, False)):
+        p = torch.nn.Parameter(torch.zeros(numel))
+        opt = cls([p], foreach=foreach)
+        p.grad = torch.ones(numel)
+        opt.step()
+        assert (opt._velocity_buffers[0][2][0]._scratch is not None) == flat

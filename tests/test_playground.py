@@ -223,12 +223,20 @@ def test_gate_from_path_matches_the_engine():
 
 
 def test_scenario_rosenbrock_facts_from_the_preset_start():
-    """'from this start VRAdam is [thrown out], near step 985'; Adam is not, by step 1000."""
-    adam, vr, _ = run(SCENARIOS["rosenbrock"].config)
-    low = np.minimum.accumulate(vr.loss[0]) < 1e-8
-    out = np.flatnonzero(low & (vr.loss[0] > 1e-4))
-    assert out.size and 975 <= out[0] <= 995
-    assert adam.loss[0, -1] < 1e-6
+    """'from this start VRAdam is [thrown out], near step 975'; Adam is not, by step 1000.
+
+    The step moves with last-bit changes (a start moved by 1e-12, or gradients rounded
+    differently: it was 985 with autograd's gradients), so it is checked over starts
+    within 1e-10 of the preset's.
+    """
+    config = SCENARIOS["rosenbrock"].config
+    x0, y0 = config.start_points()[0]
+    for dx in (0.0, 1e-12, -3e-12, 1e-11, -1e-10):
+        adam, vr, _ = run(replace(config, start=(x0 + dx, y0 - dx)))
+        low = np.minimum.accumulate(vr.loss[0]) < 1e-8
+        out = np.flatnonzero(low & (vr.loss[0] > 1e-4))
+        assert out.size and 960 <= out[0] <= 995, (dx, out[:1])
+        assert adam.loss[0, -1] < 1e-6
 
 
 def test_scenario_himmelblau_gradient_points_along_x():

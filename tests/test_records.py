@@ -4,13 +4,15 @@ optimizer that is one record away from working everywhere."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from optimizer_table import ROWS
+from optimizer_table import CLAIMS, COMPILE, GATE_OFF, LOADS, ROWS
 
 import landscapes
 from vradam.sim import formulas
@@ -308,3 +310,87 @@ def test_beta3_auto_from_the_cli_and_the_networks_page(tmp_path):
     boxes[0].check().run()
     assert not at.exception
     assert any("beta3=auto" in text for text in at.session_state["nt_config"].optimizers)
+
+
+# ----------------------------------------------------------------------------- table coverage
+
+
+def test_the_package_optimizers_have_every_table_entry():
+    """VRAdam and VRMomentum: bad inputs, functional form, gate-off twin, compile settings,
+    state dicts of other optimizers; and AdamW's row loads a VRAdam checkpoint."""
+    ours = [r for r in ROWS if r.torch_class.__module__.startswith("vradam.")
+            and r.torch_class.__module__.count(".") == 1]  # fmt: skip
+    assert [r.key for r in ours] == ["vradam", "vrmomentum"]
+    for row in ours:
+        assert row.bad_class and row.functional and row.gate_off and row.compile and row.loads
+    assert [r.key for r in GATE_OFF] == [r.key for r in COMPILE] == ["vradam", "vrmomentum"]
+    into = {(r.key, load.source.__name__) for r, load in LOADS}
+    assert {("vradam", "AdamW"), ("vradam", "Adam"), ("adamw", "VRAdam"),
+            ("vrmomentum", "SGD")} <= into  # fmt: skip
+
+
+def _readme_optimizer_section() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("## Use VRAdam in your own training code")
+    return text[start : text.index("\n## ", start)]
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_claim_of_the_readme_optimizer_section_is_a_row():
+    """Each CLAIMS quote is in the section, and every sentence of its prose overlaps one."""
+    section = _readme_optimizer_section()
+    whole = _collapse(section)
+    missing = [c.quote for c in CLAIMS if c.quote not in whole]
+    assert not missing, missing
+    prose = _collapse(re.sub(r"```.*?```", " ", section.split("\n", 1)[1], flags=re.S))
+    spans = [(prose.index(c.quote), prose.index(c.quote) + len(c.quote))
+             for c in CLAIMS if c.quote in prose]  # fmt: skip
+    start, uncovered = 0, []
+    for end in [m.start() for m in re.finditer(r"(?<=[.;:])\s+(?=[-A-Z`*(\"])", prose)] + [
+        len(prose)
+    ]:
+        if not any(a < end and start < b for a, b in spans):
+            uncovered.append(prose[start:end])
+        start = end
+    assert not uncovered, uncovered
+
+
+def test_every_claim_names_tests_that_exist():
+    names: dict[str, set[str]] = {}
+    for claim in CLAIMS:
+        assert claim.tests
+        for test in claim.tests:
+            file, _, function = test.partition("::")
+            if file not in names:
+                tree = ast.parse((ROOT / "tests" / file).read_text())
+                names[file] = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+            assert function.startswith("test_") and function in names[file], test
+
+
+def test_gpu_script_runs_the_compile_tests_and_every_bench_shape():
+    """benchmarks/gpu_check.sh compiles with inductor on the GPU and benchmarks every shape."""
+    script = (ROOT / "benchmarks" / "gpu_check.sh").read_text()
+    assert re.search(r"VRADAM_COMPILE_BACKEND=inductor python3 -m pytest .*tests/test_compile\.py",
+                     script)  # fmt: skip
+    assert "tests/test_cuda.py" in script
+    (bench,) = [
+        line for line in script.splitlines() if line.startswith("python3 benchmarks/bench_optim")
+    ]
+    assert "--device cuda" in bench and "--sizes" not in bench and "--quick" not in bench
+
+
+def test_readme_speed_names_every_bench_shape():
+    """The README's speed statement quotes a ratio for every shape bench_optim.py measures."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "benchmarks" / "bench_optim.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    speed = _collapse(_readme_optimizer_section()).split("Speed (", 1)[1]
+    for name, config in bench.SIZES.items():
+        tensors = len(bench.transformer_shapes(**config))
+        size = name.split("/")[0]
+        assert re.search(rf"\b{re.escape(size)}\b[^×]*?\b{tensors} (smaller )?tensors", speed), name

@@ -10,10 +10,12 @@ tensor before *any* parameter moves, so a step runs in three phases:
 
 Each phase has a for-loop kernel and a ``foreach`` (multi-tensor) kernel, as in
 ``torch.optim.adam``. The apply phase takes η_t either as a Python float or as a
-0-dim tensor. With a float it runs exactly the operations of
-``torch.optim.AdamW`` (so ``beta3=0`` reproduces AdamW bit for bit); with a
-tensor, the path used on accelerators, η_t never leaves the device and nothing
-in the step synchronises with the host.
+0-dim tensor. With a float and the gate off (``beta3=0``) it runs exactly the
+operations of ``torch.optim.AdamW``, so VRAdam reproduces AdamW bit for bit;
+with the gate on it folds Adam's second bias correction into ε and the step size,
+one pass over the parameters fewer, to pay for the norm. With a tensor, the path
+used on accelerators, η_t never leaves the device and nothing in the step
+synchronises with the host.
 
 :func:`vradam` and :func:`vrmomentum` compose the phases for one list of tensors
 (one param group), in the style of ``torch.optim.adam.adam``.
@@ -25,8 +27,10 @@ from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+from torch.optim import Optimizer
+from torch.optim.optimizer import _default_to_fused_or_foreach
 
-from vradam.norm import SqNormAccumulator
+from vradam.norm import SqNormAccumulator, VelocityBuffer
 
 __all__ = [
     "adam_apply_",
@@ -67,12 +71,18 @@ def _step_values(state_steps: Sequence[Tensor]) -> list[float]:
     return [s.item() if isinstance(s, Tensor) else s for s in state_steps]
 
 
+_ONE = torch.tensor(1.0)  # the step increment of CPU step counters (never written)
+
+
 def _increment_steps(state_steps: list[Tensor], foreach: bool) -> None:
-    if foreach and len(state_steps) > 0:
-        if state_steps[0].is_cpu:
-            torch._foreach_add_(state_steps, torch.tensor(1.0, device="cpu"), alpha=1.0)
-        else:
-            torch._foreach_add_(state_steps, 1)
+    if len(state_steps) == 0:
+        return
+    if state_steps[0].is_cpu and not compiling():
+        # One call for every counter, whichever kernel: the for-loop kernel's `s += 1` per
+        # tensor costs ~3 µs each, which shows on models of many small tensors.
+        torch._foreach_add_(state_steps, _ONE, alpha=1.0)
+    elif foreach:
+        torch._foreach_add_(state_steps, 1)
     else:
         for s in state_steps:
             s += 1
@@ -164,11 +174,17 @@ def adam_apply_(
     eps: float,
     weight_decay: float,
     foreach: bool,
+    adamw_ops: bool = True,
 ) -> None:
     """θ ← θ·(1 − η·λ) − η · v̂ / (√m̂ + ε), with bias correction only here.
 
-    ``lr`` is the already-gated η_t: a Python float (AdamW's exact operations)
-    or a 0-dim tensor on the parameters' device (no host synchronisation).
+    ``lr`` is the already-gated η_t: a Python float or a 0-dim tensor on the
+    parameters' device (no host synchronisation). With ``adamw_ops`` (the default) and
+    a float, or a tensor on the CPU, this runs ``torch.optim.AdamW``'s exact operations,
+    so the numbers are AdamW's bit for bit; ``adamw_ops=False`` (what VRAdam uses while
+    its gate is on, β3 > 0) folds c2 = √(1 − β2^t) into ε and the step size instead,
+    θ ← θ − η·c2/c1 · v / (√m + ε·c2), the same update with one pass fewer. A tensor
+    off the CPU takes the device path (η in the denominator, no host read).
     """
     if len(params) == 0:
         return
@@ -179,7 +195,7 @@ def adam_apply_(
     steps = _step_values(state_steps)
     bias_correction1 = [1 - beta1**s for s in steps]
     bias_correction2_sqrt = [(1 - beta2**s) ** 0.5 for s in steps]
-    if isinstance(lr, Tensor):
+    if isinstance(lr, Tensor) and not (adamw_ops and lr.is_cpu):
         _adam_apply_tensor_lr(
             params,
             exp_avgs,
@@ -195,21 +211,36 @@ def adam_apply_(
     if foreach:
         if weight_decay != 0:
             torch._foreach_mul_(params, 1 - lr * weight_decay)
-        step_size = [(lr / bc) * -1 for bc in bias_correction1]
         denom = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_div_(denom, bias_correction2_sqrt)
-        torch._foreach_add_(denom, eps)
+        if adamw_ops:
+            step_size = [_number((lr / bc) * -1) for bc in bias_correction1]
+            torch._foreach_div_(denom, bias_correction2_sqrt)
+            torch._foreach_add_(denom, eps)
+        else:
+            step_size = [-lr * c / bc for bc, c in zip(bias_correction1, bias_correction2_sqrt)]
+            torch._foreach_add_(denom, [eps * c for c in bias_correction2_sqrt])
         torch._foreach_addcdiv_(params, exp_avgs, denom, step_size)
         return
-    for param, exp_avg, exp_avg_sq, bc1, bc2_sqrt in zip(
-        params, exp_avgs, exp_avg_sqs, bias_correction1, bias_correction2_sqrt, strict=True
+    # In reverse: the moment pass went forwards, so the last tensors are still in cache.
+    for param, exp_avg, exp_avg_sq, bc1, bc2_sqrt in reversed(
+        list(
+            zip(params, exp_avgs, exp_avg_sqs, bias_correction1, bias_correction2_sqrt, strict=True)
+        )
     ):
         if weight_decay != 0:
             param.mul_(1 - lr * weight_decay)
-        # AdamW computes (sqrt(m) / c).add_(eps); dividing in place gives the same
-        # numbers with one temporary fewer (~10 % of the step on the CPU).
-        denom = exp_avg_sq.sqrt().div_(bc2_sqrt).add_(eps)
-        param.addcdiv_(exp_avg, denom, value=-(lr / bc1))
+        if adamw_ops:
+            # AdamW computes (sqrt(m) / c).add_(eps); dividing in place gives the same
+            # numbers with one temporary fewer (~10 % of the step on the CPU).
+            denom = exp_avg_sq.sqrt().div_(bc2_sqrt).add_(eps)
+            param.addcdiv_(exp_avg, denom, value=-(lr / bc1))
+        else:
+            denom = exp_avg_sq.sqrt().add_(eps * bc2_sqrt)
+            param.addcdiv_(exp_avg, denom, value=-lr * bc2_sqrt / bc1)
+
+
+def _number(x: float | Tensor) -> float:
+    return x.item() if isinstance(x, Tensor) else x
 
 
 def _adam_apply_traced(
@@ -295,15 +326,107 @@ def momentum_apply_(
         neg_lr = -lr
         if foreach:
             torch._foreach_add_(params, torch._foreach_mul(exp_avgs, neg_lr))
-        else:
+        else:  # as the foreach kernel rounds (addcmul_ may fuse the multiply and the add)
             for p, v in zip(params, exp_avgs, strict=True):
-                p.addcmul_(v, neg_lr)
+                p.add_(v * neg_lr)
         return
     if foreach:
         torch._foreach_add_(params, exp_avgs, alpha=-lr)
     else:
         for p, v in zip(params, exp_avgs, strict=True):
             p.add_(v, alpha=-lr)
+
+
+# ----------------------------------------------------------------------------- flat
+
+
+def _flat_grads(buffer: VelocityBuffer, grads: list[Tensor], maximize: bool) -> Tensor:
+    """The gradients copied into the buffer's zero-padded layout (one call), negated for
+    ``maximize``."""
+    (g, views), _ = buffer.scratch()
+    torch._foreach_copy_(views, grads)
+    return g.neg_() if maximize else g
+
+
+def adam_flat_moments_(
+    buffer: VelocityBuffer,
+    grads: list[Tensor],
+    state_steps: list[Tensor],
+    *,
+    beta1: float,
+    beta2: float,
+    maximize: bool,
+) -> None:
+    """:func:`adam_moments_` for a group whose ``exp_avg`` and ``exp_avg_sq`` are exactly the
+    views of ``buffer`` (in order): each update is one operation on the whole flat tensors,
+    elementwise the same operations, so the same numbers, as tensor by tensor."""
+    _increment_steps(state_steps, True)
+    g = _flat_grads(buffer, grads, maximize)
+    buffer.flat.lerp_(g, 1 - beta1)
+    buffer.moments["exp_avg_sq"][0].mul_(beta2).addcmul_(g, g, value=1 - beta2)
+
+
+def adam_flat_apply_(
+    buffer: VelocityBuffer,
+    params: list[Tensor],
+    state_steps: list[Tensor],
+    *,
+    lr: float | Tensor,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    adamw_ops: bool = True,
+) -> bool:
+    """:func:`adam_apply_` on ``buffer`` (see :func:`adam_flat_moments_`) when every tensor
+    has the same step count, with the same operations elementwise; returns False, having
+    done nothing, when the step counts differ."""
+    steps = _step_values(state_steps)
+    if steps.count(steps[0]) != len(steps):
+        return False
+    bias_correction1 = 1 - beta1 ** steps[0]
+    bias_correction2_sqrt = (1 - beta2 ** steps[0]) ** 0.5
+    if weight_decay != 0:
+        torch._foreach_mul_(params, 1 - lr * weight_decay)
+    _, (denom, denom_views) = buffer.scratch()
+    torch.sqrt(buffer.moments["exp_avg_sq"][0], out=denom)
+    if adamw_ops:
+        denom.div_(bias_correction2_sqrt).add_(eps)
+        value = _number(-(lr / bias_correction1))
+    else:
+        denom.add_(eps * bias_correction2_sqrt)
+        value = -lr * bias_correction2_sqrt / bias_correction1
+    torch._foreach_addcdiv_(params, buffer.views, denom_views, value)
+    return True
+
+
+def momentum_flat_moments_(
+    buffer: VelocityBuffer,
+    grads: list[Tensor],
+    state_steps: list[Tensor],
+    *,
+    beta1: float,
+    maximize: bool,
+) -> None:
+    """:func:`momentum_moments_` for a group whose ``exp_avg`` are exactly the views of
+    ``buffer``: one operation on the flat tensor."""
+    _increment_steps(state_steps, True)
+    buffer.flat.lerp_(_flat_grads(buffer, grads, maximize), 1 - beta1)
+
+
+def momentum_flat_apply_(
+    buffer: VelocityBuffer, params: list[Tensor], *, lr: float | Tensor, weight_decay: float
+) -> None:
+    """:func:`momentum_apply_` with the velocities of ``buffer``, the same operations
+    elementwise."""
+    if weight_decay != 0:
+        torch._foreach_mul_(params, 1 - lr * weight_decay)
+    if isinstance(lr, Tensor):
+        _, (scaled, views) = buffer.scratch()
+        torch.mul(buffer.flat, -lr, out=scaled)
+        torch._foreach_add_(params, views)
+    else:
+        torch._foreach_add_(params, buffer.views, alpha=-lr)
 
 
 # ----------------------------------------------------------------------------- gate
@@ -313,12 +436,15 @@ def gate_lr(group_lr, velocity_sq_norm: Tensor, beta3, alpha1) -> float | Tensor
     """η_t for one group from the global norm: a float when the norm is on the CPU.
 
     On the CPU reading the scalar is not a synchronisation and lets the apply
-    phase run AdamW's exact float operations. On any other device (CUDA, meta,
-    …) η_t stays a 0-dim tensor there.
+    phase run AdamW's exact float operations; with the gate off (β3 = 0) η_t is the
+    group's ``lr`` as given, so a Tensor ``lr`` goes through AdamW's own tensor
+    arithmetic. On any other device (CUDA, meta, …) η_t stays a 0-dim tensor there.
     """
     if isinstance(group_lr, Tensor) and group_lr.device != velocity_sq_norm.device:
         group_lr = group_lr.to(velocity_sq_norm.device, non_blocking=True)
-    if velocity_sq_norm.device.type == "cpu" and not compiling():
+    if velocity_sq_norm.is_cpu and not compiling():
+        if isinstance(beta3, (int, float)) and beta3 == 0:
+            return group_lr
         lr = group_lr.item() if isinstance(group_lr, Tensor) else group_lr
         return effective_lr(lr, velocity_sq_norm.item(), beta3, alpha1)
     return effective_lr(group_lr, velocity_sq_norm, beta3, alpha1)
@@ -340,16 +466,12 @@ def tensor_buckets(tensorlists: list[list[Tensor]], foreach: bool):
     """Lists grouped by device and dtype for the foreach kernel; one bucket otherwise."""
     if not foreach:
         return [tensorlists]
-    from torch.optim import Optimizer
-
     grouped = Optimizer._group_tensors_by_device_and_dtype(tensorlists)
     return [lists for lists, _ in grouped.values()]
 
 
 def default_foreach(params: list[Tensor]) -> bool:
     """Whether torch.optim would use the foreach kernels for ``params`` by default."""
-    from torch.optim.optimizer import _default_to_fused_or_foreach
-
     _, foreach = _default_to_fused_or_foreach(params, differentiable=False, use_fused=False)
     return foreach
 
@@ -400,6 +522,7 @@ def vradam(
             eps=eps,
             weight_decay=weight_decay,
             foreach=foreach,
+            adamw_ops=beta3 == 0,
         )
     return eta, sq_norm
 

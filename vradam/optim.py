@@ -12,6 +12,7 @@ The update maths lives in :mod:`vradam.functional`.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any, ClassVar
 
 import torch
@@ -21,16 +22,20 @@ from torch.optim import Optimizer
 from vradam.calibrate import Beta3Calibration
 from vradam.functional import (
     adam_apply_,
+    adam_flat_apply_,
+    adam_flat_moments_,
     adam_moments_,
     compiling,
     default_foreach,
     gate_lr,
     momentum_apply_,
+    momentum_flat_apply_,
+    momentum_flat_moments_,
     momentum_moments_,
     on_device,
     tensor_buckets,
 )
-from vradam.norm import SqNormAccumulator
+from vradam.norm import SqNormAccumulator, VelocityBuffer
 
 __all__ = ["VRAdam", "VRMomentum"]
 
@@ -70,15 +75,33 @@ def _check_beta(what: str, value) -> None:
 
 
 def _set_diagnostic(group: dict[str, Any], key: str, value: Tensor) -> None:
-    """A new 0-dim tensor each step; under torch.compile the group's own tensor is
-    overwritten in place instead, so the group dict is never written (a write makes
+    """Under torch.compile (eager steps store a new 0-dim tensor each step): the group's own
+    tensor is overwritten in place, so the group dict is never written (a write makes
     torch.compile store its traced copy back, with the "capturable" it sets, which
     forces a recompile on the next step)."""
     current = group.get(key)
-    if compiling() and isinstance(current, Tensor) and current.device == value.device:
+    if isinstance(current, Tensor) and current.device == value.device:
         current.copy_(value)
     else:
         group[key] = value
+
+
+# A group of small tensors up to this many elements in all steps on flat tensors: a few
+# operations per step instead of a few per tensor, for two scratch buffers of its size.
+_FLAT_STEP_MAX = 1 << 20
+
+
+def _steps_flat(buffer: VelocityBuffer, lists: list[list[Tensor]], keys) -> bool:
+    """Whether a group whose velocities are exactly ``buffer``'s views steps on flat tensors:
+    small tensors only, every other moment a view of the buffer too (in order), gradients of
+    the buffer's dtype."""
+    if not buffer.all_small or buffer.flat.numel() > _FLAT_STEP_MAX:
+        return False
+    for key, values in zip(keys[1:], lists[3 : 2 + len(keys)], strict=True):
+        if key not in buffer.moments or not all(map(operator.is_, values, buffer.moments[key][1])):
+            return False
+    dtype = buffer.flat.dtype
+    return all(g.dtype == dtype for g in lists[1])
 
 
 def _as_real(t: Tensor) -> Tensor:
@@ -100,10 +123,14 @@ class _VelocityGatedOptimizer(Optimizer):
         super().__init__(params, defaults)
         # Not a param-group option: a process group cannot be copied or saved.
         self._process_group = process_group
+        # group index → (group, ids of its known velocities, its flat buffers); see
+        # _flat_velocities. Not saved: a checkpoint holds the views, a load rebuilds.
+        self._velocity_buffers: dict[int, tuple] = {}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self.__dict__.setdefault("_process_group", None)
+        self._velocity_buffers = {}  # rebuilt from the state on the next step
         for group in self.param_groups:
             for key, value in self._group_defaults.items():
                 group.setdefault(key, value)
@@ -132,6 +159,7 @@ class _VelocityGatedOptimizer(Optimizer):
         So an AdamW checkpoint loaded into ``VRAdam(params, beta3=b, alpha1=a)`` continues
         as that VRAdam (β3 = b, α1 = a), not with the class defaults.
         """
+        self._refuse_foreign(state_dict)
         saved = state_dict.get("param_groups", [])
         if len(saved) == len(self.param_groups):
             mine = [{k: v for k, v in g.items() if k not in _DIAGNOSTICS and k != "params"}
@@ -139,6 +167,38 @@ class _VelocityGatedOptimizer(Optimizer):
             state_dict = {**state_dict,
                           "param_groups": [{**m, **g} for m, g in zip(mine, saved)]}  # fmt: skip
         super().load_state_dict(state_dict)
+
+    def _refuse_foreign(self, state_dict: dict[str, Any]) -> None:
+        """A clear error, before anything is loaded, for a checkpoint of an algorithm this
+        one cannot continue (instead of a KeyError or a silent change at the next step)."""
+        name = type(self).__name__
+        for group in state_dict.get("param_groups", []):
+            if group.get("amsgrad"):
+                raise ValueError(
+                    f"{name} cannot continue an amsgrad checkpoint: it keeps no max_exp_avg_sq"
+                )
+            if group.get("decoupled_weight_decay") is False and group.get("weight_decay"):
+                raise ValueError(
+                    f"{name} cannot continue this checkpoint as it was: its weight decay "
+                    f"({group['weight_decay']}) is Adam's L2 term in the gradient, {name}'s is "
+                    "decoupled (AdamW's); load it with weight_decay=0 in its param groups, or "
+                    "choose the decay anew"
+                )
+        needed = ("step", *self._state_keys)
+        for state in state_dict.get("state", {}).values():
+            missing = [key for key in needed if key not in state]
+            if state and missing:
+                hint = ""
+                if "momentum_buffer" in state:
+                    hint = (
+                        "; an SGD momentum_buffer (b ← μ·b + g) is 1/(1−μ) times an EMA "
+                        "velocity (v ← β1·v + (1−β1)·g) and its learning rate differs by the "
+                        "same factor, so it is not taken as one"
+                    )
+                raise ValueError(
+                    f"{name} cannot load this state dict: a parameter's state has "
+                    f"{sorted(state)}, not {missing}{hint}"
+                )
 
     # Per-parameter state tensors besides "step", created lazily as zeros.
     _state_keys: ClassVar[tuple[str, ...]] = ()
@@ -171,21 +231,98 @@ class _VelocityGatedOptimizer(Optimizer):
             steps.append(state["step"])
         return has_complex
 
-    def _gather_group(self, group: dict[str, Any]) -> list[list[Tensor]]:
+    def _gather_group(self, group: dict[str, Any]) -> tuple[list[list[Tensor]], bool]:
         """[params, grads, *state tensors, steps] of the params that have a gradient
-        (complex tensors viewed as real pairs)."""
+        (complex tensors viewed as real pairs), and whether any is complex."""
         params: list[Tensor] = []
         grads: list[Tensor] = []
         states: list[list[Tensor]] = [[] for _ in self._state_keys]
         steps: list[Tensor] = []
-        if self._init_group(group, params, grads, *states, steps):
+        has_complex = self._init_group(group, params, grads, *states, steps)
+        if has_complex:
             params, grads = [_as_real(t) for t in params], [_as_real(t) for t in grads]
             states = [[_as_real(t) for t in values] for values in states]
-        return [params, grads, *states, steps]
+        return [params, grads, *states, steps], has_complex
+
+    def _flat_velocities(
+        self, index: int, group: dict[str, Any], state_lists: list[list[Tensor]]
+    ) -> tuple[list[VelocityBuffer], VelocityBuffer | None]:
+        """The group's flat velocity buffers (CPU, eager steps), rebuilt when a stepping
+        velocity is not known yet: new state, a loaded checkpoint, a replaced tensor.
+
+        ``state_lists`` are the gathered state tensors of the stepping parameters, the
+        velocities first. A rebuild copies every velocity the group has into one flat tensor
+        per dtype and puts views of it into the state (and into ``state_lists``), so ‖v‖² of
+        the group is one reduction. The state keeps its names, shapes and values; a rebuild
+        happens on the first step, when a parameter gets its first gradient later, and after
+        a load.
+
+        Returns the buffers, and the one buffer whose views are exactly the stepping
+        velocities when there is one (then the moment kernels need not feed the norm one
+        tensor at a time, and a group of small tensors can step on flat tensors).
+        """
+        velocities = state_lists[0]
+        entry = self._velocity_buffers.get(index)
+        if entry is None or entry[0] is not group or not entry[1].issuperset(map(id, velocities)):
+            entry = self._rebuild_velocities(index, group, state_lists)
+        buffers = entry[2]
+        if len(buffers) == 1 and len(buffers[0].views) == len(velocities):
+            whole = buffers[0]
+            return buffers, (whole if whole.ids.issuperset(map(id, velocities)) else None)
+        return buffers, None
+
+    def _rebuild_velocities(
+        self, index: int, group: dict[str, Any], state_lists: list[list[Tensor]]
+    ) -> tuple:
+        """Copy every velocity of the group (and, where they all can follow, its other
+        moments) into new flat buffers, one per dtype, and point the state and the gathered
+        ``state_lists`` at their views; returns the new cache entry."""
+        keys = self._state_keys  # the velocity ("exp_avg") first
+        by_dtype: dict[torch.dtype, list[Tensor]] = {}
+        known: set[int] = set()  # velocities that stay separate tensors (not eligible)
+        for p in group["params"]:
+            state = self.state.get(p)
+            if state and keys[0] in state:
+                v = state[keys[0]]
+                if VelocityBuffer.eligible(v):
+                    by_dtype.setdefault(v.dtype, []).append(p)
+                else:
+                    known.add(id(v))
+        buffers, moved = [], {}
+        for params in by_dtype.values():
+            states = [self.state[p] for p in params]
+            others = {key: [s.get(key) for s in states] for key in keys[1:]}
+            if not all(
+                isinstance(t, Tensor) and VelocityBuffer.eligible(t) and t.dtype == v.dtype
+                and t.shape == v.shape
+                for key in keys[1:] for t, v in zip(others[key], (s[keys[0]] for s in states))
+            ):  # fmt: skip
+                others = {}
+            buffer = VelocityBuffer([s[keys[0]] for s in states], others)
+            for key, views in [(keys[0], buffer.views)] + [
+                (k, buffer.moments[k][1]) for k in others
+            ]:
+                for state, view in zip(states, views, strict=True):
+                    moved[id(state[key])] = view
+                    state[key] = view
+            buffers.append(buffer)
+            known |= buffer.ids
+        for values in state_lists:
+            values[:] = [moved.get(id(t), t) for t in values]
+        entry = self._velocity_buffers[index] = (group, frozenset(known), buffers)
+        return entry
 
     def _moments(
         self, group: dict[str, Any], lists: list[list[Tensor]], foreach: bool, norms
     ) -> None:
+        raise NotImplementedError
+
+    def _moments_flat(
+        self, group: dict[str, Any], lists: list[list[Tensor]], buffer: VelocityBuffer
+    ) -> None:
+        raise NotImplementedError
+
+    def _apply_flat(self, group: dict[str, Any], lists, lr, buffer: VelocityBuffer) -> bool:
         raise NotImplementedError
 
     def _apply(self, group: dict[str, Any], lists: list[list[Tensor]], lr, foreach: bool) -> None:
@@ -205,30 +342,56 @@ class _VelocityGatedOptimizer(Optimizer):
                 loss = closure()
 
         plans = []
-        norms = SqNormAccumulator()
-        for group in self.param_groups:
-            lists = self._gather_group(group)
+        buffers: list[VelocityBuffer] = []
+        eager = not compiling()
+        for index, group in enumerate(self.param_groups):
+            lists, has_complex = self._gather_group(group)
             if len(lists[0]) == 0:
                 continue
+            whole = None  # a flat buffer holding exactly this group's stepping velocities
+            if eager and not has_complex and lists[0][0].is_cpu:
+                states = lists[2 : 2 + len(self._state_keys)]
+                group_buffers, whole = self._flat_velocities(index, group, states)
+                buffers += group_buffers
             foreach = group["foreach"]
             if foreach is None:
                 foreach = default_foreach(lists[0])
-            buckets = tensor_buckets(lists, foreach)
-            for bucket in buckets:
-                self._moments(group, bucket, foreach, norms)
-            plans.append((group, foreach, buckets))
+            flat = (
+                whole if whole is not None and _steps_flat(whole, lists, self._state_keys) else None
+            )
+            # The for-loop kernel takes a large tensor's norm while it is in cache.
+            if whole is not None and not foreach and not whole.all_small:
+                whole = None
+            plans.append((group, foreach, lists, tensor_buckets(lists, foreach), whole, flat))
         if not plans:
             return loss
 
+        norms = SqNormAccumulator(buffers)
+        for group, foreach, lists, buckets, whole, flat in plans:
+            if flat is not None:
+                self._moments_flat(group, lists, flat)
+            else:
+                for bucket in buckets:
+                    self._moments(group, bucket, foreach, norms if whole is None else None)
+            if whole is not None:
+                norms.add_buffer(whole)
+
         sq_norm = norms.total(self._process_group)
-        for group, foreach, buckets in plans:
+        for group, foreach, lists, buckets, _, flat in plans:
             eta = gate_lr(group["lr"], sq_norm, group["beta3"], group["alpha1"])
-            cache: dict = {}
-            for bucket in buckets:
-                self._apply(group, bucket, on_device(eta, bucket[0][0].device, cache), foreach)
-            eta = eta if isinstance(eta, Tensor) else torch.tensor(eta, dtype=torch.float64)
-            _set_diagnostic(group, "effective_lr", eta)
-            _set_diagnostic(group, "velocity_sq_norm", sq_norm)
+            if flat is None or not self._apply_flat(group, lists, eta, flat):
+                cache: dict = {}
+                for bucket in buckets:
+                    self._apply(group, bucket, on_device(eta, bucket[0][0].device, cache), foreach)
+            if not isinstance(eta, Tensor):
+                eta = torch.tensor(eta, dtype=torch.float64)
+            elif eta is group["lr"]:  # gate off: a copy, not the lr a scheduler updates
+                eta = eta.detach().clone()
+            if eager:
+                group["effective_lr"], group["velocity_sq_norm"] = eta, sq_norm
+            else:
+                _set_diagnostic(group, "effective_lr", eta)
+                _set_diagnostic(group, "velocity_sq_norm", sq_norm)
         return loss
 
 
@@ -300,7 +463,14 @@ class VRAdam(_VelocityGatedOptimizer):
 
     After each step every group holds the diagnostics ``group["effective_lr"]``
     (η_t) and ``group["velocity_sq_norm"]`` (‖v_t‖²) as 0-dim tensors. On
-    accelerators the step never synchronises with the host.
+    accelerators the step never synchronises with the host. On the CPU the
+    ``exp_avg`` tensors of each param group are views of one flat buffer
+    (:class:`vradam.norm.VelocityBuffer`), so ‖v‖² of many small tensors is one
+    reduction; a loaded checkpoint is copied into a new buffer at the next step.
+
+    ``load_state_dict`` takes VRAdam, AdamW and Adam checkpoints: options a saved group
+    lacks (``beta3``, ``alpha1``) keep this optimizer's values. It refuses, before
+    loading anything, what VRAdam cannot continue: ``amsgrad`` and Adam's L2 weight decay.
     """
 
     def __init__(
@@ -357,6 +527,26 @@ class VRAdam(_VelocityGatedOptimizer):
             norms=norms,
         )
 
+    def _moments_flat(self, group, lists, buffer):
+        beta1, beta2 = group["betas"]
+        adam_flat_moments_(
+            buffer, lists[1], lists[-1], beta1=beta1, beta2=beta2, maximize=group["maximize"]
+        )
+
+    def _apply_flat(self, group, lists, lr, buffer):
+        beta1, beta2 = group["betas"]
+        return adam_flat_apply_(
+            buffer,
+            lists[0],
+            lists[-1],
+            lr=lr,
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            adamw_ops=group["beta3"] == 0,
+        )
+
     def _apply(self, group, lists, lr, foreach):
         params, _, exp_avgs, exp_avg_sqs, steps = lists
         beta1, beta2 = group["betas"]
@@ -371,6 +561,7 @@ class VRAdam(_VelocityGatedOptimizer):
             eps=group["eps"],
             weight_decay=group["weight_decay"],
             foreach=foreach,
+            adamw_ops=group["beta3"] == 0,
         )
 
 
@@ -407,8 +598,10 @@ class VRMomentum(_VelocityGatedOptimizer):
         foreach (bool, optional): multi-tensor kernel; ``None`` picks as torch does.
         process_group (optional): as for :class:`VRAdam`.
 
-    State per parameter: ``step`` and ``exp_avg`` (the velocity). Diagnostics
-    ``group["effective_lr"]`` and ``group["velocity_sq_norm"]`` as for VRAdam.
+    State per parameter: ``step`` and ``exp_avg`` (the velocity; on the CPU views of one
+    flat buffer per group, as for VRAdam). Diagnostics ``group["effective_lr"]`` and
+    ``group["velocity_sq_norm"]`` as for VRAdam. ``load_state_dict`` refuses an SGD
+    checkpoint's ``momentum_buffer``: it is 1/(1−μ) times an EMA velocity.
     """
 
     def __init__(
@@ -477,6 +670,15 @@ class VRMomentum(_VelocityGatedOptimizer):
             foreach=foreach,
             norms=norms,
         )
+
+    def _moments_flat(self, group, lists, buffer):
+        momentum_flat_moments_(
+            buffer, lists[1], lists[-1], beta1=self._beta1(group), maximize=group["maximize"]
+        )
+
+    def _apply_flat(self, group, lists, lr, buffer):
+        momentum_flat_apply_(buffer, lists[0], lr=lr, weight_decay=group["weight_decay"])
+        return True
 
     def _apply(self, group, lists, lr, foreach):
         params, _, exp_avgs, _ = lists

@@ -267,7 +267,7 @@ SCENARIOS: dict[str, Scenario] = {
             "average, and which of the two reaches 10⁻³ first depends on the start: VRAdam is "
             "first {first}. Near the minimum the full α0 is too much for an adaptive step: by "
             "step 2000 VRAdam is thrown back out of it {vr_thrown} and Adam {adam_thrown}; "
-            "from this start VRAdam is, near step 985.",
+            "from this start VRAdam is, near step 975.",
             PlaygroundConfig(
                 optimizers=(
                     "adam:lr=0.3",
