@@ -1,6 +1,6 @@
 # make run   - set up .venv (if missing) and serve the app on http://localhost:8501
 # make dev   - the same, reloading on file changes (the file watcher is off in make run)
-# make test  - set up .venv and run lint, format check and the whole test suite
+# make test  - set up .venv and run lint, format check and the whole test suite (2 workers)
 # make test-fast - lint, then the tests not marked slow (about a minute, no browser)
 # make bench - run the benchmarks and print ratios (see BENCHMARKS.md)
 
@@ -39,8 +39,11 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Two pytest-xdist workers, one test file each at a time (tests/conftest.py hands out the
+# longest files first); TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 # The inner loop: tests/conftest.py marks slow tests (browser, distributed, app, > ~1.5 s).
 test-fast: lint

@@ -134,6 +134,41 @@ def test_tune_is_reproducible_and_gives_every_optimizer_the_same_budget(tmp_path
     assert len(studies["adamw"].get_trials()) == 3
 
 
+def test_seed_runs_of_concurrent_workers_merge_and_a_late_write_cannot_shrink_a_table(
+    tmp_path, monkeypatch
+):
+    """Two workers evaluate the best setting at once: each merges what the other stored
+    (no seed trained twice once stored), and a slower worker's stale write of fewer seeds
+    does not cut the finished worker's table (found under pytest-xdist: a table of 1 seed)."""
+    config = T.TuneConfig(optimizers=("adamw",), **{**TINY, "trials": 2, "seeds": 3})
+    url = sqlite(tmp_path)
+    T.tune(config, url)  # tuned and evaluated once; now pretend seeds 2-3 are another's
+    study = T.open_studies(config, url)["adamw"]
+    stored = study.user_attrs["evaluation"]
+    spec, full = stored["spec"], {r[0]: r for r in stored["runs"]}
+    study.set_user_attr("evaluation", dict(stored, runs=[full[1]]))
+    trained = []
+    real = T.train_once
+
+    def train_once(task, spec_, steps, seed, device, tick=None):
+        if seed == 2:  # while this worker trains seed 2, the other stores seed 3
+            study.set_user_attr("evaluation", dict(stored, runs=[full[1], full[3]]))
+        trained.append(seed)
+        return real(task, spec_, steps, seed, device, tick)
+
+    monkeypatch.setattr(T, "train_once", train_once)
+    values = T.evaluate_best(study, config, "adamw")
+    assert trained == [2]  # seed 1 was stored before, seed 3 appeared while it trained
+    assert values == {k: full[k][1] for k in (1, 2, 3)}
+    assert sorted(r[0] for r in study.user_attrs["evaluation"]["runs"]) == [1, 2, 3]
+    assert study.user_attrs["evaluation"]["spec"] == spec
+    # A slower worker now writes what it had read before: one seed. The table built from
+    # this worker's own values keeps all three.
+    study.set_user_attr("evaluation", dict(stored, runs=[full[1]]))
+    (row,) = T.results_table(config, {"adamw": study}, {"adamw": values})
+    assert row.seeds == (1, 2, 3) and len(row.values) == 3
+
+
 def test_a_diverged_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path, monkeypatch):
     real = T.search_space
 

@@ -19,12 +19,15 @@ mapped through getScreenCTM, so rotated tick labels keep their true outline) and
 deeper than TOLERANCE pixels; invisible and empty elements are skipped.
 
 Cases that fail on pages another change is fixing are marked xfail(strict=False) in
-KNOWN, with the page named in the reason. Screenshots: tests/artifacts/walk/.
+KNOWN, with the page named in the reason. Screenshots (whole page, every tab) go to
+tests/artifacts/walk/ for every screen with VRADAM_WALK_SHOTS=1 (to look at the pages), and
+otherwise only for a screen where something was found.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 
 import pytest
@@ -41,6 +44,9 @@ TOLERANCE = 1.5  # px: boxes may touch, and antialiasing blurs the last pixel
 PHONE_CHART = 0.85  # on a phone a chart spans at least this share of the content column
 PROBES = ("/_stcore/health", "/_stcore/host-config")
 LOAD_MS = 400_000  # a cold page (the Edge of stability MLP, the stability maps) is slow
+# A whole-page screenshot resizes the viewport twice (and Plotly relays out each chart):
+# ~1-2 s a screen, so by default only where the walk found something.
+SHOOT_ALL = os.environ.get("VRADAM_WALK_SHOTS") == "1"
 
 
 def app_pages() -> dict[str, str]:
@@ -286,11 +292,14 @@ def _inspect(page, where: str, phone: bool) -> list[str]:
 
 def _open_chart_expanders(page) -> None:
     expanders = page.locator('[data-testid="stExpander"]')
+    opened = False
     for i in range(expanders.count()):
         exp = expanders.nth(i)
         if exp.locator('[data-testid="stPlotlyChart"]').count() and exp.is_visible():
             exp.locator("summary").first.click()
-    _settle(page)
+            opened = True
+    if opened:
+        _settle(page)
 
 
 def _console(msg, errors: list[str]) -> None:
@@ -327,7 +336,8 @@ def walk(browser, url: str, size: str, shot: str) -> list[str]:
         _load(page, url)
         _open_chart_expanders(page)
         found = _inspect(page, "first screen", phone)
-        _screenshot(page, SHOTS / f"{shot}.png")
+        if SHOOT_ALL or found or errors:
+            _screenshot(page, SHOTS / f"{shot}.png")
         tabs = page.locator('[data-testid="stTabs"] [role="tab"]')
         for i in range(1, tabs.count()):
             tab = tabs.nth(i)
@@ -335,8 +345,10 @@ def walk(browser, url: str, size: str, shot: str) -> list[str]:
             tab.click()
             _settle(page)
             _open_chart_expanders(page)
-            found += _inspect(page, f"tab {name}", phone)
-            _screenshot(page, SHOTS / f"{shot}-tab{i}.png")
+            here = _inspect(page, f"tab {name}", phone)
+            found += here
+            if SHOOT_ALL or here:
+                _screenshot(page, SHOTS / f"{shot}-tab{i}.png")
     finally:
         context.close()
     return found + errors

@@ -617,6 +617,7 @@ def tune(
                 optuna.storages.fail_stale_trials(s)
         time.sleep(poll)
 
+    evaluations: dict[str, dict[int, float | None]] = {}
     for k, o in enumerate(config.optimizers):
         first = K * config.trials + k * config.seeds
 
@@ -625,8 +626,8 @@ def tune(
                     f"step {step}/{config.steps}")  # fmt: skip
             report(Progress("seeds", first + i + step / config.steps, total, o, text))
 
-        evaluate_best(studies[o], config, o, on_step)
-    rows = results_table(config, studies)
+        evaluations[o] = evaluate_best(studies[o], config, o, on_step)
+    rows = results_table(config, studies, evaluations)
     report(Progress("done", total, total, text="done"))
     return rows
 
@@ -646,23 +647,35 @@ def evaluate_best(
 
     Runs are stored in the study's user attrs as they finish (``evaluation``: the spec and
     [seed, value, reason] per run), so a rerun, another worker or more seeds reuse them.
+    Workers evaluating at the same time each merge what the others stored before writing
+    (a run is deterministic, so two workers' runs of one seed agree), and the returned
+    values are this worker's own, whatever a slower worker writes afterwards.
     """
     best = best_trial(study.get_trials(deepcopy=False), config.trials)
     if best is None:
         return {}
     spec = best.user_attrs["spec"]
-    cached = study.user_attrs.get("evaluation") or {}
-    runs = list(cached.get("runs", [])) if cached.get("spec") == spec else []
-    known = {seed: value for seed, value, _ in runs}
+    runs = _stored_runs(study, spec)
     for i, seed in enumerate(config.eval_seeds()):
-        if seed in known:
+        if seed in runs:
+            continue
+        runs.update(_stored_runs(study, spec))  # another worker may have run it meanwhile
+        if seed in runs:
             continue
         tick = None if on_step is None else (lambda step, i=i: on_step(i, step))
         run = train_once(config.task, spec, config.steps, seed, config.device, tick)
-        runs.append([seed, run.value, run.reason])
-        known[seed] = run.value
-        study.set_user_attr("evaluation", dict(spec=spec, trial=best.number, runs=runs))
-    return {seed: known[seed] for seed in config.eval_seeds()}
+        runs = {**_stored_runs(study, spec), **runs, seed: [seed, run.value, run.reason]}
+        study.set_user_attr("evaluation", dict(spec=spec, trial=best.number,
+                                               runs=[runs[k] for k in sorted(runs)]))  # fmt: skip
+    return {seed: runs[seed][1] for seed in config.eval_seeds()}
+
+
+def _stored_runs(study: optuna.Study, spec: str) -> dict[int, list]:
+    """seed → [seed, value, reason] of the runs stored for ``spec`` (read afresh)."""
+    cached = study.user_attrs.get("evaluation") or {}
+    if cached.get("spec") != spec:
+        return {}
+    return {run[0]: list(run) for run in cached.get("runs", [])}
 
 
 def evaluation(study: optuna.Study, config: TuneConfig) -> dict[int, float | None]:
@@ -716,15 +729,22 @@ class ResultRow:
         return out
 
 
-def results_table(config: TuneConfig, studies: dict[str, optuna.Study]) -> list[ResultRow]:
-    """One row per optimizer from the studies (seed results where evaluated, else NaN)."""
+def results_table(
+    config: TuneConfig, studies: dict[str, optuna.Study],
+    evaluations: dict[str, dict[int, float | None]] | None = None,
+) -> list[ResultRow]:  # fmt: skip
+    """One row per optimizer from the studies (seed results where evaluated, else NaN).
+
+    ``evaluations`` (optimizer → seed → value, as :func:`evaluate_best` returns) takes the
+    place of the stored runs, which another worker may be rewriting.
+    """
     rows = []
     prow = paper_row(config.task)
     for o in config.optimizers:
         trials = studies[o].get_trials(deepcopy=False)
         counted = sorted(evaluated_trials(trials), key=lambda t: t.number)[: config.trials]
         best = best_trial(trials, config.trials)
-        ev = evaluation(studies[o], config)
+        ev = (evaluations or {}).get(o) or evaluation(studies[o], config)
         values = tuple(ev.values())
         mean, half = t_interval([v for v in values if v is not None])
         paper = prow.values.get(o, "") if prow is not None else ""
