@@ -13,7 +13,8 @@ instead of it.
 * **Server CPU per rerun**: process CPU time (time.process_time, every thread: the
   script, torch's, and AppTest's own bookkeeping), median over ``--reps`` reruns. Each
   "slider change" sets a value not used before, so nothing comes from the cache: a new
-  run, a new figure. The capacity line divides two cores by it. A real server also spends
+  run, a new figure. The capacity line divides one core by it (one Streamlit process: the
+  GIL runs one session's script at a time). A real server also spends
   ~0.02-0.03 s per rerun sending the messages (its event loop; benchmarks/load_check.py
   measures the server process); Streamlit's full garbage collection after each run, which
   AppTest skips, is off in .streamlit/config.toml (it cost ~0.2 s per rerun).
@@ -238,11 +239,16 @@ def main(argv=None) -> int:
         print(f"| {names[key]} | **{m:.3f} s** | {min(values):.3f} s | {max(values):.3f} s "
               f"| {m / CPU_TARGET:.2f}× |")  # fmt: skip
     per_change = max(medians["lr"], medians["steps"])
-    rate = 2 / per_change
-    print(f"\nCapacity of one 2-core server: {rate:.0f} uncached slider changes per second "
-          f"({2 / medians['same']:.0f} cached reruns per second); with one change per student "
-          f"every 10 s, about {10 * rate:.0f} students at full load, more where students "
-          "share setups (scenarios, lessons: cached for everyone).")  # fmt: skip
+    rate = 1 / per_change
+    print(
+        f"\nCapacity: one Streamlit process runs its sessions' scripts one at a time on one "
+        f"core (the GIL), so {rate:.0f} uncached slider changes per second per process "
+        f"({1 / medians['same']:.0f} cached reruns); with one change per student every 10 s, "
+        f"about {10 * rate:.0f} students per process at full load, more where students share "
+        "setups (scenarios, lessons: cached for everyone). A real server also spends "
+        "~0.02-0.03 s per rerun sending (benchmarks/load_check.py measures the server "
+        "process); a second process behind a proxy would use a 2-core server's other core."
+    )
 
     print()
     print("| setup | chart spec | new setup → JSON | target |")

@@ -45,7 +45,7 @@ def test_bench_server_quick_run():
     )  # fmt: skip
     out = result.stdout
     assert "| slider change: α₀ of Adam 0.3 → 0.2 | **" in out and "kB" in out
-    assert "Server CPU per rerun" in out and "Capacity of one 2-core server" in out
+    assert "Server CPU per rerun" in out and "Capacity: one Streamlit process" in out
     assert "| The default race | **0." in out  # the chart's spec, in MB
 
 
