@@ -11,7 +11,8 @@ For the language model (lm), the GFlowNet (gflownet) and flow matching (imagegen
    the page and ``python -m vradam train`` run it. Target ≤ 60 s on 2 cores.
 2. The same run with AdamW alone and with VRAdam alone.
 3. Throughput: optimizer steps per second with VRAdam and with AdamW (same model, the
-   task's loss, forward + backward + step), interleaved, and their ratio. On the CPU the
+   task's loss, forward + backward + step), interleaved blocks, and the median over blocks
+   of their ratio (benchmarks/_throughput.py). On the CPU the
    steps run on one thread (as training does) and are timed in CPU seconds of this
    process, so other work on a shared machine does not enter the ratio; on a GPU, in
    wall-clock seconds.
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,10 +30,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vradam.sim.optimizers import OptimizerSpec, make_optimizer
+from _throughput import throughput  # benchmarks/_throughput.py, beside this script
+
 from vradam.studies.networks import default_optimizers, get_task
 from vradam.studies.threads import one_thread
-from vradam.studies.training import TrainConfig, step_generator, train_steps
+from vradam.studies.training import TrainConfig, train_steps
 
 TASKS = ("lm", "gflownet", "imagegen")
 
@@ -55,47 +55,6 @@ def run_seconds(
 
 def _s(seconds: tuple[float, float]) -> str:
     return f"{seconds[0]:.1f} s ({seconds[1]:.1f} s)"
-
-
-def throughput(task_key: str, device: torch.device, steps: int, reps: int) -> dict:
-    task = get_task(task_key)
-    data = task.make_data(0).to(device)
-    torch.manual_seed(0)
-    base = task.make_model().to(device)
-    lr, beta3 = task.default_lr, task.default_beta3
-    runs = {}
-    for name, spec in (("AdamW", f"adamw:lr={lr}"), ("VRAdam", f"vradam:lr={lr},beta3={beta3}")):
-        model = copy.deepcopy(base)
-        runs[name] = (model, make_optimizer(OptimizerSpec.parse(spec), model.parameters()))
-    n = data.x_train.shape[0]
-    batch = min(task.default_batch or n, n)
-    gen = torch.Generator().manual_seed(1)
-
-    clock = time.perf_counter if device.type == "cuda" else time.process_time
-
-    def run(name):
-        model, opt = runs[name]
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = clock()
-        for t in range(steps):
-            idx = torch.randint(0, n, (batch,), generator=gen).to(device)
-            opt.zero_grad(set_to_none=True)
-            task.batch_loss(model, data.x_train[idx], data.y_train[idx],
-                            step_generator(0, t)).backward()  # fmt: skip
-            opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return steps / (clock() - start)
-
-    for name in runs:
-        run(name)  # warm up
-    rates = {name: [] for name in runs}
-    for _ in range(reps):
-        for name in runs:
-            rates[name].append(run(name))
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    return dict(batch=batch, **med, ratio=med["VRAdam"] / med["AdamW"])
 
 
 def main(argv=None) -> int:
@@ -124,7 +83,9 @@ def main(argv=None) -> int:
         adamw = run_seconds(key, (f"adamw:lr={lr}",), steps, args.device)
         vradam = run_seconds(key, (f"vradam:lr={lr},beta3={beta3}",), steps, args.device)
         with one_thread() if device.type == "cpu" else contextlib.nullcontext():  # as training
-            r = throughput(key, device, *((5, 1) if args.quick else (60, 5)))
+            r = throughput(
+                key, device, *((5, 1) if args.quick else (60, 5)), clock=time.process_time
+            )
         target = "" if args.quick else " (target ≤ 60 s)"
         print(f"| {task.name} | {steps} × {r['batch']} | **{_s(full)}**{target} "
               f"| {_s(adamw)} | {_s(vradam)} | {r['AdamW']:.0f} | {r['VRAdam']:.0f} "

@@ -9,26 +9,24 @@
    steps with sharpness every 25 steps, as the page trains it. Target ≤ 10 s on 2 cores.
 2. Throughput of the CNN (8×8 digits, batch 128) and the transformer (a + b mod 17,
    full batch): optimizer steps per second with VRAdam and with AdamW (same model,
-   forward + backward + step), 15 interleaved blocks of 30 steps each, alternating which
-   runs first, and the median over blocks of the VRAdam / AdamW ratio.
+   forward + backward + step, β3 = 1), 15 interleaved blocks of 30 steps each, alternating
+   which runs first, and the median over blocks of the VRAdam / AdamW ratio
+   (benchmarks/_throughput.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import statistics
 import sys
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vradam.sim.optimizers import OptimizerSpec, make_optimizer
-from vradam.studies.networks import get_task
+from _throughput import throughput  # benchmarks/_throughput.py, beside this script
+
 from vradam.studies.training import TrainConfig, train_steps
 
 
@@ -37,48 +35,6 @@ def default_run(device: str) -> float:
     start = time.perf_counter()
     list(train_steps(TrainConfig(device=device)))
     return time.perf_counter() - start
-
-
-def throughput(
-    task_key: str, device: torch.device, steps: int, reps: int, clock=time.perf_counter
-) -> dict:
-    task = get_task(task_key)
-    data = task.make_data(0).to(device)
-    torch.manual_seed(0)
-    base = task.make_model().to(device)
-    lr = task.default_lr
-    runs = {}
-    for name, spec in (("AdamW", f"adamw:lr={lr}"), ("VRAdam", f"vradam:lr={lr},beta3=1")):
-        model = copy.deepcopy(base)
-        runs[name] = (model, make_optimizer(OptimizerSpec.parse(spec), model.parameters()))
-    batch = task.default_batch or data.x_train.shape[0]
-    gen = torch.Generator().manual_seed(1)
-
-    def run(name):
-        model, opt = runs[name]
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = clock()
-        for _ in range(steps):
-            idx = torch.randint(0, data.x_train.shape[0], (batch,), generator=gen).to(device)
-            opt.zero_grad(set_to_none=True)
-            F.cross_entropy(model(data.x_train[idx]), data.y_train[idx]).backward()
-            opt.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return steps / (clock() - start)
-
-    for name in runs:
-        run(name)  # warm up
-    rates = {name: [] for name in runs}
-    names = list(runs)
-    for i in range(reps):
-        for name in names[i % 2 :] + names[: i % 2]:  # alternate which runs first
-            rates[name].append(run(name))
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    # the median of per-repetition ratios: each pair ran back to back, under the same load
-    ratio = statistics.median(v / a for v, a in zip(rates["VRAdam"], rates["AdamW"], strict=True))
-    return dict(task=task.name, batch=batch, **med, ratio=ratio)
 
 
 def main(argv=None) -> int:
@@ -112,7 +68,7 @@ def main(argv=None) -> int:
     print("|---|---|---|---|---|")
     steps, reps = (5, 1) if args.quick else (30, 15)
     for key in ("digits", "modadd"):
-        r = throughput(key, device, steps, reps, clock)
+        r = throughput(key, device, steps, reps, beta3=1.0, clock=clock)
         print(f"| {r['task']} | {r['batch']} | {r['AdamW']:.0f} | {r['VRAdam']:.0f} "
               f"| **{r['ratio']:.3f}×** |")  # fmt: skip
     return 0

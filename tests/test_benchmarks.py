@@ -9,40 +9,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _quick(script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run benchmarks/<script> with ``args`` (e.g. --quick); fail if it exits non-zero."""
+    argv = [sys.executable, str(ROOT / "benchmarks" / script), *args]
+    return subprocess.run(argv, capture_output=True, text=True, check=True)
+
+
 def test_bench_optim_quick_run(tmp_path):
     out = tmp_path / "bench.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_optim.py"), "--quick", "--reps", "2",
-         "--json", str(out)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_optim.py", "--quick", "--reps", "2", "--json", str(out))
     assert "VRAdam / AdamW" in result.stdout
     assert out.exists() and '"ratio_vradam_adamw"' in out.read_text()
 
 
 def test_bench_engine_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_engine.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_engine.py", "--quick")
     assert "6 optimizers × 1 start × 500 steps" in result.stdout
     assert "basin map 30×30" in result.stdout
 
 
 def test_bench_playground_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_playground.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_playground.py", "--quick")
     assert "The default race" in result.stdout and "MB" in result.stdout
     assert "neighbourhood" in result.stdout and "147" in result.stdout  # a claim's cost
 
 
 def test_bench_server_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_server.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_server.py", "--quick")
     out = result.stdout
     assert "| slider change: α₀ of Adam 0.3 → 0.2 | **" in out and "kB" in out
     assert "Server CPU per rerun" in out and "Capacity: one Streamlit process" in out
@@ -50,35 +43,23 @@ def test_bench_server_quick_run():
 
 
 def test_bench_train_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_train.py", "--quick")
     assert "VRAdam / AdamW" in result.stdout and "transformer" in result.stdout
 
 
 def test_bench_tasks_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_tasks.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_tasks.py", "--quick")
     assert "VRAdam / AdamW" in result.stdout and result.stdout.count("×** |") == 3
     assert "GFlowNet" in result.stdout and "Language model" in result.stdout
 
 
 def test_bench_stability_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_stability.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_stability.py", "--quick")
     assert result.stdout.count("× |") >= 3 and "basin map, Himmelblau" in result.stdout
 
 
 def test_bench_eos_quick_run():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_eos.py"), "--quick"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _quick("bench_eos.py", "--quick")
     assert "Machine:" in result.stdout and "load average" in result.stdout
     assert "slider change" in result.stdout and "old path (train_steps)" in result.stdout
     assert "× faster" in result.stdout
