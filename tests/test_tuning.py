@@ -345,6 +345,35 @@ def _evaluated(storage: str, name: str) -> list[tuple[int, float]]:
     return []
 
 
+def test_a_trial_killed_before_its_first_heartbeat_goes_stale(tmp_path, monkeypatch):
+    """A worker killed between creating its trial and its first heartbeat leaves a RUNNING
+    trial Optuna never calls stale; the waiting worker gives it one heartbeat, so it fails
+    a grace period later (found under pytest-xdist: the resuming worker waited forever)."""
+    monkeypatch.setenv(T.ENV_HEARTBEAT, "1,1")
+    config = T.TuneConfig(task="moons", optimizers=("adamw",), trials=1, seeds=1, steps=10)
+    store = T.open_storage(sqlite(tmp_path))
+    study = T.open_studies(config, store)["adamw"]
+    with warnings.catch_warnings():  # Optuna: heartbeats are meant for Study.optimize
+        warnings.simplefilter("ignore", UserWarning)
+        study.ask()  # the dead worker's trial: RUNNING, no heartbeat
+    nudged: set = set()
+    T.fail_stale_trials(study, store, nudged)
+    assert not nudged  # younger than the grace period: left alone
+    time.sleep(2.1)  # SQLite's clock has whole seconds
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # Optuna alone never fails it
+    assert study.get_trials()[0].state == TrialState.RUNNING
+    T.fail_stale_trials(study, store, nudged)
+    assert nudged == {(study.study_name, 0)} and study.get_trials()[0].state == TrialState.RUNNING
+    time.sleep(2.1)
+    T.fail_stale_trials(study, store, nudged)
+    assert study.get_trials()[0].state == TrialState.FAIL
+    # and the protocol goes on: the budget's one trial is run again
+    (row,) = T.tune(config, store, poll=0.1)
+    assert row.trials == 1 and len(row.values) == 1
+
+
 def test_a_killed_worker_loses_nothing_and_a_new_one_resumes(tmp_path):
     storage = sqlite(tmp_path)
     args = ("--trials", "5", "--seeds", "1", "--steps", "150", "--study", "k")

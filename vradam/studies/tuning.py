@@ -38,6 +38,7 @@ settings already tried, and concurrent workers propose different ones.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import math
@@ -525,15 +526,25 @@ def make_objective(
 # ----------------------------------------------------------------------------- studies
 
 
+def _as_storage(storage: str | optuna.storages.BaseStorage | None):
+    """A storage already open, or :func:`open_storage` of a URL (None: the default)."""
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    return open_storage(storage)
+
+
 def study_name(base: str, optimizer: str) -> str:
     return f"{base}-{optimizer}"
 
 
 def open_studies(
-    config: TuneConfig, storage: str | None = None, study: str | None = None
+    config: TuneConfig,
+    storage: str | optuna.storages.BaseStorage | None = None,
+    study: str | None = None,
 ) -> dict[str, optuna.Study]:
-    """Each optimizer's study ``{study}-{optimizer}``, created or joined (same settings)."""
-    store = open_storage(storage)
+    """Each optimizer's study ``{study}-{optimizer}``, created or joined (same settings);
+    ``storage`` is a URL (see :func:`open_storage`) or a storage already open."""
+    store = _as_storage(storage)
     base = study or config.default_study()
     return {o: _open_study(store, study_name(base, o), config, o) for o in config.optimizers}
 
@@ -562,7 +573,7 @@ def _quiet_optuna() -> None:
 
 def tune(
     config: TuneConfig,
-    storage: str | None = None,
+    storage: str | optuna.storages.BaseStorage | None = None,
     study: str | None = None,
     *,
     join: bool = False,
@@ -578,7 +589,9 @@ def tune(
     study, so a second worker or a rerun reuses them) and build the table.
     """
     _quiet_optuna()
-    studies = open_studies(config, storage, study)
+    store = _as_storage(storage)
+    studies = open_studies(config, store, study)
+    nudged: set[tuple[str, int]] = set()
     K = len(config.optimizers)
     total = K * (config.trials + (0 if join else config.seeds))
     report = on_progress or (lambda p: None)
@@ -611,10 +624,8 @@ def tune(
             break
         report(Progress("wait", tuned(), total,
                         text=f"waiting for {running} trial(s) of other workers"))  # fmt: skip
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            for s in studies.values():
-                optuna.storages.fail_stale_trials(s)
+        for s in studies.values():
+            fail_stale_trials(s, store, nudged)
         time.sleep(poll)
 
     evaluations: dict[str, dict[int, float | None]] = {}
@@ -630,6 +641,37 @@ def tune(
     rows = results_table(config, studies, evaluations)
     report(Progress("done", total, total, text="done"))
     return rows
+
+
+def fail_stale_trials(
+    study: optuna.Study, storage: optuna.storages.BaseStorage, nudged: set[tuple[str, int]]
+) -> None:
+    """Optuna's ``fail_stale_trials``, and one heartbeat for a running trial that has none.
+
+    Optuna judges a trial stale by its last heartbeat. A worker killed after creating its
+    trial but before its heartbeat thread's first ping leaves a RUNNING trial with no
+    heartbeat at all, which never goes stale, and every other worker would wait for it
+    forever. So each running trial older than the grace period gets one heartbeat from this
+    worker (``nudged`` remembers which): a live worker's own pings keep its trial alive as
+    before, and a dead worker's trial goes stale one grace period later.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    grace = _heartbeat()[1]
+    now = datetime.datetime.now()
+    study_id = None
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        key = (study.study_name, t.number)
+        started = t.datetime_start
+        if key in nudged or started is None or (now - started).total_seconds() < grace:
+            continue
+        if study_id is None:
+            study_id = storage.get_study_id_from_name(study.study_name)
+        storage.record_heartbeat(
+            storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        )
+        nudged.add(key)
 
 
 def best_trial(trials: Iterable[FrozenTrial], budget: int) -> FrozenTrial | None:
