@@ -697,11 +697,9 @@ def evaluate_best(
     if best is None:
         return {}
     spec = best.user_attrs["spec"]
-    runs = _stored_runs(study, spec)
+    runs: dict[int, list] = {}
     for i, seed in enumerate(config.eval_seeds()):
-        if seed in runs:
-            continue
-        runs.update(_stored_runs(study, spec))  # another worker may have run it meanwhile
+        runs = {**_stored_runs(study, spec), **runs}  # what other workers stored meanwhile
         if seed in runs:
             continue
         tick = None if on_step is None else (lambda step, i=i: on_step(i, step))
@@ -712,7 +710,7 @@ def evaluate_best(
     return {seed: runs[seed][1] for seed in config.eval_seeds()}
 
 
-def _stored_runs(study: optuna.Study, spec: str) -> dict[int, list]:
+def _stored_runs(study: optuna.Study, spec: str | None) -> dict[int, list]:
     """seed → [seed, value, reason] of the runs stored for ``spec`` (read afresh)."""
     cached = study.user_attrs.get("evaluation") or {}
     if cached.get("spec") != spec:
@@ -723,11 +721,10 @@ def _stored_runs(study: optuna.Study, spec: str) -> dict[int, list]:
 def evaluation(study: optuna.Study, config: TuneConfig) -> dict[int, float | None]:
     """The stored seed runs of the best setting (only the seeds of ``config``)."""
     best = best_trial(study.get_trials(deepcopy=False), config.trials)
-    cached = study.user_attrs.get("evaluation") or {}
-    if best is None or cached.get("spec") != best.user_attrs.get("spec"):
+    if best is None:
         return {}
-    known = {seed: value for seed, value, _ in cached.get("runs", [])}
-    return {s: known[s] for s in config.eval_seeds() if s in known}
+    runs = _stored_runs(study, best.user_attrs.get("spec"))
+    return {s: runs[s][1] for s in config.eval_seeds() if s in runs}
 
 
 # ----------------------------------------------------------------------------- results
