@@ -58,10 +58,12 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_tasks.py
 	$(PY) benchmarks/bench_stability.py
 	$(PY) benchmarks/bench_eos.py
+	$(PY) benchmarks/bench_pages.py
 
-# 16 concurrent browser sessions against one server (not part of make test)
+# 16 concurrent browser sessions against one server (not part of make test);
+# make load-check ARGS="--no-browser --sessions 30 [--replicas 2]": browser-free clients
 load-check: $(VENV)/.dev-installed
-	$(PY) benchmarks/load_check.py
+	$(PY) benchmarks/load_check.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache tests/artifacts

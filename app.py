@@ -1,4 +1,9 @@
-"""Streamlit entry point: page config and navigation only (see pages/)."""
+"""Streamlit entry point: page config and navigation only (see app_pages/).
+
+The folder is not called ``pages/``: that name switches Streamlit to its legacy
+multipage mode until app.py first runs, so a cold server's first deep link to a page
+whose URL differs from its file name got a "Page not found" modal.
+"""
 
 from pathlib import Path
 
@@ -19,24 +24,24 @@ ui.apply_style()
 
 pages = [
     st.Page(
-        "pages/playground.py", title="Playground", icon=":material/sports_score:", default=True
+        "app_pages/playground.py", title="Playground", icon=":material/sports_score:", default=True
     ),
-    st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
-    st.Page("pages/networks.py", title="Networks", icon=":material/hub:"),
-    st.Page("pages/tuning.py", title="Tuning", icon=":material/tune:"),
+    st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
+    st.Page("app_pages/networks.py", title="Networks", icon=":material/hub:"),
+    st.Page("app_pages/tuning.py", title="Tuning", icon=":material/tune:"),
     st.Page(
-        "pages/eos.py",
+        "app_pages/eos.py",
         title="Edge of stability",
         icon=":material/ssid_chart:",
         url_path="edge_of_stability",
     ),
-    st.Page("pages/physics.py", title="Physics", icon=":material/science:"),
+    st.Page("app_pages/physics.py", title="Physics", icon=":material/science:"),
     st.Page(
-        "pages/stability.py",
+        "app_pages/stability.py",
         title="Stability maps",
         icon=":material/grid_on:",
         url_path="stability_maps",
     ),
-    st.Page("pages/about.py", title="About VRAdam", icon=":material/info:"),
+    st.Page("app_pages/about.py", title="About VRAdam", icon=":material/info:"),
 ]
 st.navigation(pages).run()

@@ -16,6 +16,14 @@ Reports page errors, console errors and Streamlit exceptions (target: 0), the me
 maxima, the bytes the websocket delivered per slider change, the server's CPU time per
 rerun (from /proc, all sessions together) and the load average before and after. Not part
 of `make test`: it measures, it does not assert timing.
+
+    python benchmarks/load_check.py --no-browser --sessions 30 [--replicas 2]
+
+measures the server alone: each session is a browser-free client that speaks Streamlit's
+websocket messages (benchmarks/_ws_client.py) and renders nothing, so the numbers are what
+a class of phones costs the machine that serves them (browsers on the same 2 cores would
+dominate). ``--replicas N`` starts N servers and pins session i to server i mod N, as a
+proxy with sticky sessions would (see README, "Serving a class").
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from vradam.app.scenarios import SCENARIOS  # noqa: E402
 
@@ -163,6 +172,102 @@ async def main_async(sessions: int, rounds: int, chromium: str) -> dict:
         server.wait(timeout=10)
 
 
+def start_servers(replicas: int) -> tuple[list[subprocess.Popen], list[str]]:
+    """``replicas`` servers of the app as `make run` serves it, each on a free port."""
+    servers, urls = [], []
+    for _ in range(replicas):
+        port = free_port()
+        servers.append(subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+             str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
+        urls.append(f"http://127.0.0.1:{port}")
+    for url in urls:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+    return servers, urls
+
+
+async def ws_session(url: str, index: int, rounds: int, report: dict, phases) -> None:
+    """One browser-free visitor: the Playground at its own seed, then ``rounds`` changes of
+    the steps slider (a new run and a new figure each)."""
+    from _ws_client import Session
+
+    try:
+        async with Session(url) as s:
+            run = await s.open(f"seed={index}")
+            report["first_chart"].append(run.seconds)
+            report["errors"] += [f"session {index}: {e}" for e in run.exceptions]
+            await phases.wait()
+            steps = 500
+            for _ in range(rounds):
+                steps += STEP
+                run = await s.set_slider("steps", steps)
+                report["changes"].append(run.seconds)
+                report["change_bytes"].append(run.received)
+                report["errors"] += [f"session {index}: {e}" for e in run.exceptions]
+                if f"steps={steps}" not in s.query:
+                    report["errors"].append(f"session {index}: the change did not apply")
+            report["reruns"] += 1 + rounds
+    except Exception as exc:  # a dropped connection is an error of the run, not a crash
+        report["errors"].append(f"session {index}: {type(exc).__name__}: {exc}")
+
+
+async def main_ws_async(sessions: int, rounds: int, replicas: int) -> dict:
+    servers, urls = start_servers(replicas)
+    try:
+        report: dict = {"errors": [], "first_chart": [], "changes": [], "change_bytes": [],
+                        "reruns": 0, "load_before": os.getloadavg()}  # fmt: skip
+        cpu0 = sum(cpu_seconds(p.pid) for p in servers)
+        wall0 = time.perf_counter()
+        phases = asyncio.Barrier(sessions)
+        await asyncio.gather(*(ws_session(urls[i % replicas], i, rounds, report, phases)
+                               for i in range(sessions)))  # fmt: skip
+        report["server_cpu"] = sum(cpu_seconds(p.pid) for p in servers) - cpu0
+        report["wall"] = time.perf_counter() - wall0
+        report["load_after"] = os.getloadavg()
+        return report
+    finally:
+        for p in servers:
+            p.terminate()
+            p.wait(timeout=10)
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "none"
+    q = statistics.quantiles(values, n=20, method="inclusive") if len(values) > 1 else values * 19
+    return (f"p50 {statistics.median(values):.2f} s, p95 {q[18]:.2f} s, max {max(values):.2f} s "
+            f"(n={len(values)})")  # fmt: skip
+
+
+def report_ws(args, report: dict) -> int:
+    load = " / ".join(f"{a:.1f}" for a in report["load_before"])
+    after = " / ".join(f"{a:.1f}" for a in report["load_after"])
+    print(f"{args.sessions} browser-free sessions, {args.rounds} slider changes each, "
+          f"{args.replicas} server process(es), {os.cpu_count()} CPUs (load average 1/5/15 "
+          f"min before: {load}; after: {after})")  # fmt: skip
+    print(f"  errors: {len(report['errors'])}")
+    print(f"  first run:     {_percentiles(report['first_chart'])}")
+    print(f"  slider change: {_percentiles(report['changes'])}")
+    if report["change_bytes"]:
+        sizes = report["change_bytes"]
+        print(f"  bytes sent per change: median {statistics.median(sizes) / 1e3:.0f} kB")
+    reruns = max(report["reruns"], 1)
+    print(
+        f"  server CPU: {report['server_cpu']:.1f} s over {report['wall']:.0f} s for "
+        f"{report['reruns']} reruns = {report['server_cpu'] / reruns:.3f} s per rerun"
+    )
+    for e in report["errors"][:20]:
+        print("   ", e)
+    return 1 if report["errors"] else 0
+
+
 def _stats(values: list[float]) -> str:
     if not values:
         return "none"
@@ -174,7 +279,21 @@ def main(argv=None) -> int:
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3, help="slider changes per session")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="browser-free clients (Streamlit's websocket messages)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="server processes (--no-browser only); session i uses i mod N",
+    )
     args = parser.parse_args(argv)
+    if args.no_browser:
+        return report_ws(args, asyncio.run(main_ws_async(args.sessions, args.rounds,
+                                                         args.replicas)))  # fmt: skip
     if not Path(args.chromium).exists():
         print(
             f"Chromium not found at {args.chromium}: apt-get install -y chromium", file=sys.stderr

@@ -45,6 +45,8 @@ SLOW = {
         "test_bench_stability_quick_run",  # 13 s
         "test_bench_tasks_quick_run",  # 10-36 s: three tasks, each run four ways
         "test_bench_train_quick_run",  # 9 s
+        "test_browser_free_load_check_quick_run",  # two servers, 10-20 s
+        "test_bench_pages_quick_run",  # a server, 10-20 s
     ),
     "test_cli.py": (
         "test_module_entry_point_and_argparse_errors",  # 10 s
@@ -164,6 +166,7 @@ def is_slow(item: pytest.Item) -> bool:
 # that no long file starts last and runs alone at the end. Seconds per file on 2 cores.
 FILE_SECONDS = {
     "test_walk.py": 240,
+    "test_class_session.py": 180,
     "test_browser.py": 150,
     "test_tuning.py": 120,
     "test_training.py": 110,
@@ -209,14 +212,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_server():
-    """Serve app.py on a free port; yield its base URL."""
+def start_server(log_path: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free port (not waiting for it): (process, URL)."""
     port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # One server per pytest-xdist worker (gw0, gw1, ...), each with its own log.
-    log_path = ARTIFACTS / f"streamlit-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed at teardown
+    log = open(log_path, "w")  # noqa: SIM115 - the process holds it; closed with it
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
@@ -224,29 +223,51 @@ def app_server():
             "--server.address", "127.0.0.1",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         ],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    log.close()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_for_server(proc: subprocess.Popen, url: str, log_path: Path) -> None:
+    """Wait until the server answers its health check (RuntimeError if it exits first;
+    no time limit: a loaded machine may take long to import the stack)."""
     while True:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
-                    break
+                    return
         except OSError:
             pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
+        if proc.poll() is not None:
             raise RuntimeError(f"Streamlit did not start; see {log_path}")
         time.sleep(0.3)
-    yield url
+
+
+def stop_server(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
-    log.close()
+        proc.wait()
+
+
+def server_env(tmp: Path) -> dict:
+    """A test server's environment: its Tuning page stores studies under ``tmp``."""
+    return {"VRADAM_STORAGE": f"sqlite:///{tmp / 'studies.db'}"}
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """Serve app.py on a free port; yield its base URL."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # One server per pytest-xdist worker (gw0, gw1, ...), each with its own log.
+    log_path = ARTIFACTS / f"streamlit-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
+    proc, url = start_server(log_path, server_env(tmp_path_factory.mktemp("studies")))
+    wait_for_server(proc, url, log_path)
+    yield url
+    stop_server(proc)
 
 
 @pytest.fixture(scope="session")

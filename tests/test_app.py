@@ -42,7 +42,7 @@ def test_app_opens_on_the_playground():
 
 
 def test_about_page_content():
-    at = AppTest.from_file(str(ROOT / "pages" / "about.py"), default_timeout=TIMEOUT).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "about.py"), default_timeout=TIMEOUT).run()
     _no_errors(at)
     assert "Velocity-Regularized Adam" in at.title[0].value
     latex = " ".join(el.value for el in at.latex)
@@ -56,7 +56,7 @@ def test_about_page_content():
 
 def test_switch_page_to_about():
     at = _app()
-    at.switch_page("pages/about.py").run()
+    at.switch_page("app_pages/about.py").run()
     _no_errors(at)
     assert "Velocity-Regularized Adam" in at.title[0].value
 
@@ -167,7 +167,7 @@ def test_exports_are_offered():
 
 
 def _networks() -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / "networks.py"), default_timeout=120).run()
+    return AppTest.from_file(str(ROOT / "app_pages" / "networks.py"), default_timeout=120).run()
 
 
 def test_networks_page_trains_a_short_run():
@@ -226,7 +226,7 @@ def test_networks_cuda_choice_without_gpu_is_an_inline_error():
 
 
 def _page(name: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=120).run()
+    return AppTest.from_file(str(ROOT / "app_pages" / f"{name}.py"), default_timeout=120).run()
 
 
 def _text(at) -> str:
@@ -274,14 +274,14 @@ def test_edge_of_stability_page_runs_both_problems():
 
 
 def test_theory_pages_read_their_settings_from_the_url():
-    at = AppTest.from_file(str(ROOT / "pages" / "eos.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "eos.py"), default_timeout=120)
     at.query_params.update(eos_problem="quadratic", eos_q_beta3="0.1", eos_q_kappa="7")
     at.run()
     _no_errors(at)
     assert at.select_slider(key="eos_q_beta3").value == 0.1
     assert at.select_slider(key="eos_q_kappa").value == 25.0  # 7 is not offered: default
     assert any("eos_q_kappa" in w.value for w in at.warning)
-    at = AppTest.from_file(str(ROOT / "pages" / "physics.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "physics.py"), default_timeout=120)
     at.query_params.update(ph_ls="rosenbrock", ph_gamma="1", ph_vx="0.5")
     at.run()
     _no_errors(at)

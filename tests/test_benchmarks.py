@@ -63,3 +63,19 @@ def test_bench_eos_quick_run():
     assert "Machine:" in result.stdout and "load average" in result.stdout
     assert "slider change" in result.stdout and "old path (train_steps)" in result.stdout
     assert "× faster" in result.stdout
+
+
+def test_browser_free_load_check_quick_run():
+    """Two browser-free sessions on two replicas: the websocket client still speaks
+    Streamlit's protocol (a slider change applies, no error)."""
+    result = _quick("load_check.py", "--no-browser", "--sessions", "2", "--rounds", "1",
+                    "--replicas", "2")  # fmt: skip
+    out = result.stdout
+    assert "2 browser-free sessions, 1 slider changes each, 2 server process(es)" in out
+    assert "  errors: 0" in out and "slider change: p50" in out and "(n=2)" in out
+
+
+def test_bench_pages_quick_run():
+    result = _quick("bench_pages.py", "--quick")
+    assert "| playground | steps |" in result.stdout and "| physics | β₃ |" in result.stdout
+    assert "error" not in result.stdout

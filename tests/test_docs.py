@@ -30,7 +30,7 @@ def test_readme_training_example_runs():
 
 
 def test_about_page_example_runs():
-    page = (ROOT / "pages" / "about.py").read_text()
+    page = (ROOT / "app_pages" / "about.py").read_text()
     pattern = r'st\.code\(\n    """(import torch.*?)""",\n    language="python"'
     (code,) = re.findall(pattern, page, re.S)
     gen = torch.Generator().manual_seed(0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,12 +27,12 @@ PLAYGROUND_KEYS = ["v", "ls", "lp_condition", "lp_angle", "expr", "dom", "start"
                    "opt", "lr", "steps", "noise", "seed", "sched"]  # fmt: skip
 PAGES = {
     "playground": ("app.py", None, PLAYGROUND_KEYS),
-    "lessons": ("app.py", "pages/lessons.py", ["lesson"]),
-    "networks": ("pages/networks.py", None, list(NETWORKS_KEYS)),
-    "eos": ("pages/eos.py", None, [f.key for f in EOS_FIELDS]),
-    "physics": ("pages/physics.py", None, [f.key for f in PHYSICS_FIELDS]),
-    "stability": ("pages/stability.py", None, [f.key for f in STABILITY_FIELDS]),
-    "tuning": ("pages/tuning.py", None, [f.key for f in TUNING_FIELDS]),
+    "lessons": ("app.py", "app_pages/lessons.py", ["lesson"]),
+    "networks": ("app_pages/networks.py", None, list(NETWORKS_KEYS)),
+    "eos": ("app_pages/eos.py", None, [f.key for f in EOS_FIELDS]),
+    "physics": ("app_pages/physics.py", None, [f.key for f in PHYSICS_FIELDS]),
+    "stability": ("app_pages/stability.py", None, [f.key for f in STABILITY_FIELDS]),
+    "tuning": ("app_pages/tuning.py", None, [f.key for f in TUNING_FIELDS]),
 }
 
 
@@ -166,7 +168,7 @@ def test_long_value_is_quoted_short():
 
 
 def test_physics_velocity_is_clamped_to_its_input():
-    at = AppTest.from_file(str(ROOT / "pages/physics.py"), default_timeout=TIMEOUT)
+    at = AppTest.from_file(str(ROOT / "app_pages/physics.py"), default_timeout=TIMEOUT)
     at.query_params.update(ph_vx="1e308", ph_vy="-1e308")
     at.run()
     text = " ".join(_check(at, "ph_vx"))
@@ -236,3 +238,133 @@ def test_expressions_and_errors_are_shown_as_text():
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert r"\_\_import\_\_" in errors and "__import__" not in errors
+
+
+# --------------------------------------------------------------------------- figure markup
+
+HOSTILE = ('<a href="https://evil.example/login">Click here for the answers</a>'
+           '<span style="font-size:40px;color:red">BIG</span>')  # fmt: skip
+# Plotly renders these tags (and only these) in figure text; the figures use no others.
+_MARKUP = re.compile(r"<(?!/?(?:br|b|i|em|sub|sup|extra)\s*/?>)[^<>]*>", re.IGNORECASE)
+
+
+def _strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+
+
+def _markup_in_charts(at) -> list[str]:
+    """Every figure string on the page that Plotly would render as a tag other than the
+    figures' own attribute-free ones."""
+    found = []
+    for chart in at.get("plotly_chart"):
+        for text in _strings(json.loads(chart.proto.spec)):
+            found += _MARKUP.findall(text)
+    return found
+
+
+def test_escape_markup_keeps_the_figures_tags_and_nothing_else():
+    from vradam.app.figures.export import escape_markup, plain_text
+
+    assert escape_markup("x<br>y<sub>2</sub> <b>z</b><extra></extra>") == (
+        "x<br>y<sub>2</sub> <b>z</b><extra></extra>")  # fmt: skip
+    once = escape_markup(HOSTILE)
+    assert "<" not in once and ">" not in once and "Click here for the answers" in once
+    assert escape_markup(once) == once  # idempotent: figures are escaped on every rerun
+    assert escape_markup('<br onclick="x">') == '&lt;br onclick="x"&gt;'
+    assert escape_markup("a < b and c > d") == "a &lt; b and c &gt; d"
+    fig = {
+        "data": [{"name": HOSTILE, "x": [1.0, 2.0], "text": ["<i>ok</i>", "<u>no</u>"]}],
+        "layout": {"title": {"text": HOSTILE}},
+        "frames": [{"data": [{"name": HOSTILE}]}],
+    }
+    plain_text(fig)
+    assert not _MARKUP.findall(json.dumps(fig)) and fig["data"][0]["text"][0] == "<i>ok</i>"
+
+
+def test_a_link_cannot_plant_markup_in_any_chart(tmp_path, monkeypatch):
+    """User text reaches figures through optimizer labels (Playground, Networks, Stability
+    maps), the custom expression and the landscape: none of it becomes a tag."""
+    monkeypatch.setenv("VRADAM_STORAGE", f"sqlite:///{tmp_path / 'studies.db'}")
+    playground = _open("playground", {"opt": [f"adam:lr=0.1@{HOSTILE}", "vradam@<b>x</b>"],
+                                      "steps": "50"})  # fmt: skip
+    _check(playground, "playground labels")
+    assert len(playground.get("plotly_chart")) >= 1
+    assert _markup_in_charts(playground) == []
+    assert "Click here for the answers" in json.dumps(
+        [json.loads(c.proto.spec) for c in playground.get("plotly_chart")]
+    )
+    custom = _open("playground", {"ls": "custom", "expr": f"x^2+y^2 {HOSTILE}", "steps": "20"})
+    _check(custom, "expression")
+    assert _markup_in_charts(custom) == []
+    networks = _open("networks", {"nt_o1": f"adamw:lr=0.01@{HOSTILE}", "nt_o2": "sgd@<u>u</u>",
+                                  "nt_steps": "20", "nt_sharp": "0"})  # fmt: skip
+    _check(networks, "networks labels")
+    networks.button[0].click().run()  # Train
+    assert not networks.exception and len(networks.get("plotly_chart")) >= 1
+    assert _markup_in_charts(networks) == []
+    stability = _open(
+        "stability", {"sm_basin_n": "30", "sm_basin_opt": f"gd:lr=0.1@{HOSTILE};adam@<u>u</u>"}
+    )
+    _check(stability, "stability labels")
+    assert _markup_in_charts(stability) == []
+
+
+# --------------------------------------------------------------------------- every button
+
+
+def _press_every_button(at, page: str, skip=()) -> list[str]:
+    """Press each button on the page once (as it is after the previous press); returns
+    their labels. Download buttons are links, not script buttons."""
+    pressed = []
+    index = 0
+    while index < len(at.button):
+        button = at.button[index]
+        index += 1
+        if button.disabled or button.label in skip or button.label in pressed:
+            continue
+        pressed.append(button.label)
+        button.click().run()
+        assert not at.exception, (page, button.label, [e.value for e in at.exception])
+        index = 0  # the page changed: look again from the top
+    return pressed
+
+
+def test_every_button_on_every_page_runs_without_an_exception(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from vradam.app.ui import networks as networks_ui
+
+    monkeypatch.setenv("VRADAM_STORAGE", f"sqlite:///{tmp_path / 'studies.db'}")
+    # Figure 2 in miniature at a tenth of its length (the buttons' wiring is under test).
+    monkeypatch.setattr(
+        networks_ui, "FIG2", replace(networks_ui.FIG2, steps=40, sharpness_every=20, eval_every=20)
+    )
+    queries = {  # page: (link, toggles to turn on first: they reveal more buttons)
+        "playground": ({"steps": "40"}, ("pg_step_on", "presenter")),
+        "lessons": ({}, ()),
+        "networks": ({"nt_steps": "20", "nt_sharp": "0"}, ()),
+        "eos": ({"eos_problem": "quadratic"}, ()),
+        "physics": ({}, ()),
+        "stability": ({}, ()),
+        "tuning": ({"tn_task": "moons", "tn_trials": "2", "tn_steps": "20", "tn_seeds": "1"}, ()),
+    }
+    everything = {}
+    for page, (query, toggles) in queries.items():
+        at = _open(page, query)
+        _check(at, page)
+        for key in toggles:
+            at.toggle(key=key).set_value(True).run()
+            _check(at, (page, key))
+        everything[page] = _press_every_button(at, page, skip=("Render PNG",))
+    assert {"Next ▶", "◀ Back", "Exit presenter view", "add Adam at VRAdam's η"} <= set(
+        everything["playground"])  # fmt: skip
+    assert "Figure 2 in miniature" in everything["networks"]
+    assert {"Run study", "Stop", "Open"} <= set(everything["tuning"])
+    assert {"Next →", "← Previous"} <= set(everything["lessons"])

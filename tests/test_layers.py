@@ -8,7 +8,7 @@ Layers, each importing only lower ones (imports inside functions count too):
 3. ``vradam.app.figures``: + plotly, PIL, kaleido, and the only layer importing them.
 4. ``vradam.app`` modules (page state without streamlit): may import the figures.
 5. ``vradam.app.ui``: + streamlit, and the only package importing it.
-6. Entry points: ``pages/*.py``, ``app.py``, ``vradam.cli``, ``vradam.__main__``: anything
+6. Entry points: ``app_pages/*.py``, ``app.py``, ``vradam.cli``, ``vradam.__main__``: anything
    but plotly/PIL/kaleido, which stay behind the figures layer.
 
 A package's ``__init__`` runs whenever any module under it is imported, so it is held to
@@ -47,7 +47,7 @@ LAYERS = (
     ("landscapes", 1),
     ("vradam", 0),
 )
-ENTRY_POINTS = {"app", "vradam.cli", "vradam.__main__", "vradam.tune_cli"}  # and pages.*
+ENTRY_POINTS = {"app", "vradam.cli", "vradam.__main__", "vradam.tune_cli"}  # and app_pages.*
 # Third-party top-level modules: the layers allowed to import each one.
 THIRD_PARTY = {
     "torch": range(0, 7),
@@ -83,9 +83,9 @@ def _module_name(path: Path) -> str:
 
 
 def source_files() -> list[Path]:
-    """Every .py file of vradam/, landscapes/, pages/, and app.py."""
+    """Every .py file of vradam/, landscapes/, app_pages/, and app.py."""
     files = [ROOT / "app.py"]
-    for top in ("vradam", "landscapes", "pages"):
+    for top in ("vradam", "landscapes", "app_pages"):
         files += sorted((ROOT / top).rglob("*.py"))
     return [f for f in files if "__pycache__" not in f.parts]
 
@@ -100,7 +100,7 @@ def is_project_module(name: str) -> bool:
 
 
 def _name_layer(module: str) -> int:
-    if module in ENTRY_POINTS or module.split(".")[0] == "pages":
+    if module in ENTRY_POINTS or module.split(".")[0] == "app_pages":
         return ENTRY
     for prefix, layer in LAYERS:
         if module == prefix or module.startswith(prefix + "."):
@@ -199,7 +199,7 @@ def check_source(
 ) -> list[str]:
     """Every layering and private-name violation of one module's ``source``, one per line.
 
-    ``module`` is its dotted name (``pages.playground`` for a page script).
+    ``module`` is its dotted name (``app_pages.playground`` for a page script).
     """
     tree = ast.parse(source, filename=path or module)
     layer = layer_of(module) if is_package else _name_layer(module)
@@ -305,7 +305,11 @@ def test_no_upward_import_and_no_private_name_crosses_modules():
         ("vradam.functional", "import numpy as np", "imports numpy"),
         ("vradam.sim.replay", "from scipy.sparse import linalg", "imports scipy.sparse"),
         ("vradam.app.ui.common", "import plotly.io as pio", "imports plotly.io"),
-        ("pages.playground", "import plotly.graph_objects as go", "imports plotly.graph_objects"),
+        (
+            "app_pages.playground",
+            "import plotly.graph_objects as go",
+            "imports plotly.graph_objects",
+        ),
         ("vradam.app.summaries", "def f():\n    import streamlit as st", "imports streamlit"),
         ("vradam.studies.eos", "import importlib\nimportlib.import_module('PIL')", "imports PIL"),
         ("vradam.sim.export", "import pandas", "not a declared dependency"),
@@ -313,13 +317,13 @@ def test_no_upward_import_and_no_private_name_crosses_modules():
         ("vradam.app.ui.playground", "from vradam.app.playground import _floats", "_floats"),
         ("vradam.app.ui.common", "from ..summaries import _fmt as fmt", "private name _fmt"),
         (
-            "pages.about",
+            "app_pages.about",
             "from vradam.app import playground as pg\npg._floats('1')",
             "playground._floats",
         ),
         ("app", "import vradam.app.playground\nvradam.app.playground._x", "playground._x"),
         ("vradam.cli", "from vradam import _norm", "private name _norm from vradam"),
-        ("pages.about", "import vradam._norm", "private module vradam._norm"),
+        ("app_pages.about", "import vradam._norm", "private module vradam._norm"),
     ],
 )
 def test_the_checker_reports(module, source, expected):

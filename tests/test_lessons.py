@@ -126,11 +126,36 @@ def test_step_size_exercise_reports_divergence_past_two():
     assert "diverged at step" in STEP_SIZE.explore(1.1)[1]
 
 
+def _loss_panel(fig) -> tuple[list[np.ndarray], float]:
+    """The y values of the loss panel's traces and the bottom of its axis (in decades)."""
+    from vradam.app.figures.common import unpacked
+
+    values = [np.array(unpacked(t["y"]), dtype=float) for t in fig["data"]
+              if t.get("yaxis") == "y2"]  # fmt: skip
+    return values, fig["layout"]["yaxis2"]["range"][0]
+
+
+def test_a_loss_of_exactly_zero_or_far_below_rounding_stays_in_the_loss_panel():
+    """Issue 25: α₀ = 0.5 on the bowl lands on the minimum in one step (loss 0, which a log
+    axis cannot show: the panel was empty), and σ = 0 in the noise lesson fell to 1e-96."""
+    from vradam.app.lessons import NOISE, STEP_SIZE
+
+    for fig in (STEP_SIZE.explore(0.5)[0], NOISE.explore(0.0)[0]):
+        values, bottom = _loss_panel(fig)
+        shown = np.concatenate([v[np.isfinite(v)] for v in values])
+        assert (shown > 0).all() and np.log10(shown.min()) >= bottom
+        assert np.log10(shown.max()) - bottom < 20  # no cliff through a hundred decades
+        (note,) = fig["layout"]["annotations"]
+        assert "exactly 0" in note["text"]
+    clean, _ = STEP_SIZE.explore(0.9)  # nothing under the floor: no note
+    assert "annotations" not in clean["layout"]
+
+
 def _lessons_page(key: str) -> AppTest:
     """Through app.py: the page links need the app's navigation."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["lesson"] = key
-    at.switch_page("pages/lessons.py")
+    at.switch_page("app_pages/lessons.py")
     return at.run()
 
 
@@ -200,3 +225,21 @@ def test_lesson_preset_function_picker_names_the_presets_kappa_and_theta(key):
     picker = at.selectbox(key="pg_landscape")
     shown = picker.options[picker.index]
     assert _ravine_name(query) in shown, shown
+
+
+def test_clip_lesson_chart_shows_the_floor_and_the_clipped_steps_it_talks_about():
+    """Issue 25: the lesson asked to watch a floor and clipped steps its chart lacked."""
+    from vradam.app.lessons import CLIP
+
+    for alpha1 in (1.0, 10.0):
+        fig, text = CLIP.explore(alpha1)
+        names = [t.get("name", "") for t in fig["data"]]
+        floor = next(t for t in fig["data"] if t.get("name") == "floor α₀/(1 + α₁)")
+        assert floor["y"] == [0.5 / (1 + alpha1)] * 2 and floor["yaxis"] == "y2"
+        marks = next(t for t in fig["data"] if t.get("name", "").startswith("clipped steps"))
+        assert f"clipped steps ({len(marks['x'])})" in names
+        assert f"active for {len(marks['x'])} steps" in text
+        assert fig["layout"]["yaxis2"]["title"]["text"] == "η_t"
+        assert f"VRAdam, α₁ = {alpha1:g}" in names  # the legend names α₁ at its default too
+        lo, _ = fig["layout"]["yaxis2"]["range"]
+        assert lo < np.log10(0.5 / (1 + alpha1))

@@ -272,7 +272,7 @@ def test_networks_page_trains_a_paper_task_and_shows_its_outputs(task):
 
     from streamlit.testing.v1 import AppTest
 
-    page = Path(__file__).resolve().parents[1] / "pages" / "networks.py"
+    page = Path(__file__).resolve().parents[1] / "app_pages" / "networks.py"
     at = AppTest.from_file(str(page), default_timeout=180)
     at.query_params.update(nt_task=task, nt_steps="20", nt_o1="adamw:lr=0.003",
                            nt_o2="vradam:lr=0.003,beta3=1", nt_o3="", nt_o4="")  # fmt: skip

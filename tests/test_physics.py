@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,6 +16,7 @@ from vradam.app.figures import physics as physplots
 from vradam.app.figures.common import background
 from vradam.studies.physics import acceleration, gate_curves, integrate
 
+ROOT = Path(__file__).resolve().parents[1]
 HIMMELBLAU = landscapes.get("himmelblau")
 DT = 0.002
 
@@ -170,3 +172,26 @@ def test_physics_figures_stack_on_a_phone_with_readable_log_ticks(narrow):
     assert (y1[0] >= y2[1] and x1 == x2 == [0, 1]) if narrow else (x1[1] < x2[0] and y1 == y2)
     legends = {t.get("legend", "legend") for t in gate["data"]}
     assert legends == {"legend", "legend2"}  # each panel's lines in its own legend
+
+
+def test_phase_portrait_curves_are_the_energy_level_sets_and_light():
+    """Each curve of the phase portrait lies on ½kx² + (M/2)v² + (3β3/4)v⁴ = E (to the
+    rounding sent to the browser), and the page's figures stay under 0.5 MB (issue 25: the
+    contours on 201×201 grids sent 6 MB per change)."""
+    from streamlit.testing.v1 import AppTest
+
+    k, mass, beta3 = 2.0, 1.0, 0.3
+    fig = physplots.phase_portrait_figure(k, mass, beta3, energies=[0.5, 2, 8])
+    curves = [t for t in fig["data"] if t.get("showlegend") is False]
+    assert len(curves) == 6
+    for trace in curves:
+        b = 0.0 if "ellipses" in trace["name"] else beta3
+        e = float(trace["hovertemplate"].split("E = ")[1].split("<")[0])
+        x, v = np.array(trace["x"], dtype=float), np.array(trace["y"], dtype=float)
+        energy = 0.5 * k * x**2 + 0.5 * mass * v**2 + 0.75 * b * v**4
+        assert np.allclose(energy, e, rtol=5e-4, atol=5e-4 * e)
+        assert x.max() > 0 > x.min() and v.max() > 0 > v.min()  # a closed orbit
+    page = AppTest.from_file(str(ROOT / "app_pages" / "physics.py"), default_timeout=120).run()
+    assert not page.exception
+    sizes = [len(c.proto.spec) for c in page.get("plotly_chart")]
+    assert len(sizes) == 3 and sum(sizes) < 500_000, sizes

@@ -224,7 +224,7 @@ def test_toy_record_in_the_cli(toy, tmp_path, capsys):
 def test_toy_record_in_the_playground_picker(toy):
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "playground.py"), default_timeout=60).run()
     assert not at.exception
     picker = at.selectbox(key="pg_add_key")
     assert "toy" in picker.options or "Toy" in picker.options
@@ -304,7 +304,7 @@ def test_beta3_auto_from_the_cli_and_the_networks_page(tmp_path):
             "--steps", "15", "--sharpness-every", "0", "--out", str(out)]  # fmt: skip
     assert main(argv) in (0, None)
     assert "beta3=auto" in out.read_text()
-    at = AppTest.from_file(str(ROOT / "pages" / "networks.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "networks.py"), default_timeout=120).run()
     boxes = [c for c in at.checkbox if c.key.endswith("_beta3_auto")]
     assert boxes and not at.exception
     boxes[0].check().run()

@@ -237,7 +237,7 @@ def test_page_settings_round_trip_through_the_url():
 
     from vradam.app.ui.stability import FIELDS, basin_defaults
 
-    page = str(ROOT / "pages" / "stability.py")
+    page = str(ROOT / "app_pages" / "stability.py")
     at = AppTest.from_file(page, default_timeout=300).run()
     assert not at.exception
     assert not {f.key for f in FIELDS} & set(at.query_params)  # all defaults: a clean URL

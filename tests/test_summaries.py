@@ -101,7 +101,7 @@ def test_stability_summaries_count_what_the_maps_show():
 
 @pytest.mark.parametrize("page", ["physics", "stability", "eos"])
 def test_every_chart_has_a_summary(page):
-    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=180).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=180).run()
     assert not at.exception
     charts = len(at.get("plotly_chart"))
     summaries = [c.value for c in at.caption if c.value.startswith("Summary: ")]

@@ -501,7 +501,7 @@ def _page(monkeypatch, storage: str, **params):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv(T.ENV_STORAGE, storage)
-    at = AppTest.from_file(str(ROOT / "pages" / "tuning.py"), default_timeout=300)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "tuning.py"), default_timeout=300)
     for key, value in params.items():
         at.query_params[key] = value
     return at.run()
@@ -516,7 +516,7 @@ def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
         "Ignored optimizer 'foo' from the link: choose from "
         "adamw, nesterov, rmsprop, radam, lion, vradam."
     ]
-    assert any("No studies in" in c.value for c in at.caption)
+    assert any("No studies stored on this server yet" in c.value for c in at.caption)
     at.button[0].click().run()  # Run study
     assert not at.exception and not at.warning
     assert len(at.get("plotly_chart")) == 3  # history, VRAdam's contour and importances
@@ -548,19 +548,46 @@ def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
     assert again.session_state["tn_task"] == "moons" and again.session_state["tn_steps"] == 20
 
 
-def test_tuning_page_warns_on_a_bad_or_unreachable_storage(tmp_path, monkeypatch):
-    at = _page(monkeypatch, sqlite(tmp_path))
-    at.radio(key="tn_store").set_value("url").run()
-    at.text_input(key="tn_url").set_value("nonsense").run()
-    assert not at.exception and at.button[0].disabled
-    assert any("bad storage URL" in w.value for w in at.warning)
-    at.text_input(key="tn_url").set_value(f"postgresql://me:secret@127.0.0.1:{_free_port()}/db")
-    at.run()
+def test_tuning_page_storage_is_the_servers_and_never_shown(tmp_path, monkeypatch):
+    """A visitor cannot choose the storage (no widget, no URL field); an unreachable one,
+    set by the operator, is reported without its URL or password."""
+    at = _page(monkeypatch, sqlite(tmp_path), tn_store="url", tn_url="sqlite:////etc/x.db")
     assert not at.exception
-    (warning,) = [w.value for w in at.warning]
-    assert "cannot use the storage" in warning and "secret" not in warning
+    keys = {w.key for kind in ("radio", "text_input", "selectbox") for w in at.get(kind)}
+    assert "tn_store" not in keys and "tn_url" not in keys
+    assert str(tmp_path) not in " ".join(e.value for e in [*at.caption, *at.markdown])
+    assert any("No studies stored on this server yet" in c.value for c in at.caption)
+    bad = f"postgresql://me:secret@127.0.0.1:{_free_port()}/db"
+    at = _page(monkeypatch, bad)
+    assert not at.exception
+    text = " ".join(w.value for w in at.warning)
+    assert "Cannot use this server's storage" in text
+    assert "secret" not in text and "127.0.0.1" not in text and "postgresql" not in text
     at.multiselect(key="tn_opt_list").set_value([]).run()
     assert any("choose at least one optimizer" in w.value for w in at.warning)
+
+
+def test_tuning_page_runs_within_the_operators_limits(tmp_path, monkeypatch):
+    from vradam.app.ui import tuning as page
+
+    at = _page(monkeypatch, sqlite(tmp_path), tn_trials="1e9", tn_steps="5000", tn_seeds="99",
+               tn_study="x" * 3000)  # fmt: skip
+    assert not at.exception
+    ss = at.session_state
+    limits = page.LIMITS
+    assert (ss["tn_trials"], ss["tn_steps"], ss["tn_seeds"]) == (
+        limits.trials, limits.steps, limits.seeds)  # fmt: skip
+    assert ss["tn_study"] == ""
+    warnings = " ".join(w.value for w in at.warning)
+    assert "outside 1 … 50" in warnings and "at most 80 characters" in warnings
+    assert "x" * 100 not in warnings
+    for name in ("../../etc/passwd", "a b", "<b>"):
+        assert page._study_problem(name) is not None
+    assert page._study_problem("moons-300-s0") is None
+    monkeypatch.setenv("VRADAM_PAGE_MAX_TRIALS", "8")
+    monkeypatch.setenv("VRADAM_PAGE_MAX_STEPS", "nonsense")
+    monkeypatch.setenv("VRADAM_PAGE_MAX_SEEDS", "100000")
+    assert page.PageLimits.from_env() == page.PageLimits(trials=8, steps=1000, seeds=T.MAX_SEEDS)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@
 >>> opt = VRAdam(model.parameters(), lr=1e-3, beta3=1.0, alpha1=10.0)  # doctest: +SKIP
 
 Importing this package loads torch only; the web app lives in ``app.py`` and
-``pages/`` and is installed with the ``app`` extra.
+``app_pages/`` and is installed with the ``app`` extra.
 """
 
 from vradam.functional import effective_lr, vradam, vrmomentum

@@ -24,6 +24,7 @@ No streamlit here: the Lessons page (``vradam.app.ui.lessons``) renders these.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -44,15 +45,16 @@ from vradam.app.playground import (
     run,
 )
 from vradam.sim.engine import simulate
+from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies.physics import integrate
 from vradam.studies.threads import one_thread
 
 __all__ = ["HOLDS_AT", "LESSONS", "PAGES", "Claim", "Exercise", "Lesson", "climb"]
 
 PAGES = {
-    "playground": ("pages/playground.py", "Playground"),
-    "edge_of_stability": ("pages/eos.py", "Edge of stability"),
-    "physics": ("pages/physics.py", "Physics"),
+    "playground": ("app_pages/playground.py", "Playground"),
+    "edge_of_stability": ("app_pages/eos.py", "Edge of stability"),
+    "physics": ("app_pages/physics.py", "Physics"),
 }
 
 HOLDS_AT = 0.8  # a lesson may claim only what holds in at least 80 % of its neighbourhood
@@ -255,7 +257,8 @@ _SIN30, _COS30 = 0.5, float(np.sqrt(3) / 2)
 
 def _momentum_config(mu: float) -> PlaygroundConfig:
     return PlaygroundConfig(landscape="ill_conditioned", landscape_params=_RAVINE,
-                            optimizers=("gd:lr=0.07", f"momentum:lr=0.07,momentum={mu:g}"),
+                            optimizers=("gd:lr=0.07",  # the label names μ even at its default, 0.9
+                                        f"momentum:lr=0.07,momentum={mu:g}@Momentum, μ = {mu:g}"),
                             steps=150)  # fmt: skip
 
 
@@ -530,7 +533,8 @@ EOS = Lesson(
     query={"eos_problem": "mlp", "eos_seeds": "1"},  # one seed: the lesson opens fast
     look_for="Top left, GD's panel (and the chart here): the dots (sharpness) climb to the "
     "dashed line 2/η, overshoot it (by 14 % at η = 0.3), drop back and then hover around it, "
-    "closer and closer. In the loss panel GD's curve keeps falling, but not monotonically.",
+    "closer and closer. The chart here shows the sharpness only: on the page (open the "
+    "preset) GD's loss panel keeps falling, but not monotonically.",
     try_this="Pick another η: where does the sharpness level off now?",
     answer="Training drives the sharpness up (progressive sharpening) until it reaches 2/η, "
     "the largest curvature GD can stand at that rate. It cannot go far beyond: an overshoot "
@@ -772,7 +776,8 @@ PHYSICS = Lesson(
     query={"ph_ls": "himmelblau", "ph_b3": "1", "ph_gamma": "0", "ph_vx": "2", "ph_vy": "0"},
     look_for="The two paths start together and separate as the ordinary ball speeds up "
     "downhill; the other never gets fast (about a fifth of the speed). The energy panel shows "
-    "both energies constant.",
+    "each ball's energy error |E − E₀|/E₀ on a log axis: it creeps up with the integrator's "
+    "rounding but stays under one part in a thousand, so both energies are conserved.",
     try_this="Change β₃ and read the top speed.",
     answer="The momentum is p = (M + β₃‖v‖²)v: the particle behaves as if its mass grew with "
     "its speed, so the same force accelerates it less when it is fast. Energy is still "
@@ -791,15 +796,15 @@ _CLIP_CONFIG = PlaygroundConfig(
     landscape=_BOWL,
     optimizers=(
         "adam:lr=0.5",
-        "vradam:lr=0.5,beta3=10,alpha1=1,weight_decay=0",
-        "vradam:lr=0.5,beta3=10,alpha1=10,weight_decay=0",
+        "vradam:lr=0.5,beta3=10,alpha1=1,weight_decay=0@VRAdam, α₁ = 1",
+        "vradam:lr=0.5,beta3=10,alpha1=10,weight_decay=0@VRAdam, α₁ = 10",
     ),
     steps=200,
 )
 
 
 def _clip_config(alpha1: float) -> PlaygroundConfig:
-    vr = f"vradam:lr=0.5,beta3=10,alpha1={alpha1:g},weight_decay=0"
+    vr = f"vradam:lr=0.5,beta3=10,alpha1={alpha1:g},weight_decay=0@VRAdam, α₁ = {alpha1:g}"
     return PlaygroundConfig(landscape=_BOWL, optimizers=("adam:lr=0.5", vr), steps=200)
 
 
@@ -838,14 +843,44 @@ def _clip_claim() -> Claim:
     return _playground_claim(_CLIP_CONFIG, _HOOD, _clip_test, statement, detail, numbers)
 
 
+def _clip_race(config: PlaygroundConfig) -> tuple[list, dict]:
+    """The race with the η_t panel in place of the loss (the lesson is about the rate): each
+    run's η_t, VRAdam's floor α₀/(1 + α₁) dashed and its clipped steps marked."""
+    trs, fig = _race(config)
+    fig["layout"].pop("annotations", None)  # the loss panel's note
+    panel = [t for t in fig["data"] if t.get("yaxis") == "y2"]
+    for trace, tr in zip(panel, trs):
+        trace["y"] = sig_list(tr.effective_lr[0])
+        trace.pop("x0", None), trace.pop("dx", None)
+        trace["x"] = list(range(len(trace["y"])))
+        trace["hovertemplate"] = "step %{x}<br>η_t %{y:.4g}<extra></extra>"
+    alpha1 = float(OptimizerSpec.parse(config.optimizers[-1]).hyperparams["alpha1"])
+    vr, color = trs[-1], assign_colors(config.specs())[-1]
+    floor, steps = 0.5 / (1 + alpha1), len(vr.effective_lr[0])
+    clipped = np.flatnonzero(10 * vr.velocity_sq_norm[0][:steps] >= alpha1)
+    fig["data"] += [
+        dict(type="scatter", x=[0, steps - 1], y=[floor, floor], mode="lines",
+             line=dict(color=color, width=1, dash="dash"), name="floor α₀/(1 + α₁)",
+             xaxis="x2", yaxis="y2", hoverinfo="skip"),
+        dict(type="scatter", x=clipped.tolist(), y=[floor] * clipped.size, mode="markers",
+             marker=dict(color=color, size=5, symbol="line-ns-open"),
+             name=f"clipped steps ({clipped.size})", xaxis="x2", yaxis="y2",
+             hoverinfo="skip"),
+    ]  # fmt: skip
+    lo, hi = math.log10(floor) - 0.3, math.log10(0.5) + 0.15
+    fig["layout"]["yaxis2"].update(range=[lo, hi], title=dict(text="η_t"), **log_ticks(lo, hi, 4))
+    return trs, map_over_panel(fig)
+
+
 CLIP = _playground_lesson(
     key="tuning_beta3_alpha1",
     title="Tuning β₃ and α₁",
     question="With a large β₃ the gate would stop a fast optimizer dead. What does the clip "
     "α₁ in 1 + min(β₃‖v‖², α₁) guarantee?",
     config=_CLIP_CONFIG,
-    look_for="In the Playground's η_t panel both VRAdam runs start at a flat floor, then climb "
-    "back to α₀ = 0.5 as they slow down.",
+    look_for="In the η_t panel (the chart here, and the Playground's) VRAdam starts on a flat "
+    "floor, the dashed line α₀/(1 + α₁), for the clipped steps marked on it, then climbs back "
+    "to α₀ = 0.5 as it slows down.",
     try_this="Change α₁ and watch the floor and the number of clipped steps.",
     answer="While β₃‖v‖² ≥ α₁ the rate is clipped at the floor α₀/(1 + α₁), so training never "
     "stalls, however large β₃ is. β₃ decides *when* the gate acts (at ‖v‖ ≈ 1/√β₃ the rate "
@@ -855,6 +890,7 @@ CLIP = _playground_lesson(
     exercise=Exercise("α₁", (0.5, 1.0, 3.0, 10.0, 30.0), 10.0),
     vary=_clip_config,
     check=_clip_claim,
+    figure=_clip_race,
     result=lambda trs, a1: (
         f"α₁ = {a1:g}: floor α₀/(1 + α₁) = {0.5 / (1 + a1):.3g}, reached "
         f"(min η_t = {np.nanmin(trs[1].effective_lr[0]):.3g}); the clip was active for "
@@ -936,9 +972,10 @@ def _noise_race(config: PlaygroundConfig) -> tuple[list, dict]:
             trace["opacity"] = 0.25
             trace["line"] = {**trace["line"], "width": 1}
     steps = np.arange(config.steps + 1)
+    floor = plots.loss_floor([tr.loss[0] for tr in trs])  # as the thin lines (σ = 0)
     levels = []
     for tr, color, lr in zip(trs, colors, _NOISE_LRS):
-        mean = _running_mean(tr.loss[0])
+        mean = plots.floored(_running_mean(tr.loss[0]), floor)
         levels.append(mean[config.steps // 2 :])
         fig["data"].append(dict(type="scatter", x=steps.tolist(), y=sig_list(mean),
                                 mode="lines", line=dict(color=color, width=3),

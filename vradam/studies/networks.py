@@ -272,7 +272,11 @@ TASKS: dict[str, Task] = {
              "with a wider one under mean squared error: the classic edge-of-stability setup.",
              1, _teacher, lambda: MLP(5, 1, width=32), 600, 0.003, 1.0, None, loss="mse"),
         Task("modadd", f"a + b mod {MOD_P} (transformer)", "Modular addition with a one-block "
-             "transformer: tokens a, b and '=' in, (a + b) mod p out.", MOD_P,
+             "transformer: tokens a, b and '=' in, (a + b) mod p out. In these few hundred "
+             "steps it memorises the training pairs (train loss near 0) while validation "
+             "accuracy stays far below the training accuracy: generalising (\"grokking\") "
+             "takes thousands of steps with "
+             "weight decay. Read it as a training-loss race, not as generalisation.", MOD_P,
              _modular_addition, TinyTransformer, 600, 0.003, 24.0, None),
         Task("lm", "Language model (char transformer)", "Next-character prediction on 270 KB of "
              "Python standard-library docstrings (shipped with the package) with a 2-layer "

@@ -14,8 +14,10 @@ from vradam.app.figures.common import (
     band_traces,
     line_trace,
     log_range,
+    log_ticks,
     panel_label,
     rgba,
+    text_color,
 )
 
 PANELS = [
@@ -120,6 +122,10 @@ def _curve_traces(
 def _grid_axes(suffix: str, cell, scale: str, values: list, steps: int, bottom: bool) -> dict:
     """Layout entries xaxis{suffix}/yaxis{suffix} of one panel of the training grid."""
     x0, x1, y0, y1 = cell
+    y_range = log_range(values) if scale == "log" else [0, 1.02]
+    # Log axes: at most 3 labels, whole decades or 1-2-5 values written out (Plotly's own
+    # labels "2" and "5" for minor ticks read as values, and crowd a short panel).
+    ticks = log_ticks(*y_range, max_ticks=3) if scale == "log" else {}
     return {
         f"yaxis{suffix}": dict(
             domain=[round(y0, 4), round(y1, 4)],
@@ -127,8 +133,8 @@ def _grid_axes(suffix: str, cell, scale: str, values: list, steps: int, bottom: 
             type=scale,
             gridcolor=GRID_COLOR,
             zeroline=False,
-            exponentformat="power",
-            range=log_range(values) if scale == "log" else [0, 1.02],
+            range=y_range,
+            **(ticks or dict(exponentformat="power")),
         ),
         f"xaxis{suffix}": dict(
             domain=[round(x0, 4), round(x1, 4)],
@@ -240,7 +246,7 @@ def _boundary_panel(
         yref="paper",
         showarrow=False,
         yanchor="bottom",
-        font=dict(size=12, color=color),
+        font=dict(size=12, color=text_color(color)),
     )
     return heatmap, axes, title
 
@@ -427,7 +433,9 @@ def _panel(z, title: str, color: str, height: int, bg: str = "white", **heatmap)
             margin=dict(l=4, r=4, t=44, b=4),
             plot_bgcolor=bg,  # shows between tiles (None cells)
             paper_bgcolor="white",
-            title=dict(text=title, font=dict(size=12, color=color), x=0.5, xanchor="center"),
+            title=dict(
+                text=title, font=dict(size=12, color=text_color(color)), x=0.5, xanchor="center"
+            ),
             xaxis=dict(**hidden),
             yaxis=dict(scaleanchor="x", **hidden),
         ),

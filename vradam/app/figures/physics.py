@@ -19,6 +19,7 @@ from vradam.app.figures.common import (
     map_base,
     map_digits,
     panel_label,
+    sig_list,
     thinning_stride,
 )
 from vradam.app.figures.panels import (
@@ -195,6 +196,21 @@ def motion_figure(
     return dict(data=data, layout=layout, frames=frame_list)
 
 
+def _level_set(e: float, k: float, mass: float, b: float, n: int = 181):
+    """The closed curve ½kx² + (M/2)v² + (3b/4)v⁴ = e, as (x, v) arrays: v = v_max sin θ,
+    x = ±√(2(e − K(v))/k) (exact: no grid, a few kilobytes where contours on a grid took
+    megabytes)."""
+    if b > 0:  # the positive root of (3b/4)w² + (M/2)w − e = 0 in w = v²
+        w = (-0.5 * mass + math.sqrt(0.25 * mass**2 + 3 * b * e)) / (1.5 * b)
+    else:
+        w = 2 * e / mass
+    theta = np.linspace(0, 2 * np.pi, n)
+    v = math.sqrt(w) * np.sin(theta)
+    kinetic = 0.5 * mass * v**2 + 0.75 * b * v**4
+    x = np.sign(np.cos(theta)) * np.sqrt(np.maximum(2 * (e - kinetic) / k, 0.0))
+    return x, v
+
+
 def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) -> dict:
     """Level sets of E(x, v) = ½kx² + (M/2)v² + (3β3/4)v⁴ in 1-D, for β3 = 0 and β3, on one
     panel (one width fits every screen): with β3 > 0 the orbits are squashed in v, since
@@ -202,30 +218,20 @@ def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) ->
     energies = np.asarray(energies if energies is not None else [0.5, 2, 8, 32], dtype=float)
     xmax = math.sqrt(2 * energies.max() / k) * 1.1
     vmax = math.sqrt(2 * energies.max() / mass) * 1.1
-    xs = np.linspace(-xmax, xmax, 201)
-    vs = np.linspace(-vmax, vmax, 201)
-    X, Vv = np.meshgrid(xs, vs)
     data: list[dict] = []
     families = ((0.0, "β₃ = 0: ellipses", "solid"), (beta3, f"β₃ = {beta3:g}: squashed", "dash"))
     for i, (b, name, dash) in enumerate(families):
-        E = (0.5 * k * X**2 + 0.5 * mass * Vv**2 + 0.75 * b * Vv**4).tolist()
         color = MOTION_COLORS[i]
         for e in energies:
+            x, v = _level_set(float(e), k, mass, b)
             data.append(
-                dict(
-                    type="contour",
-                    x=xs.tolist(),
-                    y=vs.tolist(),
-                    z=E,
-                    autocontour=False,
-                    contours=dict(start=float(e), end=float(e), size=1.0, coloring="lines"),
-                    colorscale=[[0, color], [1, color]],
-                    showscale=False,
-                    line=dict(width=2, dash=dash),
-                    hovertemplate=f"{name}<br>E = {e:g}<extra></extra>",
+                line_trace(
+                    sig_list(x, 5), sig_list(v, 5), f"{name}<br>E = {e:g}", name=name,
+                    legendgroup=name, showlegend=False, line=dict(color=color, width=2, dash=dash),
                 )
-            )
-        data.append(line_trace([None], [None], name=name, line=dict(color=color, dash=dash)))
+            )  # fmt: skip
+        data.append(line_trace([None], [None], name=name, legendgroup=name,
+                               line=dict(color=color, dash=dash)))  # fmt: skip
     top, st = legend_height(2) + 12, stack([310], [])
     layout: dict = dict(
         height=top + st.plot + TICKS + AXIS_TITLE + 10,

@@ -162,8 +162,25 @@ class _Geometry:
 # ----------------------------------------------------------------------------- path figure
 
 
-def _path_traces(trajectories, colors) -> list[dict]:
-    """Each optimizer's run 0: its path on the map (x/y) and its loss (x2/y2)."""
+LOSS_FLOOR = 1e-16  # of the largest loss shown: below it a loss is rounding, not progress
+
+
+def loss_floor(losses) -> float:
+    """Where a log loss panel stops: :data:`LOSS_FLOOR` times the largest finite loss."""
+    top = [float(np.max(v[np.isfinite(v) & (v > 0)])) for v in losses
+           if np.any(np.isfinite(v) & (v > 0))]  # fmt: skip
+    return LOSS_FLOOR * (max(top) if top else 1.0)
+
+
+def floored(loss: np.ndarray, floor: float) -> np.ndarray:
+    """``loss`` with exact zeros and values under ``floor`` drawn at ``floor`` (a log axis
+    cannot show 0, and 1e-96 would squash the panel into one cliff)."""
+    return np.where(np.isfinite(loss) & (loss < floor), floor, loss)
+
+
+def _path_traces(trajectories, colors, floor: float = 0.0) -> list[dict]:
+    """Each optimizer's run 0: its path on the map (x/y) and its loss (x2/y2), drawn at
+    ``floor`` where it is lower."""
     data = []
     for tr, color in zip(trajectories, colors):
         xy = tr.xy[0]
@@ -185,7 +202,7 @@ def _path_traces(trajectories, colors) -> list[dict]:
                 type="scatter",
                 x0=0,
                 dx=1,
-                y=packed(tr.loss[0]),
+                y=packed(floored(tr.loss[0], floor)),
                 name=tr.label,
                 showlegend=False,
                 xaxis="x2",
@@ -251,12 +268,13 @@ def path_figure(
     """
     digits = map_digits(ls)
     data = map_base(ls, bg, digits, click=False)
-    data += _path_traces(trajectories, colors)
+    floor = loss_floor([tr.loss[0] for tr in trajectories])
+    data += _path_traces(trajectories, colors, floor)
     start = trajectories[0].xy[0, 0]
     data.append(start_marker([float(start[0])], [float(start[1])], size=12, hoverinfo="skip"))
     if highlight is not None:
         data += _highlight_traces(trajectories, colors, *highlight)
-    finite = [tr.loss[0][np.isfinite(tr.loss[0])] for tr in trajectories]
+    finite = [floored(tr.loss[0], floor)[np.isfinite(tr.loss[0])] for tr in trajectories]
     lo, hi = log_range(finite)
     loss_axis = dict(anchor="x2", type="log", range=[lo, hi], title=dict(text="loss"),
                      gridcolor=GRID_COLOR, **log_ticks(lo, hi, 5))  # fmt: skip
@@ -279,6 +297,12 @@ def path_figure(
         **map_axes(ls, bg, map_x),
     )
     layout["yaxis"]["domain"] = map_y
+    if any(np.any(np.isfinite(tr.loss[0]) & (tr.loss[0] < floor)) for tr in trajectories):
+        layout["annotations"] = [dict(
+            text=f"a loss under {floor:.0e} (or exactly 0) is drawn at {floor:.0e}",
+            xref="x2 domain", yref="y2 domain", x=1, y=0.02, xanchor="right",
+            yanchor="bottom", showarrow=False, font=dict(size=10, color="#555555"),
+        )]  # fmt: skip
     return dict(data=data, layout=layout)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from vradam.app.figures.export import PRESENTER, TRUSTED, trust_marked_figures
+from vradam.app.figures.export import PRESENTER, TRUSTED, finish, trust_marked_figures
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
 
 # --------------------------------------------------------------------------- fast charts
@@ -56,31 +56,17 @@ def for_projector(fig: dict) -> dict:
 
 
 def trusted(fig: dict) -> dict:
-    """Mark a vradam.app.figures figure as schema-checked (and style it for the presenter view)."""
+    """Mark a vradam.app.figures figure as schema-checked (and style it for the presenter view).
+
+    Every string in it is escaped first, so user text cannot be markup, and each optimizer's
+    lines get its dash pattern (:func:`vradam.app.figures.export.finish`)."""
+    finish(fig)
     if presenter_on():
         if fig["layout"].get("meta") != PRESENTER:
             for_projector(fig)
         return fig
     fig["layout"]["meta"] = TRUSTED
     return fig
-
-
-# --------------------------------------------------------------------------- routing
-
-
-def ensure_navigation() -> None:
-    """Route a deep link through app.py even before the app's first run.
-
-    Until some session has run app.py (which calls st.navigation), Streamlit treats
-    the pages/ folder the legacy way and runs a page file alone: no navigation, no
-    wide layout. Each page calls this first; it switches Streamlit to st.navigation
-    routing and reruns, which goes through app.py.
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
 
 
 # --------------------------------------------------------------------------- URL state
@@ -250,6 +236,12 @@ _STYLE = """
 <style>
 /* Less empty space above the content: the figures should fit a 1280×720 projector. */
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; padding-bottom: 2rem; }
+/* Phones: the header bar stays over the page, so the title starts below it; Plotly's mode
+   bar would cover legends and titles (pinch zoom does its job there). */
+@media (max-width: 640px) {
+  [data-testid="stMainBlockContainer"] { padding-top: 4.2rem; }
+  .js-plotly-plot .modebar-container { display: none !important; }
+}
 </style>
 """
 
@@ -302,7 +294,7 @@ def apply_style() -> None:
     st.html(_STYLE)
     st.sidebar.html(HISTORY_SCRIPT, unsafe_allow_javascript=True)
     st.sidebar.toggle(
-        "Presenter view", key="presenter",
+        "Presenter view", key="presenter", persist_state="session",
         help="Hides this sidebar and enlarges text and lines for a projector. The page "
         "keeps its settings; a button at the top brings the sidebar back.",
     )  # fmt: skip
@@ -414,15 +406,27 @@ def _hyperparam_widget(prefix: str, uid: int, hp, beta3_center: float) -> float:
     label = f"{hp.symbol}  ({hp.name})"
     if hp.name == "beta3":
         options = log_options(beta3_center / 1000, beta3_center * 1000, current, zero=True)
-        return st.select_slider(label, options, key=key, format_func=fmt_value, help=hp.help)
+        return st.select_slider(
+            label, options, key=key, persist_state="session", format_func=fmt_value, help=hp.help
+        )
     if hp.log:
         options = log_options(hp.slider[0], hp.slider[1], current)
-        return st.select_slider(label, options, key=key, format_func=fmt_value, help=hp.help)
+        return st.select_slider(
+            label, options, key=key, persist_state="session", format_func=fmt_value, help=hp.help
+        )
     lo, hi = hp.slider
     lo, hi = min(lo, current), max(hi, current)
     step = 0.001 if hi <= 1 else 0.5
-    return st.slider(label, float(lo), float(hi), key=key, step=step, help=hp.help,
-                     format="%.3f" if hi <= 1 else "%.1f")  # fmt: skip
+    return st.slider(
+        label,
+        float(lo),
+        float(hi),
+        key=key,
+        persist_state="session",
+        step=step,
+        help=hp.help,
+        format="%.3f" if hi <= 1 else "%.1f",
+    )
 
 
 AUTO_HELP = (
@@ -478,8 +482,12 @@ def optimizer_editor(
                     st.caption(f"α₀ = {same_lr:g} (same for all)")
                     continue
                 if hp.name == "beta3" and auto_beta3:
-                    st.checkbox("β₃ = auto (calibrated from the first 10 steps)", key=auto_key,
-                                help=AUTO_HELP)  # fmt: skip
+                    st.checkbox(
+                        "β₃ = auto (calibrated from the first 10 steps)",
+                        key=auto_key,
+                        persist_state="session",
+                        help=AUTO_HELP,
+                    )
                     if ss.get(auto_key):
                         values["beta3"] = "auto"
                         continue
@@ -488,15 +496,23 @@ def optimizer_editor(
                 st.button("suggest β₃ from this run", key=f"{prefix}_sugg_{uid}",
                           on_click=_suggest, args=(prefix, i, uid, suggest),
                           help=SUGGEST_HELP)  # fmt: skip
-            st.text_input("label (optional)", key=opt_key(prefix, uid, "label"))
+            st.text_input(
+                "label (optional)", key=opt_key(prefix, uid, "label"), persist_state="session"
+            )
             st.button("remove", key=f"{prefix}_rm_{uid}", on_click=_remove, args=(prefix, uid),
                       disabled=len(current) <= 1)  # fmt: skip
         if _overrides(info, values) != overrides:  # a widget changed a value on this run
             spec = OptimizerSpec(entry["key"], _overrides(info, values), label)
         texts.append(str(spec))
     c1, c2 = sb.columns([3, 2])
-    c1.selectbox("add", list(REGISTRY), key=f"{prefix}_add_key", label_visibility="collapsed",
-                 format_func=lambda k: REGISTRY[k].name)  # fmt: skip
+    c1.selectbox(
+        "add",
+        list(REGISTRY),
+        key=f"{prefix}_add_key",
+        persist_state="session",
+        label_visibility="collapsed",
+        format_func=lambda k: REGISTRY[k].name,
+    )
     c2.button("add", key=f"{prefix}_add", on_click=_add, args=(prefix, new_values, limit),
               width="stretch", disabled=len(current) >= limit)  # fmt: skip
     return texts

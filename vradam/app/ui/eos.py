@@ -240,13 +240,24 @@ def mlp_section(narrow: bool = False) -> None:
         "place of η (docs/theory.md §2)."
     )
     c = st.columns(5)
-    lr_gd = c[0].select_slider("η (GD, heavy ball)", MLP_OPTIONS["eos_lr_gd"], key="eos_lr_gd")
+    lr_gd = c[0].select_slider(
+        "η (GD, heavy ball)", MLP_OPTIONS["eos_lr_gd"], key="eos_lr_gd", persist_state="session"
+    )
     lr_adam = c[1].select_slider("α₀ (Adam, VRAdam)", MLP_OPTIONS["eos_lr_adam"],
-                                 key="eos_lr_adam")  # fmt: skip
-    beta3 = c[2].select_slider("β₃ (VRAdam)", MLP_OPTIONS["eos_beta3"], key="eos_beta3",
-                               format_func=tick_label)  # 1e4, not 1e+04  # fmt: skip
-    steps = c[3].select_slider("steps", MLP_OPTIONS["eos_steps"], key="eos_steps")
-    every = c[4].select_slider("sharpness every", MLP_OPTIONS["eos_every"], key="eos_every")
+                                 key="eos_lr_adam", persist_state="session")  # fmt: skip
+    beta3 = c[2].select_slider(
+        "β₃ (VRAdam)",
+        MLP_OPTIONS["eos_beta3"],
+        key="eos_beta3",
+        persist_state="session",
+        format_func=tick_label,
+    )  # 1e4, not 1e+04
+    steps = c[3].select_slider(
+        "steps", MLP_OPTIONS["eos_steps"], key="eos_steps", persist_state="session"
+    )
+    every = c[4].select_slider(
+        "sharpness every", MLP_OPTIONS["eos_every"], key="eos_every", persist_state="session"
+    )
     config = EoSConfig(lr_gd=lr_gd, lr_adam=lr_adam, beta3=beta3, steps=steps,
                        sharpness_every=every)  # fmt: skip
     status, chart = st.empty(), st.empty()  # the progress bar above the growing figure
@@ -271,10 +282,13 @@ def mlp_section(narrow: bool = False) -> None:
     st.download_button("Download the runs (CSV)", series_csv(result), "edge_of_stability_mlp.csv",
                        "text/csv", key="eos_mlp_csv")  # fmt: skip
     n_seeds = st.columns([2, 3])[0].select_slider(
-        "Measure every statement on this many seeds (0, 1, …)", MLP_OPTIONS["eos_seeds"],
-        key="eos_seeds", help="Each seed draws the MLP's initial weights and its 256 input "
+        "Measure every statement on this many seeds (0, 1, …)",
+        MLP_OPTIONS["eos_seeds"],
+        key="eos_seeds",
+        persist_state="session",
+        help="Each seed draws the MLP's initial weights and its 256 input "
         "points (the teacher network is fixed); seed 0 is the one plotted.",
-    )  # fmt: skip
+    )
     others = [replace(config, seed=seed) for seed in range(1, n_seeds)]
     results = [result, *_mlp(others, f"Training seeds 1–{n_seeds - 1}" if others else "")]
     found = findings(results)
@@ -300,10 +314,16 @@ def quadratic_section(narrow: bool = False) -> None:
         "(with 0.999 the edge comes after thousands of steps)."
     )
     c = st.columns(4)
-    lr = c[0].select_slider("α₀", Q_OPTIONS["eos_q_lr"], key="eos_q_lr")
-    beta3 = c[1].select_slider("β₃", Q_OPTIONS["eos_q_beta3"], key="eos_q_beta3")
-    kappa = c[2].select_slider("condition number κ", Q_OPTIONS["eos_q_kappa"], key="eos_q_kappa")
-    steps = c[3].select_slider("steps", Q_OPTIONS["eos_q_steps"], key="eos_q_steps")
+    lr = c[0].select_slider("α₀", Q_OPTIONS["eos_q_lr"], key="eos_q_lr", persist_state="session")
+    beta3 = c[1].select_slider(
+        "β₃", Q_OPTIONS["eos_q_beta3"], key="eos_q_beta3", persist_state="session"
+    )
+    kappa = c[2].select_slider(
+        "condition number κ", Q_OPTIONS["eos_q_kappa"], key="eos_q_kappa", persist_state="session"
+    )
+    steps = c[3].select_slider(
+        "steps", Q_OPTIONS["eos_q_steps"], key="eos_q_steps", persist_state="session"
+    )
     config = QuadraticConfig(lr=lr, beta3=beta3, kappa=kappa, steps=steps)
     n_starts = st.session_state.get("eos_q_starts", DEFAULTS["eos_q_starts"])
     results = _quadratic(config, n_starts)
@@ -323,10 +343,13 @@ def quadratic_section(narrow: bool = False) -> None:
     st.download_button("Download the runs (CSV)", series_csv(result), "edge_of_stability_quad.csv",
                        "text/csv", key="eos_q_csv")  # fmt: skip
     st.columns([2, 3])[0].select_slider(
-        "Measure every statement from this many starts", Q_OPTIONS["eos_q_starts"],
-        key="eos_q_starts", help="The preset start, and the others on a circle of radius 0.5 "
+        "Measure every statement from this many starts",
+        Q_OPTIONS["eos_q_starts"],
+        key="eos_q_starts",
+        persist_state="session",
+        help="The preset start, and the others on a circle of radius 0.5 "
         "around it; the preset start is the one plotted.",
-    )  # fmt: skip
+    )
     found = findings(results)
     st.markdown(findings_text(found, "starts" if n_starts > 1 else "start"))
     _findings_table(found, "the preset start, then the circle" if n_starts > 1 else "the start")
@@ -342,8 +365,15 @@ def show() -> None:
     )
     for warning in url_state(FIELDS):
         st.warning(warning)
-    problem = st.radio("Problem", list(PROBLEMS), key="eos_problem", horizontal=True,
-                       format_func=PROBLEMS.get, label_visibility="collapsed")  # fmt: skip
+    problem = st.radio(
+        "Problem",
+        list(PROBLEMS),
+        key="eos_problem",
+        persist_state="session",
+        horizontal=True,
+        format_func=PROBLEMS.get,
+        label_visibility="collapsed",
+    )
     narrow = narrow_screen()  # a phone: the figures stack their panels
     if problem == "mlp":
         mlp_section(narrow)

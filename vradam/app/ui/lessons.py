@@ -45,7 +45,7 @@ def lesson_screen(key: str) -> None:
         state = f"lesson_{key}_value"
         if state not in st.session_state:
             st.session_state[state] = ex.default
-        value = st.select_slider(ex.label, ex.options, key=state)
+        value = st.select_slider(ex.label, ex.options, key=state, persist_state="session")
         with st.spinner("Running…"):
             fig, result = _explore(key, float(value))
         st.info(result, icon=":material/science:")
@@ -83,8 +83,8 @@ def show() -> None:
         "Eight short lessons on how optimizers move: a question, a preset that opens the right "
         "page, an exercise and the answer. The address holds the lesson: share it."
     )
-    top = st.columns([6, 1, 1], vertical_alignment="bottom")
-    top[0].selectbox("Lesson", KEYS, key="lesson", format_func=_title)
+    top = st.columns([3, 1, 1], vertical_alignment="bottom")  # buttons fit at 1024 px
+    top[0].selectbox("Lesson", KEYS, key="lesson", persist_state="session", format_func=_title)
     top[1].button("← Previous", on_click=_go, args=(-1,), width="stretch")
     top[2].button("Next →", on_click=_go, args=(1,), width="stretch")
     write_url(FIELDS)

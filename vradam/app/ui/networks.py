@@ -186,34 +186,57 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
         load_optimizers(P, ss.pop("nt_fig2_opts"))
     sb = st.sidebar
     sb.header("Task")
-    sb.selectbox("Task", list(TASKS), key="nt_task", format_func=lambda k: TASKS[k].name,
-                 on_change=_on_task_change, label_visibility="collapsed")  # fmt: skip
+    sb.selectbox(
+        "Task",
+        list(TASKS),
+        key="nt_task",
+        persist_state="session",
+        format_func=lambda k: TASKS[k].name,
+        on_change=_on_task_change,
+        label_visibility="collapsed",
+    )
     task = get_task(ss["nt_task"])
     sb.caption(task.description)
     sb.header("Optimizers")
     texts = optimizer_editor(P, beta3_center=task.default_beta3, same_lr=None, suggest=_suggest,
                              new_values=_new_values, auto_beta3=True)  # fmt: skip
     sb.header("Training")
-    sb.radio("Mode", ["train", "sweep"], key="nt_mode", horizontal=True,
+    sb.radio("Mode", ["train", "sweep"], key="nt_mode", persist_state="session", horizontal=True,
              format_func={"train": "train and compare", "sweep": "LR sweep"}.get)  # fmt: skip
-    sb.slider("steps", *STEPS_BOUNDS, key="nt_steps", step=10)
-    sb.selectbox("batch", BATCHES, key="nt_batch", format_func=lambda b: BATCH_NAMES.get(b, b),
-                 help=f"Task default: {task.default_batch or 'full batch'}."
-                 + (" Here a batch is the number of trajectories the policy samples (at most "
-                    "64)." if task.key == "gflownet" else ""))  # fmt: skip
-    sb.number_input("seed", *SEED_BOUNDS, key="nt_seed", step=1)
-    sb.radio("seeds", [1, 3], key="nt_seeds", horizontal=True,
+    sb.slider("steps", *STEPS_BOUNDS, key="nt_steps", persist_state="session", step=10)
+    sb.selectbox(
+        "batch",
+        BATCHES,
+        key="nt_batch",
+        persist_state="session",
+        format_func=lambda b: BATCH_NAMES.get(b, b),
+        help=f"Task default: {task.default_batch or 'full batch'}."
+        + (
+            " Here a batch is the number of trajectories the policy samples (at most 64)."
+            if task.key == "gflownet"
+            else ""
+        ),
+    )
+    sb.number_input("seed", *SEED_BOUNDS, key="nt_seed", persist_state="session", step=1)
+    sb.radio("seeds", [1, 3], key="nt_seeds", persist_state="session", horizontal=True,
              help="3 seeds: curves show the mean with a ±1 sd band.")  # fmt: skip
-    sb.selectbox("sharpness every", SHARPNESS_EVERY, key="nt_sharp", disabled=not task.sharpness,
-                 format_func=lambda k: f"{k} steps" if k and task.sharpness else "off")  # fmt: skip
+    sb.selectbox(
+        "sharpness every",
+        SHARPNESS_EVERY,
+        key="nt_sharp",
+        persist_state="session",
+        disabled=not task.sharpness,
+        format_func=lambda k: f"{k} steps" if k and task.sharpness else "off",
+    )
     if not task.sharpness:
         sb.caption(f"No sharpness for this task: {task.sharpness_note}.")
     elif task.default_sharpness_every == 0:
         sb.caption("Off by default here: one measurement costs as much as many steps.")
-    sb.selectbox("device", ["auto", "cpu", "cuda"], key="nt_device")
+    sb.selectbox("device", ["auto", "cpu", "cuda"], key="nt_device", persist_state="session")
     sb.caption(_device_caption(ss["nt_device"]))
     _to_url(task, texts)
     batch = ss.get("nt_batch", "default")
+    batch = batch if batch in BATCHES else "default"
     batch_size = None if batch == "default" else (10**9 if batch == "full" else int(batch))
     error = None
     try:
@@ -452,10 +475,15 @@ def show_generation(result: dict, records: list[dict], labels, colors) -> None:
     config: TrainConfig = result["config"]
     st.markdown(f"**Generate text** with each optimizer's trained model (seed {config.seed}).")
     c1, c2, c3 = st.columns([3, 1, 1])
-    c1.text_input("prompt", key="nt_prompt", max_chars=200)
-    c2.number_input("characters", 10, 2000, key="nt_gen_chars", step=50)
-    c3.selectbox("temperature", [0.0, 0.5, 0.8, 1.0, 1.2], key="nt_temperature",
-                 help="0: the likeliest next character; higher: more varied.")  # fmt: skip
+    c1.text_input("prompt", key="nt_prompt", persist_state="session", max_chars=200)
+    c2.number_input("characters", 10, 2000, key="nt_gen_chars", persist_state="session", step=50)
+    c3.selectbox(
+        "temperature",
+        [0.0, 0.5, 0.8, 1.0, 1.2],
+        key="nt_temperature",
+        persist_state="session",
+        help="0: the likeliest next character; higher: more varied.",
+    )
     if st.button("Generate", key="nt_generate", disabled=not result["done"],
                  help="Samples from each model with the run's seed, so the same settings "
                  "give the same text."):  # fmt: skip
@@ -540,7 +568,7 @@ def _load_figure2() -> None:
     ss = st.session_state
     task = get_task(FIG2.task)
     ss.update(nt_task=task.key, nt_steps=FIG2.steps, nt_seed=FIG2.seeds[0],
-              nt_seeds=len(FIG2.seeds), nt_mode="train", nt_batch="task default",
+              nt_seeds=len(FIG2.seeds), nt_mode="train", nt_batch="default",
               nt_view="figure2", nt_fig2_go=True)  # fmt: skip
     load_optimizers(P, default_optimizers(task)[2:])  # AdamW and VRAdam until β₃ is known
 

@@ -83,17 +83,23 @@ def lagrangian_section() -> None:
 def motion_section(narrow: bool = False) -> None:
     st.markdown("#### Motion on a landscape")
     c = st.columns(4)
-    key = c[0].selectbox("landscape", LANDSCAPES, key="ph_ls",
+    key = c[0].selectbox("landscape", LANDSCAPES, key="ph_ls", persist_state="session",
                          format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
     ls = landscapes.get(key)
-    beta3 = c[1].select_slider("β₃", OPTIONS["ph_b3"], key="ph_b3")
-    friction = c[2].select_slider("friction γ", OPTIONS["ph_gamma"], key="ph_gamma")
-    t_end = c[3].select_slider("duration", OPTIONS["ph_t"], key="ph_t")
+    beta3 = c[1].select_slider("β₃", OPTIONS["ph_b3"], key="ph_b3", persist_state="session")
+    friction = c[2].select_slider(
+        "friction γ", OPTIONS["ph_gamma"], key="ph_gamma", persist_state="session"
+    )
+    t_end = c[3].select_slider("duration", OPTIONS["ph_t"], key="ph_t", persist_state="session")
     c2 = st.columns(4)
-    sx = c2[0].number_input("start x", value=float(ls.start[0]), key=f"ph_x_{key}")
-    sy = c2[1].number_input("start y", value=float(ls.start[1]), key=f"ph_y_{key}")
-    vx = c2[2].number_input("initial vₓ", *VX.bounds, key="ph_vx")
-    vy = c2[3].number_input("initial v_y", *VY.bounds, key="ph_vy")
+    sx = c2[0].number_input(
+        "start x", value=float(ls.start[0]), key=f"ph_x_{key}", persist_state="session"
+    )
+    sy = c2[1].number_input(
+        "start y", value=float(ls.start[1]), key=f"ph_y_{key}", persist_state="session"
+    )
+    vx = c2[2].number_input("initial vₓ", *VX.bounds, key="ph_vx", persist_state="session")
+    vy = c2[3].number_input("initial v_y", *VY.bounds, key="ph_vy", persist_state="session")
     with st.spinner("Integrating (RK4)…"):
         motions, fig = _motion(key, (sx, sy), (vx, vy), beta3, 1.0, friction, t_end, 0.005,
                                narrow)  # fmt: skip
@@ -114,8 +120,10 @@ def phase_section() -> None:
         "E^¼ instead of E^½."
     )
     c = st.columns(2)
-    beta3 = c[0].select_slider("β₃ ", OPTIONS["ph_pp_b3"], key="ph_pp_b3")
-    k = c[1].select_slider("spring constant k", OPTIONS["ph_pp_k"], key="ph_pp_k")
+    beta3 = c[0].select_slider("β₃ ", OPTIONS["ph_pp_b3"], key="ph_pp_b3", persist_state="session")
+    k = c[1].select_slider(
+        "spring constant k", OPTIONS["ph_pp_k"], key="ph_pp_k", persist_state="session"
+    )
     energies = [0.5, 2, 8, 32]
     fig = physplots.phase_portrait_figure(k, 1.0, beta3, energies)
     st.plotly_chart(trusted(fig), key="ph_phase")
@@ -125,9 +133,9 @@ def phase_section() -> None:
 def gate_section(narrow: bool = False) -> None:
     st.markdown("#### The gate itself")
     c = st.columns(3)
-    alpha0 = c[0].select_slider("α₀", OPTIONS["ph_g_a0"], key="ph_g_a0")
-    beta3 = c[1].select_slider("β₃  ", OPTIONS["ph_g_b3"], key="ph_g_b3")
-    alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1")
+    alpha0 = c[0].select_slider("α₀", OPTIONS["ph_g_a0"], key="ph_g_a0", persist_state="session")
+    beta3 = c[1].select_slider("β₃  ", OPTIONS["ph_g_b3"], key="ph_g_b3", persist_state="session")
+    alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1", persist_state="session")
     curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
     st.plotly_chart(trusted(physplots.gate_figure(curves, narrow)), key="ph_gate")
     chart_summary(gate_summary(curves))

@@ -210,9 +210,13 @@ def _on_scenario() -> None:
 
 def scenario_buttons() -> None:
     st.pills(
-        "Scenarios: one click sets everything up", list(SCENARIOS), key="pg_scenario_pick",
-        format_func=lambda k: SCENARIOS[k].title, on_change=_on_scenario,
-    )  # fmt: skip
+        "Scenarios: one click sets everything up",
+        list(SCENARIOS),
+        key="pg_scenario_pick",
+        persist_state="session",
+        format_func=lambda k: SCENARIOS[k].title,
+        on_change=_on_scenario,
+    )
 
 
 def playground_controls() -> tuple[PlaygroundConfig, str | None]:
@@ -226,9 +230,13 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     keys = [*sorted(landscapes.REGISTRY, key=lambda k: landscapes.REGISTRY[k].name), "custom"]
     sliders = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])  # the ravine's κ, θ
     sb.selectbox(
-        "Function", keys, key="pg_landscape", on_change=_on_landscape_change,
+        "Function",
+        keys,
+        key="pg_landscape",
+        persist_state="session",
+        on_change=_on_landscape_change,
         format_func=lambda k: _landscape_label(k, sliders),
-    )  # fmt: skip
+    )
     key = ss["pg_landscape"]
     params: tuple = ()
     expression, domain = "", playground.DEFAULT_DOMAIN
@@ -236,20 +244,36 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         (k_lo, k_hi, k_step), (a_lo, a_hi, a_step) = (
             landscapes.PARAM_RANGES[key][name] for name in ("condition", "angle")
         )
-        sb.slider("condition number κ", k_lo, k_hi, key="pg_condition", step=k_step,
-                  on_change=_on_landscape_change)  # fmt: skip
-        sb.slider("angle θ (degrees)", a_lo, a_hi, key="pg_angle", step=a_step,
-                  on_change=_on_landscape_change)  # fmt: skip
+        sb.slider(
+            "condition number κ",
+            k_lo,
+            k_hi,
+            key="pg_condition",
+            persist_state="session",
+            step=k_step,
+            on_change=_on_landscape_change,
+        )
+        sb.slider(
+            "angle θ (degrees)",
+            a_lo,
+            a_hi,
+            key="pg_angle",
+            persist_state="session",
+            step=a_step,
+            on_change=_on_landscape_change,
+        )
         params = (("condition", float(ss["pg_condition"])), ("angle", float(ss["pg_angle"])))
     if key == "custom":
         # No max_chars: the browser would cut a long paste silently; the expression's own
         # check says it is too long instead.
         expression = sb.text_input(
-            "f(x, y)", key="pg_expr",
+            "f(x, y)", key="pg_expr", persist_state="session",
             help="Ordinary maths in x and y: + − * / ** (or ^), sin cos tan exp log sqrt abs "
             "tanh sinh cosh arctan sigmoid softplus …, and the constants pi and e.",
         )  # fmt: skip
-        text = sb.text_input("domain: xmin, xmax, ymin, ymax", key="pg_domain")
+        text = sb.text_input(
+            "domain: xmin, xmax, ymin, ymax", key="pg_domain", persist_state="session"
+        )
         values = playground.parse_floats(text.replace(" ", ""), 4)
         if values is None:
             error = "The domain must be four numbers: xmin, xmax, ymin, ymax."
@@ -264,20 +288,47 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     sb.header("Start")
     c1, c2 = sb.columns(2)
     lim = playground.COORD_LIMIT
-    c1.number_input("x", -lim, lim, key="pg_start_x", format="%.4g", on_change=_start_moved)
-    c2.number_input("y", -lim, lim, key="pg_start_y", format="%.4g", on_change=_start_moved)
+    c1.number_input(
+        "x",
+        -lim,
+        lim,
+        key="pg_start_x",
+        persist_state="session",
+        format="%.4g",
+        on_change=_start_moved,
+    )
+    c2.number_input(
+        "y",
+        -lim,
+        lim,
+        key="pg_start_y",
+        persist_state="session",
+        format="%.4g",
+        on_change=_start_moved,
+    )
     sb.caption("Or click the map to start there.")
-    sb.radio("Starts", playground.START_MODES, key="pg_start_mode", horizontal=True,
-             format_func={"single": "one", "cloud": "cloud", "grid": "grid"}.get)  # fmt: skip
+    sb.radio(
+        "Starts",
+        playground.START_MODES,
+        key="pg_start_mode",
+        persist_state="session",
+        horizontal=True,
+        format_func={"single": "one", "cloud": "cloud", "grid": "grid"}.get,
+    )
     if ss["pg_start_mode"] != "single":
-        sb.slider("number of starts", *playground.N_STARTS_RANGE, key="pg_n_starts")
+        sb.slider(
+            "number of starts",
+            *playground.N_STARTS_RANGE,
+            key="pg_n_starts",
+            persist_state="session",
+        )
 
     sb.header("Optimizers")
-    sb.toggle("same α₀ for all", key="pg_same_lr_on",
+    sb.toggle("same α₀ for all", key="pg_same_lr_on", persist_state="session",
               help="Run every optimizer at one learning rate, for a fair comparison.")  # fmt: skip
     if ss["pg_same_lr_on"]:
         sb.select_slider("α₀ for all", log_options(*playground.SAME_LR_RANGE, ss.get("pg_same_lr")),
-                         key="pg_same_lr", format_func=_fmt)  # fmt: skip
+                         key="pg_same_lr", persist_state="session", format_func=_fmt)  # fmt: skip
     try:
         center = (
             PlaygroundConfig(
@@ -295,12 +346,23 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     matched_slot = sb.container()  # filled below, once this run's config is known
 
     sb.header("Run")
-    sb.slider("steps", *playground.STEPS_RANGE, key="pg_steps", step=10)
-    sb.number_input("gradient noise (std)", *playground.NOISE_RANGE, key="pg_noise", step=1.0,
-                    help="Gaussian noise added to every gradient component (seeded).")  # fmt: skip
-    sb.number_input("seed", *playground.SEED_RANGE, key="pg_seed", step=1)
-    sb.selectbox("LR schedule", list(schedules.SCHEDULES), key="pg_schedule",
-                 help="\n".join(f"{k}: {v}" for k, v in schedules.SCHEDULES.items()))  # fmt: skip
+    sb.slider("steps", *playground.STEPS_RANGE, key="pg_steps", persist_state="session", step=10)
+    sb.number_input(
+        "gradient noise (std)",
+        *playground.NOISE_RANGE,
+        key="pg_noise",
+        persist_state="session",
+        step=1.0,
+        help="Gaussian noise added to every gradient component (seeded).",
+    )
+    sb.number_input("seed", *playground.SEED_RANGE, key="pg_seed", persist_state="session", step=1)
+    sb.selectbox(
+        "LR schedule",
+        list(schedules.SCHEDULES),
+        key="pg_schedule",
+        persist_state="session",
+        help="\n".join(f"{k}: {v}" for k, v in schedules.SCHEDULES.items()),
+    )
 
     start = (float(ss["pg_start_x"]), float(ss["pg_start_y"])) if ss["pg_start_custom"] else None
     try:
@@ -426,11 +488,22 @@ def chart_toolbar(presenter: bool) -> tuple[tuple[str, ...], str]:
     ss.setdefault("pg_panels", list(plots.PANEL_NAMES))
     ss.setdefault("pg_view", "2-D")
     pills = dict(
-        label="Panels", options=plots.PANEL_NAMES, selection_mode="multi", key="pg_panels",
-        format_func=PANEL_LABELS.get, help="The synced panels right of the map.",
-    )  # fmt: skip
-    view = dict(label="View", options=list(VIEWS), key="pg_view", required=True,
-                format_func=VIEWS.get)  # fmt: skip
+        label="Panels",
+        options=plots.PANEL_NAMES,
+        selection_mode="multi",
+        key="pg_panels",
+        persist_state="session",
+        format_func=PANEL_LABELS.get,
+        help="The synced panels right of the map.",
+    )
+    view = dict(
+        label="View",
+        options=list(VIEWS),
+        key="pg_view",
+        persist_state="session",
+        required=True,
+        format_func=VIEWS.get,
+    )
     if presenter:
         c = st.columns([1, 1, 1.6], vertical_alignment="bottom")
         with c[0].popover("Scenarios", width="stretch"):
@@ -613,11 +686,11 @@ def step_through(config: PlaygroundConfig, narrow: bool = False) -> None:
     T = config.steps
     c = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
     index = c[0].selectbox("optimizer", range(len(labels)), format_func=lambda i: labels[i],
-                           key="pg_step_opt")  # fmt: skip
+                           key="pg_step_opt", persist_state="session")  # fmt: skip
     if not 1 <= ss.get("pg_step_t", 1) <= T:
         ss["pg_step_t"] = 1
     t = c[1].number_input(f"update t (1 … {T})", min_value=1, max_value=T, step=1,
-                          key="pg_step_t")  # fmt: skip
+                          key="pg_step_t", persist_state="session")  # fmt: skip
     c[2].button("◀ Back", on_click=_step_by, args=(-1, T), disabled=t <= 1, width="stretch")
     c[3].button("Next ▶", on_click=_step_by, args=(1, T), disabled=t >= T, width="stretch")
     r = cached_replay(config, index)
@@ -692,7 +765,11 @@ def show_playground(config: PlaygroundConfig, error: str | None) -> None:
         landscape_header(config)
         scenario_text(config)
     results(config)
-    if st.toggle("Step-through mode: the maths of one update, with the numbers", key="pg_step_on"):
+    if st.toggle(
+        "Step-through mode: the maths of one update, with the numbers",
+        key="pg_step_on",
+        persist_state="session",
+    ):
         step_through(config, narrow)
     with st.expander("Export and share"):
         st.markdown(

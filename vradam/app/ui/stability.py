@@ -142,7 +142,7 @@ def _playground_link(query: dict) -> None:
     when this page runs alone (no st.navigation, e.g. under AppTest)."""
     label = "Open this cell in the Playground"
     try:
-        st.page_link("pages/playground.py", label=label, icon=":material/open_in_new:",
+        st.page_link("app_pages/playground.py", label=label, icon=":material/open_in_new:",
                      query_params=query)  # fmt: skip
     except StreamlitPageNotFoundError:
         st.markdown(f"[{label}](./?{urlencode(query, doseq=True)})")
@@ -166,6 +166,7 @@ def below_line_section(maps, b: S.BelowLine, narrow: bool = False) -> None:
         order.tolist(),
         format_func=label,
         key=key,
+        persist_state="session",
     )
     lr, L = float(b.lrs[k]), float(b.curvatures[k])
     vr, ema = _traces(lr, L, settings["beta"], settings["beta3"], settings["alpha1"])
@@ -191,10 +192,16 @@ def momentum_section(narrow: bool = False) -> None:
         "(measured, below the map)."
     )
     c = st.columns(4)
-    beta = c[0].slider("β (momentum)", *F["sm_beta"].bounds, step=0.01, key="sm_beta")
-    beta3 = c[1].select_slider("β₃", MOMENTUM["sm_beta3"], key="sm_beta3")
-    alpha1 = c[2].select_slider("α₁", MOMENTUM["sm_alpha1"], key="sm_alpha1")
-    steps = c[3].select_slider("steps", MOMENTUM["sm_steps"], key="sm_steps")
+    beta = c[0].slider(
+        "β (momentum)", *F["sm_beta"].bounds, step=0.01, key="sm_beta", persist_state="session"
+    )
+    beta3 = c[1].select_slider("β₃", MOMENTUM["sm_beta3"], key="sm_beta3", persist_state="session")
+    alpha1 = c[2].select_slider(
+        "α₁", MOMENTUM["sm_alpha1"], key="sm_alpha1", persist_state="session"
+    )
+    steps = c[3].select_slider(
+        "steps", MOMENTUM["sm_steps"], key="sm_steps", persist_state="session"
+    )
     maps = _momentum_maps(beta, beta3, alpha1, steps, 100)
     with st.spinner(f"Rerunning the cells below the line for {S.BELOW_LINE_STEPS:,} steps…"):
         below = _below_line(beta, beta3, alpha1, steps, 100)
@@ -227,17 +234,24 @@ def adam_section(narrow: bool = False) -> None:
         "curvature. So the map for the Adam family is over (α₀, β₃): the β₃ = 0 row is Adam."
     )
     c = st.columns(3)
-    key = c[0].selectbox("landscape", ADAM_LANDSCAPES, key="sm_adam_ls",
+    key = c[0].selectbox("landscape", ADAM_LANDSCAPES, key="sm_adam_ls", persist_state="session",
                          format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
     ls = landscapes.get(key)
     ss = st.session_state
     # A range slider takes its two ends from value= only, so the URL's ends go there, and
     # a new key (one per pair of ends) makes the slider take them when they change.
     ends = tuple(sorted((ss["sm_adam_lo"], ss["sm_adam_hi"])))
-    lo, hi = c[1].select_slider("α₀ range", ADAM_LRS, value=ends,
-                                key="sm_adam_lr_{:g}_{:g}".format(*ends))  # fmt: skip
+    lo, hi = c[1].select_slider(
+        "α₀ range",
+        ADAM_LRS,
+        value=ends,
+        key="sm_adam_lr_{:g}_{:g}".format(*ends),
+        persist_state="session",
+    )
     ss["sm_adam_lo"], ss["sm_adam_hi"] = lo, hi
-    steps = c[2].select_slider("steps", F["sm_adam_steps"].options, key="sm_adam_steps")
+    steps = c[2].select_slider(
+        "steps", F["sm_adam_steps"].options, key="sm_adam_steps", persist_state="session"
+    )
     center = ls.suggested_beta3
     beta3s = (0.0, *(float(f"{center * f:.2g}") for f in (0.1, 0.3, 1, 3, 10, 30, 100)))
     m = _adam_map(key, lo, hi, 20, beta3s, steps)
@@ -289,14 +303,20 @@ def basins_section(narrow: bool = False) -> None:
         "the minimum it ends within 0.01 of (light grey: not settled; dark: diverged)."
     )
     c = st.columns([2, 3, 1])
-    key = c[0].selectbox("landscape", BASIN_LANDSCAPES, key="sm_basin_ls",
+    key = c[0].selectbox("landscape", BASIN_LANDSCAPES, key="sm_basin_ls", persist_state="session",
                          on_change=_basin_landscape,
                          format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
     ss = st.session_state
     ss["sm_basin_specs"] = ss["sm_basin_opt"] or basin_defaults(key)  # from the URL
-    text = c[1].text_input("optimizers (comma-free specs separated by ;)", key="sm_basin_specs",
-                           on_change=_basin_specs)  # fmt: skip
-    n = c[2].select_slider("grid", F["sm_basin_n"].options, key="sm_basin_n")
+    text = c[1].text_input(
+        "optimizers (comma-free specs separated by ;)",
+        key="sm_basin_specs",
+        persist_state="session",
+        on_change=_basin_specs,
+    )
+    n = c[2].select_slider(
+        "grid", F["sm_basin_n"].options, key="sm_basin_n", persist_state="session"
+    )
     ls = landscapes.get(key)
     if len(text) > MAX_SPECS_CHARS:
         st.error(f"The optimizers are {len(text):,} characters long: at most "
@@ -415,8 +435,14 @@ def switching_section(narrow: bool = False) -> None:
         "rotated quadratic (eigenvalues 1 and κ) or on one of its eigendirections:"
     )
     c = st.columns(2)
-    c[0].slider("κ", *F["sm_kappa"].bounds, step=0.5, key="sm_kappa")
-    c[1].slider("rotation θ (radians)", *F["sm_theta"].bounds, step=0.05, key="sm_theta")
+    c[0].slider("κ", *F["sm_kappa"].bounds, step=0.5, key="sm_kappa", persist_state="session")
+    c[1].slider(
+        "rotation θ (radians)",
+        *F["sm_theta"].bounds,
+        step=0.05,
+        key="sm_theta",
+        persist_state="session",
+    )
     d = S.gates_and_switching(
         kappa=st.session_state["sm_kappa"], theta=st.session_state["sm_theta"]
     )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from dataclasses import dataclass
+
 import streamlit as st
 import torch
 
@@ -22,24 +27,68 @@ from vradam.studies.training import MAX_STEPS
 
 TRIALS = (2, 3, 4, 6, 8, 12, 16, 20, 30, 50)
 STEPS = (20, 50, 100, 200, 300, 500, 1000)
-SEEDS = (1, 2, 3, 5)
+SEEDS = (1, 2, 3, 5, 10)
 DEFAULT_OPTIMIZERS = ("adamw", "vradam")
-# The URL holds the setup (never the storage URL: it may carry a password).
-FIELDS = [
-    UrlField("tn_task", "digits", tuple(TASKS)),
-    UrlField("tn_opts", ",".join(DEFAULT_OPTIMIZERS)),
-    UrlField("tn_trials", 6, bounds=(1, T.MAX_TRIALS)),
-    UrlField("tn_steps", 100, bounds=(1, MAX_STEPS)),
-    UrlField("tn_seeds", 3, bounds=(1, T.MAX_SEEDS)),
-    UrlField("tn_seed", 0, bounds=(0, 1_000_000)),
-    UrlField("tn_sampler", 0, bounds=(0, 1_000_000)),
-    UrlField("tn_study", ""),
-]
+STUDY_CHARS = 80  # a study name's length limit (letters, digits and - _ . only)
+_STUDY_NAME = re.compile(r"[A-Za-z0-9_.-]*")
 
 
-def _with(options: tuple[int, ...], value) -> list[int]:
-    """A slider's options, plus the current value (a stored run's or a link's)."""
-    return sorted({*options, int(value)})
+@dataclass(frozen=True)
+class PageLimits:
+    """What a visitor may run from the page: the server operator's choice, from the
+    environment (``VRADAM_PAGE_MAX_TRIALS``, ``_STEPS``, ``_SEEDS``). The storage is the
+    operator's too (``VRADAM_STORAGE``, else a SQLite file in the data directory): a
+    visitor never picks a path or a database host. ``python -m vradam tune`` has the
+    package's own, larger limits."""
+
+    trials: int = 50
+    steps: int = 1000
+    seeds: int = 10
+
+    @classmethod
+    def from_env(cls) -> PageLimits:
+        values = {}
+        for name, hard in (("trials", T.MAX_TRIALS), ("steps", MAX_STEPS),
+                           ("seeds", T.MAX_SEEDS)):  # fmt: skip
+            raw = os.environ.get(f"VRADAM_PAGE_MAX_{name.upper()}")
+            if raw is not None and raw.strip().isdigit():  # else the default
+                values[name] = min(max(int(raw), 1), hard)
+        return cls(**values)
+
+
+LIMITS = PageLimits.from_env()
+
+
+def _fields(limits: PageLimits = LIMITS) -> list[UrlField]:
+    """The URL holds the setup (never the storage: that is the server's)."""
+    return [
+        UrlField("tn_task", "digits", tuple(TASKS)),
+        UrlField("tn_opts", ",".join(DEFAULT_OPTIMIZERS)),
+        UrlField("tn_trials", min(6, limits.trials), bounds=(1, limits.trials)),
+        UrlField("tn_steps", min(100, limits.steps), bounds=(1, limits.steps)),
+        UrlField("tn_seeds", min(3, limits.seeds), bounds=(1, limits.seeds)),
+        UrlField("tn_seed", 0, bounds=(0, 1_000_000)),
+        UrlField("tn_sampler", 0, bounds=(0, 1_000_000)),
+        UrlField("tn_study", ""),
+    ]
+
+
+FIELDS = _fields()
+
+
+def _with(options: tuple[int, ...], value, limit: int) -> list[int]:
+    """A slider's options up to the page's limit, plus the current value (a stored run's
+    or a link's, already within the limit)."""
+    return sorted({*(o for o in options if o <= limit), min(int(value), limit)})
+
+
+def _study_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a study name (None when it can)."""
+    if len(name) > STUDY_CHARS:
+        return f"at most {STUDY_CHARS} characters"
+    if not _STUDY_NAME.fullmatch(name):
+        return "letters, digits and - _ . only"
+    return None
 
 
 def _load_run_settings(storage: str, group: str) -> None:
@@ -48,7 +97,7 @@ def _load_run_settings(storage: str, group: str) -> None:
     try:
         config, _ = T.load_run(storage, group)
     except ValueError as exc:
-        ss["tn_notice"] = md_escape(exc)
+        ss["tn_notice"] = _private(exc, storage)
         return
     ss.update(tn_task=config.task, tn_opts=",".join(config.optimizers),
               tn_opt_list=list(config.optimizers), tn_trials=config.trials,
@@ -76,13 +125,17 @@ def _sync_optimizers() -> None:
     st.session_state["tn_opts"] = ",".join(st.session_state["tn_opt_list"])
 
 
-def tuning_controls() -> tuple[T.TuneConfig | None, str | None, str, list[str]]:
-    """Sidebar → (config or None, storage URL or None, study name, warnings)."""
+def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
+    """Sidebar → (config or None, the server's storage URL, study name, warnings)."""
     ss = st.session_state
     problems = url_state(FIELDS)
-    storage = _storage(problems)
+    storage = T.default_storage_url()
     study = ss.get("tn_study", "").strip()
-    if study and study != ss.get("tn_loaded") and storage is not None:
+    why = _study_problem(study)
+    if why is not None:
+        problems.append(f"Ignored study name {md_escape(quote(study))}: {why}.")
+        ss["tn_study"] = study = ""
+    if study and study != ss.get("tn_loaded"):
         ss["tn_loaded"] = study
         if study in {r.group for r in _safe_runs(storage)}:  # a link to a stored run
             _load_run_settings(storage, study)
@@ -95,36 +148,65 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str | None, str, list[str]]:
         ss["tn_opt_list"] = known
     sb = st.sidebar
     sb.header("Task")
-    sb.selectbox("Task", list(TASKS), key="tn_task", format_func=lambda k: TASKS[k].name,
-                 label_visibility="collapsed")  # fmt: skip
+    sb.selectbox(
+        "Task",
+        list(TASKS),
+        key="tn_task",
+        persist_state="session",
+        format_func=lambda k: TASKS[k].name,
+        label_visibility="collapsed",
+    )
     task = get_task(ss["tn_task"])
     sb.caption(f"{task.description} Metric: {task.metric} (lower is better).")
     sb.header("Optimizers")
-    sb.multiselect("Optimizers", list(T.TUNABLE), key="tn_opt_list", format_func=_name,
-                   on_change=_sync_optimizers, label_visibility="collapsed",
-                   help="The paper's baselines. Each gets its own study with the same "
-                   "budget.")  # fmt: skip
+    sb.multiselect(
+        "Optimizers",
+        list(T.TUNABLE),
+        key="tn_opt_list",
+        persist_state="session",
+        format_func=_name,
+        on_change=_sync_optimizers,
+        label_visibility="collapsed",
+        help="The paper's baselines. Each gets its own study with the same budget.",
+    )
     sb.header("Budget")
-    sb.select_slider("trials per optimizer", _with(TRIALS, ss["tn_trials"]), key="tn_trials")
-    sb.select_slider("steps per run", _with(STEPS, ss["tn_steps"]), key="tn_steps")
-    sb.select_slider("seeds at the best setting", _with(SEEDS, ss["tn_seeds"]), key="tn_seeds")
-    with sb.expander("Seeds, device, storage"):
+    for key, label, options, limit in (
+        ("tn_trials", "trials per optimizer", TRIALS, LIMITS.trials),
+        ("tn_steps", "steps per run", STEPS, LIMITS.steps),
+        ("tn_seeds", "seeds at the best setting", SEEDS, LIMITS.seeds),
+    ):
+        ss[key] = min(int(ss[key]), limit)
+        sb.select_slider(label, _with(options, ss[key], limit), key=key,
+                         persist_state="session")  # fmt: skip
+    with sb.expander("Seeds, device, study name"):
         lo, hi = FIELDS[5].bounds
-        st.number_input("training seed", int(lo), int(hi), key="tn_seed", step=1,
-                        help="Every trial trains from this seed (data split, weights, "
-                        "batches); the best settings then train on the next seeds.")  # fmt: skip
-        st.number_input("sampler seed", int(lo), int(hi), key="tn_sampler", step=1,
-                        help="The TPE sampler's seed, the same for every optimizer.")  # fmt: skip
-        st.selectbox("device", ["auto", "cpu", "cuda"], key="tn_device")
-        st.radio("storage", ["default", "url"], key="tn_store", horizontal=True,
-                 format_func={"default": "this server's", "url": "a URL"}.get)  # fmt: skip
-        if ss.get("tn_store") == "url":
-            st.text_input("storage URL", key="tn_url",
-                          placeholder="postgresql+psycopg://user:password@host/db")  # fmt: skip
-        st.text_input("study name", key="tn_study", placeholder=_auto_name(ss),
+        st.number_input(
+            "training seed",
+            int(lo),
+            int(hi),
+            key="tn_seed",
+            persist_state="session",
+            step=1,
+            help="Every trial trains from this seed (data split, weights, "
+            "batches); the best settings then train on the next seeds.",
+        )
+        st.number_input(
+            "sampler seed",
+            int(lo),
+            int(hi),
+            key="tn_sampler",
+            persist_state="session",
+            step=1,
+            help="The TPE sampler's seed, the same for every optimizer.",
+        )
+        st.selectbox("device", ["auto", "cpu", "cuda"], key="tn_device", persist_state="session")
+        st.text_input("study name", key="tn_study", persist_state="session", max_chars=STUDY_CHARS,
+                      placeholder=_auto_name(ss),
                       help="Each optimizer's study is NAME-OPTIMIZER. Empty: a name made "
                       "from the task, steps and seeds, so the same setup resumes.")  # fmt: skip
-    sb.caption("Storage: " + md_escape(T.redact(storage)) if storage else "Storage: none")
+    sb.caption(f"Studies are stored on this server (its operator's choice). Limits here: "
+               f"{LIMITS.trials} trials, {LIMITS.steps} steps, {LIMITS.seeds} seeds; "
+               "`python -m vradam tune` has no such limits.")  # fmt: skip
     config = None
     try:
         config = T.TuneConfig(
@@ -139,18 +221,6 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str | None, str, list[str]]:
         config = None
     study = ss.get("tn_study", "").strip() or (config.default_study() if config else "")
     return config, storage, study, problems
-
-
-def _storage(problems: list[str]) -> str | None:
-    """The storage URL chosen in the sidebar (None, with a warning, when it is not valid)."""
-    ss = st.session_state
-    if ss.get("tn_store", "default") == "default":
-        return T.default_storage_url()
-    try:
-        return T.normalise_url(ss.get("tn_url", ""))
-    except ValueError as exc:
-        problems.append(f"Storage: {md_escape(exc)}")
-        return None
 
 
 def _auto_name(ss) -> str:
@@ -178,7 +248,7 @@ def run_study(config: T.TuneConfig, storage: str, study: str) -> None:
     try:
         T.tune(config, storage, study, on_progress=update)
     except ValueError as exc:
-        st.warning(md_escape(exc))
+        st.warning(_private(exc, storage))
     finally:
         ss["tn_running"] = False  # (not reached when Stop interrupts the script)
     bar.empty()
@@ -210,7 +280,7 @@ def show_run(storage: str, group: str) -> None:
     try:
         config, studies = T.load_run(storage, group)
     except ValueError as exc:
-        st.warning(md_escape(exc))
+        st.warning(_private(exc, storage))
         return
     rows = T.results_table(config, studies)
     task = get_task(config.task)
@@ -237,7 +307,7 @@ def show_run(storage: str, group: str) -> None:
         trials = [{**r, "optimizer": REGISTRY[r["optimizer"]].name} for r in T.trial_rows(studies)]
         st.dataframe(trials, hide_index=True, width="stretch")
     with st.expander("Export, and more workers"):
-        meta = T.run_meta(config, storage, group)
+        meta = {**T.run_meta(config, storage, group), "storage": "this server's (not shown)"}
         c1, c2 = st.columns(2)
         c1.download_button("JSON (settings, versions, trials)",
                            T.results_json(meta, rows, T.trial_rows(studies)),
@@ -246,11 +316,13 @@ def show_run(storage: str, group: str) -> None:
         c2.download_button("CSV (one row per optimizer)", T.results_csv(rows, meta["versions"]),
                            file_name=f"{group}.csv", mime="text/csv",
                            on_click="ignore")  # fmt: skip
-        where = "" if storage == T.default_storage_url() else " --storage URL"
-        st.code(f"python -m vradam tune --task {config.task} --optimizers "
-                f"{','.join(config.optimizers)} --trials {config.trials} --seeds {config.seeds} "
-                f"--steps {config.steps} --seed {config.seed} --sampler-seed "
-                f"{config.sampler_seed} --study {group}{where}", language="bash")  # fmt: skip
+        st.code(
+            f"python -m vradam tune --task {config.task} --optimizers "
+            f"{','.join(config.optimizers)} --trials {config.trials} --seeds {config.seeds} "
+            f"--steps {config.steps} --seed {config.seed} --sampler-seed "
+            f"{config.sampler_seed} --study {group} --storage URL",
+            language="bash",
+        )
         st.caption("The same command on more processes or machines (with a shared "
                    "--storage URL, e.g. PostgreSQL) joins the same studies and shares "
                    "the budget.")  # fmt: skip
@@ -280,20 +352,17 @@ def _vradam_figures(figs: dict, study, config: T.TuneConfig) -> None:
             chart_summary("Importance of each parameter: " + ", ".join(parts) + ".")
 
 
-def _open_section(storage: str | None) -> None:
+def _open_section(storage: str) -> None:
     ss = st.session_state
     with st.expander("Open a study run earlier (here or with python -m vradam tune)",
                      expanded=not ss.get("tn_shown")):  # fmt: skip
-        if storage is None:
-            st.caption("Choose a valid storage in the sidebar.")
-            return
         try:
             runs = T.list_runs(storage)
         except ValueError as exc:
-            st.warning(md_escape(exc))
+            st.warning(_private(exc, storage))
             return
         if not runs:
-            st.caption(f"No studies in {md_escape(T.redact(storage))} yet.")
+            st.caption("No studies stored on this server yet.")
             return
         labels = {
             r.group: f"{r.group}: {TASKS[r.task].name if r.task in TASKS else r.task}, "
@@ -302,8 +371,14 @@ def _open_section(storage: str | None) -> None:
             for r in runs
         }
         c1, c2 = st.columns([4, 1])
-        c1.selectbox("Stored runs", list(labels), format_func=labels.get,
-                              key="tn_pick", label_visibility="collapsed")  # fmt: skip
+        c1.selectbox(
+            "Stored runs",
+            list(labels),
+            format_func=labels.get,
+            key="tn_pick",
+            persist_state="session",
+            label_visibility="collapsed",
+        )
         c2.button("Open", width="stretch", on_click=_open, args=(storage,),
                   help="Shows the run and sets the sidebar to its settings, so Run study "
                   "resumes or extends it.")  # fmt: skip
@@ -331,15 +406,15 @@ def show() -> None:
         st.info("Stopped: the finished trials are stored; **Run study** resumes the budget.")
     c1, c2, _ = st.columns([1, 1, 3])
     go = c1.button("Run study", type="primary", width="stretch",
-                   disabled=config is None or storage is None)  # fmt: skip
+                   disabled=config is None)  # fmt: skip
     c2.button("Stop", width="stretch", help="Stops after the current step; finished trials "
               "stay in the storage.")  # fmt: skip
-    if config is not None and storage is not None and not problems:
+    if config is not None and not problems:
         runs = config.trials + config.seeds
         st.caption(f"{len(config.optimizers)} optimizers × ({config.trials} trials + "
                    f"{config.seeds} seeds) = {len(config.optimizers) * runs} runs of "
                    f"{config.steps} steps, study {md_escape(quote(study, 60))}.")  # fmt: skip
-    if go and config is not None and storage is not None:
+    if go and config is not None:
         run_study(config, storage, study)
     notice = ss.pop("tn_notice", None)
     if notice:
@@ -349,6 +424,21 @@ def show() -> None:
     if shown is not None:
         show_run(*shown)
     write_url(FIELDS)
+
+
+def _private(exc: Exception, storage: str) -> str:
+    """An error message for the page, without the server's storage path, URL or host (the
+    full message goes to the server's log)."""
+    text = str(exc)
+    if text.startswith("cannot use the storage"):
+        print(f"vradam tuning page: {text}", file=sys.stderr)  # the operator's log
+        return ("Cannot use this server's storage for studies right now; its operator's log "
+                "says why.")  # fmt: skip
+    for secret in sorted({storage, T.redact(storage), storage.split("///", 1)[-1]}, key=len,
+                         reverse=True):  # fmt: skip
+        if secret:
+            text = text.replace(secret, "the server's storage")
+    return md_escape(text)
 
 
 def _safe_runs(storage: str) -> list:

@@ -3,9 +3,6 @@
 import streamlit as st
 
 import vradam
-from vradam.app.ui.common import ensure_navigation
-
-ensure_navigation()
 
 st.title("Velocity-Regularized Adam (VRAdam)")
 st.caption(

@@ -1,9 +1,6 @@
 """Playground: optimizers racing side by side on a 2-D landscape."""
 
 from vradam.app.ui import playground as ui
-from vradam.app.ui.common import ensure_navigation
-
-ensure_navigation()
 
 config, error = ui.playground_controls()
 ui.show_playground(config, error)

@@ -1,0 +1,153 @@
+"""A class on one server (issue 25): pages keep their setup when a visitor leaves and comes
+back, every page opens from a cold server's deep link, and a link cannot plant markup.
+
+Browser tests (headless Chromium); see tests/test_browser.py for the conventions.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from conftest import (
+    ARTIFACTS,
+    server_env,
+    start_server,
+    stop_server,
+    wait_for_app,
+    wait_for_server,
+)
+
+pytestmark = pytest.mark.browser
+
+# Sidebar title, path, and a link with non-default settings where the page takes them.
+PAGES = [
+    ("Playground", "/", "?ls=rosenbrock&steps=300"),
+    ("Lessons", "/lessons", "?lesson=momentum"),
+    ("Networks", "/networks", "?nt_task=digits&nt_steps=120"),
+    ("Tuning", "/tuning", "?tn_task=moons&tn_trials=4"),
+    ("Edge of stability", "/edge_of_stability", "?eos_problem=quadratic&eos_q_lr=0.1"),
+    ("Physics", "/physics", "?ph_b3=10"),
+    ("Stability maps", "/stability_maps", "?sm_beta=0.8"),
+    ("About VRAdam", "/about", ""),
+]
+
+# Every input-like widget on the page: its container's visible text (label and shown
+# value) and its inputs' state.
+JS_WIDGETS = """() => Array.from(document.querySelectorAll('[data-testid="stElementContainer"]'))
+  .filter(c => !c.closest('[data-stale="true"]'))
+  .filter(c => c.querySelector('input, textarea, [role="slider"], [data-baseweb="select"]'))
+  .map(c => {
+    const inputs = Array.from(c.querySelectorAll('input, textarea')).map(
+      i => i.type === 'checkbox' || i.type === 'radio' ? String(i.checked) : i.value);
+    const sliders = Array.from(c.querySelectorAll('[role="slider"]')).map(
+      s => s.getAttribute('aria-valuenow') + '|' + s.getAttribute('aria-valuetext'));
+    return [c.innerText, ...inputs, ...sliders].join(' ¦ ');
+  })"""
+
+
+def _query(url: str) -> dict:
+    return parse_qs(urlparse(url).query)
+
+
+def _state(page) -> tuple[str, dict, list[str]]:
+    """The page's path, query and widgets, once two looks a second apart agree (a rerun
+    that a navigation starts may still be replacing elements)."""
+    last = None
+    while True:
+        now = urlparse(page.url).path, _query(page.url), page.evaluate(JS_WIDGETS)
+        if now == last:
+            return now
+        last = now
+        page.wait_for_timeout(1000)
+        wait_for_app(page, 180_000)
+
+
+def _same(after, before, what) -> None:
+    assert after[:2] == before[:2], (what, "URL", after[:2], before[:2])
+    changed = [(b, a) for b, a in zip(before[2], after[2]) if a != b]
+    assert not changed and len(after[2]) == len(before[2]), (what, "widgets", changed[:5])
+
+
+def _no_exception(page, what) -> None:
+    boxes = page.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, (what, boxes.first.inner_text()[:500])
+    assert page.locator('[role="dialog"]').count() == 0, (what, "a modal is open")
+
+
+def _sidebar_link(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+    wait_for_app(page, 180_000)
+
+
+@pytest.mark.parametrize("index", range(len(PAGES)), ids=[p[0] for p in PAGES])
+def test_leaving_a_page_and_coming_back_keeps_its_setup(browser, app_server, index):
+    title, path, link = PAGES[index]
+    other = "About VRAdam" if title != "About VRAdam" else "Playground"
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(f"{app_server}{path}{link}", wait_until="domcontentloaded")
+        wait_for_app(page, 180_000)
+        _no_exception(page, title)
+        before = _state(page)
+        assert before[2] or title == "About VRAdam", "no widgets found"
+        _sidebar_link(page, other)  # leave by the sidebar …
+        assert urlparse(page.url).path != path
+        page.go_back()  # … and come back with the browser's Back button
+        wait_for_app(page, 180_000)
+        _no_exception(page, (title, "Back"))
+        _same(_state(page), before, (title, "after Back"))
+        _sidebar_link(page, other)  # leave again, and come back by the sidebar link
+        _sidebar_link(page, title)
+        _no_exception(page, (title, "sidebar"))
+        if before[1]:  # the page writes its settings back to the bare address
+            page.wait_for_function("() => window.location.search.length > 1", timeout=180_000)
+            wait_for_app(page, 180_000)
+        _same(_state(page), before, (title, "after the sidebar link"))
+    finally:
+        context.close()
+    assert not errors, errors
+
+
+def test_every_page_opens_from_a_cold_servers_deep_link(browser, tmp_path):
+    """Each page is the first visit of a new server: no "Page not found" modal, the page's
+    own title, no exception."""
+    servers = [start_server(ARTIFACTS / f"streamlit-cold-{i}.log", server_env(tmp_path))
+               for i in range(len(PAGES))]  # fmt: skip
+    try:
+        for i, ((title, path, _), (proc, url)) in enumerate(zip(PAGES, servers)):
+            wait_for_server(proc, url, ARTIFACTS / f"streamlit-cold-{i}.log")
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"{url}{path}", wait_until="domcontentloaded")
+            wait_for_app(page, 180_000)
+            _no_exception(page, title)
+            assert urlparse(page.url).path == path, (title, page.url)
+            current = page.locator('[data-testid="stSidebarNav"] a[aria-current="page"]')
+            assert title in current.inner_text(), (title, current.inner_text())
+            page.close()
+    finally:
+        for proc, _ in servers:
+            stop_server(proc)
+
+
+def test_a_label_in_a_link_is_text_in_the_legend(browser, app_server):
+    hostile = ('<a href="https://evil.example/login">Click here for the answers</a>'
+               '<span style="font-size:40px;color:red">BIG</span>')  # fmt: skip
+    from urllib.parse import quote
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(f"{app_server}/?steps=50&opt={quote(f'adam:lr=0.1@{hostile}')}&opt=vradam")
+        wait_for_app(page, 180_000)
+        page.wait_for_selector(".js-plotly-plot .legend")
+        _no_exception(page, "hostile label")
+        assert page.locator('.js-plotly-plot a[href*="evil"]').count() == 0
+        assert page.locator(".js-plotly-plot [style*='font-size:40px']").count() == 0
+        legend = page.locator(".js-plotly-plot .legend").first.text_content()
+        assert '<a href="https://evil.example/login">' in legend
+        page.screenshot(path=str(ARTIFACTS / "hostile-label.png"))
+    finally:
+        page.close()
