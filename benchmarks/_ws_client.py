@@ -20,9 +20,10 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-FINISHED = {
+FINISHED_ANY = {  # a whole run, or a fragment's
     ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY,
     ForwardMsg.ScriptFinishedStatus.FINISHED_WITH_COMPILE_ERROR,
+    ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
 }
 
 
@@ -42,6 +43,7 @@ class Session:
         self.url = url.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
         self.ws = None
         self.widgets: dict[str, object] = {}  # label → widget proto (sliders)
+        self.fragment: dict[str, str] = {}  # label → the fragment that drew it ("": none)
         self.page_hash = ""
         self.query = ""  # the address's query string, as the page last wrote it
 
@@ -65,13 +67,18 @@ class Session:
 
     async def set_slider(self, label: str, value: float) -> Run:
         """Move the slider labelled ``label`` to ``value`` (a rerun with its new state, and
-        the address the page wrote last, as a browser sends them)."""
+        the address the page wrote last, as a browser sends them). A select slider (one
+        with ``options``) takes the index of an option and sends that option's text."""
         slider = self.widgets[label]
         msg = BackMsg()
         msg.rerun_script.query_string = self.query
         msg.rerun_script.page_script_hash = self.page_hash
+        msg.rerun_script.fragment_id = self.fragment.get(label, "")  # as the browser does
         state = WidgetState(id=slider.id)
-        state.double_array_value.data.append(float(value))
+        if slider.options:
+            state.string_array_value.data.append(slider.options[int(value)])
+        else:
+            state.double_array_value.data.append(float(value))
         msg.rerun_script.widget_states.widgets.append(state)
         return await self._run(msg)
 
@@ -87,6 +94,8 @@ class Session:
             kind = fwd.WhichOneof("type")
             if kind == "new_session":
                 self.page_hash = fwd.new_session.page_script_hash
+            elif kind == "navigation" and fwd.navigation.page_script_hash:
+                self.page_hash = fwd.navigation.page_script_hash  # st.navigation's page
             elif kind == "page_info_changed":
                 self.query = fwd.page_info_changed.query_string
             elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
@@ -96,5 +105,6 @@ class Session:
                     exceptions.append(f"{element.exception.type}: {element.exception.message}")
                 elif which == "slider":
                     self.widgets[element.slider.label] = element.slider
-            elif kind == "script_finished" and fwd.script_finished in FINISHED:
+                    self.fragment[element.slider.label] = fwd.delta.fragment_id
+            elif kind == "script_finished" and fwd.script_finished in FINISHED_ANY:
                 return Run(time.perf_counter() - start, received, exceptions)

@@ -31,6 +31,21 @@ def test_every_optimizer_has_its_own_colour_and_pattern():
     colors = assign_colors(specs)
     assert len({(c, dash_of(c)) for c in colors}) == 3
     assert all(dash_of(c) != "solid" for c in EXTRA_COLORS)
+    # "dot" is the stability thresholds' (Playground and Networks sharpness panels)
+    assert "dot" not in {dash_of(c) for c in [*KEY_COLORS.values(), *EXTRA_COLORS]}
+
+
+def test_thresholds_are_dotted_where_the_panel_title_says_so():
+    from vradam.app.figures import networks, playground
+
+    assert ("sharpness", "sharpness vs threshold (dotted)") in playground.PANELS
+    assert ("sharpness", "sharpness vs threshold (dotted)", "log") in networks.PANELS
+    from vradam.app.playground import PlaygroundConfig
+    from vradam.app.ui.playground import cached_race_figure
+
+    fig = optimizer_dashes(cached_race_figure(PlaygroundConfig()))
+    thresholds = [t for t in fig["data"] if str(t.get("name", "")).endswith(" threshold")]
+    assert thresholds and all(t["line"]["dash"] == "dot" for t in thresholds)
 
 
 def test_figures_draw_each_optimizer_with_its_pattern_and_keep_their_own_dashes():

@@ -31,20 +31,20 @@ KEY_COLORS = {
 }
 EXTRA_COLORS = ["#999933", "#CC6677", "#88CCEE", "#DDCC77", "#661100", "#6699CC", "#888888"]
 # A line pattern per optimizer as well as a colour: with deuteranopia Momentum and RMSprop
-# look alike, with tritanopia Adam and Momentum. VRAdam, Adam and GD stay solid; "dash"
-# and "dot" are left to thresholds and guides, which set their own.
+# look alike, with tritanopia Adam and Momentum. VRAdam, Adam and GD stay solid; "dot" is
+# left to the stability thresholds and "dash" to guides, which set their own.
 KEY_DASHES = {
     "momentum": "longdash",
     "rmsprop": "dashdot",
     "nesterov": "longdashdot",
     "adamw": "8px,3px,2px,3px",
-    "vrmomentum": "3px,3px",
+    "vrmomentum": "6px,2px",
     "adagrad": "12px,4px",
     "nadam": "2px,4px,8px,4px",
     "radam": "8px,3px,2px,3px,2px,3px",
-    "lion": "1px,3px",
+    "lion": "10px,2px,2px,2px,2px,2px",
 }
-EXTRA_DASHES = ["longdash", "dashdot", "longdashdot", "8px,3px,2px,3px", "3px,3px", "12px,4px",
+EXTRA_DASHES = ["longdash", "dashdot", "longdashdot", "8px,3px,2px,3px", "6px,2px", "12px,4px",
                 "2px,4px,8px,4px"]  # fmt: skip
 _DASH_OF_COLOR = {
     **{KEY_COLORS[k]: d for k, d in KEY_DASHES.items()},

@@ -26,7 +26,7 @@ PANELS = [
     ("effective_lr", "effective LR η_t", "log"),
     ("velocity_sq_norm", "‖v‖² (gradient² for GD, RMSprop)", "log"),
     ("grad_norm", "gradient norm", "log"),
-    ("sharpness", "sharpness (solid) vs threshold (dashed)", "log"),
+    ("sharpness", "sharpness vs threshold (dotted)", "log"),
 ]
 
 
@@ -110,7 +110,7 @@ def _curve_traces(
                     ts.tolist(),
                     as_list(tmean),
                     f"{label} threshold: %{{y:.4g}}",
-                    line=dict(color=color, width=1.2, dash="dash"),
+                    line=dict(color=color, width=1.4, dash="dot"),
                     showlegend=False,
                     name=f"{label} threshold",
                     **common,

@@ -44,7 +44,7 @@ PANELS = [
     ("effective_lr", "effective LR η_t"),
     ("velocity_sq_norm", "‖v‖²"),
     ("step_norm", "step size ‖Δθ‖"),
-    ("sharpness", "sharpness vs threshold (dashed)"),
+    ("sharpness", "sharpness vs threshold (dotted)"),
 ]
 PANEL_NAMES = tuple(name for name, _ in PANELS)
 PANEL_TITLES = dict(PANELS)
@@ -422,7 +422,7 @@ def _panel_lines(tr, color, name: str, axis: int, stride: int, f_star) -> tuple[
                     0,
                     stride,
                     f"{tr.label} threshold<br>step %{{x}}: %{{y:.4g}}",
-                    line=dict(color=color, width=1.2, dash="dash"),
+                    line=dict(color=color, width=1.4, dash="dot"),
                     name=f"{tr.label} threshold",
                     **axes,
                 )
