@@ -46,6 +46,10 @@ JS_WIDGETS = """() => Array.from(document.querySelectorAll('[data-testid="stElem
   })"""
 
 
+# A rerun marks the elements it has not redrawn yet as stale (and hides them from JS_WIDGETS)
+NOTHING_STALE = "() => !document.querySelector('[data-stale=\"true\"]')"
+
+
 def _query(url: str) -> dict:
     return parse_qs(urlparse(url).query)
 
@@ -55,6 +59,7 @@ def _state(page) -> tuple[str, dict, list[str]]:
     that a navigation starts may still be replacing elements)."""
     last = None
     while True:
+        page.wait_for_function(NOTHING_STALE, timeout=180_000)
         now = urlparse(page.url).path, _query(page.url), page.evaluate(JS_WIDGETS)
         if now == last:
             return now
@@ -149,5 +154,73 @@ def test_a_label_in_a_link_is_text_in_the_legend(browser, app_server):
         legend = page.locator(".js-plotly-plot .legend").first.text_content()
         assert '<a href="https://evil.example/login">' in legend
         page.screenshot(path=str(ARTIFACTS / "hostile-label.png"))
+    finally:
+        page.close()
+
+
+ACTIVE = "() => document.querySelector('.js-plotly-plot')._fullLayout.sliders[0].active"
+
+
+def test_charts_have_names_summaries_and_keyboard_controls(browser, app_server):
+    """Issue 25, item 9: each chart is a named figure described by its "Summary:" caption;
+    Play/Pause and the step slider work from the keyboard."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        page.goto(f"{app_server}/?steps=100")
+        wait_for_app(page, 180_000)
+        page.wait_for_function(
+            "() => document.querySelector('.js-plotly-plot g.slider-container[role=slider]')",
+            timeout=180_000,
+        )
+        chart = page.locator(".js-plotly-plot").first
+        assert chart.get_attribute("role") == "figure"
+        assert chart.get_attribute("aria-label").startswith("Chart: ")
+        assert "VRAdam" in chart.get_attribute("aria-label")
+        summary = page.locator(f"#{chart.get_attribute('aria-describedby')}")
+        assert summary.inner_text().startswith("Summary:")
+        slider = page.locator(".js-plotly-plot g.slider-container").first
+        slider.focus()
+        for key, expected in [("ArrowRight", 1), ("ArrowRight", 2), ("PageUp", 12),
+                              ("ArrowLeft", 11), ("End", 100), ("Home", 0)]:  # fmt: skip
+            page.keyboard.press(key)
+            page.wait_for_function(f"({ACTIVE})() === {expected}", timeout=60_000)
+            page.wait_for_function(  # the screen reader hears the new value
+                f"() => document.querySelector('.js-plotly-plot g.slider-container')"
+                f".getAttribute('aria-valuenow') === '{expected}'",
+                timeout=60_000,
+            )
+        play = page.locator(".js-plotly-plot g.updatemenu-button").filter(has_text="Play")
+        assert play.get_attribute("role") == "button" and play.get_attribute("tabindex") == "0"
+        play.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"({ACTIVE})() > 5", timeout=60_000)
+    finally:
+        page.close()
+
+
+JS_KATEX_OVERFLOW = """() => Array.from(document.querySelectorAll('.katex-display'))
+  .filter(k => k.scrollWidth > k.clientWidth + 4)  // KaTeX itself runs 2 px over
+  .map(k => (k.querySelector("annotation") || {}).textContent)"""
+
+
+def test_step_through_formulas_fit_their_columns(browser, app_server):
+    """Issue 25, item 7: v_t and m_t with their numbers were cut at 1024 and 1280 px."""
+    page = browser.new_page(viewport={"width": 1024, "height": 800})
+    try:
+        page.goto(f"{app_server}/?steps=100")
+        wait_for_app(page, 180_000)
+        page.get_by_text("Step-through mode").click()
+        wait_for_app(page, 180_000)
+        page.wait_for_function("() => document.querySelectorAll('.katex-display').length > 8")
+        for width in (1024, 1280):
+            page.set_viewport_size({"width": width, "height": 800})
+            wait_for_app(page, 180_000)
+            page.wait_for_function(  # laid out (a display still being drawn has no width)
+                "() => Array.from(document.querySelectorAll('.katex-display'))"
+                ".every(k => k.clientWidth > 0)",
+                timeout=60_000,
+            )
+            assert page.evaluate(JS_KATEX_OVERFLOW) == [], width
+        _no_exception(page, "step-through")
     finally:
         page.close()

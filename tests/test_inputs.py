@@ -280,7 +280,14 @@ def test_escape_markup_keeps_the_figures_tags_and_nothing_else():
     assert escape_markup('<br onclick="x">') == '&lt;br onclick="x"&gt;'
     assert escape_markup("a < b and c > d") == "a &lt; b and c &gt; d"
     fig = {
-        "data": [{"name": HOSTILE, "x": [1.0, 2.0], "text": ["<i>ok</i>", "<u>no</u>"]}],
+        "data": [
+            {
+                "name": HOSTILE,
+                "x": [1.0, 2.0],
+                "text": ["<i>ok</i>", "<u>no</u>"],
+                "hovertext": [None, HOSTILE],
+            }
+        ],  # a gap first, then text
         "layout": {"title": {"text": HOSTILE}},
         "frames": [{"data": [{"name": HOSTILE}]}],
     }

@@ -89,7 +89,8 @@ def step_lines(r: Replay, t: int) -> list[tuple[str, str]]:
         ("the update", eq(step_sym, vec(eta * (r.direction[k] + r.decay[k])))),
         (
             "new position",
-            eq(rf"\theta_{{{T1}}}", rf"\theta_{{{T0}}} - ({step_sym})", vec(r.theta[t]))
-            + rf"\qquad f(\theta_{{{T1}}}) = {num(r.loss[t])}",
+            eq(rf"\theta_{{{T1}}}", rf"\theta_{{{T0}}} - ({step_sym})", vec(r.theta[t])).replace(
+                r"\end{aligned}", rf"\\ f(\theta_{{{T1}}}) &= {num(r.loss[t])} \end{{aligned}}"
+            ),
         ),
     ]

@@ -9,6 +9,7 @@ are written by :func:`vradam.app.stepthrough.step_lines`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,9 +47,27 @@ def vec(a) -> str:
     return rf"({num(a[0])},\ {num(a[1])})"
 
 
+WRAP_AT = 30  # LaTeX characters: a longer right-hand side wraps at its first " + "
+_NUMBERS_TIMES_VECTOR = re.compile(r"\d\\,\(")  # "0.999\,(" : a line with the numbers
+
+
+def _wrapped(side: str) -> str:
+    """``side``, broken before its first top-level " + " when long (the numbers of a moving
+    average, e.g. 0.999 (0, 0) + 0.001 (2.402×10⁴, 2500), overflow half a 1024-px page)."""
+    if len(side) <= WRAP_AT or not _NUMBERS_TIMES_VECTOR.search(side):
+        return side  # short, or symbols only (those fit)
+    depth = 0
+    for i, c in enumerate(side):
+        depth += 1 if c in "({[" else -1 if c in ")}]" else 0
+        if depth == 0 and side.startswith(" + ", i):
+            return side[:i] + r" \\ &\, + " + side[i + 3 :]
+    return side
+
+
 def eq(lhs: str, *rhs: str) -> str:
-    """lhs = rhs[0] = rhs[1] … with each right-hand side on its own line (narrow columns)."""
-    body = r" \\ &= ".join(rhs)
+    """lhs = rhs[0] = rhs[1] … with each right-hand side on its own line (narrow columns),
+    a long one wrapped before its first top-level " + "."""
+    body = r" \\ &= ".join(_wrapped(side) for side in rhs)
     return rf"\begin{{aligned}} {lhs} &= {body} \end{{aligned}}"
 
 

@@ -70,8 +70,8 @@ def finish(fig: dict) -> dict:
 def plain_text(node):
     """Escape (in place) every string in a figure dict, list or string; returns ``node``.
 
-    Lists of numbers (the data) are skipped after their first item, so a large animated
-    figure costs milliseconds.
+    A list whose first item is a number (the data) is skipped, so a large animated figure
+    costs milliseconds; a list that starts with None (a gap) or text is read through.
     """
     if isinstance(node, dict):
         for key, value in node.items():
@@ -80,7 +80,7 @@ def plain_text(node):
             elif isinstance(value, dict | list | tuple):
                 node[key] = plain_text(value)
     elif isinstance(node, list):
-        if node and not isinstance(node[0], str | dict | list | tuple):
+        if node and isinstance(node[0], int | float):
             return node
         for i, value in enumerate(node):
             node[i] = escape_markup(value) if isinstance(value, str) else plain_text(value)

@@ -173,9 +173,15 @@ def loss_floor(losses) -> float:
 
 
 def floored(loss: np.ndarray, floor: float) -> np.ndarray:
-    """``loss`` with exact zeros and values under ``floor`` drawn at ``floor`` (a log axis
-    cannot show 0, and 1e-96 would squash the panel into one cliff)."""
-    return np.where(np.isfinite(loss) & (loss < floor), floor, loss)
+    """``loss`` with exact zeros and values in [0, ``floor``) drawn at ``floor`` (a log axis
+    cannot show 0, and 1e-96 would squash the panel into one cliff); negative values, which
+    no log axis shows, stay as they are."""
+    return np.where(_under(loss, floor), floor, loss)
+
+
+def _under(loss: np.ndarray, floor: float) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(loss) & (loss >= 0) & (loss < floor)
 
 
 def _path_traces(trajectories, colors, floor: float = 0.0) -> list[dict]:
@@ -297,7 +303,7 @@ def path_figure(
         **map_axes(ls, bg, map_x),
     )
     layout["yaxis"]["domain"] = map_y
-    if any(np.any(np.isfinite(tr.loss[0]) & (tr.loss[0] < floor)) for tr in trajectories):
+    if any(np.any(_under(tr.loss[0], floor)) for tr in trajectories):
         layout["annotations"] = [dict(
             text=f"a loss under {floor:.0e} (or exactly 0) is drawn at {floor:.0e}",
             xref="x2 domain", yref="y2 domain", x=1, y=0.02, xanchor="right",

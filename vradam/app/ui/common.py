@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -285,6 +286,11 @@ HISTORY_SCRIPT = """
 """
 
 
+# Charts for keyboards and screen readers: names, summaries, Play/Pause and the step
+# slider by keyboard (vradam/assets/a11y.js; run once per browser tab, like the above).
+A11Y_SCRIPT = f"<script>{(Path(__file__).parents[2] / 'assets' / 'a11y.js').read_text()}</script>"
+
+
 def _exit_presenter() -> None:
     st.session_state["presenter"] = False
 
@@ -293,6 +299,7 @@ def apply_style() -> None:
     """The house style, and the presenter view when its toggle is on (app.py, every page)."""
     st.html(_STYLE)
     st.sidebar.html(HISTORY_SCRIPT, unsafe_allow_javascript=True)
+    st.sidebar.html(A11Y_SCRIPT, unsafe_allow_javascript=True)
     st.sidebar.toggle(
         "Presenter view", key="presenter", persist_state="session",
         help="Hides this sidebar and enlarges text and lines for a projector. The page "

@@ -59,21 +59,17 @@ class PageLimits:
 LIMITS = PageLimits.from_env()
 
 
-def _fields(limits: PageLimits = LIMITS) -> list[UrlField]:
-    """The URL holds the setup (never the storage: that is the server's)."""
-    return [
-        UrlField("tn_task", "digits", tuple(TASKS)),
-        UrlField("tn_opts", ",".join(DEFAULT_OPTIMIZERS)),
-        UrlField("tn_trials", min(6, limits.trials), bounds=(1, limits.trials)),
-        UrlField("tn_steps", min(100, limits.steps), bounds=(1, limits.steps)),
-        UrlField("tn_seeds", min(3, limits.seeds), bounds=(1, limits.seeds)),
-        UrlField("tn_seed", 0, bounds=(0, 1_000_000)),
-        UrlField("tn_sampler", 0, bounds=(0, 1_000_000)),
-        UrlField("tn_study", ""),
-    ]
-
-
-FIELDS = _fields()
+# The URL holds the setup (never the storage: that is the server's).
+FIELDS = [
+    UrlField("tn_task", "digits", tuple(TASKS)),
+    UrlField("tn_opts", ",".join(DEFAULT_OPTIMIZERS)),
+    UrlField("tn_trials", min(6, LIMITS.trials), bounds=(1, LIMITS.trials)),
+    UrlField("tn_steps", min(100, LIMITS.steps), bounds=(1, LIMITS.steps)),
+    UrlField("tn_seeds", min(3, LIMITS.seeds), bounds=(1, LIMITS.seeds)),
+    UrlField("tn_seed", 0, bounds=(0, 1_000_000)),
+    UrlField("tn_sampler", 0, bounds=(0, 1_000_000)),
+    UrlField("tn_study", ""),
+]
 
 
 def _with(options: tuple[int, ...], value, limit: int) -> list[int]:
