@@ -278,7 +278,12 @@ def _load(page, url: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
     _settle(page)
     if page.viewport_size["width"] <= NARROW:
-        page.wait_for_timeout(1000)
+        # a page with the screen probe has rerun narrow (app.ui.screen marks <html>); the
+        # others never wait. A fixed pause raced the rerun on a loaded machine.
+        page.wait_for_function(
+            "() => (document.documentElement.dataset.vradamNarrow ?? 'true') === 'true'",
+            timeout=LOAD_MS,
+        )
         _settle(page)
 
 

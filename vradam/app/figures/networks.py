@@ -351,6 +351,9 @@ def sweep_figure(rows: list[dict], labels: list[str], colors: list[str]) -> dict
                     hovertemplate=f"{label} diverged at α₀=%{{x:.3g}}<extra></extra>",
                 )
             )
+    # Both axes log, labelled with values (Plotly's own ticks label minor ones "2", "5").
+    x_range = log_range([np.array([r["lr"] for r in rows], dtype=float)], pad=0.1)
+    y_range = log_range([np.array([*finite, top], dtype=float)])
     layout = dict(
         height=420,
         margin=dict(l=60, r=20, t=30, b=50),
@@ -359,13 +362,15 @@ def sweep_figure(rows: list[dict], labels: list[str], colors: list[str]) -> dict
             type="log",
             title=dict(text="α₀ (learning rate)"),
             gridcolor=GRID_COLOR,
-            exponentformat="power",
+            range=x_range,
+            **log_ticks(*x_range, max_ticks=6),
         ),
         yaxis=dict(
             type="log",
             title=dict(text="final training loss (✕: diverged)"),
             gridcolor=GRID_COLOR,
-            exponentformat="power",
+            range=y_range,
+            **log_ticks(*y_range, max_ticks=5),
         ),
         legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
     )

@@ -21,6 +21,8 @@ _JS = """
 export default function (component) {
     const { data, setStateValue } = component;
     const query = window.matchMedia(`(max-width: ${data.px}px)`);
+    // What the last run assumed, for anyone waiting for the page to have reflowed (tests).
+    document.documentElement.dataset.vradamNarrow = String(data.narrow);
     const report = () => {
         if (query.matches !== data.narrow) setStateValue("narrow", query.matches);
     };
