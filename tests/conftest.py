@@ -166,7 +166,7 @@ def is_slow(item: pytest.Item) -> bool:
 # that no long file starts last and runs alone at the end. Seconds per file on 2 cores.
 FILE_SECONDS = {
     "test_walk.py": 240,
-    "test_class_session.py": 180,
+    "test_class_session.py": 300,
     "test_browser.py": 150,
     "test_tuning.py": 120,
     "test_training.py": 110,
