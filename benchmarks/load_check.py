@@ -138,20 +138,8 @@ async def session(browser, url, index, rounds, report, phases):
 async def main_async(sessions: int, rounds: int, chromium: str) -> dict:
     from playwright.async_api import async_playwright
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-         str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    (server,), (url,) = start_servers(1)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                await asyncio.sleep(0.3)
         report: dict = {"errors": [], "first_chart": [], "changes": [], "scenarios": [],
                         "change_bytes": [], "marks": [], "reruns": 0,
                         "load_before": os.getloadavg()}  # fmt: skip

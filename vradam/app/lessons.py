@@ -808,8 +808,13 @@ def _clip_config(alpha1: float) -> PlaygroundConfig:
     return PlaygroundConfig(landscape=_BOWL, optimizers=("adam:lr=0.5", vr), steps=200)
 
 
+def _clipped(tr, alpha1: float) -> np.ndarray:
+    """The steps of run 0 where β₃‖v‖² ≥ α₁ (β₃ = 10 in this lesson): the clip is active."""
+    return np.flatnonzero(10 * tr.velocity_sq_norm[0] >= alpha1)
+
+
 def _clip_steps(tr, alpha1: float) -> int:
-    return int(np.sum(10 * tr.velocity_sq_norm[0] >= alpha1))
+    return int(_clipped(tr, alpha1).size)
 
 
 def _clip_test(trs, h: int) -> np.ndarray:
@@ -857,7 +862,7 @@ def _clip_race(config: PlaygroundConfig) -> tuple[list, dict]:
     alpha1 = float(OptimizerSpec.parse(config.optimizers[-1]).hyperparams["alpha1"])
     vr, color = trs[-1], assign_colors(config.specs())[-1]
     floor, steps = 0.5 / (1 + alpha1), len(vr.effective_lr[0])
-    clipped = np.flatnonzero(10 * vr.velocity_sq_norm[0][:steps] >= alpha1)
+    clipped = _clipped(vr, alpha1)
     fig["data"] += [
         dict(type="scatter", x=[0, steps - 1], y=[floor, floor], mode="lines",
              line=dict(color=color, width=1, dash="dash"), name="floor α₀/(1 + α₁)",
