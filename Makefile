@@ -45,7 +45,7 @@ TEST_WORKERS ?= 2
 test: lint
 	$(PY) -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
-# The inner loop: tests/conftest.py marks slow tests (browser, distributed, app, > ~1.5 s).
+# The inner loop: the tests not marked @pytest.mark.slow (browser, distributed, > ~1.5 s).
 test-fast: lint
 	$(PY) -m pytest -m "not slow"
 

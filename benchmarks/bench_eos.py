@@ -2,7 +2,7 @@
 
     python benchmarks/bench_eos.py [--quick] [--reps N]
 
-Target (issue 15): the default run cold in ≤ 3 s and a slider change in ≤ 3 s. What the
+Target: the default run cold in ≤ 3 s and a slider change in ≤ 3 s. What the
 page computes for a setting it has not cached: seed 0 (the plotted run: GD, heavy ball,
 Adam, VRAdam, then Adam at VRAdam's window-mean η), then seeds 1 and 2 together (the
 findings table; the page's default is 3 seeds). Each row is timed three ways:

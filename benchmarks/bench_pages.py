@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _ws_client import Session  # noqa: E402
-from load_check import cpu_seconds, start_servers  # noqa: E402
+from load_check import cpu_seconds, start_servers, stop_servers  # noqa: E402
 
 # page (URL path), the slider moved (its label), the option indices (select sliders) or
 # values it is moved to, and the goal per change.
@@ -82,8 +82,7 @@ def main(argv=None) -> int:
                 print("   error:", e)
             errors += len(r["errors"])
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_servers([server])
     return 1 if errors else 0
 
 

@@ -6,7 +6,7 @@ A slider change means a new config: the engine runs every optimizer, the race fi
 is built as plain dicts and serialised to the JSON Streamlit sends. The landscape's
 background image is cached per landscape, so the "slider change" row reuses it; the
 "new landscape" row builds it too. Targets: ≤ 300 ms for the default scenario and a
-payload ≤ 0.3 MB (issue 15; benchmarks/bench_server.py counts the bytes of a whole rerun
+payload ≤ 0.3 MB (benchmarks/bench_server.py counts the bytes of a whole rerun
 and the server's CPU). Times are medians; the ratio column compares with the target.
 """
 
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vradam.app import claims, playground
 from vradam.app.figures import playground as plots
-from vradam.app.figures.common import assign_colors, background
+from vradam.app.figures.colors import assign_colors
+from vradam.app.figures.maps import background
 from vradam.app.playground import PlaygroundConfig
 from vradam.app.scenarios import SCENARIOS
 

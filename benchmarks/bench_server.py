@@ -22,7 +22,7 @@ instead of it.
   optimizers × 100 starts × 2000 steps), serialised as st.plotly_chart does, and the time
   from a new setup to that JSON (simulation, figure, serialisation).
 
-Targets (issue 15): ≤ 0.3 MB per default update, ≤ 3 MB for the largest setup, ≤ 0.1 s of
+Targets: ≤ 0.3 MB per default update, ≤ 3 MB for the largest setup, ≤ 0.1 s of
 server CPU per rerun.
 """
 
@@ -172,7 +172,8 @@ def chart_spec(config) -> tuple[int, float]:
 
     from vradam.app import playground
     from vradam.app.figures import playground as plots
-    from vradam.app.figures.common import assign_colors, background
+    from vradam.app.figures.colors import assign_colors
+    from vradam.app.figures.maps import background
 
     start = time.perf_counter()
     ls = config.landscape_obj()

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_stability.py [--quick]
 
-Target (issue 7): ≤ 2 s on these machines, for the computation, the figure dict and its
+Target: ≤ 2 s on these machines, for the computation, the figure dict and its
 serialisation together. Each row also prints a baseline measured in the same run, the
 bare recurrence or optimizer loop on the same 10 000 cells without classification or
 figure, so that the ratio shows the cost of everything around the arithmetic.

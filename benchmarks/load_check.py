@@ -156,8 +156,7 @@ async def main_async(sessions: int, rounds: int, chromium: str) -> dict:
         report["load_after"] = os.getloadavg()
         return report
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_servers([server])
 
 
 def start_servers(replicas: int) -> tuple[list[subprocess.Popen], list[str]]:
@@ -171,14 +170,30 @@ def start_servers(replicas: int) -> tuple[list[subprocess.Popen], list[str]]:
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         ))  # fmt: skip
         urls.append(f"http://127.0.0.1:{port}")
-    for url in urls:
+    for server, url in zip(servers, urls):
         while True:
             try:
                 urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
                 break
             except OSError:
+                if server.poll() is not None:
+                    stop_servers(servers)
+                    raise SystemExit(f"the server for {url} exited before it answered") from None
                 time.sleep(0.3)
     return servers, urls
+
+
+def stop_servers(servers: list[subprocess.Popen]) -> None:
+    """Terminate each server, and kill it if it has not stopped after 10 s (a loaded
+    machine stops slowly; that is not an error)."""
+    for server in servers:
+        server.terminate()
+    for server in servers:
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 async def ws_session(url: str, index: int, rounds: int, report: dict, phases) -> None:
@@ -221,9 +236,7 @@ async def main_ws_async(sessions: int, rounds: int, replicas: int) -> dict:
         report["load_after"] = os.getloadavg()
         return report
     finally:
-        for p in servers:
-            p.terminate()
-            p.wait(timeout=10)
+        stop_servers(servers)
 
 
 def _percentiles(values: list[float]) -> str:

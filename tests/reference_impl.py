@@ -1,7 +1,7 @@
 """Plain, readable float64 reference loops of the updates in docs/theory.md §1
 (no torch.optim).
 
-Written from ../shared/vradam_spec.md section 1, deliberately with none of the
+Written from docs/theory.md §1.1, deliberately with none of the
 package's code, so the tests compare two independent implementations.
 """
 

@@ -1,11 +1,11 @@
 """Charts read without colour vision: each optimizer has a line pattern as well as a colour,
-and text drawn in an optimizer's colour has WCAG AA contrast on white (issue 25, item 9)."""
+and text drawn in an optimizer's colour has WCAG AA contrast on white."""
 
 from __future__ import annotations
 
 import itertools
 
-from vradam.app.figures.common import (
+from vradam.app.figures.colors import (
     EXTRA_COLORS,
     KEY_COLORS,
     assign_colors,
@@ -17,7 +17,7 @@ from vradam.app.figures.common import (
 from vradam.sim.optimizers import REGISTRY, OptimizerSpec
 
 # Pairs that look alike with a colour-vision deficiency (found by simulating deuteranopia
-# and tritanopia on the Okabe-Ito colours; issue 25).
+# and tritanopia on the Okabe-Ito colours).
 CONFUSED = [("momentum", "rmsprop"), ("adam", "momentum"), ("adam", "adamw")]
 
 

@@ -71,7 +71,7 @@ def test_playground_plays(browser, app_server, viewport):
         assert page.evaluate(JS_SLIDER_ACTIVE) == 0
         page.screenshot(path=str(ARTIFACTS / f"playground-{viewport}.png"))
         page.locator(f"{PLOT} .updatemenu-button").filter(has_text="Play").click()
-        page.wait_for_function(f"({JS_SLIDER_ACTIVE})() > 40", timeout=30_000)
+        page.wait_for_function(f"({JS_SLIDER_ACTIVE})() > 40")
         # the background image survives the animation (contour/heatmap traces would not)
         assert page.evaluate(JS_BACKGROUND) == 1
         page.screenshot(path=str(ARTIFACTS / f"playground-{viewport}-playing.png"))
@@ -88,7 +88,7 @@ def test_click_on_the_map_sets_the_start(browser, app_server):
         box = page.locator(f"{PLOT} .xy .nsewdrag").first.bounding_box()
         # a point in the upper right quarter of the map
         page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.2 * box["height"])
-        page.wait_for_function("() => window.location.search.includes('start=')", timeout=30_000)
+        page.wait_for_function("() => window.location.search.includes('start=')")
         wait_for_app(page)
         start = parse_qs(urlparse(page.url).query)["start"][0]
         x, y = (float(v) for v in start.split(","))
@@ -126,11 +126,12 @@ def test_sessions_do_not_share_state(browser, app_server):
 
 
 def test_png_export_uses_the_system_chromium(chromium_path):
+    from vradam.app.figures.playground import final_state_figure
     from vradam.app.playground import PlaygroundConfig
     from vradam.app.ui import playground as ui
 
     config = PlaygroundConfig(steps=40)
-    fig = ui.final_state_figure(ui.cached_race_figure(config))
+    fig = final_state_figure(ui.cached_race_figure(config))
     assert "sliders" not in fig["layout"] and "frames" not in fig
     png = ui.png_bytes(config)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
@@ -154,27 +155,12 @@ def test_networks_page_trains_in_the_browser(browser, app_server):
 
 def test_deep_link_before_any_visit_goes_through_the_navigation(browser, tmp_path):
     """A fresh server whose first request is /networks still shows the app's pages."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+    from conftest import server_env, start_server, stop_server, wait_for_server
 
-    from conftest import ROOT, _free_port
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-         str(port), "--server.headless", "true", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    log = tmp_path / "streamlit.log"
+    proc, url = start_server(log, server_env(tmp_path))
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_for_server(proc, url, log)
         context, page, errors = _open(browser, f"{url}/networks")
         try:
             nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
@@ -184,8 +170,7 @@ def test_deep_link_before_any_visit_goes_through_the_navigation(browser, tmp_pat
             context.close()
         assert not errors
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 @pytest.mark.parametrize(
@@ -203,7 +188,6 @@ def test_theory_pages_open_without_errors(browser, app_server, path, heading, ch
         # only the visible tab's charts are laid out; at least that many are drawn
         page.wait_for_function(
             f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}",
-            timeout=60_000,
         )
         _no_overflow(page)
         page.screenshot(path=str(ARTIFACTS / f"{path}-projector.png"))
@@ -218,7 +202,7 @@ def test_walk_through_a_lesson(browser, app_server):
     try:
         main = page.locator('[data-testid="stMain"]')
         assert "does adding momentum" in main.inner_text()
-        page.wait_for_selector(f"{PLOT} .main-svg", timeout=60_000)
+        page.wait_for_selector(f"{PLOT} .main-svg")
         page.screenshot(path=str(ARTIFACTS / "lesson-momentum-projector.png"))
         before = page.locator('[data-testid="stAlert"]').first.inner_text()
         slider = page.get_by_role("slider")
@@ -228,19 +212,17 @@ def test_walk_through_a_lesson(browser, app_server):
         page.wait_for_function(
             "() => document.querySelector('[data-testid=\"stAlert\"]')"
             ".innerText.includes('μ = 0.3')",
-            timeout=60_000,
         )
         assert page.locator('[data-testid="stAlert"]').first.inner_text() != before
         page.get_by_test_id("stExpander").get_by_text("Answer").click()
         page.wait_for_function(
             "() => document.querySelector('[data-testid=\"stMain\"]').innerText"
             ".includes('In the run the preset opens')",
-            timeout=60_000,
         )
         page.screenshot(path=str(ARTIFACTS / "lesson-momentum-answer.png"), full_page=True)
         page.get_by_role("link", name="Open the preset in the Playground page").click()
-        page.wait_for_url("**ls=ill_conditioned**", timeout=60_000)
-        wait_for_app(page, timeout_ms=120_000)
+        page.wait_for_url("**ls=ill_conditioned**")
+        wait_for_app(page)
         page.wait_for_function(f"() => document.querySelectorAll('{PLOT}').length > 0")
         assert "Momentum" in page.locator(f"{PLOT}").first.inner_text()
         assert page.locator('[data-testid="stException"]').count() == 0
@@ -256,8 +238,8 @@ def test_presenter_view_in_the_browser(browser, app_server):
         wait_for_app(page, timeout_ms=180_000)
         toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]')
         toggle.filter(has_text="Presenter view").locator("label").click()
-        page.get_by_role("button", name="Exit presenter view").wait_for(timeout=60_000)
-        wait_for_app(page, timeout_ms=120_000)
+        page.get_by_role("button", name="Exit presenter view").wait_for()
+        wait_for_app(page)
         assert not page.locator('[data-testid="stSidebar"]').is_visible()
         size = page.evaluate("() => getComputedStyle(document.documentElement).fontSize")
         assert size == "20px"
@@ -265,7 +247,7 @@ def test_presenter_view_in_the_browser(browser, app_server):
         _no_overflow(page)
         page.screenshot(path=str(ARTIFACTS / "presenter-edge_of_stability.png"))
         page.get_by_role("button", name="Exit presenter view").click()
-        page.locator('[data-testid="stSidebar"]').wait_for(state="visible", timeout=60_000)
+        page.locator('[data-testid="stSidebar"]').wait_for(state="visible")
     finally:
         context.close()
     assert not errors, errors

@@ -1,4 +1,4 @@
-"""A class on one server (issue 25): pages keep their setup when a visitor leaves and comes
+"""A class on one server: pages keep their setup when a visitor leaves and comes
 back, every page opens from a cold server's deep link, and a link cannot plant markup.
 
 Browser tests (headless Chromium); see tests/test_browser.py for the conventions.
@@ -183,17 +183,16 @@ def test_charts_have_names_summaries_and_keyboard_controls(browser, app_server):
         for key, expected in [("ArrowRight", 1), ("ArrowRight", 2), ("PageUp", 12),
                               ("ArrowLeft", 11), ("End", 100), ("Home", 0)]:  # fmt: skip
             page.keyboard.press(key)
-            page.wait_for_function(f"({ACTIVE})() === {expected}", timeout=60_000)
+            page.wait_for_function(f"({ACTIVE})() === {expected}")
             page.wait_for_function(  # the screen reader hears the new value
                 f"() => document.querySelector('.js-plotly-plot g.slider-container')"
                 f".getAttribute('aria-valuenow') === '{expected}'",
-                timeout=60_000,
             )
         play = page.locator(".js-plotly-plot g.updatemenu-button").filter(has_text="Play")
         assert play.get_attribute("role") == "button" and play.get_attribute("tabindex") == "0"
         play.focus()
         page.keyboard.press("Enter")
-        page.wait_for_function(f"({ACTIVE})() > 5", timeout=60_000)
+        page.wait_for_function(f"({ACTIVE})() > 5")
     finally:
         page.close()
 
@@ -218,7 +217,6 @@ def test_step_through_formulas_fit_their_columns(browser, app_server):
             page.wait_for_function(  # laid out (a display still being drawn has no width)
                 "() => Array.from(document.querySelectorAll('.katex-display'))"
                 ".every(k => k.clientWidth > 0)",
-                timeout=60_000,
             )
             assert page.evaluate(JS_KATEX_OVERFLOW) == [], width
         _no_exception(page, "step-through")

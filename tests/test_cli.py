@@ -116,6 +116,7 @@ def test_errors_are_one_line_and_exit_2(argv, message, capsys):
     assert message in err and "\n" not in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # 10 s
 def test_module_entry_point_and_argparse_errors():
     ok = subprocess.run(
         [sys.executable, "-m", "vradam", "simulate", "--landscape", "booth", "--start", "-8,-6",
@@ -130,6 +131,7 @@ def test_module_entry_point_and_argparse_errors():
     assert bad.returncode == 2 and "invalid choice: 'linear'" in bad.stderr
 
 
+@pytest.mark.slow  # 9 s
 def test_train_csv_and_progress(tmp_path, capsys):
     out = tmp_path / "metrics.csv"
     argv = ["train", "--task", "moons", "--optimizer", "vradam:lr=0.01", "--optimizer",
@@ -144,6 +146,7 @@ def test_train_csv_and_progress(tmp_path, capsys):
     assert rows[0]["val_acc"] != "" and rows[-1]["train_loss"] != ""
 
 
+@pytest.mark.slow  # 2.6 s
 def test_train_json_has_meta(tmp_path, capsys):
     assert main(["train", "--task", "blobs", "--steps", "10", "--sharpness-every", "0",
                  "--format", "json"]) == 0  # fmt: skip
@@ -212,8 +215,24 @@ def _train(tmp_path, task, sharpness_every, fmt, capsys, steps=1):
 
 
 # One row per (task, --sharpness-every off/on): every combination that changes the columns.
-@pytest.mark.parametrize("sharpness_every", [0, 1], ids=["no-sharpness", "sharpness"])
-@pytest.mark.parametrize("task", sorted(TASKS))
+CSV_SLOW = {
+    "digits-sharpness",  # 2.5 s
+    "modadd-sharpness",  # 2.5 s
+    "spirals-sharpness",  # 1.5 s
+    "lm-no-sharpness",  # 4 s
+    "lm-sharpness",  # 4 s, and 17 s with Lanczos (cold)
+    "imagegen-sharpness",  # 4 s
+}
+CSV_CASES = [
+    pytest.param(task, every, id=f"{task}-{name}",
+                 marks=pytest.mark.slow if f"{task}-{name}" in CSV_SLOW else ())
+    for task in sorted(TASKS)
+    for every, name in ((0, "no-sharpness"), (1, "sharpness"))
+]  # fmt: skip
+assert CSV_SLOW <= {case.id for case in CSV_CASES}, "a slow case is not a parameter"
+
+
+@pytest.mark.parametrize(("task", "sharpness_every"), CSV_CASES)
 def test_train_csv_columns_for_every_task(task, sharpness_every, tmp_path, capsys):
     kind = TASK_KINDS[task]
     out, err = _train(tmp_path, task, sharpness_every, "csv", capsys)
@@ -256,6 +275,7 @@ def test_train_json_columns(task, sharpness_every, tmp_path, capsys):
     assert data["records"][0]["loss"] is not None
 
 
+@pytest.mark.slow  # 2.9 s
 def test_train_regression_with_default_optimizers(capsys):
     # was KeyError: 'val_acc' (regression tasks have no accuracy)
     assert main(["train", "--task", "teacher", "--sharpness-every", "0", "--steps", "20"]) == 0
@@ -306,6 +326,7 @@ def _extra_providing(*distributions: str) -> str:
     ("blocked", "task", "named"),
     [("sklearn,scipy", "moons", "scikit-learn"), ("scipy", "teacher", "scipy")],
 )
+@pytest.mark.slow  # 5 s, 2 cases
 def test_train_without_the_extra_is_one_line_and_exit_2(blocked, task, named, tmp_path):
     extra = _extra_providing("scikit-learn", "scipy")
     out = tmp_path / "metrics.csv"

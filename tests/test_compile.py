@@ -22,6 +22,8 @@ from torch._dynamo.testing import CompileCounterWithBackend
 
 from vradam import VRAdam
 
+pytestmark = pytest.mark.slow  # every test compiles with torch.compile
+
 BACKEND = os.environ.get("VRADAM_COMPILE_BACKEND", "aot_eager")
 DEVICE = "cuda" if BACKEND == "inductor" and torch.cuda.is_available() else "cpu"
 ADAMW = (torch.optim.AdamW, dict(lr=0.01))  # the baseline

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,7 @@ def test_readme_simulate_example_runs(capsys):
     assert len(lines) == 2 and lines[0].startswith("Adam") and lines[1].startswith("VRAdam")
 
 
+@pytest.mark.slow  # 14 s
 def test_readme_cli_example_runs(tmp_path):
     import shlex
     import subprocess

@@ -21,7 +21,7 @@ import torch
 
 from vradam.app.figures import eos as eosplots
 from vradam.sim.optimizers import OptimizerSpec
-from vradam.studies import eos
+from vradam.studies import eos, lockstep
 from vradam.studies.networks import get_task
 from vradam.studies.sharpness import hessian_matrix, top_eigenvalue, top_eigenvalues
 from vradam.studies.threads import one_thread
@@ -34,6 +34,7 @@ def default_run() -> eos.EoSResult:
     return eos.run_mlp(eos.EoSConfig())
 
 
+@pytest.mark.slow  # the page's default run, a shared fixture (2-4 s): the first test pays it
 def test_default_gd_run_sits_at_the_edge_of_stability(default_run):
     """The page's default GD run: sharpness within 10 % of 2/η for at least 200 steps."""
     config = eos.EoSConfig()
@@ -144,6 +145,7 @@ def test_short_mlp_run_has_all_five_series_and_exports():
     assert gd.holds == [r.role("gd").first_edge_step() >= 0 for r in (result, second)]
 
 
+@pytest.mark.slow  # the page's default run, a shared fixture (2-4 s): the first test pays it
 def test_default_mlp_window_matched_control(default_run):
     """The page's default run (the issue's numbers): over the second half VRAdam runs at
     η ≈ 0.027, well above its whole-run mean; against Adam at that rate its loss rises on
@@ -216,7 +218,7 @@ def _teacher_batch(seeds, dtype=torch.float64):
         xs.append(data.x_train)
         ys.append(data.y_train)
     shapes = [tuple(p.shape) for p in model.parameters()]
-    net = eos.TanhMLPBatch(torch.stack(xs).to(dtype), torch.stack(ys).to(dtype), shapes)
+    net = lockstep.TanhMLPBatch(torch.stack(xs).to(dtype), torch.stack(ys).to(dtype), shapes)
     return net, torch.stack(rows).to(dtype), model, task
 
 
@@ -245,6 +247,7 @@ def test_batched_mlp_gradient_and_hessian_products_match_autograd():
     assert float(cache["loss"][1]) == pytest.approx(float(expected), rel=1e-6)
 
 
+@pytest.mark.slow  # 4-10 s: two exact Hessians
 def test_batched_lanczos_matches_the_exact_hessian():
     """λmax of H and of P^-½HP^-½ for two MLPs: batched Lanczos and the exact Hessian's
     eigvalsh agree to 1e-4 (they do to ~1e-8), and so does scipy's Lanczos
@@ -257,7 +260,7 @@ def test_batched_lanczos_matches_the_exact_hessian():
     net.gradient(cache)
     shapes = [(32, 5), (32,), (32, 32), (32,), (1, 32), (1,)]
     first = theta[:1].clone().requires_grad_(True)
-    first_net = eos.TanhMLPBatch(net.x[:1], net.y[:1], shapes)
+    first_net = lockstep.TanhMLPBatch(net.x[:1], net.y[:1], shapes)
 
     def first_loss():
         return first_net.forward(first)["loss"].sum()
@@ -265,7 +268,7 @@ def test_batched_lanczos_matches_the_exact_hessian():
     with one_thread():
         exact_H = []
         for i in range(2):
-            one = eos.TanhMLPBatch(net.x[i : i + 1], net.y[i : i + 1], shapes)
+            one = lockstep.TanhMLPBatch(net.x[i : i + 1], net.y[i : i + 1], shapes)
             row = theta[i : i + 1].clone().requires_grad_(True)
             exact_H.append(hessian_matrix(lambda one=one, row=row: one.forward(row)["loss"].sum(),
                                           [row]))  # fmt: skip
@@ -273,7 +276,7 @@ def test_batched_lanczos_matches_the_exact_hessian():
             d = torch.ones_like(theta) if precond is None else precond.rsqrt()
             v0 = torch.randn(theta.shape, generator=gen, dtype=torch.float64)
             values, vectors, iters = top_eigenvalues(  # at the page's tolerance
-                lambda v, d=d: d * net.hvp(cache, d * v), v0, tol=eos.LANCZOS_TOL
+                lambda v, d=d: d * net.hvp(cache, d * v), v0, tol=lockstep.LANCZOS_TOL
             )
             assert 2 <= iters < 80
             Av = d * net.hvp(cache, d * vectors)
@@ -287,6 +290,7 @@ def test_batched_lanczos_matches_the_exact_hessian():
             assert scipy_value == pytest.approx(float(values[0]), rel=1e-4)
 
 
+@pytest.mark.slow  # 5-17 s: torch.optim, scipy imports
 def test_lockstep_training_matches_torch_optim():
     """The batched trainer against train_steps (torch.optim on the float32 nn.Module),
     all four optimizers, 60 steps: the same records to float32 precision."""
@@ -305,6 +309,30 @@ def test_lockstep_training_matches_torch_optim():
         np.testing.assert_allclose(n.eta, o.eta, rtol=1e-5)
         np.testing.assert_allclose(n.sharpness, o.sharpness, rtol=1e-5)
         np.testing.assert_allclose(n.threshold, o.threshold, rtol=1e-5)
+
+
+def test_lockstep_trains_any_record_as_its_torch_twin():
+    """The trainer reads each row's update from its record: optimizers it has no code for
+    (Nesterov, RMSprop, Adagrad, NAdam, RAdam, Lion, VRMomentum, weight decay of both
+    kinds) follow torch.optim on the nn.Module, loss and η to float32 precision."""
+    texts = ["nesterov:lr=0.05,weight_decay=0.01", "rmsprop:lr=0.003", "adagrad:lr=0.03",
+             "nadam:lr=0.01", "radam:lr=0.01", "lion:lr=0.001,weight_decay=0.1",
+             "vrmomentum:lr=0.05,beta3=1", "adamw:lr=0.01,weight_decay=0.1"]  # fmt: skip
+    config = eos.EoSConfig(steps=40, sharpness_every=20)
+    old = list(train_steps(config.train_config(texts)))
+    specs = [OptimizerSpec.parse(t) for t in texts]
+    *_, (_, new) = eos.lockstep_series(specs, [0] * len(specs), 40, 20)
+    for i, n in enumerate(new):
+        o = eos.series_from_records(old, i)
+        assert n.spec == o.spec
+        np.testing.assert_allclose(n.loss, o.loss, rtol=2e-5, err_msg=n.spec)
+        np.testing.assert_allclose(n.eta, o.eta, rtol=1e-5, err_msg=n.spec)
+        # (Adagrad's accumulator exists, as zeros, before its first step: train_steps
+        # also measures P⁻¹H there, with P = ε; the trainer, like Adam's rows, does not)
+        k = len(n.sharpness)
+        np.testing.assert_allclose(n.sharpness, o.sharpness[-k:], rtol=1e-4, err_msg=n.spec)
+    gated = new[6]
+    assert (gated.eta < 0.05).any()  # VRMomentum's gate acted: η_t below α0 at some step
 
 
 def test_seeds_train_together_as_they_would_alone():
@@ -360,7 +388,7 @@ def test_a_diverging_row_ends_and_the_others_go_on():
     assert np.isfinite(wild.sharpness).all() and wild.sharp_steps[-1] < len(wild.loss)
     assert len(calm.loss) == 30 and list(calm.sharp_steps) == [10, 20, 30]
     assert np.isfinite(calm.loss).all() and np.isfinite(calm.sharpness).all()
-    with pytest.raises(ValueError):
-        eos.lockstep_series([OptimizerSpec.parse("rmsprop")], [0], 10, 5).__next__()
+    with pytest.raises(ValueError, match="needs numbers"):
+        eos.lockstep_series([OptimizerSpec.parse("vradam:beta3=auto")], [0], 10, 5).__next__()
     with pytest.raises(ValueError):
         eos.lockstep_series(specs, [0], 10, 5).__next__()

@@ -168,7 +168,8 @@ def test_fuzzed_text_gives_value_error_or_a_working_function(text):
     assert isinstance(out, torch.Tensor) and out.shape == (2,)
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.slow  # 3 s
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=80))
 def test_arbitrary_unicode_never_crashes(text):
     try:

@@ -10,8 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from vradam.app.playground import PlaygroundConfig
-from vradam.app.ui.common import md_escape, quote
 from vradam.app.ui.eos import FIELDS as EOS_FIELDS
+from vradam.app.ui.markdown import md_escape, quote
 from vradam.app.ui.networks import URL_KEYS as NETWORKS_KEYS
 from vradam.app.ui.physics import FIELDS as PHYSICS_FIELDS
 from vradam.app.ui.stability import FIELDS as STABILITY_FIELDS
@@ -65,7 +65,16 @@ def _garbage_queries(keys, fixed=None):
     yield "repeated", {**{k: ["1", "inf", LONG, "-1"] for k in keys}, **fixed}
 
 
-@pytest.mark.parametrize("page", ["playground", "lessons", "physics", "stability", "tuning"])
+@pytest.mark.parametrize(
+    "page",
+    [
+        "playground",
+        "lessons",
+        "physics",
+        pytest.param("stability", marks=pytest.mark.slow),  # 14 page runs, 9 s
+        pytest.param("tuning", marks=pytest.mark.slow),  # 14 page runs, 17 s under load
+    ],
+)
 def test_garbage_urls_never_crash_a_page(page, tmp_path, monkeypatch):
     monkeypatch.setenv("VRADAM_STORAGE", f"sqlite:///{tmp_path / 'studies.db'}")  # tuning page
     for what, query in _garbage_queries(PAGES[page][2]):
@@ -82,6 +91,7 @@ def test_garbage_urls_never_crash_the_edge_of_stability_page():
         _check(_open("eos", query), ("eos mlp", value[:20]))
 
 
+@pytest.mark.slow  # 14 page runs, 8-17 s
 def test_garbage_urls_never_crash_the_networks_page():
     for what, query in _garbage_queries(PAGES["networks"][2]):
         at = _open("networks", query)
@@ -92,6 +102,7 @@ def test_garbage_urls_never_crash_the_networks_page():
         assert 20 <= at.slider(key="nt_steps").value <= 3000
 
 
+@pytest.mark.slow  # 3 AppTests, 3 s
 def test_networks_link_sets_the_page_and_the_page_writes_its_link():
     query = {"nt_task": "gflownet", "nt_steps": "120", "nt_seed": "7", "nt_batch": "32",
              "nt_o1": "adamw:lr=0.02", "nt_o2": "vradam:lr=0.02,beta3=0.5@VR", "nt_o3": "",
@@ -178,6 +189,7 @@ def test_physics_velocity_is_clamped_to_its_input():
     assert "nan" not in shown
 
 
+@pytest.mark.slow  # 3-15 s (cold maps)
 def test_stability_settings_from_a_link_are_clamped_or_dropped():
     """Every tab's setting comes from the URL; out of range it is clamped to its widget's
     bounds, unusable it is dropped with one short warning; typed optimizers are checked."""

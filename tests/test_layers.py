@@ -294,7 +294,7 @@ def test_no_upward_import_and_no_private_name_crosses_modules():
     ("module", "source", "expected"),
     [
         # upward project imports, at module level, inside functions, relative
-        ("vradam.sim.engine", "from vradam.app.ui import common", "imports vradam.app.ui.common"),
+        ("vradam.sim.engine", "from vradam.app.ui import style", "imports vradam.app.ui.style"),
         ("vradam.sim.engine", "def f():\n    import vradam.studies.eos", "vradam.studies.eos"),
         ("vradam.optim", "from .sim import engine", "imports vradam.sim.engine"),
         ("vradam.app.figures.eos", "from .. import playground", "imports vradam.app.playground"),
@@ -304,7 +304,7 @@ def test_no_upward_import_and_no_private_name_crosses_modules():
         # third-party packages outside their layers
         ("vradam.functional", "import numpy as np", "imports numpy"),
         ("vradam.sim.replay", "from scipy.sparse import linalg", "imports scipy.sparse"),
-        ("vradam.app.ui.common", "import plotly.io as pio", "imports plotly.io"),
+        ("vradam.app.ui.charts", "import plotly.io as pio", "imports plotly.io"),
         (
             "app_pages.playground",
             "import plotly.graph_objects as go",
@@ -315,7 +315,7 @@ def test_no_upward_import_and_no_private_name_crosses_modules():
         ("vradam.sim.export", "import pandas", "not a declared dependency"),
         # private names across modules
         ("vradam.app.ui.playground", "from vradam.app.playground import _floats", "_floats"),
-        ("vradam.app.ui.common", "from ..summaries import _fmt as fmt", "private name _fmt"),
+        ("vradam.app.ui.charts", "from ..summaries import _fmt as fmt", "private name _fmt"),
         (
             "app_pages.about",
             "from vradam.app import playground as pg\npg._floats('1')",
@@ -337,10 +337,10 @@ def test_the_checker_reports(module, source, expected):
     [
         ("vradam.sim.engine", "import numpy as np\nimport torch\nfrom vradam.optim import VRAdam"),
         ("vradam.sim.engine", "import landscapes\nfrom . import schedules\nfrom .lion import Lion"),
-        ("vradam.app.ui.common", "import streamlit as st\nfrom vradam.app.figures import common"),
+        ("vradam.app.ui.charts", "import streamlit as st\nfrom vradam.app.figures import colors"),
         ("vradam.app.playground", "from vradam.app.summaries import fmt_value as _fmt"),
         ("vradam.app.figures.eos", "from PIL import Image\nimport plotly.io as pio"),
-        ("vradam.cli", "def f():\n    from vradam.app.ui import common"),
+        ("vradam.cli", "def f():\n    from vradam.app.ui import style"),
         ("vradam.__main__", "from vradam.cli import main"),
         ("vradam.sim.engine", "import vradam\nvradam.__version__\nfrom typing import _T"),
     ],
@@ -380,7 +380,7 @@ def _run_blocked(code: str) -> subprocess.CompletedProcess:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,  # a hang fails; a loaded machine's slow imports do not
     )
 
 
@@ -389,6 +389,7 @@ def test_the_blocker_blocks():
     assert proc.returncode != 0 and "(blocked)" in proc.stderr
 
 
+@pytest.mark.slow  # 5 s
 def test_core_sim_and_landscapes_import_without_the_web_and_science_stacks():
     proc = _run_blocked(
         """
@@ -403,6 +404,7 @@ def test_core_sim_and_landscapes_import_without_the_web_and_science_stacks():
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
 
 
+@pytest.mark.slow  # 4.5 s
 def test_cli_simulate_runs_without_the_web_and_science_stacks():
     proc = _run_blocked(
         """

@@ -8,11 +8,13 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 import pytest
+from conftest import slow_params
 from streamlit.testing.v1 import AppTest
 
 import landscapes
-from vradam.app.lessons import HOLDS_AT, LESSONS, PAGES, climb
+from vradam.app.lessons import HOLDS_AT, LESSONS, PAGES
 from vradam.app.playground import PlaygroundConfig
+from vradam.sim.measures import amplitude, loss_increases, upward_movement
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ["step size", "momentum", "Adam", "edge of stability", "velocity penalty", "quartic",
@@ -24,14 +26,24 @@ def test_eight_lessons_cover_the_topics():
     assert len(LESSONS) == 8
     for topic in TOPICS:
         assert topic.lower() in titles, topic
-    for lesson in LESSONS.values():
+    texts = []
+    for key, lesson in LESSONS.items():
+        assert lesson.key == key  # the key the page's ?lesson= link names
         assert lesson.page in PAGES
         assert lesson.exercise.default in lesson.exercise.options
+        assert lesson.question.endswith("?"), key
+        # "Try this" names what the exercise's slider changes ("momentum μ": μ or momentum)
+        name = lesson.exercise.label.split(" (")[0].split()
+        assert name[0] in lesson.try_this or name[-1] in lesson.try_this, key
         for text in (lesson.question, lesson.look_for, lesson.try_this, lesson.answer):
-            assert len(text) > 30
+            # whole sentences, shown by st.markdown: a "$" would start a formula there
+            assert text[:1].isupper() and text[-1] in ".?" and "$" not in text, (key, text)
+            texts.append(text)
+    assert len(set(texts)) == len(texts)  # none copied from another lesson or field
 
 
-@pytest.mark.parametrize("key", list(LESSONS))
+# edge_of_stability 10 s (the EoS page's default run), physics 2 s
+@pytest.mark.parametrize("key", slow_params(LESSONS, {"edge_of_stability", "physics"}))
 def test_lesson_claim_holds_in_its_neighbourhood(key):
     claim = LESSONS[key].check()
     assert claim.preset, claim.text  # in the run the preset opens
@@ -42,11 +54,22 @@ def test_lesson_claim_holds_in_its_neighbourhood(key):
     assert claim.numbers
 
 
-def test_climb_measures_oscillation_not_descent():
-    assert climb(np.geomspace(10, 1e-6, 50)) == 0  # a steady descent climbs nothing
+def test_one_measure_of_each_kind_for_every_layer():
+    """vradam.sim.measures: the climb (in decades for the lessons, natural log elsewhere),
+    the count of rises and the amplitude, on a descent and on a saw."""
+    descent = np.geomspace(10, 1e-6, 50)
+    assert upward_movement(descent) == 0 and loss_increases(descent) == 0  # climbs nothing
+    assert amplitude(descent) == pytest.approx(0.0, abs=1e-12)  # a constant rate: no swing
     saw = np.array([1.0, 0.1, 1.0, 0.1, 1.0])  # two rises of one decade each
-    assert climb(saw) == pytest.approx(2.0)
-    assert climb(np.stack([saw, saw[::-1]])).tolist() == pytest.approx([2.0, 2.0])
+    assert upward_movement(saw, base=10) == pytest.approx(2.0)
+    assert upward_movement(saw) == pytest.approx(2 * np.log(10))
+    assert upward_movement(np.stack([saw, saw[::-1]]), base=10).tolist() == pytest.approx([2, 2])
+    assert loss_increases(saw) == 2 and loss_increases(np.stack([saw, descent[:5]])).tolist() == [
+        2,
+        0,
+    ]
+    assert upward_movement(np.array([1.0, np.inf, 0.5])) == 0  # a non-finite step adds nothing
+    assert amplitude(saw) == pytest.approx(np.log(10))
 
 
 def test_vradam_lesson_runs_adam_at_vradams_mean_rate():
@@ -102,12 +125,21 @@ def test_lesson_preset_round_trips_as_a_url(key):
 
 def test_playground_lessons_check_the_config_their_link_opens():
     """check() runs ``config``; the link holds ``config.to_query()``: the same run."""
-    from vradam.app.lessons import MOMENTUM, _momentum_config
+    from vradam.app.lessons.momentum import MOMENTUM, momentum_config
 
-    assert MOMENTUM.query == _momentum_config(0.9).to_query()
+    assert MOMENTUM.query == momentum_config(0.9).to_query()
 
 
-@pytest.mark.parametrize("key", list(LESSONS))
+@pytest.mark.parametrize(
+    "key",
+    slow_params(
+        LESSONS,
+        {
+            "edge_of_stability",  # 21 s
+            "physics",  # 1.8 s
+        },
+    ),
+)
 def test_lesson_exercise_figure_and_result(key):
     lesson = LESSONS[key]
     values = {lesson.exercise.default, lesson.exercise.options[0]}
@@ -128,7 +160,7 @@ def test_step_size_exercise_reports_divergence_past_two():
 
 def _loss_panel(fig) -> tuple[list[np.ndarray], float]:
     """The y values of the loss panel's traces and the bottom of its axis (in decades)."""
-    from vradam.app.figures.common import unpacked
+    from vradam.app.figures.arrays import unpacked
 
     values = [np.array(unpacked(t["y"]), dtype=float) for t in fig["data"]
               if t.get("yaxis") == "y2"]  # fmt: skip
@@ -159,7 +191,10 @@ def _lessons_page(key: str) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("key", ["step_size", "velocity_penalty", "physics"])
+@pytest.mark.parametrize(
+    "key",
+    ["step_size", "velocity_penalty", pytest.param("physics", marks=pytest.mark.slow)],  # 2.8 s
+)
 def test_lessons_page_shows_one_lesson(key):
     at = _lessons_page(key)
     assert not at.exception, [e.value for e in at.exception]
@@ -184,7 +219,16 @@ def test_lessons_page_next_and_previous_follow_the_url():
     assert at.selectbox(key="lesson").value == "noise"
 
 
-@pytest.mark.parametrize("key", list(LESSONS))
+@pytest.mark.parametrize(
+    "key",
+    slow_params(
+        LESSONS,
+        {
+            "edge_of_stability",  # 7 s
+            "physics",  # 1.4 s
+        },
+    ),
+)
 def test_lesson_preset_opens_its_page_without_errors(key):
     lesson = LESSONS[key]
     path, _ = PAGES[lesson.page]
@@ -214,6 +258,7 @@ MISNAMED = [
 
 
 @pytest.mark.parametrize("key", MISNAMED)
+@pytest.mark.slow  # an AppTest
 def test_lesson_preset_function_picker_names_the_presets_kappa_and_theta(key):
     """A lesson's ravine (lesson 3: κ = 100, θ = 0°) is named with its own κ and θ where the
     Playground shows which function is picked, not with the default ravine's κ = 25."""

@@ -12,6 +12,7 @@ from importlib import resources
 import numpy as np
 import pytest
 import torch
+from conftest import slow_params
 
 from vradam.cli import main
 from vradam.studies import gflownet, imagegen, lm
@@ -36,7 +37,7 @@ def _losses(records: list[dict]) -> list[float]:
 # ----------------------------------------------------------------------------- every task
 
 
-@pytest.mark.parametrize("task", PAPER_TASKS)
+@pytest.mark.parametrize("task", slow_params(PAPER_TASKS, {"lm"}))  # lm: 3 s
 def test_data_and_runs_are_deterministic_from_a_seed(task):
     t = get_task(task)
     a, b, other = t.make_data(0), t.make_data(0), t.make_data(1)
@@ -69,7 +70,7 @@ def test_every_optimizer_gets_the_same_draws_at_a_step(task):
 SHORT = {"lm": (60, 0.75), "gflownet": (150, 0.3), "imagegen": (80, 0.6)}
 
 
-@pytest.mark.parametrize("task", PAPER_TASKS)
+@pytest.mark.parametrize("task", slow_params(PAPER_TASKS, {"lm"}))  # lm: 3-7 s
 def test_adamw_lowers_the_validation_loss_and_the_metric_is_recorded(task):
     t = get_task(task)
     steps, fraction = SHORT[task]
@@ -98,6 +99,7 @@ def test_tasks_without_sharpness_say_why_and_record_none():
     assert not any("sharpness" in r for r in records)
 
 
+@pytest.mark.slow  # 10 s: Lanczos
 def test_language_model_sharpness_uses_double_backward_through_attention():
     records = list(train_steps(_config("lm", 2, "adamw:lr=0.003", "gd:lr=0.3",
                                        sharpness_every=2, sharpness_samples=2)))  # fmt: skip
@@ -267,6 +269,7 @@ def test_image_generation_validation_is_deterministic():
 
 
 @pytest.mark.parametrize("task", PAPER_TASKS)
+@pytest.mark.slow  # AppTests, 1-9 s
 def test_networks_page_trains_a_paper_task_and_shows_its_outputs(task):
     from pathlib import Path
 

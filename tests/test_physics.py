@@ -13,7 +13,7 @@ import pytest
 
 import landscapes
 from vradam.app.figures import physics as physplots
-from vradam.app.figures.common import background
+from vradam.app.figures.maps import background
 from vradam.studies.physics import acceleration, gate_curves, integrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,7 @@ def _jacobian_times(v: np.ndarray, a: np.ndarray, beta3: float, mass: float = 1.
     return (mass + beta3 * s) * a + 2 * beta3 * np.sum(v * a, axis=-1, keepdims=True) * v
 
 
+@pytest.mark.slow  # 1.5 s
 def test_path_satisfies_newtons_law_for_the_quartic_momentum():
     """ṗ = −∇V along the integrated path, p = (M + β3‖v‖²)v, to 1e-5 of max‖∇V‖."""
     for m in _motions():
@@ -86,6 +87,7 @@ def test_energy_is_conserved_without_friction_to_stated_tolerance():
     assert np.max(np.abs(wrong - wrong[0])) > 1e3 * np.max(np.abs(m.energy - m.energy[0]))
 
 
+@pytest.mark.slow  # 1.6 s
 def test_friction_dissipates_energy_at_the_rate_gamma_v_squared():
     gamma = 0.5
     for m in _motions(friction=gamma):
@@ -130,12 +132,80 @@ def test_gate_curve_bound_peak_floor_and_linear_growth():
     assert c["step"][-1] > c["bound"]  # past the clip the step grows again
 
 
-def test_physics_figures_are_valid_plotly():
+def _ys(trace) -> np.ndarray:
+    return np.array(trace["y"], dtype=float)  # None (a gap) → NaN
+
+
+def test_motion_figure_shows_the_paths_energies_and_speeds_it_was_given():
     motions = _motions(t_end=1.0)
+    T = motions[0].t.size - 1
     bg = background(HIMMELBLAU, n_image=60, n_contour=30)
-    go.Figure(physplots.motion_figure(HIMMELBLAU, motions, ["a", "b"], bg))
-    go.Figure(physplots.phase_portrait_figure(1.0, 1.0, 0.3))
-    go.Figure(physplots.gate_figure(gate_curves(0.1, 1.0, 10.0, np.linspace(0, 5, 50))))
+    fig = physplots.motion_figure(HIMMELBLAU, motions, ["a", "b"], bg)
+    go.Figure(fig)
+
+    def on(axis: str) -> list[dict]:  # the traces of the two balls "a" and "b" on an axis
+        return [t for t in fig["data"] if t.get("yaxis") == axis and t.get("name") in ("a", "b")]
+
+    paths = [t for t in on("y") if t["mode"] == "lines"]
+    for m, path, energy, speed in zip(motions, paths, on("y2"), on("y3"), strict=True):
+        # the whole path (500 steps are not thinned), at map precision
+        np.testing.assert_allclose(np.array(path["x"]), m.x[:, 0], atol=1e-5)
+        np.testing.assert_allclose(np.array(path["y"]), m.x[:, 1], atol=1e-5)
+        rel = np.abs(m.energy - m.energy[0]) / abs(m.energy[0])
+        np.testing.assert_allclose(_ys(energy), np.where(rel > 0, rel, np.nan), rtol=1e-12)
+        assert np.nanmax(_ys(energy)) < 1e-3  # what the physics lesson tells the class
+        np.testing.assert_allclose(_ys(speed), np.linalg.norm(m.v, axis=-1), rtol=1e-12)
+        np.testing.assert_allclose(np.array(speed["x"]), m.t, rtol=1e-12)
+    # the frames move the balls from the start to where the paths end, as the slider says
+    frames, steps = fig["frames"], fig["layout"]["sliders"][0]["steps"]
+    assert [f["name"] for f in frames] == [s["args"][0][0] for s in steps]
+    assert frames[0]["name"] == "0" and frames[-1]["name"] == str(T)
+    for i, m in enumerate(motions):
+        for frame, k in ((frames[0], 0), (frames[-1], T)):
+            ball = frame["data"][i]
+            assert (ball["x"], ball["y"]) == ([m.x[k, 0]], [m.x[k, 1]])
+
+
+def test_phase_portrait_draws_the_energy_level_sets_squashed_in_velocity():
+    k, mass, beta3 = 1.0, 1.0, 0.3
+    fig = physplots.phase_portrait_figure(k, mass, beta3)
+    go.Figure(fig)
+    orbits = {}
+    for b, name in ((0.0, "β₃ = 0: ellipses"), (beta3, "β₃ = 0.3: squashed")):
+        curves = [t for t in fig["data"] if t["legendgroup"] == name]
+        assert [t.get("showlegend") for t in curves] == [False] * 4 + [None]  # 4 E, 1 legend
+        orbits[b] = curves[:4]
+        for e, t in zip([0.5, 2, 8, 32], curves[:4]):
+            x, v = np.array(t["x"]), np.array(t["y"])
+            energy = 0.5 * k * x**2 + 0.5 * mass * v**2 + 0.75 * b * v**4
+            np.testing.assert_allclose(energy, e, rtol=1e-3)  # on its level set
+    for ellipse, squashed in zip(orbits[0.0], orbits[beta3]):
+        assert max(squashed["x"]) == pytest.approx(max(ellipse["x"]), rel=1e-4)  # same reach
+        assert max(squashed["y"]) < 0.9 * max(ellipse["y"])  # slower at the same energy
+
+
+def test_gate_figure_draws_the_gate_its_floor_bound_and_clip():
+    alpha0, beta3, alpha1 = 0.1, 1.0, 10.0
+    speeds = np.linspace(0, 5, 50)
+    curves = gate_curves(alpha0, beta3, alpha1, speeds)
+    fig = physplots.gate_figure(curves)
+    go.Figure(fig)
+    eta, floor, step, bound = fig["data"]
+    assert eta["x"] == speeds.tolist() and eta["y"] == curves["eta"].tolist()
+    assert floor["y"] == [alpha0 / (1 + alpha1)] * 2
+    assert (step["xaxis"], step["yaxis"]) == ("x2", "y2")
+    np.testing.assert_allclose(step["y"], curves["eta"] * speeds, rtol=1e-15)
+    assert bound["y"] == [pytest.approx(alpha0 / (2 * math.sqrt(beta3)))] * 2
+    assert max(step["y"][: int(np.argmax(speeds >= math.sqrt(alpha1 / beta3)))]) <= bound["y"][0]
+    lines = sorted((s["xref"], s["x0"]) for s in fig["layout"]["shapes"])
+    assert lines == [("x", pytest.approx(math.sqrt(10))), ("x2", 1.0),
+                     ("x2", pytest.approx(math.sqrt(10)))]  # fmt: skip
+    # the clip past the plotted speeds: no line for it; no β₃: no bound, no lines
+    short = physplots.gate_figure(gate_curves(alpha0, beta3, alpha1, np.linspace(0, 2, 50)))
+    assert [(s["xref"], s["x0"]) for s in short["layout"]["shapes"]] == [("x2", 1.0)]
+    plain = physplots.gate_figure(gate_curves(alpha0, 0.0, alpha1, speeds))
+    assert len(plain["data"]) == 3 and plain["layout"]["shapes"] == []
+    assert plain["data"][0]["y"] == [alpha0] * speeds.size  # Adam's constant rate
 
 
 @pytest.mark.parametrize("narrow", [False, True])
@@ -176,7 +246,7 @@ def test_physics_figures_stack_on_a_phone_with_readable_log_ticks(narrow):
 
 def test_phase_portrait_curves_are_the_energy_level_sets_and_light():
     """Each curve of the phase portrait lies on ½kx² + (M/2)v² + (3β3/4)v⁴ = E (to the
-    rounding sent to the browser), and the page's figures stay under 0.5 MB (issue 25: the
+    rounding sent to the browser), and the page's figures stay under 0.5 MB (the
     contours on 201×201 grids sent 6 MB per change)."""
     from streamlit.testing.v1 import AppTest
 

@@ -14,25 +14,19 @@ import pytest
 import landscapes
 from vradam.app import playground
 from vradam.app.figures import playground as plots
-from vradam.app.figures.common import (
-    KEY_COLORS,
-    assign_colors,
-    background,
-    contour_paths,
-    log_ticks,
-    marching_squares,
-    packed,
-    tick_label,
-    unpacked,
-)
-from vradam.app.playground import PlaygroundConfig, oscillations, run
+from vradam.app.figures.arrays import packed, unpacked
+from vradam.app.figures.colors import KEY_COLORS, assign_colors
+from vradam.app.figures.contours import contour_paths, marching_squares
+from vradam.app.figures.maps import background
+from vradam.app.figures.ticks import log_ticks, tick_label
+from vradam.app.playground import PlaygroundConfig, run
 from vradam.app.scenarios import (
     SCENARIOS,
     first_below,
     gate_from_path,
     left_at,
-    upward_movement,
 )
+from vradam.sim.measures import loss_increases, upward_movement
 
 # ----------------------------------------------------------------------------- config + URL
 
@@ -269,9 +263,10 @@ def _apptest():
     from streamlit.testing.v1 import AppTest
 
     root = Path(__file__).resolve().parents[1]
-    return AppTest.from_file(str(root / "app.py"), default_timeout=60).run()
+    return AppTest.from_file(str(root / "app.py"), default_timeout=180).run()
 
 
+@pytest.mark.slow  # an AppTest, ~3 s
 def test_apptest_scenario_shows_its_frequency_and_map():
     at = _apptest()
     at.button_group[0].set_value("saddle").run()
@@ -285,6 +280,7 @@ def test_apptest_scenario_shows_its_frequency_and_map():
     assert heat["type"] == "heatmap" and len(heat["z"]) == SCENARIOS["saddle"].hood.grid
 
 
+@pytest.mark.slow  # an AppTest, ~3 s
 def test_apptest_add_adam_at_vradams_rate():
     at = _apptest()
     (button,) = [b for b in at.button if b.label == f"add {playground.MATCHED_LABEL}"]
@@ -298,8 +294,8 @@ def test_apptest_add_adam_at_vradams_rate():
 # ----------------------------------------------------------------------------- table etc.
 
 
-def test_results_table_and_oscillations():
-    assert oscillations(np.array([3.0, 2.0, 2.5, 1.0, 1.5, np.nan])) == 2
+def test_results_table_and_loss_increases():
+    assert loss_increases(np.array([3.0, 2.0, 2.5, 1.0, 1.5, np.nan])) == 2
     config = SCENARIOS["big_step"].config
     rows = playground.results_table(config, run(config))
     assert rows[0]["diverged"] == f"step {run(config)[0].diverged_at[0]}"
@@ -530,7 +526,7 @@ def test_colors_are_fixed_per_optimizer_and_distinct_for_repeats():
     assert colors[2] not in colors[:2] and len(set(colors)) == 4
 
 
-PAYLOAD_LIMIT = 300_000  # bytes of the default race's spec (issue 15)
+PAYLOAD_LIMIT = 300_000  # bytes of the default race's spec (BENCHMARKS.md)
 LARGEST_LIMIT = 3_000_000  # bytes for the largest setup the widgets allow
 
 
@@ -547,6 +543,7 @@ def test_figure_payload_is_small():
     assert _spec_bytes(PlaygroundConfig()) <= PAYLOAD_LIMIT
 
 
+@pytest.mark.slow  # 6 s: 8 optimizers × 100 starts × 2000 steps
 def test_largest_allowed_setup_payload():
     """8 optimizers × 100 starts × 2000 steps: the widgets' maxima."""
     from vradam.app.playground import MAX_OPTIMIZERS, MAX_STARTS, MAX_STEPS
@@ -604,6 +601,7 @@ def _string_titles(node, path="fig"):
     return out
 
 
+@pytest.mark.slow  # 12 s
 def test_figures_use_title_objects(race):
     """Figures skip Plotly's Python validation in the app, which would fix `title="..."`."""
     from vradam.app.figures import networks as netplots

@@ -7,7 +7,7 @@ skip without Chromium unless VRADAM_REQUIRE_BROWSER=1.
 from __future__ import annotations
 
 import pytest
-from conftest import ARTIFACTS, wait_for_app
+from conftest import ARTIFACTS, wait_for_app, wait_for_charts_at_rest
 
 pytestmark = pytest.mark.browser
 
@@ -58,17 +58,18 @@ def _open(browser, url, width, height):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(url, wait_until="domcontentloaded")
     wait_for_app(page)
-    page.wait_for_selector(f"{PLOT} .main-svg", timeout=60_000)
+    page.wait_for_selector(f"{PLOT} .main-svg")
     return context, page, errors
 
 
 def _presenter(page):
     toggle = page.locator('[data-testid="stSidebar"] [data-testid="stCheckbox"]')
     toggle.filter(has_text="Presenter view").locator("label").click()
-    page.get_by_role("button", name="Exit presenter view").wait_for(timeout=60_000)
-    wait_for_app(page, timeout_ms=120_000)
-    page.wait_for_selector(f"{PLOT} .main-svg", timeout=60_000)
+    page.get_by_role("button", name="Exit presenter view").wait_for()
+    wait_for_app(page)
+    page.wait_for_selector(f"{PLOT} .main-svg")
     page.wait_for_timeout(800)
+    wait_for_charts_at_rest(page)
 
 
 def _box(page, selector):
@@ -101,7 +102,7 @@ def test_settings_replace_the_history_entry_and_back_leaves(browser, app_server)
         wait_for_app(page)
         assert page.evaluate("history.length") == length
         page.go_back()
-        page.wait_for_url("about:blank", timeout=30_000)
+        page.wait_for_url("about:blank")
     finally:
         context.close()
     assert not errors, errors
@@ -121,8 +122,9 @@ def test_presenter_view_fits_a_projector(browser, app_server, panels):
                 wait_for_app(page)
             page.keyboard.press("Escape")
             page.wait_for_function("() => document.querySelectorAll('.annotation-text')"
-                                   ".length === 3", timeout=60_000)  # fmt: skip
+                                   ".length === 3")  # fmt: skip
         page.wait_for_timeout(500)
+        wait_for_charts_at_rest(page)  # the boxes below are measured at rest
         height = page.viewport_size["height"]
         chart = _box(page, PLOT)
         assert chart["y"] >= 0 and chart["y"] + chart["height"] <= height
@@ -143,8 +145,9 @@ def test_phone_stacks_the_map_and_panels_and_plays(browser, app_server):
     try:
         # the page first assumes a wide screen; the probe's report redraws it stacked
         page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
-                               "._fullLayout.xaxis.domain[1] === 1", timeout=60_000)  # fmt: skip
+                               "._fullLayout.xaxis.domain[1] === 1")  # fmt: skip
         wait_for_app(page)
+        wait_for_charts_at_rest(page)
         column = page.evaluate(
             "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
             ".getBoundingClientRect().width"
@@ -160,7 +163,7 @@ def test_phone_stacks_the_map_and_panels_and_plays(browser, app_server):
         assert all(top < layout["map"][0] for _, top in layout["panels"])  # all below the map
         assert page.evaluate(JS_OVERLAPS) == []
         page.locator(f"{PLOT} .updatemenu-button").filter(has_text="Play").click()
-        page.wait_for_function(f"({JS_SLIDER_ACTIVE})() > 20", timeout=60_000)
+        page.wait_for_function(f"({JS_SLIDER_ACTIVE})() > 20")
         page.set_viewport_size({"width": 390, "height": 2400})  # the whole column, for a look
         page.wait_for_timeout(800)
         page.screenshot(path=str(ARTIFACTS / "playground-phone-390x844.png"))
@@ -175,13 +178,12 @@ def test_3d_view_shows_the_surface_and_back(browser, app_server, width, height):
     context, page, errors = _open(browser, app_server, width, height)
     try:
         page.locator('[data-testid="stButtonGroup"]').get_by_text("3-D", exact=True).click()
-        wait_for_app(page, timeout_ms=120_000)
+        wait_for_app(page)
         page.wait_for_function(
             "() => { const p = document.querySelector('.js-plotly-plot');"
             " return p && p.data && p.data[0].type === 'surface'; }",
-            timeout=60_000,
         )
-        page.wait_for_selector(f"{PLOT} .gl-container canvas", timeout=60_000)
+        page.wait_for_selector(f"{PLOT} .gl-container canvas")
         types = page.evaluate("() => document.querySelector('.js-plotly-plot').data"
                               ".map((t) => t.type)")  # fmt: skip
         assert types.count("scatter3d") >= 4 and types[0] == "surface"
@@ -189,8 +191,8 @@ def test_3d_view_shows_the_surface_and_back(browser, app_server, width, height):
         page.locator(PLOT).first.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / f"playground-3d-{width}x{height}.png"))
         page.locator('[data-testid="stButtonGroup"]').get_by_text("2-D", exact=True).click()
-        wait_for_app(page, timeout_ms=120_000)
-        page.wait_for_function(f"() => ({JS_SLIDER_ACTIVE})() === 0", timeout=60_000)
+        wait_for_app(page)
+        page.wait_for_function(f"() => ({JS_SLIDER_ACTIVE})() === 0")
     finally:
         context.close()
     # headless Chromium may warn that WebGL falls back to software; nothing else is allowed

@@ -23,6 +23,7 @@ from vradam.sim.optimizers import (
     HyperParam,
     OptimizerInfo,
     OptimizerSpec,
+    Tuning,
     linear_threshold,
     make_optimizer,
     register,
@@ -31,6 +32,57 @@ from vradam.sim.optimizers import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+_LITERALS = (ast.Tuple, ast.List, ast.Set)
+
+
+def _key_branches(tree: ast.AST, keys: set[str]) -> list[tuple[int, str]]:
+    """(line, function) of every comparison of a value with an optimizer key (``== "adam"``,
+    ``in ("gd", …)``), outside functions whose docstring names them a named exception."""
+    out = []
+
+    def visit(node, func, exempt):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node) or ""
+            func, exempt = node.name, exempt or "named exception" in doc
+        if isinstance(node, ast.Compare) and not exempt:
+            for op, right in zip(node.ops, node.comparators):
+                sides = [node.left, right] if isinstance(op, (ast.Eq, ast.NotEq)) else []
+                if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, _LITERALS):
+                    sides = list(right.elts)  # ("momentum" in group: a hyperparameter's name)
+                if any(isinstance(x, ast.Constant) and x.value in keys for x in sides):
+                    out.append((node.lineno, func))
+        for child in ast.iter_child_nodes(node):
+            visit(child, func, exempt)
+
+    visit(tree, "<module>", False)
+    return out
+
+
+def test_no_code_outside_the_records_branches_on_an_optimizer_key():
+    """Optimizer facts live in their records: outside vradam/sim/optimizers.py (and the
+    step-through's formulas), no code compares a value with an optimizer's key, except in
+    a function whose docstring calls it a named exception and says why."""
+    keys = set(REGISTRY)
+    skip = {ROOT / "vradam/sim/optimizers.py", ROOT / "vradam/sim/formulas.py"}
+    found = []
+    for path in sorted([*(ROOT / "vradam").rglob("*.py"), *(ROOT / "landscapes").rglob("*.py")]):
+        if path in skip:
+            continue
+        for line, func in _key_branches(ast.parse(path.read_text()), keys):
+            found.append(f"{path.relative_to(ROOT)}:{line} in {func}")
+    assert not found, "take the fact from the optimizer's record:\n" + "\n".join(found)
+
+
+def test_the_key_branch_check_finds_a_branch():
+    code = (
+        'def f(spec):\n    if spec.key == "adam":\n        return 1\n'
+        '    return spec.key in ("gd", "x")'
+    )
+    assert [line for line, _ in _key_branches(ast.parse(code), set(REGISTRY))] == [2, 4]
+    exempt = 'def f(spec):\n    """A named exception: because."""\n    return spec.key == "adam"'
+    assert _key_branches(ast.parse(exempt), set(REGISTRY)) == []
 
 
 def test_every_record_has_a_row_and_every_row_a_record():
@@ -42,7 +94,7 @@ def test_every_record_has_a_row_and_every_row_a_record():
 
 def _matrix(c: Coefficients, k: int, eta: float, h: float) -> np.ndarray:
     """The frozen linear update of step k on f = ½·h·x², state (x, v)."""
-    return np.array([[1 - eta * c.c2[k] * h, -eta * c.c1[k]], [c.b1 * h, c.a1]])
+    return np.array([[1 - eta * c.c2[k] * h, -eta * c.c1[k]], [c.b1[k] * h, c.a1[k]]])
 
 
 def _radius(c, k, eta, h) -> float:
@@ -71,7 +123,7 @@ def test_threshold_is_where_the_spectral_radius_crosses_one(row):
 
 
 def test_closed_forms_of_the_spec():
-    """docs/theory.md §2: NAdam's line is near 3.5/η at ψ = 0.004, not 38/η (the shared spec's
+    """docs/theory.md §2: NAdam's line is near 3.5/η at ψ = 0.004, not 38/η (the approximation
     "≈ 3.5/η for t ≤ 1000" holds at t ≈ 100; by t = 1000 it is 3.93/η as μ_t falls), RAdam
     176/η at t = 100 and 59/η at t = 1000, Adam's early line 38(1 − β1^t)/η."""
     eta = 1.0
@@ -170,12 +222,16 @@ def _toy_torch(params, *, lr, beta):
 
 
 TOY = OptimizerInfo(
-    "toy", "Toy",
-    (HyperParam("lr", "α", 0.01, (1e-4, 1.0), (0.0, 10.0), True, "Step size."),
-     HyperParam("beta", "β", 0.5, (0.0, 0.99), (0.0, 1.0), False, "Momentum.", open_high=True)),
-    "A toy record for the tests.",
-    _toy_coefficients, _toy_torch, lambda s: formulas.gd_lines(s), "sharpness",
-    family="sgd", velocity_state="momentum_buffer",
+    key="toy", name="Toy",
+    hyperparams=(
+        HyperParam(name="lr", symbol="α", default=0.01, slider=(1e-4, 1.0), domain=(0.0, 10.0),
+                   log=True, help="Step size."),
+        HyperParam(name="beta", symbol="β", default=0.5, slider=(0.0, 0.99), domain=(0.0, 1.0),
+                   log=False, help="Momentum.", open_high=True)),
+    description="A toy record for the tests.",
+    coefficients=_toy_coefficients, torch_class=_toy_torch,
+    formulas=lambda s: formulas.gd_lines(s), stability="sharpness", suggested_lr=False,
+    velocity_state="momentum_buffer",
 )  # fmt: skip
 
 
@@ -221,6 +277,7 @@ def test_toy_record_in_the_cli(toy, tmp_path, capsys):
     assert "toy" in json.dumps(data)
 
 
+@pytest.mark.slow  # an AppTest, ~2 s
 def test_toy_record_in_the_playground_picker(toy):
     from streamlit.testing.v1 import AppTest
 
@@ -241,6 +298,84 @@ def test_toy_record_in_the_step_through(toy):
     r = replay("himmelblau", "toy:lr=0.002", [(0.0, 0.0)], 5)
     assert r.theta.shape == (6, 2) and np.isfinite(r.theta).all()
     assert r.spec.info.formulas is TOY.formulas
+
+
+def _dampened_coefficients(hp, lr):
+    """torch SGD with dampening d: buf ← g at the first update, μ·buf + (1 − d)·g after;
+    the step is along buf. A step-dependent b1 (and c2): one record, no engine code."""
+    mu, d = hp["momentum"], hp["dampening"]
+    b1 = np.full(lr.shape, 1 - d)
+    b1[0] = 1.0
+    c = Coefficients.plain(lr, a1=mu, b1=b1, wd_l2=hp["weight_decay"])
+    return Coefficients(lr=c.lr, c1=c.e * mu, c2=b1, c3=c.c3, e=c.e, a1=mu, b1=b1,
+                        wd_l2=c.wd_l2)  # fmt: skip
+
+
+def _dampened_torch(params, *, lr, momentum, dampening, weight_decay):
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, dampening=dampening,
+                           weight_decay=weight_decay)  # fmt: skip
+
+
+DAMPENED = OptimizerInfo(
+    key="sgd_dampened", name="SGD (dampened)",
+    hyperparams=(
+        HyperParam(name="lr", symbol="α₀", default=0.05, slider=(1e-4, 1.0), domain=(0.0, 10.0),
+                   log=True, help="Step size.", search=lambda d: (d / 3, 100 * d)),
+        HyperParam(name="momentum", symbol="μ", default=0.9, slider=(0.0, 0.99),
+                   domain=(0.0, 1.0), log=False, help="Momentum.", open_high=True),
+        HyperParam(name="dampening", symbol="d", default=0.5, slider=(0.0, 0.99),
+                   domain=(0.0, 1.0), log=False, help="Dampening.", open_high=True),
+        HyperParam(name="weight_decay", symbol="λ", default=0.0, slider=(0.0, 0.5),
+                   domain=(0.0, 10.0), log=False, help="L2 weight decay.")),
+    description="torch.optim.SGD(momentum=μ, dampening=d).",
+    coefficients=_dampened_coefficients, torch_class=_dampened_torch,
+    formulas=lambda s: formulas.gd_lines(s), stability="sharpness", suggested_lr=False,
+    network_lr=0.05, velocity_state="momentum_buffer",
+    tuning=Tuning(paper_name="SGD (dampened)"),
+)  # fmt: skip
+
+
+def test_a_step_dependent_record_runs_everywhere(monkeypatch):
+    """torch SGD with dampening (b1 = 1 at the first update, 1 − d after) is one record:
+    the engine, its threshold, the EoS trainer, the stability maps and the tuning search
+    space take it from the record alone (the toy tests above cover the CLI, the
+    Playground picker and the step-through)."""
+    from vradam.studies import eos
+    from vradam.studies import stability as S
+    from vradam.studies import tuning as T
+    from vradam.studies.networks import TASKS
+    from vradam.studies.training import train_steps
+
+    monkeypatch.setitem(REGISTRY, "sgd_dampened", DAMPENED)
+    text = "sgd_dampened:lr=0.002,momentum=0.8,dampening=0.5"
+    spec = OptimizerSpec.parse(text)
+    ls = landscapes.get("himmelblau")
+    (tr,) = simulate(ls, [spec], [ls.start], 60)
+    p = torch.nn.Parameter(torch.tensor(ls.start, dtype=torch.float64))
+    opt = make_optimizer(spec, [p])
+    for k in range(60):
+        opt.zero_grad()
+        ls.fn(p[0], p[1]).backward()
+        opt.step()
+        np.testing.assert_allclose(p.detach().numpy(), tr.xy[0, k + 1], rtol=1e-12)
+    # the threshold after the first step is heavy ball's with gradient weight 1 − d
+    late = threshold_at(spec, 50, 0.002)
+    assert late == pytest.approx(2 * (1 + 0.8) / (0.002 * 0.5))
+    assert threshold_at(spec, 1, 0.002) != late
+    # the EoS trainer follows torch
+    config = eos.EoSConfig(steps=30, sharpness_every=15)
+    old = list(train_steps(config.train_config([text])))
+    *_, (_, (new,)) = eos.lockstep_series([spec], [0], 30, 15)
+    np.testing.assert_allclose(new.loss, eos.series_from_records(old, 0).loss, rtol=1e-5)
+    # a stability map of the record by its key, with the record's own line
+    m = S.momentum_map("sgd_dampened", [0.1, 1.0, 10.0], [1.0], beta=0.8, steps=300)
+    assert m.limit == pytest.approx(2 * (1 + 0.8) / 0.5)
+    assert list(m.classes[0]) == [S.CONVERGED, S.CONVERGED, S.DIVERGED]
+    # the tuning protocol searches its α0 from the record's range
+    assert "sgd_dampened" in T.tunable()
+    (lr,) = T.search_space("sgd_dampened", "moons")
+    d = TASKS["moons"].default_lr
+    assert (lr.name, lr.low, lr.high) == ("lr", d / 3, 100 * d)
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.threshold is not None], ids=lambda r: r.key)
@@ -294,6 +429,7 @@ def test_beta3_auto_in_specs_training_and_the_engine():
         simulate("rosenbrock", [spec], [(0.0, 0.0)], 5)
 
 
+@pytest.mark.slow  # an AppTest, ~5 s
 def test_beta3_auto_from_the_cli_and_the_networks_page(tmp_path):
     from streamlit.testing.v1 import AppTest
 

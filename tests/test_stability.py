@@ -17,7 +17,7 @@ BETA = 0.9
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize(("kind", "limit"), [("gd", 2.0), ("heavy_ball", 2 * (1 + BETA)),
+@pytest.mark.parametrize(("kind", "limit"), [("gd", 2.0), ("momentum", 2 * (1 + BETA)),
                                              ("ema", 2 * (1 + BETA) / (1 - BETA))])  # fmt: skip
 def test_quadratic_stability_thresholds_both_sides(kind, limit):
     """Converges iff α0·L < limit: checked just below and just above, for several L."""
@@ -48,7 +48,7 @@ def test_map_recurrences_equal_the_engine():
     ls = landscapes.from_expression(f"{L / 2}*x^2", domain=((-5, 5), (-5, 5)), start=(1.0, 0.0))
     cases = [
         ("gd", "gd:lr=0.3"),
-        ("heavy_ball", "momentum:lr=0.3"),
+        ("momentum", "momentum:lr=0.3"),
         ("ema", "vrmomentum:lr=5,beta3=0"),
         ("vrmomentum", "vrmomentum:lr=5,beta3=1"),
     ]
@@ -150,6 +150,7 @@ def test_vrmomentum_fails_to_converge_below_the_line(page_maps):
     assert all(0 < int(f.sum()) < 154 for f in b.fails_from.values())
 
 
+@pytest.mark.slow
 def test_below_line_example_opens_as_a_trace_and_in_the_playground(page_maps):
     vr_map, _, b = page_maps
     k = b.example()
@@ -230,6 +231,7 @@ def test_scalar_switching_between_the_same_rates_grows_faster_than_per_coordinat
 # ----------------------------------------------------------------------------- the page
 
 
+@pytest.mark.slow  # two AppTests, 12 s
 def test_page_settings_round_trip_through_the_url():
     """Every tab's settings are written to the URL (defaults left out) and a link with them
     opens the page as it was, the typed basin optimizers and the α₀ range included."""

@@ -102,8 +102,9 @@ def test_step_lines_for_every_optimizer(key):
         step_lines(r, 6)
 
 
+@pytest.mark.slow  # an AppTest, ~1.5 s
 def test_step_through_in_the_playground():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     at.toggle(key="pg_step_on").set_value(True).run()
     assert not at.exception
     assert at.number_input(key="pg_step_t").value == 1

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 import landscapes
 from vradam.app import summaries as S
-from vradam.app.playground import PlaygroundConfig, oscillations, run
+from vradam.app.playground import PlaygroundConfig, run
+from vradam.sim.measures import loss_increases
 from vradam.studies.physics import gate_curves
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +28,12 @@ def test_race_summary_numbers_match_the_runs():
     s = S.reach_step(gd.loss[0])
     assert s > 0 and gd.loss[0, s] <= 1e-6 < gd.loss[0, s - 1]
     assert f"GD (α₀=0.3) reached loss 1e-06 above the minimum at step {s}" in text
-    assert f"its loss rose {oscillations(adam.loss[0])} times" in text
+    assert f"its loss rose {loss_increases(adam.loss[0])} times" in text
     assert f"too big diverged at step {int(big.diverged_at[0])}" in text
     assert "its loss never rose" in text  # GD at 0.3 on the bowl is monotone
 
 
+@pytest.mark.slow  # 27 s
 def test_training_and_sweep_summaries_match_the_records():
     from vradam.studies.training import TrainConfig, best_lrs, lr_sweep, train_steps
 
@@ -99,7 +101,23 @@ def test_stability_summaries_count_what_the_maps_show():
     assert math.isfinite(float(np.nanmin(am.final_loss)))
 
 
-@pytest.mark.parametrize("page", ["physics", "stability", "eos"])
+def test_claim_map_summary_and_runs_count_what_the_map_shows():
+    from vradam.app.claims import Measured, Neighbourhood
+
+    holds = np.zeros((3, 2, 7, 7), dtype=bool)  # seeds, horizons, grid, grid
+    holds[:, :, 0, :] = True  # a row of starts where the claim always held
+    holds[0, 0, 1, :3] = True  # three starts where it held once
+    measured = Measured(holds, np.zeros((49, 2)), (150, 300), (0, 1, 2), Neighbourhood((0.5, 0.5)))
+    text = S.claim_map_summary(measured)
+    assert text.startswith("the claim held in all runs from 7 of 49 starts and in none from 39;")
+    assert f"{measured.frequency:.0%} of all runs" in text
+    assert measured.runs_text() == "150 and 300 steps, 3 noise seeds each"
+
+
+@pytest.mark.parametrize(
+    "page",
+    ["physics", "stability", pytest.param("eos", marks=pytest.mark.slow)],  # eos: 4.9 s
+)
 def test_every_chart_has_a_summary(page):
     at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=180).run()
     assert not at.exception
@@ -110,12 +128,12 @@ def test_every_chart_has_a_summary(page):
 
 
 def test_presenter_view_hides_the_sidebar_and_enlarges_charts():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert [c.value for c in at.caption if c.value.startswith("Summary: ")]
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["meta"] == "vradam.app.figures"
     normal = spec["layout"]["legend"]["font"]["size"]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.session_state["presenter"] = True  # (the toggle in a real browser: test_browser)
     at.run()
     assert not at.exception and at.toggle(key="presenter").value is True

@@ -41,6 +41,7 @@ def test_every_task_has_a_loss_test():
 
 
 @pytest.mark.parametrize("task", sorted(SHORT))
+@pytest.mark.slow  # 78 s, 7 tasks
 def test_loss_falls_for_every_optimizer(task):
     config = TrainConfig(task=task, optimizers=default_optimizers(get_task(task)),
                          steps=SHORT[task], sharpness_every=0, eval_every=SHORT[task])  # fmt: skip
@@ -52,6 +53,7 @@ def test_loss_falls_for_every_optimizer(task):
         assert last[i]["train_loss"] <= 0.5 * first[i]["train_loss"], config.optimizers[i]
 
 
+@pytest.mark.slow  # 24 s
 def test_digits_validation_accuracy_for_adam_and_vradam():
     task = get_task("digits")
     lr = task.default_lr
@@ -65,6 +67,7 @@ def test_digits_validation_accuracy_for_adam_and_vradam():
 # imagegen is not here: its gradient noise does not vanish at the loss floor, so with the
 # suggested β3 (1.5 / early peak of ‖v‖²) the gate dips (η/α0 ≈ 0.35) but stays near 0.6.
 @pytest.mark.parametrize("task", ["moons", "digits", "modadd", "lm", "gflownet"])
+@pytest.mark.slow  # 65 s, 3 tasks
 def test_task_betas_make_the_gate_dip_then_release(task):
     t = get_task(task)
     spec = f"vradam:lr={t.default_lr},beta3={t.default_beta3}"
@@ -210,10 +213,30 @@ def test_lion_torch_class_equals_the_engine():
 
 @pytest.mark.parametrize("key", sorted(REGISTRY))
 def test_every_registry_optimizer_has_a_torch_class(key):
+    """The record's torch twin takes the spec's values, and its first step goes downhill."""
+    values = dict(OptimizerSpec(key).hyperparams)
+    values["lr"] *= 0.5  # not the defaults (torch's own, often): the values must get through
+    if "beta1" in values:
+        values["beta1"] = 0.8
+    spec = OptimizerSpec(key, values)
     model, x, y = _tiny_problem(torch.float32)
-    opt = make_optimizer(OptimizerSpec(key), model.parameters())
+    opt = make_optimizer(spec, model.parameters())
+    group = opt.param_groups[0]
+    for name, value in spec.hyperparams.items():
+        if name in ("beta1", "beta2") and "betas" in group:  # torch's (β1, β2)
+            got = group["betas"][int(name[-1]) - 1]
+        else:
+            got = group[name]
+        got = got.item() if isinstance(got, torch.Tensor) else got
+        assert got == pytest.approx(value), (name, got, value)
     F.cross_entropy(model(x.float()), y).backward()
+    before = [p.detach().clone() for p in model.parameters()]
+    grads = [p.grad.detach().clone() for p in model.parameters()]
     opt.step()
+    moves = [p.detach() - b for p, b in zip(model.parameters(), before)]
+    assert all(torch.isfinite(d).all() for d in moves)
+    slope = sum(float((d * g).sum()) for d, g in zip(moves, grads))
+    assert slope < 0, f"{key}: the first step is not downhill (Δθ·∇L = {slope:g})"
 
 
 def test_device_resolution_and_validation():
@@ -237,11 +260,13 @@ def test_divergence_stops_the_run():
     assert bad[-1]["diverged"] and not final_records(records)[1]["diverged"]
 
 
+@pytest.mark.slow  # 2.5 s
 def test_network_figures_are_valid_plotly():
     import plotly.graph_objects as go
 
     from vradam.app.figures import networks as netplots
-    from vradam.app.figures.common import assign_colors, tick_label
+    from vradam.app.figures.colors import assign_colors
+    from vradam.app.figures.ticks import tick_label
     from vradam.studies.training import boundary_grid
 
     config = TrainConfig(task="blobs", steps=30, sharpness_every=10, boundary_every=10)

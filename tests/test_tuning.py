@@ -23,9 +23,11 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import start_server, stop_server, wait_for_server
 from optuna.trial import TrialState
 
 from vradam.cli import main
+from vradam.sim.optimizers import PAPER_BETA3
 from vradam.studies import tuning as T
 from vradam.studies.networks import TASKS
 
@@ -52,7 +54,7 @@ def test_search_spaces_hold_the_papers_values_and_the_tasks_defaults(task):
         assert set(space) == ({"lr", "beta3", "alpha1"} if key == "vradam" else {"lr"})
     b3, a1 = (T.search_space("vradam", task)[i] for i in (1, 2))
     assert b3.low <= t.default_beta3 / 100 and b3.high >= t.default_beta3 * 100
-    assert b3.low < T.PAPER_BETA3 < b3.high and b3.log
+    assert b3.low < PAPER_BETA3 < b3.high and b3.log
     assert a1.low < 10 < T.PAPER_ALPHA1 < a1.high and a1.log
 
 
@@ -99,6 +101,7 @@ def test_storage_urls(tmp_path, monkeypatch):
     assert not (tmp_path / "missing.db").exists()
 
 
+@pytest.mark.slow  # 2 s (creates a storage)
 def test_results_are_printed_beside_the_papers_table(tmp_path):
     config = T.TuneConfig(task="digits", optimizers=("vradam", "lion", "nesterov"), trials=1)
     rows = T.results_table(config, T.open_studies(config, sqlite(tmp_path)))
@@ -113,6 +116,7 @@ def test_results_are_printed_beside_the_papers_table(tmp_path):
 # ----------------------------------------------------------------------------- one worker
 
 
+@pytest.mark.slow  # 12 s
 def test_tune_is_reproducible_and_gives_every_optimizer_the_same_budget(tmp_path):
     config = T.TuneConfig(optimizers=("adamw", "vradam"), **TINY)
     seen = []
@@ -156,7 +160,7 @@ def test_seed_runs_of_concurrent_workers_merge_and_a_late_write_cannot_shrink_a_
         trained.append(seed)
         return real(task, spec_, steps, seed, device, tick)
 
-    monkeypatch.setattr(T, "train_once", train_once)
+    monkeypatch.setattr(T.protocol, "train_once", train_once)
     values = T.evaluate_best(study, config, "adamw")
     assert trained == [2]  # seed 1 was stored before, seed 3 appeared while it trained
     assert values == {k: full[k][1] for k in (1, 2, 3)}
@@ -177,7 +181,7 @@ def test_a_diverged_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path, 
             return (T.Range("lr", 1e3, 1e4),)
         return real(optimizer, task)
 
-    monkeypatch.setattr(T, "search_space", space)
+    monkeypatch.setattr(T.protocol, "search_space", space)
     config = T.TuneConfig(task="teacher", optimizers=("nesterov", "adamw"), trials=2, seeds=1,
                           steps=20)  # fmt: skip
     rows = T.tune(config, sqlite(tmp_path))
@@ -224,7 +228,9 @@ def test_more_seeds_reuse_the_stored_ones(tmp_path, monkeypatch):
     (row,) = T.tune(config, sqlite(tmp_path))
     runs = []
     real = T.train_once
-    monkeypatch.setattr(T, "train_once", lambda *a, **k: runs.append(a[3]) or real(*a, **k))
+    monkeypatch.setattr(
+        T.protocol, "train_once", lambda *a, **k: runs.append(a[3]) or real(*a, **k)
+    )
     (more,) = T.tune(T.TuneConfig(**{**vars(config), "seeds": 3}), sqlite(tmp_path))
     assert runs == [2, 3] and more.values[0] == row.values[0] and more.seeds == (1, 2, 3)
 
@@ -240,6 +246,7 @@ def test_a_study_with_other_settings_does_not_join(tmp_path):
 # ----------------------------------------------------------------------------- the CLI
 
 
+@pytest.mark.slow  # 1.5 s
 def test_cli_tune_writes_json_and_csv_with_versions(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["tune", "--task", "moons", "--optimizers", "adamw,vradam", "--trials", "2",
@@ -321,10 +328,12 @@ def _two_workers_share_one_study(storage: str, out: Path) -> None:
     assert T.list_runs(storage)[0].trials == {"adamw": 4, "vradam": 4}
 
 
+@pytest.mark.slow  # processes, 68 s on a busy machine
 def test_two_workers_share_a_sqlite_study(tmp_path):
     _two_workers_share_one_study(sqlite(tmp_path), tmp_path)
 
 
+@pytest.mark.slow  # a process, 22 s
 def test_a_helper_worker_only_adds_trials(tmp_path):
     storage = sqlite(tmp_path)
     helper = _worker(storage, "--trials", "2", "--seeds", "1", "--steps", "10", "--study", "h",
@@ -357,8 +366,10 @@ def test_a_trial_killed_before_its_first_heartbeat_goes_stale(tmp_path, monkeypa
         warnings.simplefilter("ignore", UserWarning)
         study.ask()  # the dead worker's trial: RUNNING, no heartbeat
     nudged: set = set()
+    monkeypatch.setenv(T.ENV_HEARTBEAT, "1,3600")  # however slow the machine: not yet stale
     T.fail_stale_trials(study, store, nudged)
     assert not nudged  # younger than the grace period: left alone
+    monkeypatch.setenv(T.ENV_HEARTBEAT, "1,1")
     time.sleep(2.1)  # SQLite's clock has whole seconds
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -374,6 +385,7 @@ def test_a_trial_killed_before_its_first_heartbeat_goes_stale(tmp_path, monkeypa
     assert row.trials == 1 and len(row.values) == 1
 
 
+@pytest.mark.slow  # processes, 80 s
 def test_a_killed_worker_loses_nothing_and_a_new_one_resumes(tmp_path):
     storage = sqlite(tmp_path)
     args = ("--trials", "5", "--seeds", "1", "--steps", "150", "--study", "k")
@@ -400,6 +412,7 @@ def test_a_killed_worker_loses_nothing_and_a_new_one_resumes(tmp_path):
         assert all("outcome" not in t.user_attrs for t in dead)  # the killed trial, if any
 
 
+@pytest.mark.slow  # 12 s
 def test_optuna_stays_out_of_import_vradam_and_its_absence_is_one_line(tmp_path):
     code = textwrap.dedent(
         """
@@ -484,6 +497,7 @@ def _has_user(name: str) -> bool:
     return True
 
 
+@pytest.mark.slow  # a PostgreSQL server and processes, 99 s
 def test_two_workers_share_a_postgres_study(postgres_url, tmp_path):
     _two_workers_share_one_study(postgres_url, tmp_path)
     (run,) = [r for r in T.list_runs(postgres_url) if r.group == "shared"]
@@ -507,6 +521,7 @@ def _page(monkeypatch, storage: str, **params):
     return at.run()
 
 
+@pytest.mark.slow  # an AppTest, 15 s
 def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
     storage = sqlite(tmp_path)
     at = _page(monkeypatch, storage, tn_opts="adamw,foo,vradam", tn_task="moons", tn_trials="3",
@@ -591,31 +606,14 @@ def test_tuning_page_runs_within_the_operators_limits(tmp_path, monkeypatch):
 
 
 @contextlib.contextmanager
-def _server(env: dict):
-    import urllib.request
-
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-         "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+def _server(env: dict, tmp: Path):
+    log = tmp / "streamlit.log"
+    proc, url = start_server(log, env)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "no server"
-                time.sleep(0.3)
+        wait_for_server(proc, url, log)
         yield url
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop_server(proc)
 
 
 def _states(storage: str, name: str) -> list[tuple[str, str | None]]:
@@ -630,7 +628,7 @@ def test_tuning_page_stop_keeps_the_finished_trials_and_run_resumes(browser, tmp
     from conftest import wait_for_app
 
     storage = sqlite(tmp_path)
-    with _server({T.ENV_STORAGE: storage}) as url:
+    with _server({T.ENV_STORAGE: storage}, tmp_path) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(f"{url}/tuning?tn_task=moons&tn_trials=4&tn_steps=300&tn_seeds=1&tn_study=b")
         wait_for_app(page, 180_000)

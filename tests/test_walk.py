@@ -31,7 +31,7 @@ import os
 import re
 
 import pytest
-from conftest import ARTIFACTS, ROOT, wait_for_app
+from conftest import ARTIFACTS, ROOT, wait_for_app, wait_for_charts_at_rest
 
 from vradam.app.lessons import LESSONS
 from vradam.app.ui.screen import NARROW_PX as NARROW
@@ -268,8 +268,9 @@ JS_CHARTS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')]
 
 def _settle(page) -> None:
     wait_for_app(page, timeout_ms=LOAD_MS)
-    page.wait_for_function(JS_CHARTS_DRAWN, timeout=60_000)
-    page.wait_for_timeout(600)  # Plotly's relayout after the container's width settles
+    page.wait_for_function(JS_CHARTS_DRAWN)
+    page.wait_for_timeout(600)  # Plotly's relayout after the container's width settles …
+    wait_for_charts_at_rest(page)  # … which may take longer on a loaded machine
 
 
 def _load(page, url: str) -> None:

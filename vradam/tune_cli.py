@@ -22,6 +22,7 @@ NEEDS = {"optuna": "optuna", "sqlalchemy": "sqlalchemy"}
 
 def add_tune_parser(sub) -> None:
     """Register ``tune`` on the CLI's subparsers (no optuna import here)."""
+    from vradam.sim.optimizers import tunable
     from vradam.studies.networks import TASKS
 
     p = sub.add_parser(
@@ -38,7 +39,7 @@ def add_tune_parser(sub) -> None:
         ),
         epilog=(
             f"tasks: {', '.join(TASKS)}. "
-            f"optimizers: adamw, nesterov, rmsprop, radam, lion, vradam. Example: {PROG} tune "
+            f"optimizers: {', '.join(tunable())}. Example: {PROG} tune "
             "--task digits --optimizers adamw,vradam --trials 8 --seeds 3 --steps 200 "
             "--out results/. Many workers: add --storage postgresql+psycopg://USER:PASS@HOST/DB "
             "--study NAME on each (--workers-join on helpers that only add trials)."

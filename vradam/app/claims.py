@@ -104,6 +104,13 @@ class Measured:
             return f"from {self.count} of {self.total} starts ({self.frequency:.0%})"
         return f"in {self.count} of {self.total} runs ({self.frequency:.0%})"
 
+    def runs_text(self) -> str:
+        """'150, 300 and 600 steps, 3 noise seeds each': how long each start was run."""
+        text = f"{_and(map(str, self.horizons))} steps"
+        if self.seeds:
+            text += f", {len(self.seeds)} noise seeds each"
+        return text
+
     def at(self, horizon: float) -> Measured:
         """The same measurement at one horizon, given as a multiple of the preset's steps
         (one of the neighbourhood's ``horizons``)."""

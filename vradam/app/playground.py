@@ -17,6 +17,7 @@ import numpy as np
 import landscapes
 from vradam.sim import schedules
 from vradam.sim.engine import Trajectory, simulate
+from vradam.sim.measures import loss_increases
 from vradam.sim.optimizers import OptimizerSpec
 
 SCHEMA_VERSION = "1"
@@ -421,12 +422,6 @@ def run(config: PlaygroundConfig) -> list[Trajectory]:
     )
 
 
-def oscillations(loss: np.ndarray) -> int:
-    """How many steps the loss went up (a finite, monotone descent has 0)."""
-    finite = loss[np.isfinite(loss)]
-    return int((np.diff(finite) > 0).sum())
-
-
 def results_table(config: PlaygroundConfig, trajectories: list[Trajectory]) -> list[dict]:
     """One row per optimizer, for the chosen start (run 0), plus divergence over all runs."""
     ls = config.landscape_obj()
@@ -442,7 +437,7 @@ def results_table(config: PlaygroundConfig, trajectories: list[Trajectory]) -> l
             "distance to nearest minimum": float(dist) if ls.minima else None,
             "converged": f"step {c}" if c >= 0 else "no",
             "diverged": f"step {d}" if d >= 0 else "no",
-            "loss increases": oscillations(tr.loss[0]),
+            "loss increases": loss_increases(tr.loss[0]),
         }
         if len(tr.diverged_at) > 1:
             row["runs diverged"] = f"{int((tr.diverged_at >= 0).sum())}/{len(tr.diverged_at)}"
@@ -526,6 +521,42 @@ def config_dict(config: PlaygroundConfig) -> dict:
     return d
 
 
+def export_meta(config: PlaygroundConfig) -> dict:
+    """What the Playground's CSV and JSON downloads carry besides the runs."""
+    return dict(
+        landscape=config.landscape, seed=config.seed, noise_std=config.noise,
+        schedule=config.schedule, optimizers=[str(s) for s in config.specs()],
+        playground=config_dict(config), url_query=config.to_query(),
+    )  # fmt: skip
+
+
+def query_lists(config: PlaygroundConfig) -> dict[str, list[str]]:
+    """``config.to_query()`` with every value a list, as ``st.query_params`` reads a URL."""
+    return {k: (v if isinstance(v, list) else [v]) for k, v in config.to_query().items()}
+
+
+def landscape_label(key: str, params: dict) -> str:
+    """The picker's name of a landscape; a parametrised one (the ravine) with the κ and θ its
+    sliders hold (``params``), not its record's defaults."""
+    if key == "custom":
+        return "Custom f(x, y)…"
+    if key in landscapes.FACTORIES:
+        try:
+            return landscapes.get(key, **params).name
+        except ValueError:
+            pass
+    return landscapes.REGISTRY[key].name
+
+
+def formula_latex(formula: str) -> str:
+    r"""``f(x, y) = …``; a long formula's ``\quad``-separated parts go on their own lines,
+    so that it fits its column on a 1280-pixel projector."""
+    parts = [p.strip().strip(",") for p in formula.split(r"\quad")]
+    if len(formula) <= 80 or len(parts) == 1:
+        return rf"f(x, y) = {formula}"
+    return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
+
+
 # ----------------------------------------------------------------------------- matched rate
 
 MATCHED_LABEL = "Adam at VRAdam's η"
@@ -543,17 +574,24 @@ def mean_effective_rate(tr: Trajectory, window: int | None = None, run: int = 0)
     return float(f"{finite.mean() / factor:.3g}")
 
 
+def has_matched_control(spec: OptimizerSpec) -> bool:
+    """Whether "Adam at VRAdam's η" applies: VRAdam only. A named exception to "no code
+    branches on an optimizer's key": the control is defined as Adam (VRAdam with β3 = 0)
+    at VRAdam's rate, the paper's comparison."""
+    return spec.key == "vradam"
+
+
 def matched_adam(config: PlaygroundConfig, trajectories: list[Trajectory], index: int) -> str:
     """The spec of "Adam at VRAdam's η" for optimizer ``index`` (a VRAdam) of this run:
     Adam at its mean effective rate over the run from the chosen start, with its β1, β2
     and ε (AdamW with its decoupled weight decay, when it has one)."""
     spec = config.specs()[index]
-    if spec.key != "vradam":
+    if not has_matched_control(spec):
         raise ValueError(f"{spec.display_name} is not VRAdam")
     hp = spec.hyperparams
     rate = mean_effective_rate(trajectories[index])
     key, decay = ("adamw", f",weight_decay={hp['weight_decay']:g}") if hp["weight_decay"] else (
         "adam", "")  # fmt: skip
     params = f"lr={rate:g},beta1={hp['beta1']:g},beta2={hp['beta2']:g},eps={hp['eps']:g}{decay}"
-    label = MATCHED_LABEL if key == "adam" else MATCHED_LABEL.replace("Adam", "AdamW", 1)
+    label = MATCHED_LABEL.replace("Adam", "AdamW", 1) if decay else MATCHED_LABEL
     return canonical_spec(f"{key}:{params}@{label}")

@@ -26,6 +26,8 @@ import landscapes
 from vradam.app.claims import Measured, Neighbourhood, Test, measure
 from vradam.app.playground import MATCHED_LABEL, PlaygroundConfig
 from vradam.sim.engine import Trajectory, grad_and_loss
+from vradam.sim.measures import upward_movement
+from vradam.sim.optimizers import gate
 
 __all__ = [
     "SCENARIOS",
@@ -34,22 +36,10 @@ __all__ = [
     "first_below",
     "gate_from_path",
     "left_at",
-    "upward_movement",
 ]
 
 
 # ----------------------------------------------------------------------------- measures
-
-
-def upward_movement(loss: np.ndarray) -> np.ndarray:
-    """(N,) the loss's upward movement: Σ_t max(0, log f_{t+1} − log f_t) per run.
-
-    A monotone descent scores 0 however fast it is (unlike mean |Δ log f|); each
-    bounce up the wall adds its rise. Non-finite steps count 0.
-    """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.diff(np.log(np.maximum(loss, 1e-300)), axis=1)
-    return np.where(np.isfinite(d), np.clip(d, 0, None), 0.0).sum(axis=1)
 
 
 def first_below(loss: np.ndarray, level: float) -> np.ndarray:
@@ -72,18 +62,18 @@ def gate_from_path(tr: Trajectory, ls: landscapes.Landscape) -> np.ndarray:
     a noiseless run without L2 decay and with a constant schedule (a test checks it). It
     lets a claim about η_t run on ``telemetry="path"``, about half the cost of "full".
     """
-    hp = tr.spec.hyperparams
     xy = np.ascontiguousarray(tr.xy[:, :-1].transpose(2, 0, 1))  # (2, N, T) θ_0 … θ_{T−1}
     _, gx, gy = grad_and_loss(ls.fn, xy)
-    b1 = hp["beta1"]
+    T = xy.shape[2]
+    c = tr.spec.coefficients(np.full(T, float(tr.spec.hyperparams["lr"])))
     v = np.zeros((2, xy.shape[1]))
     sq = np.empty(xy.shape[1:])
-    for t in range(xy.shape[2]):
-        v *= b1
-        v[0] += (1 - b1) * gx[:, t]
-        v[1] += (1 - b1) * gy[:, t]
+    for t in range(T):
+        v *= c.a1[t]
+        v[0] += c.b1[t] * gx[:, t]
+        v[1] += c.b1[t] * gy[:, t]
         sq[:, t] = v[0] ** 2 + v[1] ** 2
-    return hp["lr"] / (1 + np.minimum(hp["beta3"] * sq, hp["alpha1"]))
+    return gate(c.lr[None, :], sq, c.beta3[None, :], c.alpha1[None, :])
 
 
 def _within(a: np.ndarray, b: np.ndarray, fraction: float) -> np.ndarray:

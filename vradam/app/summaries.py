@@ -11,11 +11,12 @@ import math
 
 import numpy as np
 
-from vradam.app.playground import oscillations
+from vradam.sim.measures import loss_increases
 
 __all__ = [
     "adam_map_summary",
     "basin_summary",
+    "claim_map_summary",
     "eos_summary",
     "gate_summary",
     "momentum_maps_summary",
@@ -52,7 +53,7 @@ def race_summary(trajectories, f_star: float | None) -> str:
         if d >= 0:
             parts.append(f"{tr.label} diverged at step {d}")
             continue
-        rises = oscillations(loss)
+        rises = loss_increases(loss)
         osc = f", its loss rose {rises} times" if rises else ", its loss never rose"
         if f_star is not None and (s := reach_step(loss, f_star)) >= 0:
             parts.append(f"{tr.label} reached loss {REACH:g} above the minimum at step {s}{osc}")
@@ -146,11 +147,11 @@ def momentum_maps_summary(maps, below=None) -> str:
         n = m.classes.size
         counts = {k: int((m.classes == k).sum()) for k in S.CLASS_NAMES}
         text = (
-            f"{S.KINDS[m.kind]}: {counts[S.CONVERGED]} of {n} cells converged, "
+            f"{S.KINDS[m.kind].label}: {counts[S.CONVERGED]} of {n} cells converged, "
             f"{counts[S.BOUNDED]} bounded, {counts[S.DIVERGED]} diverged "
             f"(theory line α0·L = {_g(m.limit)})"
         )
-        if below is not None and m.kind == "vrmomentum":
+        if below is not None and m.gated:
             text += (
                 f", {int(below.failing.sum())} cells below the line not converged after "
                 f"{below.steps} steps"
@@ -222,4 +223,16 @@ def phase_summary(k: float, mass: float, beta3: float, energies) -> str:
         f"On the outermost orbit (E = {_g(e)}) the top speed is {_g(top_speed(e, mass, 0.0))} "
         f"with ordinary kinetic energy and {_g(top_speed(e, mass, beta3))} with β3 = {beta3:g}; "
         f"the turning points x = ±{_g(math.sqrt(2 * e / k))} are the same."
+    )
+
+
+def claim_map_summary(measured) -> str:
+    """The claim map (a :class:`~vradam.app.claims.Measured`): from how many starts the
+    claim held in every run, and in none."""
+    per = measured.per_start()
+    every = int((per == 1).sum())
+    never = int((per == 0).sum())
+    return (
+        f"the claim held in all runs from {every} of {per.size} starts and in none from "
+        f"{never}; {measured.frequency:.0%} of all runs."
     )

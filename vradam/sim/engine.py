@@ -41,7 +41,7 @@ import torch
 
 from landscapes.dual import value_and_grad
 from vradam.sim import schedules
-from vradam.sim.optimizers import Coefficients, OptimizerSpec, stability_threshold
+from vradam.sim.optimizers import Coefficients, OptimizerSpec, gate, stability_threshold
 
 __all__ = ["Trajectory", "grad_and_loss", "hessians", "simulate", "top_eigenvalue"]
 
@@ -291,17 +291,11 @@ def _check_steps(steps) -> int:
 
 class _Stacked:
     """The K optimizers' coefficients stacked for broadcasting against (2, K, N) state:
-    per-step tables as (T, K, 1), constants as (K, 1)."""
-
-    TABLES = ("lr", "c1", "c2", "c3", "e")
-    CONSTANTS = ("a1", "b1", "a2", "b2", "wd_l2", "wd_dec", "beta3", "alpha1")
+    every per-step table as (T, K, 1)."""
 
     def __init__(self, coefs: list[Coefficients]) -> None:
-        for name in self.TABLES:
+        for name in Coefficients.TABLES:
             setattr(self, name, np.stack([getattr(c, name) for c in coefs], axis=1)[:, :, None])
-        for name in self.CONSTANTS:
-            values = [getattr(c, name) for c in coefs]
-            setattr(self, name, np.array(values, dtype=np.float64)[:, None])
         self.sign = np.array([c.sign for c in coefs])[:, None]
         self.any_l2, self.any_dec = bool(self.wd_l2.any()), bool(self.wd_dec.any())
         self.any_vr, self.any_sign = bool(self.beta3.any()), bool(self.sign.any())
@@ -332,27 +326,27 @@ def _loop(fn, c: _Stacked, starts, T: int, noise_std: float, rng, telemetry: str
             if rng is not None:
                 G += noise_std * rng.standard_normal((2, 1, N))
             if c.any_l2:
-                G += c.wd_l2 * P
+                G += c.wd_l2[k] * P
             num = c.c1[k] * V
             num += c.c2[k] * G
-            V *= c.a1
-            V += c.b1 * G
+            V *= c.a1[k]
+            V += c.b1[k] * G
             if c.any_m:
-                M *= c.a2
-                M += c.b2 * (G * G)
+                M *= c.a2[k]
+                M += c.b2[k] * (G * G)
                 den = np.sqrt(c.c3[k] * M)
                 den += c.e[k]
             else:
                 den = c.e[k]
             sq = V[0] * V[0] + V[1] * V[1]
-            eta = c.lr[k] / (1 + np.minimum(c.beta3 * sq, c.alpha1)) if c.any_vr else c.lr[k]
+            eta = gate(c.lr[k], sq, c.beta3[k], c.alpha1[k]) if c.any_vr else c.lr[k]
             upd = num / den
             if c.any_sign:
                 upd = np.where(c.sign, np.sign(num), upd)
             if step:
                 rec["GOPT"][k], rec["SECOND"][k], rec["DIR"][k] = G, M, upd
             if c.any_dec:
-                upd += c.wd_dec * P
+                upd += c.wd_dec[k] * P
             upd *= eta
             P -= upd
             XY[k + 1] = P

@@ -34,11 +34,13 @@ from vradam.sim.formulas import Step
 from vradam.sim.lion import Lion
 
 __all__ = [
+    "PAPER_BETA3",
     "REGISTRY",
     "Coefficients",
     "HyperParam",
     "OptimizerInfo",
     "OptimizerSpec",
+    "gate",
     "get_info",
     "linear_threshold",
     "make_optimizer",
@@ -46,11 +48,12 @@ __all__ = [
     "register",
     "stability_threshold",
     "threshold_at",
+    "tunable",
     "velocity_sq_norm",
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HyperParam:
     name: str
     symbol: str  # Unicode, for figures and labels
@@ -61,6 +64,9 @@ class HyperParam:
     help: str
     open_high: bool = False  # domain excludes hi (e.g. β < 1)
     auto: bool = False  # also accepts "auto" (β3: calibrated during training)
+    # The range the tuning protocol searches (log scale), from the task's suggestion for
+    # this hyperparameter (its Adam-scale α0, its β3); None: not searched.
+    search: Callable[[float], tuple[float, float]] | None = None
 
     def check(self, value: float | str, optimizer: str) -> float | str:
         if self.auto and isinstance(value, str) and value.strip() == "auto":
@@ -80,44 +86,56 @@ class HyperParam:
         return value
 
 
-def _lr(default: float) -> HyperParam:
+def _lr_search(low_cap: float, low: float, high_floor: float, high: float):
+    """α0's tuning range around a task's Adam rate d: [min(low_cap, low·d), max(high_floor,
+    high·d)] (wide enough to hold the paper's rates whatever the task suggests)."""
+    return lambda d: (min(low_cap, low * d), max(high_floor, high * d))
+
+
+def _lr(default: float, search=None) -> HyperParam:
     return HyperParam(
-        "lr", "α₀", default, (1e-4, 2.0), (0.0, math.inf), True,
-        "Learning rate (for VR optimizers α₀, the largest rate).",
+        name="lr", symbol="α₀", default=default, slider=(1e-4, 2.0), domain=(0.0, math.inf),
+        log=True, help="Learning rate (for VR optimizers α₀, the largest rate).", search=search,
     )  # fmt: skip
 
 
 def _beta(name: str, symbol: str, default: float, help: str) -> HyperParam:
-    return HyperParam(name, symbol, default, (0.0, 0.999), (0.0, 1.0), False, help, open_high=True)
+    return HyperParam(name=name, symbol=symbol, default=default, slider=(0.0, 0.999),
+                      domain=(0.0, 1.0), log=False, help=help, open_high=True)  # fmt: skip
 
 
 def _eps(default: float) -> HyperParam:
     return HyperParam(
-        "eps", "ε", default, (1e-10, 1e-1), (0.0, math.inf), True,
-        "Added to the denominator for numerical stability.",
+        name="eps", symbol="ε", default=default, slider=(1e-10, 1e-1), domain=(0.0, math.inf),
+        log=True, help="Added to the denominator for numerical stability.",
     )  # fmt: skip
 
 
 def _wd(default: float, decoupled: bool) -> HyperParam:
     kind = "decoupled (θ ← θ·(1 − η·λ))" if decoupled else "L2 (added to the gradient)"
     return HyperParam(
-        "weight_decay", "λ", default, (0.0, 0.5), (0.0, math.inf), False,
-        f"Weight decay, {kind}.",
+        name="weight_decay", symbol="λ", default=default, slider=(0.0, 0.5),
+        domain=(0.0, math.inf), log=False, help=f"Weight decay, {kind}.",
     )  # fmt: skip
 
 
+# The paper's tuned β3 (its Table 3); the tuning range always holds it.
+PAPER_BETA3 = 1.015
 _MOMENTUM = HyperParam(
-    "momentum", "μ", 0.9, (0.0, 0.99), (0.0, 1.0), False,
-    "Heavy-ball momentum: buf ← μ·buf + g (torch.optim.SGD).", open_high=True,
+    name="momentum", symbol="μ", default=0.9, slider=(0.0, 0.99), domain=(0.0, 1.0), log=False,
+    help="Heavy-ball momentum: buf ← μ·buf + g (torch.optim.SGD).", open_high=True,
 )  # fmt: skip
 _BETA3 = HyperParam(
-    "beta3", "β₃", 1.0, (0.0, 10.0), (0.0, math.inf), False,
-    "Velocity penalty: η = α₀ / (1 + min(β₃‖v‖², α₁)). 0 turns the gate off; in training, "
-    "'auto' calibrates it from the first 10 steps' ‖v‖² (vradam.calibrate).", auto=True,
+    name="beta3", symbol="β₃", default=1.0, slider=(0.0, 10.0), domain=(0.0, math.inf),
+    log=False, auto=True,
+    help="Velocity penalty: η = α₀ / (1 + min(β₃‖v‖², α₁)). 0 turns the gate off; in "
+    "training, 'auto' calibrates it from the first 10 steps' ‖v‖² (vradam.calibrate).",
+    search=lambda b3: (min(b3 / 100, PAPER_BETA3 / 2), max(b3 * 100, 2 * PAPER_BETA3)),
 )  # fmt: skip
 _ALPHA1 = HyperParam(
-    "alpha1", "α₁", 10.0, (0.0, 50.0), (0.0, math.inf), False,
-    "Penalty cap: the smallest rate is α₀/(1 + α₁).",
+    name="alpha1", symbol="α₁", default=10.0, slider=(0.0, 50.0), domain=(0.0, math.inf),
+    log=False, help="Penalty cap: the smallest rate is α₀/(1 + α₁).",
+    search=lambda _: (1.0, 100.0),  # holds the default 10 and the paper's 29
 )  # fmt: skip
 _B1 = _beta("beta1", "β₁", 0.9, "Decay of the first moment (the velocity).")
 _B2 = _beta("beta2", "β₂", 0.999, "Decay of the second moment.")
@@ -126,7 +144,7 @@ _B2 = _beta("beta2", "β₂", 0.999, "Decay of the second moment.")
 # ----------------------------------------------------------------------------- coefficients
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Coefficients:
     """One optimizer's update in the engine's unified form (docs/theory.md §1):
 
@@ -134,29 +152,41 @@ class Coefficients:
         v   ← a1·v + b1·g                  (first moment / momentum buffer)
         m   ← a2·m + b2·g²                 (second moment / accumulator)
         den = √(c3·m) + e                  (preconditioner; e = 1, c3 = 0 where there is none)
-        η   = lr / (1 + min(β3‖v‖², α1))   (β3 = 0 except for the VR optimizers)
+        η   = gate(lr, ‖v‖², β3, α1)        (= lr where β3 = 0, i.e. except for the VR pair)
         θ   ← θ − η·(num/den + λ_dec·θ)    (sign(num) instead of num/den when ``sign``)
 
-    with g = ∇f(θ) + noise + λ_L2·θ. Arrays are per-step tables of shape (T,) for
-    updates 1 … T; the rest are constants.
+    with g = ∇f(θ) + noise + λ_L2·θ. Every number may vary with the step: each field is a
+    table of shape (T,) for updates 1 … T (a scalar given to the constructor is repeated),
+    so torch SGD's undamped first step or a β3 calibrated after ten steps fits the form.
     """
 
-    lr: np.ndarray  # (T,) scheduled base rate α0·schedule
-    c1: np.ndarray  # (T,) weight of the previous velocity in the direction
-    c2: np.ndarray  # (T,) weight of the gradient in the direction
-    c3: np.ndarray  # (T,) scale of the second moment under the root
-    e: np.ndarray  # (T,) added to the preconditioner
-    a1: float = 0.0
-    b1: float = 1.0
-    a2: float = 0.0
-    b2: float = 0.0
-    wd_l2: float = 0.0  # weight decay added to the gradient
-    wd_dec: float = 0.0  # decoupled weight decay
-    beta3: float = 0.0
-    alpha1: float = 0.0
+    lr: np.ndarray  # scheduled base rate α0·schedule
+    c1: np.ndarray  # weight of the previous velocity in the direction
+    c2: np.ndarray  # weight of the gradient in the direction
+    c3: np.ndarray  # scale of the second moment under the root
+    e: np.ndarray  # added to the preconditioner
+    a1: np.ndarray | float = 0.0
+    b1: np.ndarray | float = 1.0
+    a2: np.ndarray | float = 0.0
+    b2: np.ndarray | float = 0.0
+    wd_l2: np.ndarray | float = 0.0  # weight decay added to the gradient
+    wd_dec: np.ndarray | float = 0.0  # decoupled weight decay
+    beta3: np.ndarray | float = 0.0
+    alpha1: np.ndarray | float = 0.0
     sign: bool = False
-    bc1: np.ndarray | None = None  # (T,) 1 − β1^t, shown by the step-through (None: unused)
-    bc2: np.ndarray | None = None  # (T,) 1 − β2^t
+    bc1: np.ndarray | None = None  # 1 − β1^t, shown by the step-through (None: unused)
+    bc2: np.ndarray | None = None  # 1 − β2^t
+
+    TABLES = ("lr", "c1", "c2", "c3", "e", "a1", "b1", "a2", "b2", "wd_l2", "wd_dec",
+              "beta3", "alpha1")  # fmt: skip
+
+    def __post_init__(self) -> None:
+        steps = np.shape(self.lr)[0]
+        for name in self.TABLES:
+            table = np.asarray(getattr(self, name), dtype=np.float64)
+            if table.shape not in ((), (steps,)):
+                raise ValueError(f"{name}: expected a scalar or {steps} steps, got {table.shape}")
+            object.__setattr__(self, name, np.array(np.broadcast_to(table, (steps,))))
 
     @classmethod
     def plain(cls, lr: np.ndarray, **constants) -> Coefficients:
@@ -168,6 +198,20 @@ class Coefficients:
     @property
     def steps(self) -> int:
         return self.lr.shape[0]
+
+    @property
+    def gated(self) -> bool:
+        """Whether the velocity gate acts at any step (β3 > 0 somewhere)."""
+        return bool(self.beta3.any())
+
+
+def gate(lr, sq_norm, beta3, alpha1):
+    """The VR optimizers' rate η = lr / (1 + min(β3·‖v‖², α1)) (docs/theory.md §1); lr
+    where β3 = 0. NumPy arrays or torch tensors (α1 then a tensor too) broadcast; the one
+    definition every layer uses."""
+    penalty = beta3 * sq_norm
+    minimum = torch.minimum if isinstance(penalty, Tensor) else np.minimum
+    return lr / (1 + minimum(penalty, alpha1))
 
 
 def linear_threshold(eta, c1, c2, a1, b1) -> np.ndarray:
@@ -194,7 +238,19 @@ def linear_threshold(eta, c1, c2, a1, b1) -> np.ndarray:
 # ----------------------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Tuning:
+    """How the tuning protocol (vradam.studies.tuning) treats an optimizer: the paper's
+    name for it (a column of its Table 1), the label the Tuning page shows, and whether it
+    is the baseline every other optimizer is compared with. The searched hyperparameters
+    are those of the record with a ``search`` range."""
+
+    paper_name: str
+    label: str | None = None  # None: the record's name
+    baseline: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class OptimizerInfo:
     """Everything the project knows about one optimizer, in one record.
 
@@ -214,21 +270,22 @@ class OptimizerInfo:
     # What its stability threshold is compared with: "sharpness" (λmax(H)),
     # "preconditioned" (λmax(P⁻¹H)) or None (no curvature threshold, e.g. Lion).
     stability: str | None
-    # How the app starts a newly added copy: "adaptive" and "ema" at the landscape's or
-    # task's suggested α0, "sgd" at an SGD rate, "sign" at the record's defaults.
-    family: str = "adaptive"
+    # Whether a landscape's or task's suggested α0 (an Adam-scale rate) suits a newly added
+    # copy; if not, the copy starts at ``network_lr`` on a network task (when given) and at
+    # the record's default otherwise.
+    suggested_lr: bool = True
+    network_lr: float | None = None
     velocity_regularized: bool = False
     velocity_state: str | None = "exp_avg"  # torch state holding the velocity (None: none)
     precond_state: str | None = None  # torch state holding the second moment
     precond_bias_corrected: bool = False  # P = √(m/(1 − β2^t)) + ε rather than √m + ε
+    tuning: Tuning | None = None  # None: not one of the tuning protocol's optimizers
 
     def __post_init__(self) -> None:
         if not self.key.isidentifier() or self.key != self.key.lower():
             raise ValueError(f"optimizer key must be a lower-case identifier, got {self.key!r}")
         if self.stability not in ("sharpness", "preconditioned", None):
             raise ValueError(f"{self.key}: unknown stability kind {self.stability!r}")
-        if self.family not in ("adaptive", "ema", "sgd", "sign"):
-            raise ValueError(f"{self.key}: unknown family {self.family!r}")
 
     def param(self, name: str) -> HyperParam:
         for hp in self.hyperparams:
@@ -355,96 +412,118 @@ def register(info: OptimizerInfo) -> OptimizerInfo:
 
 
 # fmt: off
+_SGD_SEARCH = _lr_search(1e-3, 1 / 3, 1.0, 100.0)  # SGD rates are larger than Adam's
+_ADAM_SEARCH = _lr_search(1e-4, 1 / 10, 0.3, 10.0)  # Adam's kin; holds the paper's α0
 for _info in [
     OptimizerInfo(
-        "gd", "GD", (_lr(1e-3), _wd(0.0, False)),
-        "Gradient descent, torch.optim.SGD without momentum.",
-        _gd, _sgd, formulas.gd_lines, "sharpness", family="sgd", velocity_state=None,
+        key="gd", name="GD", hyperparams=(_lr(1e-3), _wd(0.0, False)),
+        description="Gradient descent, torch.optim.SGD without momentum.",
+        coefficients=_gd, torch_class=_sgd, formulas=formulas.gd_lines,
+        stability="sharpness", suggested_lr=False, network_lr=0.3, velocity_state=None,
     ),
     OptimizerInfo(
-        "momentum", "Momentum", (_lr(1e-3), _MOMENTUM, _wd(0.0, False)),
-        "Heavy ball, torch.optim.SGD(momentum=μ): buf ← μ·buf + g, θ ← θ − η·buf.",
-        functools.partial(_momentum, nesterov=False), _sgd, _MOMENTUM_LINES, "sharpness",
-        family="sgd", velocity_state="momentum_buffer",
+        key="momentum", name="Momentum", hyperparams=(_lr(1e-3), _MOMENTUM, _wd(0.0, False)),
+        description="Heavy ball, torch.optim.SGD(momentum=μ): buf ← μ·buf + g, θ ← θ − η·buf.",
+        coefficients=functools.partial(_momentum, nesterov=False), torch_class=_sgd,
+        formulas=_MOMENTUM_LINES, stability="sharpness", suggested_lr=False,
+        network_lr=0.05, velocity_state="momentum_buffer",
     ),
     OptimizerInfo(
-        "nesterov", "Nesterov", (_lr(1e-3), _MOMENTUM, _wd(0.0, False)),
-        "torch.optim.SGD(momentum=μ, nesterov=True): θ ← θ − η·(g + μ·buf).",
-        functools.partial(_momentum, nesterov=True),
-        functools.partial(_sgd, nesterov=True),
-        functools.partial(formulas.momentum_lines, nesterov=True), "sharpness",
-        family="sgd", velocity_state="momentum_buffer",
+        key="nesterov", name="Nesterov",
+        hyperparams=(_lr(1e-3, _SGD_SEARCH), _MOMENTUM, _wd(0.0, False)),
+        description="torch.optim.SGD(momentum=μ, nesterov=True): θ ← θ − η·(g + μ·buf).",
+        coefficients=functools.partial(_momentum, nesterov=True),
+        torch_class=functools.partial(_sgd, nesterov=True),
+        formulas=functools.partial(formulas.momentum_lines, nesterov=True),
+        stability="sharpness", suggested_lr=False, network_lr=0.05,
+        velocity_state="momentum_buffer",
+        tuning=Tuning(paper_name="SGD+Nesterov", label="Nesterov (SGD)"),
     ),
     OptimizerInfo(
-        "rmsprop", "RMSprop",
-        (_lr(1e-2),
-         HyperParam("alpha", "α", 0.99, (0.0, 0.999), (0.0, 1.0), False,
-                    "Decay of the squared-gradient average.", open_high=True),
-         _eps(1e-8), _wd(0.0, False)),
-        "torch.optim.RMSprop (not centered, no momentum).",
-        _rmsprop, torch.optim.RMSprop,
-        functools.partial(formulas.adaptive_lines, accumulate=False), "preconditioned",
-        velocity_state=None, precond_state="square_avg",
+        key="rmsprop", name="RMSprop",
+        hyperparams=(
+            _lr(1e-2, _lr_search(1e-5, 1 / 100, 0.1, 10.0)),
+            HyperParam(name="alpha", symbol="α", default=0.99, slider=(0.0, 0.999),
+                       domain=(0.0, 1.0), log=False, open_high=True,
+                       help="Decay of the squared-gradient average."),
+            _eps(1e-8), _wd(0.0, False)),
+        description="torch.optim.RMSprop (not centered, no momentum).",
+        coefficients=_rmsprop, torch_class=torch.optim.RMSprop,
+        formulas=functools.partial(formulas.adaptive_lines, accumulate=False),
+        stability="preconditioned", velocity_state=None, precond_state="square_avg",
+        tuning=Tuning(paper_name="RMSProp"),
     ),
     OptimizerInfo(
-        "adagrad", "Adagrad", (_lr(1e-2), _eps(1e-10), _wd(0.0, False)),
-        "torch.optim.Adagrad: the step shrinks as squared gradients accumulate.",
-        _adagrad, torch.optim.Adagrad,
-        functools.partial(formulas.adaptive_lines, accumulate=True), "preconditioned",
-        velocity_state=None, precond_state="sum",
+        key="adagrad", name="Adagrad", hyperparams=(_lr(1e-2), _eps(1e-10), _wd(0.0, False)),
+        description="torch.optim.Adagrad: the step shrinks as squared gradients accumulate.",
+        coefficients=_adagrad, torch_class=torch.optim.Adagrad,
+        formulas=functools.partial(formulas.adaptive_lines, accumulate=True),
+        stability="preconditioned", velocity_state=None, precond_state="sum",
     ),
     OptimizerInfo(
-        "adam", "Adam", _ADAM, "torch.optim.Adam, with bias correction.",
-        _adam, _betas(torch.optim.Adam), formulas.adam_lines, "preconditioned",
-        precond_state="exp_avg_sq", precond_bias_corrected=True,
+        key="adam", name="Adam", hyperparams=_ADAM,
+        description="torch.optim.Adam, with bias correction.",
+        coefficients=_adam, torch_class=_betas(torch.optim.Adam), formulas=formulas.adam_lines,
+        stability="preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
     ),
     OptimizerInfo(
-        "adamw", "AdamW", (*_ADAM[:4], _wd(1e-2, True)),
-        "torch.optim.AdamW: Adam with decoupled weight decay.",
-        functools.partial(_adam, decoupled=True), _betas(torch.optim.AdamW),
-        formulas.adam_lines, "preconditioned",
-        precond_state="exp_avg_sq", precond_bias_corrected=True,
+        key="adamw", name="AdamW",
+        hyperparams=(_lr(1e-3, _ADAM_SEARCH), *_ADAM[1:4], _wd(1e-2, True)),
+        description="torch.optim.AdamW: Adam with decoupled weight decay.",
+        coefficients=functools.partial(_adam, decoupled=True),
+        torch_class=_betas(torch.optim.AdamW), formulas=formulas.adam_lines,
+        stability="preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
+        tuning=Tuning(paper_name="AdamW", baseline=True),
     ),
     OptimizerInfo(
-        "nadam", "NAdam",
-        (_lr(2e-3), *_ADAM[1:],
-         HyperParam("momentum_decay", "ψ", 4e-3, (0.0, 0.1), (0.0, math.inf), False,
-                    "NAdam's momentum schedule μ_t = β₁(1 − ½·0.96^(tψ)).")),
-        "torch.optim.NAdam: Adam with Nesterov momentum.",
-        _nadam, _betas(torch.optim.NAdam),
-        functools.partial(formulas.adam_lines, direction="NAdam's Nesterov-corrected"),
-        "preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
+        key="nadam", name="NAdam",
+        hyperparams=(
+            _lr(2e-3), *_ADAM[1:],
+            HyperParam(name="momentum_decay", symbol="ψ", default=4e-3, slider=(0.0, 0.1),
+                       domain=(0.0, math.inf), log=False,
+                       help="NAdam's momentum schedule μ_t = β₁(1 − ½·0.96^(tψ)).")),
+        description="torch.optim.NAdam: Adam with Nesterov momentum.",
+        coefficients=_nadam, torch_class=_betas(torch.optim.NAdam),
+        formulas=functools.partial(formulas.adam_lines, direction="NAdam's Nesterov-corrected"),
+        stability="preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
     ),
     OptimizerInfo(
-        "radam", "RAdam", _ADAM,
-        "torch.optim.RAdam: Adam with a rectified (warm-up free) variance.",
-        _radam, _betas(torch.optim.RAdam),
-        functools.partial(formulas.adam_lines, direction="RAdam's rectified"),
-        "preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
+        key="radam", name="RAdam", hyperparams=(_lr(1e-3, _ADAM_SEARCH), *_ADAM[1:]),
+        description="torch.optim.RAdam: Adam with a rectified (warm-up free) variance.",
+        coefficients=_radam, torch_class=_betas(torch.optim.RAdam),
+        formulas=functools.partial(formulas.adam_lines, direction="RAdam's rectified"),
+        stability="preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
+        tuning=Tuning(paper_name="RAdam"),
     ),
     OptimizerInfo(
-        "lion", "Lion",
-        (_lr(1e-4),
-         _beta("beta1", "β₁", 0.9, "Interpolation for the update direction."),
-         _beta("beta2", "β₂", 0.99, "Decay of the momentum."),
-         _wd(0.0, True)),
-        "Lion (Chen et al. 2023): θ ← θ − η·(sign(β₁m + (1−β₁)g) + λθ).",
-        _lion, _betas(Lion), formulas.lion_lines, None, family="sign",
+        key="lion", name="Lion",
+        hyperparams=(
+            # Lion's rate is 3–10× below AdamW's (Chen et al. 2023)
+            _lr(1e-4, _lr_search(1e-5, 1 / 100, 0.03, 3.0)),
+            _beta("beta1", "β₁", 0.9, "Interpolation for the update direction."),
+            _beta("beta2", "β₂", 0.99, "Decay of the momentum."),
+            _wd(0.0, True)),
+        description="Lion (Chen et al. 2023): θ ← θ − η·(sign(β₁m + (1−β₁)g) + λθ).",
+        coefficients=_lion, torch_class=_betas(Lion), formulas=formulas.lion_lines,
+        stability=None, suggested_lr=False, tuning=Tuning(paper_name="Lion"),
     ),
     OptimizerInfo(
-        "vradam", "VRAdam",
-        (_lr(1e-3), _B1, _B2, _BETA3, _ALPHA1, _eps(1e-8), _wd(1e-2, True)),
-        "Velocity-Regularized Adam: AdamW with η = α₀ / (1 + min(β₃‖v‖², α₁)).",
-        functools.partial(_adam, decoupled=True, gated=True), _betas(VRAdam),
-        formulas.adam_lines, "preconditioned", velocity_regularized=True,
-        precond_state="exp_avg_sq", precond_bias_corrected=True,
+        key="vradam", name="VRAdam",
+        hyperparams=(_lr(1e-3, _ADAM_SEARCH), _B1, _B2, _BETA3, _ALPHA1, _eps(1e-8),
+                     _wd(1e-2, True)),
+        description="Velocity-Regularized Adam: AdamW with η = α₀ / (1 + min(β₃‖v‖², α₁)).",
+        coefficients=functools.partial(_adam, decoupled=True, gated=True),
+        torch_class=_betas(VRAdam), formulas=formulas.adam_lines, stability="preconditioned",
+        velocity_regularized=True, precond_state="exp_avg_sq", precond_bias_corrected=True,
+        tuning=Tuning(paper_name="VRAdam"),
     ),
     OptimizerInfo(
-        "vrmomentum", "VRMomentum",
-        (_lr(1e-2), _B1, _BETA3, _ALPHA1, _wd(0.0, True)),
-        "The paper's momentum ablation: EMA velocity gated like VRAdam, no preconditioner.",
-        _vrmomentum, VRMomentum, formulas.vrmomentum_lines, "sharpness",
-        family="ema", velocity_regularized=True,
+        key="vrmomentum", name="VRMomentum",
+        hyperparams=(_lr(1e-2), _B1, _BETA3, _ALPHA1, _wd(0.0, True)),
+        description="The paper's momentum ablation: EMA velocity gated like VRAdam, "
+        "no preconditioner.",
+        coefficients=_vrmomentum, torch_class=VRMomentum, formulas=formulas.vrmomentum_lines,
+        stability="sharpness", velocity_regularized=True,
     ),
 ]:
     register(_info)
@@ -454,6 +533,13 @@ del _info
 
 def _text(value: float | str) -> str:
     return value if isinstance(value, str) else f"{value:g}"
+
+
+def tunable() -> tuple[str, ...]:
+    """The tuning protocol's optimizers (records with tuning facts): the baseline first,
+    then the others in registry order."""
+    keys = [k for k, info in REGISTRY.items() if info.tuning is not None]
+    return tuple(sorted(keys, key=lambda k: not REGISTRY[k].tuning.baseline))
 
 
 def get_info(key: str) -> OptimizerInfo:
@@ -595,7 +681,8 @@ def stability_threshold(spec: OptimizerSpec, c: Coefficients, eta) -> np.ndarray
     if spec.info.stability is None or c.sign:
         return np.full(eta.shape, np.nan)
     shape = (c.steps,) + (1,) * (eta.ndim - 1)
-    return linear_threshold(eta, c.c1.reshape(shape), c.c2.reshape(shape), c.a1, c.b1)
+    c1, c2, a1, b1 = (getattr(c, name).reshape(shape) for name in ("c1", "c2", "a1", "b1"))
+    return linear_threshold(eta, c1, c2, a1, b1)
 
 
 def threshold_at(spec: OptimizerSpec, step: int, eta: float) -> float:

@@ -67,7 +67,7 @@ def replay(
     c = spec.coefficients(spec.hyperparams["lr"] * schedules.factors(schedule, steps))
     ones = np.ones(steps)
     with np.errstate(over="ignore", invalid="ignore"):
-        decay = c.wd_dec * run["theta"][:-1]
+        decay = c.wd_dec[:, None] * run["theta"][:-1]
     return Replay(
         spec=spec,
         theta=run["theta"],
@@ -82,5 +82,5 @@ def replay(
         decay=decay,
         bc1=ones if c.bc1 is None else c.bc1,
         bc2=ones if c.bc2 is None else c.bc2,
-        l2=c.wd_l2 != 0,
+        l2=bool(c.wd_l2.any()),
     )

@@ -29,9 +29,10 @@ Mean |Δ log loss| is not used: it counts a steady descent as oscillation.
 with the measure each uses and how many runs it holds in.
 
 The MLP runs are trained by :func:`lockstep_series`: every optimizer and seed is a row of
-one batched computation (forward, backward and exact Hessian-vector products written out
-as batched matrix products, :class:`TanhMLPBatch`), each optimizer following its
-torch.optim twin, and the sharpness of all rows comes from one batched Lanczos
+one batched computation (vradam.studies.lockstep: forward, backward and exact
+Hessian-vector products written out as batched matrix products), each optimizer following
+its record's update (the engine's unified form, as its torch.optim twin computes it), and
+the sharpness of all rows comes from one batched Lanczos
 (:func:`vradam.studies.sharpness.top_eigenvalues`). In float32, as
 :func:`vradam.studies.training.train_steps` trains the ``nn.Module``, it matches that path
 to 1e-5 over the first 60 steps (tested) and runs several times faster.
@@ -57,10 +58,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import Tensor
 
+from vradam.sim import measures
 from vradam.sim.optimizers import OptimizerSpec, stability_threshold, threshold_at
-from vradam.studies.sharpness import top_eigenvalues
+from vradam.studies.lockstep import TRAIN_DTYPE, Lockstep
 from vradam.studies.threads import one_thread
 from vradam.studies.training import TrainConfig
 
@@ -71,7 +72,6 @@ __all__ = [
     "Finding",
     "QuadraticConfig",
     "Series",
-    "TanhMLPBatch",
     "findings",
     "lockstep_series",
     "mlp_stream",
@@ -84,13 +84,7 @@ __all__ = [
 ]
 
 EDGE_TOLERANCE = 0.1  # "at the edge": sharpness within 10 % of the threshold
-# Lanczos stops at a Ritz residual of LANCZOS_TOL·|λ|. Along the default run (4 rows, 26
-# samples) 1e-4 gave λmax within 6e-8 of the exact Hessian's in 9 products a sample on
-# average; 1e-3 saved two products but once missed by 1.3 % (measured).
-LANCZOS_TOL = 1e-4
-TRAIN_DTYPE = torch.float32  # the MLP rows, as train_steps trains them (see above)
 LOSS_LIMIT = float(torch.finfo(torch.float32).max)  # a row ends above it (float32 would)
-HVP_DTYPE = torch.float32  # Hessian-vector products for the sharpness: ~1e-6 relative
 MATCHED_LABEL = "Adam at VRAdam's window η"
 
 Progress = Callable[[float, str], None]
@@ -126,25 +120,20 @@ class Series:
         hit = np.flatnonzero(self.ratio >= 1 - rel)
         return int(self.sharp_steps[hit[0]]) if hit.size else -1
 
-    def _dlog(self, start: int = 0) -> np.ndarray:
-        """Δ log loss between consecutive steps from ``start`` on."""
-        tail = np.log(np.maximum(self.loss[start:], 1e-300))
-        return np.diff(tail)
-
     def loss_increases(self, start: int = 0) -> int:
-        """How many steps from ``start`` on the loss went up."""
-        return int(np.sum(np.diff(self.loss[start:]) > 0))
+        """How many steps from ``start`` on the loss went up (vradam.sim.measures)."""
+        return measures.loss_increases(self.loss[start:])
 
     def upward_movement(self, start: int = 0) -> float:
         """Σ max(Δ log loss, 0) from ``start`` on: how far the loss climbed in total."""
-        d = self._dlog(start)
-        return float(np.sum(d[d > 0])) if d.size else float("nan")
+        return (
+            measures.upward_movement(self.loss[start:]) if self.loss[start:].size > 1 else math.nan
+        )
 
     def amplitude(self, start: int = 0) -> float:
         """Standard deviation of Δ log loss from ``start`` on: the oscillation with the
         trend removed (0 for a descent at a constant rate, whatever the rate)."""
-        d = self._dlog(start)
-        return float(np.std(d)) if d.size > 1 else float("nan")
+        return measures.amplitude(self.loss[start:])
 
     def mean_eta(self, start: int = 0) -> float:
         return float(np.mean(self.eta[start:]))
@@ -188,12 +177,11 @@ class EoSResult:
         return [s.summary(self.window_start) for s in self.series]
 
     def role(self, role: str) -> Series:
-        """The series by role: gd, heavy_ball, adam, vradam or matched."""
+        """The series by role: an optimizer key (gd, momentum, adam, vradam) or "matched"."""
         keys = [OptimizerSpec.parse(s.spec).key for s in self.series]
         if role == "matched":
             return next(s for s in self.series if s.label == MATCHED_LABEL)
-        key = {"heavy_ball": "momentum"}.get(role, role)
-        return next(s for s, k in zip(self.series, keys) if k == key and s.label != MATCHED_LABEL)
+        return next(s for s, k in zip(self.series, keys) if k == role and s.label != MATCHED_LABEL)
 
 
 def _window_start(steps: int, fraction: float) -> int:
@@ -338,227 +326,6 @@ def sharpness_examples(config: EoSConfig) -> int:
 # ----------------------------------------------------------------------------- lockstep
 
 
-def _cast(value, dtype: torch.dtype):
-    """A tensor, or nested lists and tuples of them (None kept), in ``dtype``."""
-    if isinstance(value, Tensor):
-        return value.to(dtype)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_cast(v, dtype) for v in value)
-    return value
-
-
-def _tanh(a: Tensor) -> Tensor:
-    """tanh(a) = 2σ(2a) − 1: equal to torch.tanh to a rounding (1e-16 absolute in float64)
-    and 2.5× faster on the CPU (5 ns against 2 ns an element in float64, measured)."""
-    return torch.sigmoid(a * 2).mul(2).sub_(1)  # (σ kept for autograd, as the tests use)
-
-
-class TanhMLPBatch:
-    """B copies of a Linear/Tanh MLP under mean squared error, one per row of a (B, n)
-    parameter tensor (in the order of ``model.parameters()``), each on its own data: the
-    loss, its gradient and exact Hessian-vector products written out as batched matrix
-    products (backpropagation and its R-operator, Pearlmutter 1994), without an autograd
-    graph. The tests check both against autograd."""
-
-    def __init__(self, x: Tensor, y: Tensor, shapes: list[tuple[int, ...]]) -> None:
-        self.x, self.y = x, y  # (B, N, d_in), (B, N, d_out)
-        self.spans, offset = [], 0  # each layer's weight shape and its columns in a row
-        for w, b in zip(shapes[::2], shapes[1::2]):
-            self.spans.append((w, offset, offset + w[0] * w[1], offset + w[0] * w[1] + b[0]))
-            offset += w[0] * w[1] + b[0]
-        self.size = offset
-        self.scale = 2.0 / (y.shape[1] * y.shape[2])  # ∂ mean(r²)/∂r = scale·r
-
-    def layers(self, flat: Tensor) -> list[tuple[Tensor, Tensor]]:
-        """(weight (B, out, in), bias (B, out)) views of each layer of ``flat`` (B, n)."""
-        B = flat.shape[0]
-        return [(flat[:, a:b].view(B, *w), flat[:, b:c]) for w, a, b, c in self.spans]
-
-    def forward(self, theta: Tensor, layers: list | None = None) -> dict:
-        """The loss (B,) and what :meth:`gradient` and :meth:`hvp` reuse (``layers``:
-        ``self.layers(theta)``, when the caller keeps them)."""
-        layers = self.layers(theta) if layers is None else layers
-        hs = [self.x]  # the input of each layer
-        for k, (w, b) in enumerate(layers):
-            a = torch.baddbmm(b.unsqueeze(1), hs[-1], w.transpose(1, 2))
-            hs.append(_tanh(a) if k < len(layers) - 1 else a)
-        r = hs.pop() - self.y
-        return dict(layers=layers, hs=hs, r=r, loss=r.square().mean(dim=(1, 2)))
-
-    def gradient(self, cache: dict, out: Tensor | None = None) -> Tensor:
-        """(B, n) ∇ loss (into ``out`` when given); keeps the backpropagated errors in
-        ``cache`` for :meth:`hvp`."""
-        layers, hs = cache["layers"], cache["hs"]
-        grad = torch.empty(hs[0].shape[0], self.size, dtype=hs[0].dtype) if out is None else out
-        g = self.layers(grad)
-        L = len(layers)
-        delta = self.scale * cache["r"]  # ∂loss/∂(pre-activation), from the top layer down
-        deltas, back, slope = [delta] * L, [None] * L, [None] * L
-        for k in reversed(range(L)):
-            deltas[k] = delta
-            g[k][0].copy_(torch.bmm(delta.transpose(1, 2), hs[k]))
-            g[k][1].copy_(delta.sum(dim=1))
-            if k > 0:
-                back[k] = torch.bmm(delta, layers[k][0])  # ∂loss/∂hs[k]
-                slope[k] = 1 - hs[k].square()  # tanh′ at the layer below
-                delta = back[k] * slope[k]
-        cache.update(deltas=deltas, back=back, slope=slope)
-        return grad
-
-    def hvp(self, cache: dict, v: Tensor) -> Tensor:
-        """(B, n) H·v, row by row, at the parameters of ``cache`` (after :meth:`gradient`)."""
-        layers, hs, slope = cache["layers"], cache["hs"], cache["slope"]
-        deltas, back, dv, L = cache["deltas"], cache["back"], self.layers(v), len(layers)
-        Rh = [None]  # R{hs[k]}: the derivative of each layer's input along v
-        for k, (w, _) in enumerate(layers):
-            Ra = torch.baddbmm(dv[k][1].unsqueeze(1), hs[k], dv[k][0].transpose(1, 2))
-            if k > 0:
-                Ra = torch.baddbmm(Ra, Rh[k], w.transpose(1, 2))
-            Rh.append(Ra * slope[k + 1] if k < L - 1 else Ra)
-        out = torch.empty_like(v)
-        Hv = self.layers(out)
-        Rdelta = self.scale * Rh.pop()
-        for k in reversed(range(L)):
-            RgW = torch.bmm(Rdelta.transpose(1, 2), hs[k])
-            if k > 0:
-                RgW = torch.baddbmm(RgW, deltas[k].transpose(1, 2), Rh[k])
-            Hv[k][0].copy_(RgW)
-            Hv[k][1].copy_(Rdelta.sum(dim=1))
-            if k > 0:
-                Rback = torch.baddbmm(torch.bmm(deltas[k], dv[k][0]), Rdelta, layers[k][0])
-                Rdelta = Rback * slope[k] - 2 * back[k] * hs[k] * Rh[k]
-        return out
-
-
-class _Lockstep:
-    """B copies of the teacher MLP (one row per optimizer × seed), trained full batch in
-    lockstep on their seeds' data, in TRAIN_DTYPE (float64; see the module's docstring).
-    Each row's optimizer follows its torch.optim twin: torch's SGD and heavy ball, Adam,
-    and VRAdam with its gate from the row's own ‖v‖² (one global norm per model)."""
-
-    KINDS = ("gd", "momentum", "adam", "vradam")
-
-    def __init__(
-        self, specs: list[OptimizerSpec], seeds: list[int], dtype: torch.dtype = TRAIN_DTYPE
-    ) -> None:
-        from vradam.studies.networks import get_task
-
-        task = get_task("teacher")
-        for s in specs:
-            numbers = all(not isinstance(v, str) for v in s.hyperparams.values())
-            if s.key not in self.KINDS or not numbers or s.hyperparams["weight_decay"] != 0:
-                raise ValueError(f"the lockstep trainer runs {', '.join(self.KINDS)} "
-                                 f"without weight decay (β3 a number), not {s}")  # fmt: skip
-        data, flat = {}, {}
-        for seed in sorted(set(seeds)):
-            data[seed] = task.make_data(seed)
-            torch.manual_seed(seed)  # the initial weights train_steps gives this seed
-            model = task.make_model()
-            if not all(isinstance(m, (torch.nn.Linear, torch.nn.Tanh)) for m in model.net):
-                raise ValueError("the lockstep trainer runs Linear/Tanh MLPs only")
-            shapes = [tuple(p.shape) for p in model.parameters()]
-            flat[seed] = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-        x = torch.stack([data[s].x_train for s in seeds]).to(dtype)  # (B, N, d_in)
-        y = torch.stack([data[s].y_train for s in seeds]).to(dtype)  # (B, N, 1)
-        self.net = TanhMLPBatch(x, y, shapes)
-        self.theta = torch.stack([flat[s] for s in seeds]).to(dtype)  # (B, n), updated in place
-        self.views = self.net.layers(self.theta)  # stay valid: theta changes in place
-        self.grad = torch.empty_like(self.theta)
-        B, n = self.theta.shape
-        self.velocity = torch.zeros(B, n, dtype=dtype)  # SGD's buffer, Adam's first moment
-        self.second = torch.zeros(B, n, dtype=dtype)  # Adam's second moment
-        self.steps = 0
-        self.eta = torch.tensor([float(s.hyperparams["lr"]) for s in specs], dtype=torch.float64)
-        # (key, rows (a slice), hyperparameters as (rows, 1) float64 tensors, and the
-        # update's constants in the rows' dtype)
-        self.groups = []
-        start = 0
-        for i in range(1, B + 1):
-            if i == B or specs[i].key != specs[start].key:
-                hp = {name: torch.tensor([[float(s.hyperparams[name])] for s in specs[start:i]],
-                                         dtype=torch.float64)
-                      for name in specs[start].hyperparams}  # fmt: skip
-                c = {"lr": hp["lr"].to(dtype)}
-                if "momentum" in hp:
-                    c["momentum"] = hp["momentum"].to(dtype)
-                if "beta1" in hp:
-                    c.update(w1=(1 - hp["beta1"]).to(dtype), beta2=hp["beta2"].to(dtype),
-                             w2=(1 - hp["beta2"]).to(dtype), eps=hp["eps"].to(dtype))  # fmt: skip
-                    # one (β1, β2) for the group (as always here): bias corrections in Python
-                    same = all(len(set(hp[k].flatten().tolist())) == 1 for k in ("beta1", "beta2"))
-                    c["betas"] = (float(hp["beta1"][0]), float(hp["beta2"][0])) if same else None
-                self.groups.append((specs[start].key, slice(start, i), hp, c))
-                start = i
-        gen = torch.Generator().manual_seed(0)
-        self.eigvecs = torch.randn(B, n, generator=gen, dtype=torch.float64)
-
-    def preconditioner(self) -> Tensor:
-        """(B, n) P = √(m/(1 − β2^t)) + ε for the Adam rows, 1 for the others (as
-        vradam.sim.optimizers.preconditioner reads it from torch's state)."""
-        P, dt = torch.ones_like(self.second), self.second.dtype
-        for key, rows, hp, c in self.groups:
-            if key in ("adam", "vradam") and self.steps > 0:
-                bc2 = (1 - hp["beta2"] ** self.steps).to(dt)
-                P[rows] = (self.second[rows] / bc2).sqrt() + c["eps"]
-        return P
-
-    def sharpness(self, cache: dict) -> Tensor:
-        """(B,) λmax of each row's H, or of P^-½HP^-½ for the Adam rows, at the parameters
-        of ``cache``; Lanczos warm-started from the previous eigenvectors."""
-        d = self.preconditioner().rsqrt()
-
-        def solve(dtype: torch.dtype) -> tuple[Tensor, Tensor]:
-            fast, dd = {k: _cast(v, dtype) for k, v in cache.items()}, d.to(dtype)
-
-            def product(v: Tensor) -> Tensor:
-                return (dd * self.net.hvp(fast, dd * v.to(dtype))).double()
-
-            values, vectors, _ = top_eigenvalues(product, self.eigvecs, tol=LANCZOS_TOL)
-            return values, vectors
-
-        values, vectors = solve(HVP_DTYPE)
-        redo = ~torch.isfinite(values)
-        if redo.any() and HVP_DTYPE != self.theta.dtype:  # too large for float32 products
-            again, more = solve(self.theta.dtype)
-            values, vectors = (
-                torch.where(redo, again, values),
-                torch.where(redo[:, None], more, vectors),
-            )
-        self.eigvecs = vectors
-        return values
-
-    def update(self, grad: Tensor) -> None:
-        """One step of every row's optimizer (in place); sets ``self.eta`` (B,) to each η_t."""
-        self.steps = t = self.steps + 1
-        dt = self.theta.dtype
-        for key, rows, hp, c in self.groups:
-            theta, v, m, g = self.theta[rows], self.velocity[rows], self.second[rows], grad[rows]
-            if key == "gd":
-                theta.sub_(c["lr"] * g)
-            elif key == "momentum":  # torch: the buffer starts as the first gradient
-                if t == 1:
-                    v.copy_(g)
-                else:
-                    v.mul_(c["momentum"]).add_(g)
-                theta.sub_(c["lr"] * v)
-            else:
-                v.lerp_(g, c["w1"])
-                m.mul_(c["beta2"]).addcmul_(g, g * c["w2"])
-                eta = hp["lr"]
-                if key == "vradam":  # η_t = α0/(1 + min(β3‖v‖², α1)) from this row's ‖v‖²
-                    sq = v.square().sum(1, keepdim=True).double()
-                    gated = eta / (1 + torch.minimum(hp["beta3"] * sq, hp["alpha1"]))
-                    eta = torch.where(hp["beta3"] == 0, eta, gated)
-                    self.eta[rows] = eta[:, 0]
-                if c["betas"] is not None:
-                    b1, b2 = c["betas"]
-                    bc1, bc2_sqrt = 1 - b1**t, math.sqrt(1 - b2**t)
-                else:
-                    bc1, bc2_sqrt = 1 - hp["beta1"] ** t, (1 - hp["beta2"] ** t).sqrt().to(dt)
-                denom = m.sqrt().div_(bc2_sqrt).add_(c["eps"])
-                theta.sub_((eta / bc1).to(dt) * v / denom)
-
-
 class _Thresholds:
     """Each sampled step's threshold, ``threshold_at(spec, s, η of update s)``, for every
     s at once (the coefficient tables are built once); at s = 0 the base rate's."""
@@ -593,7 +360,7 @@ def lockstep_series(
         raise ValueError("give one seed per optimizer row (and at least one row)")
     if steps < 1 or every < 1 or chunk < 0:
         raise ValueError("steps and every must be ≥ 1, chunk ≥ 0")
-    run = _Lockstep(specs, seeds, dtype)
+    run = Lockstep(specs, seeds, steps, dtype)
     B = len(specs)
     loss = np.full((steps, B), np.nan)
     eta = np.full((steps, B), np.nan)
@@ -762,7 +529,7 @@ class Finding:
         }
 
 
-_NAMES = {"gd": "GD", "heavy_ball": "Heavy ball", "adam": "Adam", "vradam": "VRAdam"}
+_NAMES = {"gd": "GD", "momentum": "Heavy ball", "adam": "Adam", "vradam": "VRAdam"}
 MORE_THAN_HALF = 0.5
 
 
@@ -814,8 +581,8 @@ def findings(results: list[EoSResult]) -> list[Finding]:
             Finding(
                 "Heavy ball's sharpness stays below its line 2(1+μ)/η",
                 "largest sampled λmax(H) ÷ 2(1+μ)/η < 1",
-                [float(np.max(r.role("heavy_ball").ratio)) < 1 for r in results],
-                [f"{np.max(r.role('heavy_ball').ratio):.2f}" for r in results],
+                [float(np.max(r.role("momentum").ratio)) < 1 for r in results],
+                [f"{np.max(r.role('momentum').ratio):.2f}" for r in results],
             ),
         ]
     pre = "first sample with λmax(P⁻¹H) ≥ 0.9 × threshold"

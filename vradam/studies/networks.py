@@ -35,7 +35,17 @@ class Data:
         return Data(*(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val)))
 
 
-@dataclass(frozen=True)
+Panel = tuple[str, str, str]  # (record key, title, axis type "log" / "linear")
+# the training figure's dynamics panels, shared by every task's own panel list
+DYNAMICS: tuple[Panel, ...] = (
+    ("effective_lr", "effective LR η_t", "log"),
+    ("velocity_sq_norm", "‖v‖² (gradient² for GD, RMSprop)", "log"),
+    ("grad_norm", "gradient norm", "log"),
+)
+SHARPNESS_PANEL: Panel = ("sharpness", "sharpness vs threshold (dotted)", "log")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Task:
     key: str
     name: str
@@ -62,6 +72,26 @@ class Task:
     sharpness_samples: int | None = None  # λmax on at most this many examples (None: any)
     default_sharpness_every: int = 25  # the page's and the CLI's default (0: off)
     loss_limit: float = math.inf  # a batch loss above this counts as divergence
+    # The training figure's first five panels (None: loss, accuracy or val loss, and
+    # DYNAMICS) and its sixth when the sharpness is not measured (None: sharpness only).
+    panels: tuple[Panel, ...] | None = None
+    without_sharpness: Panel | None = None
+    # What the Networks page draws from ``outputs`` after a run: "generation" (text),
+    # "distribution" (a sampled histogram against the target) or "samples" (images).
+    output_view: str | None = None
+    batch_note: str = ""  # what a batch means here, when it is not a number of examples
+
+    def __post_init__(self) -> None:
+        if self.output_view not in (None, "generation", "distribution", "samples"):
+            raise ValueError(f"{self.key}: unknown output view {self.output_view!r}")
+        if (self.panels is None) != (self.without_sharpness is None):
+            raise ValueError(f"{self.key}: give panels and without_sharpness together")
+
+    def figure_panels(self, sharpness: bool) -> list[Panel] | None:
+        """The training figure's six panels (None: the figure's default)."""
+        if self.panels is None:
+            return None
+        return [*self.panels, SHARPNESS_PANEL if sharpness else self.without_sharpness]
 
     @property
     def classification(self) -> bool:
@@ -256,55 +286,84 @@ IG_STEPS, IG_LR, IG_BETA3, IG_BATCH = 500, 0.003, 140.0, 128
 TASKS: dict[str, Task] = {
     t.key: t
     for t in [
-        Task("moons", "Two moons (MLP)", "Two interleaved half circles with noise; an MLP "
-             "with two hidden layers of 32.", 2, _moons, lambda: MLP(2, 2), 500, 0.01, 86.0,
-             None, input_2d=True),
-        Task("circles", "Circles (MLP)", "One ring inside another: the boundary must close.",
-             2, _circles, lambda: MLP(2, 2), 500, 0.01, 63.0, None, input_2d=True),
-        Task("spirals", "Spirals (MLP)", "Two interleaved spirals: the hardest 2-D set here.",
-             2, _spirals, lambda: MLP(2, 2, width=48), 800, 0.01, 160.0, None, input_2d=True),
-        Task("blobs", "Gaussian blobs (MLP)", "Four overlapping clusters, four classes.",
-             4, _blobs, lambda: MLP(2, 4), 400, 0.01, 21.0, None, input_2d=True),
-        Task("digits", "8×8 digits (CNN)", "scikit-learn's bundled handwritten digits with a "
-             "small convolutional network.", 10, _digits, lambda: SmallCNN(10), 300, 0.003,
-             5.9, 128),
-        Task("teacher", "Teacher regression (MLP, MSE)", "Fit a fixed random tanh network "
-             "with a wider one under mean squared error: the classic edge-of-stability setup.",
-             1, _teacher, lambda: MLP(5, 1, width=32), 600, 0.003, 1.0, None, loss="mse"),
-        Task("modadd", f"a + b mod {MOD_P} (transformer)", "Modular addition with a one-block "
-             "transformer: tokens a, b and '=' in, (a + b) mod p out. In these few hundred "
-             "steps it memorises the training pairs (train loss near 0) while validation "
-             "accuracy stays far below the training accuracy: generalising (\"grokking\") "
-             "takes thousands of steps with "
-             "weight decay. Read it as a training-loss race, not as generalisation.", MOD_P,
-             _modular_addition, TinyTransformer, 600, 0.003, 24.0, None),
-        Task("lm", "Language model (char transformer)", "Next-character prediction on 270 KB of "
-             "Python standard-library docstrings (shipped with the package) with a 2-layer "
-             f"causal transformer, d = 64, context {lm.CONTEXT}. Validation loss in nats per "
-             "character, and perplexity.", lm.VOCAB_SIZE, _from_split(lm.make_split),
-             lm.CharTransformer, LM_STEPS, LM_LR, LM_BETA3, LM_BATCH, loss="next_char",
+        Task(key="moons", name="Two moons (MLP)", description="Two interleaved half circles "
+             "with noise; an MLP with two hidden layers of 32.", n_classes=2, make_data=_moons,
+             make_model=lambda: MLP(2, 2), default_steps=500, default_lr=0.01,
+             default_beta3=86.0, default_batch=None, input_2d=True),
+        Task(key="circles", name="Circles (MLP)", description="One ring inside another: the "
+             "boundary must close.", n_classes=2, make_data=_circles,
+             make_model=lambda: MLP(2, 2), default_steps=500, default_lr=0.01,
+             default_beta3=63.0, default_batch=None, input_2d=True),
+        Task(key="spirals", name="Spirals (MLP)", description="Two interleaved spirals: the "
+             "hardest 2-D set here.", n_classes=2, make_data=_spirals,
+             make_model=lambda: MLP(2, 2, width=48), default_steps=800, default_lr=0.01,
+             default_beta3=160.0, default_batch=None, input_2d=True),
+        Task(key="blobs", name="Gaussian blobs (MLP)", description="Four overlapping "
+             "clusters, four classes.", n_classes=4, make_data=_blobs,
+             make_model=lambda: MLP(2, 4), default_steps=400, default_lr=0.01,
+             default_beta3=21.0, default_batch=None, input_2d=True),
+        Task(key="digits", name="8×8 digits (CNN)", description="scikit-learn's bundled "
+             "handwritten digits with a small convolutional network.", n_classes=10,
+             make_data=_digits, make_model=lambda: SmallCNN(10), default_steps=300,
+             default_lr=0.003, default_beta3=5.9, default_batch=128),
+        Task(key="teacher", name="Teacher regression (MLP, MSE)", description="Fit a fixed "
+             "random tanh network with a wider one under mean squared error: the classic "
+             "edge-of-stability setup.", n_classes=1, make_data=_teacher,
+             make_model=lambda: MLP(5, 1, width=32), default_steps=600, default_lr=0.003,
+             default_beta3=1.0, default_batch=None, loss="mse"),
+        Task(key="modadd", name=f"a + b mod {MOD_P} (transformer)", description="Modular "
+             "addition with a one-block transformer: tokens a, b and '=' in, (a + b) mod p "
+             "out. In these few hundred steps it memorises the training pairs (train loss "
+             "near 0) while validation accuracy stays far below the training accuracy: "
+             "generalising (\"grokking\") takes thousands of steps with weight decay. Read it "
+             "as a training-loss race, not as generalisation.", n_classes=MOD_P,
+             make_data=_modular_addition, make_model=TinyTransformer, default_steps=600,
+             default_lr=0.003, default_beta3=24.0, default_batch=None),
+        Task(key="lm", name="Language model (char transformer)", description="Next-character "
+             "prediction on 270 KB of Python standard-library docstrings (shipped with the "
+             f"package) with a 2-layer causal transformer, d = 64, context {lm.CONTEXT}. "
+             "Validation loss in nats per character, and perplexity.",
+             n_classes=lm.VOCAB_SIZE, make_data=_from_split(lm.make_split),
+             make_model=lm.CharTransformer, default_steps=LM_STEPS, default_lr=LM_LR,
+             default_beta3=LM_BETA3, default_batch=LM_BATCH, loss="next_char",
              objective=lm.objective, evaluate=lm.evaluate,
              eval_keys=("train_loss", "val_loss", "val_ppl"), outputs=lm.outputs,
-             sharpness_samples=LM_SHARP,
-             default_sharpness_every=0, loss_limit=50.0),
-        Task("gflownet", "GFlowNet on an 8×8 grid (TB)", "A policy learns to sample the cells "
-             "of an 8×8 grid in proportion to a reward with four modes, by trajectory "
-             "balance: actions x+1, y+1, x+2, y+2 and stop from (0, 0). Validation: TB loss "
-             "on fixed paths, and the L1 distance to the true distribution.",
-             gflownet.STOP + 1, _from_split(gflownet.make_split), gflownet.GridPolicy,
-             GFN_STEPS, GFN_LR, GFN_BETA3, None, loss="trajectory_balance",
-             objective=gflownet.objective, evaluate=gflownet.evaluate,
-             eval_keys=("train_loss", "val_loss", "val_l1"), outputs=gflownet.outputs,
-             sharpness=False, sharpness_note="its loss is on trajectories the policy samples "
-             "itself, so the batch moves with the weights and a Hessian of it means little",
-             default_sharpness_every=0, loss_limit=1e4),
-        Task("imagegen", "Image generation (flow matching)", "Flow matching on the 8×8 "
-             "digits: an MLP learns the velocity from noise to a digit of a given class; "
-             "samples drawn by Euler steps at the end.", imagegen.N_CLASSES,
-             _from_split(imagegen.make_split), imagegen.FlowMLP, IG_STEPS, IG_LR, IG_BETA3,
-             IG_BATCH, loss="flow_matching", objective=imagegen.objective,
-             evaluate=imagegen.evaluate, eval_keys=("train_loss", "val_loss"),
-             outputs=imagegen.outputs, default_sharpness_every=0, loss_limit=1e3),
+             sharpness_samples=LM_SHARP, default_sharpness_every=0, loss_limit=50.0,
+             panels=(("loss", "training loss (batch)", "log"),
+                     ("val_ppl", "validation perplexity", "log"), *DYNAMICS),
+             without_sharpness=("val_loss", "validation loss (nats/char)", "log"),
+             output_view="generation"),
+        Task(key="gflownet", name="GFlowNet on an 8×8 grid (TB)", description="A policy "
+             "learns to sample the cells of an 8×8 grid in proportion to a reward with four "
+             "modes, by trajectory balance: actions x+1, y+1, x+2, y+2 and stop from (0, 0). "
+             "Validation: TB loss on fixed paths, and the L1 distance to the true "
+             "distribution.", n_classes=gflownet.STOP + 1,
+             make_data=_from_split(gflownet.make_split), make_model=gflownet.GridPolicy,
+             default_steps=GFN_STEPS, default_lr=GFN_LR, default_beta3=GFN_BETA3,
+             default_batch=None, loss="trajectory_balance", objective=gflownet.objective,
+             evaluate=gflownet.evaluate, eval_keys=("train_loss", "val_loss", "val_l1"),
+             outputs=gflownet.outputs, sharpness=False, sharpness_note="its loss is on "
+             "trajectories the policy samples itself, so the batch moves with the weights "
+             "and a Hessian of it means little", default_sharpness_every=0, loss_limit=1e4,
+             panels=(("loss", "TB loss (batch)", "log"),
+                     ("val_loss", "validation TB loss", "log"),
+                     ("val_l1", "L1 to the true distribution", "log"), *DYNAMICS[:2]),
+             without_sharpness=DYNAMICS[2], output_view="distribution",
+             batch_note="Here a batch is the number of trajectories the policy samples "
+             "(at most 64)."),
+        Task(key="imagegen", name="Image generation (flow matching)", description="Flow "
+             "matching on the 8×8 digits: an MLP learns the velocity from noise to a digit "
+             "of a given class; samples drawn by Euler steps at the end.",
+             n_classes=imagegen.N_CLASSES, make_data=_from_split(imagegen.make_split),
+             make_model=imagegen.FlowMLP, default_steps=IG_STEPS, default_lr=IG_LR,
+             default_beta3=IG_BETA3, default_batch=IG_BATCH, loss="flow_matching",
+             objective=imagegen.objective, evaluate=imagegen.evaluate,
+             eval_keys=("train_loss", "val_loss"), outputs=imagegen.outputs,
+             default_sharpness_every=0, loss_limit=1e3,
+             panels=(("loss", "training loss (batch)", "log"),
+                     ("val_loss", "validation loss", "log"), *DYNAMICS),
+             without_sharpness=("train_loss", "training loss (fixed noise)", "log"),
+             output_view="samples"),
     ]
 }  # fmt: skip
 

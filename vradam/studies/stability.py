@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vradam.sim.optimizers import REGISTRY, OptimizerSpec, gate, get_info, linear_threshold
+
 CONVERGED, BOUNDED, DIVERGED, SLOW = 0, 1, 2, 3
 CLASS_NAMES = {
     CONVERGED: "converged",
@@ -26,21 +28,91 @@ CLASS_NAMES = {
     DIVERGED: "diverged",
     SLOW: "still converging (too few steps)",
 }
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A named 1-D configuration of a registered optimizer: its record's update on ½Lx²."""
+
+    key: str  # the optimizer record
+    label: str
+    gate: bool = True  # False: β3 = 0 (the record's update with the gate off)
+
+
+# the maps' named configurations; any registered optimizer's key is a kind as well
 KINDS = {
-    "gd": "GD",
-    "heavy_ball": "heavy ball (torch SGD momentum)",
-    "ema": "EMA momentum (VRMomentum, β₃ = 0)",
-    "vrmomentum": "VRMomentum",
+    "gd": Kind("gd", "GD"),
+    "momentum": Kind("momentum", "heavy ball (torch SGD momentum)"),
+    "ema": Kind("vrmomentum", "EMA momentum (VRMomentum, β₃ = 0)", gate=False),
+    "vrmomentum": Kind("vrmomentum", "VRMomentum"),
 }
+# a map's β is the decay of the record's velocity: the first of these it has
+DECAY_NAMES = ("momentum", "beta1")
+
+
+def kind_spec(kind: str, beta: float, beta3: float = 0.0, alpha1: float = 10.0) -> OptimizerSpec:
+    """The optimizer spec of ``kind`` with velocity decay β (and the gate's β3, α1)."""
+    if kind not in KINDS and kind not in REGISTRY:
+        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)} or an optimizer key")
+    k = KINDS.get(kind) or Kind(kind, REGISTRY[kind].name)
+    info = get_info(k.key)
+    names = {hp.name for hp in info.hyperparams}
+    decay = [n for n in DECAY_NAMES if n in names]
+    values = {decay[0]: beta} if decay else {}
+    if info.velocity_regularized:
+        values.update(beta3=beta3 if k.gate else 0.0, alpha1=alpha1)
+    if "weight_decay" in names:
+        values["weight_decay"] = 0.0
+    return OptimizerSpec(k.key, values)
+
+
+class Recurrence:
+    """A record's update on ½Lx², vectorised over cells: the engine's unified form
+    (vradam.sim.optimizers.Coefficients) on a scalar, step by step. ``step`` takes and
+    returns the state (x, v, m); ``rate`` is the step size it used (η_t, gated)."""
+
+    def __init__(self, spec: OptimizerSpec, steps: int) -> None:
+        self.c = spec.coefficients(np.ones(max(int(steps), 1)))
+        self.velocity = spec.info.velocity_state is not None or spec.info.velocity_regularized
+        self.moment = bool(self.c.b2.any())
+
+    def limit(self) -> float:
+        """The largest stable α0·L once the coefficients have settled (docs/theory.md §2)."""
+        c = self.c
+        return float(linear_threshold(1.0, c.c1[-1], c.c2[-1], c.a1[-1], c.b1[-1]))
+
+    def step(self, t, x, v, m, eta, L):
+        c = self.c
+        g = L * x
+        if c.wd_l2[t]:
+            g = g + c.wd_l2[t] * x
+        if self.velocity:
+            v_new = c.a1[t] * v + c.b1[t] * g
+            same = c.c1[t] == c.a1[t] and c.c2[t] == c.b1[t]  # the direction is the new v
+            num = v_new if same else c.c1[t] * v + c.c2[t] * g
+            v = v_new
+        else:
+            num = c.c2[t] * g
+        if self.moment:
+            m = c.a2[t] * m + c.b2[t] * (g * g)
+            num = num / (np.sqrt(c.c3[t] * m) + c.e[t])
+        elif c.e[t] != 1:
+            num = num / c.e[t]
+        if c.sign:
+            num = np.sign(num)
+        rate = eta * c.lr[t]
+        if c.beta3[t]:
+            rate = gate(rate, v * v, c.beta3[t], c.alpha1[t])
+        if c.wd_dec[t]:
+            num = num + c.wd_dec[t] * x
+        return x - rate * num, v, m, rate
 
 
 def theory_limit(kind: str, beta: float) -> float:
-    """The largest stable α0·L on a quadratic (docs/theory.md §2): 2, 2(1+μ), 2(1+β)/(1−β)."""
-    if kind == "gd":
-        return 2.0
-    if kind == "heavy_ball":
-        return 2 * (1 + beta)
-    return 2 * (1 + beta) / (1 - beta)  # EMA momentum; VRMomentum's α0 line
+    """The largest stable α0·L on a quadratic (docs/theory.md §2), from the record's
+    coefficients: 2 (GD), 2(1+μ) (heavy ball), 2(1+β)/(1−β) (EMA momentum; VRMomentum's
+    α0 line, where the gate is released)."""
+    return Recurrence(kind_spec(kind, beta), 1).limit()
 
 
 @dataclass
@@ -60,18 +132,16 @@ class MomentumMap:
         """(C, A) True where α0·L < the line: where the theory promises convergence."""
         return self.curvatures[:, None] * self.lrs[None, :] < self.limit
 
+    @property
+    def gated(self) -> bool:
+        """Whether the map's optimizer has the velocity gate on (β3 > 0)."""
+        k = KINDS.get(self.kind) or Kind(self.kind, REGISTRY[self.kind].name)
+        return k.gate and get_info(k.key).velocity_regularized and self.settings["beta3"] > 0
 
-def _step(kind, x, v, eta, L, beta, beta3, alpha1):
-    """One update of ``kind`` on ½Lx² (arrays broadcast): returns (x, v, rate used)."""
-    g = L * x
-    if kind == "gd":
-        return x - eta * g, v, eta
-    if kind == "heavy_ball":
-        v = beta * v + g  # torch: buf ← μ·buf + g (first step buf = g)
-        return x - eta * v, v, eta
-    v = beta * v + (1 - beta) * g
-    rate = eta / (1 + np.minimum(beta3 * v * v, alpha1)) if kind == "vrmomentum" else eta
-    return x - rate * v, v, rate
+
+def _recurrence(kind: str, settings: dict, steps: int) -> Recurrence:
+    spec = kind_spec(kind, settings["beta"], settings["beta3"], settings["alpha1"])
+    return Recurrence(spec, steps)
 
 
 def momentum_map(
@@ -79,12 +149,12 @@ def momentum_map(
     steps: int = 400, x0: float = 1.0, tol: float = 1e-6, blowup: float = 1e8,
 ) -> MomentumMap:  # fmt: skip
     """Run ``kind`` from x0 on ½Lx² for every (L, α0) of the grid at once."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    settings = dict(beta=beta, beta3=beta3, alpha1=alpha1, steps=steps, x0=x0, tol=tol)
+    run = _recurrence(kind, settings, steps)
     lrs = np.asarray(lrs, dtype=np.float64)
     L = np.asarray(curvatures, dtype=np.float64)[:, None]
     x = np.full((L.shape[0], lrs.size), float(x0))
-    v = np.zeros_like(x)
+    v, m = np.zeros_like(x), np.zeros_like(x)
     eta = np.broadcast_to(lrs, x.shape)
     dead = np.zeros(x.shape, dtype=bool)
     last_big = np.full(x.shape, -1)
@@ -94,7 +164,7 @@ def momentum_map(
     late = range(int(0.9 * steps), steps)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            x, v, _ = _step(kind, x, v, eta, L, beta, beta3, alpha1)
+            x, v, m, _ = run.step(t, x, v, m, eta, L)
             mag = np.abs(x) + np.abs(v)
             dead |= ~np.isfinite(mag) | (mag > blowup * abs(x0))
             last_big = np.where(mag >= tol * abs(x0), t, last_big)
@@ -110,9 +180,7 @@ def momentum_map(
         dead, DIVERGED, np.where(converged, CONVERGED, np.where(decaying, SLOW, BOUNDED))
     )
     steps_to_tol = np.where(converged, last_big + 1, -1)
-    settings = dict(beta=beta, beta3=beta3, alpha1=alpha1, steps=steps, x0=x0, tol=tol)
-    return MomentumMap(kind, lrs, L[:, 0], classes, steps_to_tol, final,
-                       theory_limit(kind, beta), settings)  # fmt: skip
+    return MomentumMap(kind, lrs, L[:, 0], classes, steps_to_tol, final, run.limit(), settings)
 
 
 @dataclass
@@ -132,14 +200,13 @@ def trace_1d(
     alpha1: float = 10.0, steps: int = 400, x0: float = 1.0,
 ) -> Trace1D:  # fmt: skip
     """The run of one cell of :func:`momentum_map`, step by step (the same recurrence)."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+    run = _recurrence(kind, dict(beta=beta, beta3=beta3, alpha1=alpha1), steps)
     xs, vs, rates = np.empty(steps + 1), np.empty(steps + 1), np.empty(steps)
-    x, v = float(x0), 0.0
+    x, v, m = float(x0), 0.0, 0.0
     xs[0], vs[0] = x, v
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            x, v, rate = _step(kind, x, v, lr, curvature, beta, beta3, alpha1)
+            x, v, m, rate = run.step(t, x, v, m, lr, curvature)
             xs[t + 1], vs[t + 1], rates[t] = x, v, rate
     return Trace1D(kind, float(lr), float(curvature), xs, vs, rates)
 
@@ -214,19 +281,20 @@ def _long_run(kind, lrs, L, settings, steps, *, x0=None, tail=96, max_period=32)
     n = lrs.size
     x, v = np.full(n, x0), np.zeros(n)
     converged, diverged = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    m = np.zeros(n)
     hist = np.zeros((tail, n))
     tol = settings["tol"] * abs(x0)
-    args = (settings["beta"], settings["beta3"], settings["alpha1"])
+    run = _recurrence(kind, settings, steps)
     active, t = np.arange(n), 0
     with np.errstate(over="ignore", invalid="ignore"):
         while t < steps and active.size:
-            xa, va, la, ca = x[active], v[active], lrs[active], L[active]
+            xa, va, ma, la, ca = x[active], v[active], m[active], lrs[active], L[active]
             for _ in range(min(CHECKPOINT, steps - t)):
-                xa, va, _ = _step(kind, xa, va, la, ca, *args)
+                xa, va, ma, _ = run.step(t, xa, va, ma, la, ca)
                 if t >= steps - tail:
                     hist[t - (steps - tail), active] = xa
                 t += 1
-            x[active], v[active] = xa, va
+            x[active], v[active], m[active] = xa, va, ma
             mag = np.abs(xa) + np.abs(va)
             dead = ~np.isfinite(mag) | (mag > 1e8 * abs(x0))
             done = ~dead & (mag < tol)
@@ -244,20 +312,21 @@ def _long_run(kind, lrs, L, settings, steps, *, x0=None, tail=96, max_period=32)
 
 
 def below_line_failures(m: MomentumMap, *, steps: int = BELOW_LINE_STEPS) -> BelowLine:
-    """Rerun the VRMomentum cells below the line that did not converge, for ``steps``."""
-    if m.kind != "vrmomentum":
-        raise ValueError("below-the-line failures are measured on a VRMomentum map")
+    """Rerun the gated map's cells below the line that did not converge, for ``steps``,
+    beside the same optimizer with the gate off (β3 = 0)."""
+    if not m.gated:
+        raise ValueError("below-the-line failures are measured on a gated (VRMomentum) map")
     st = m.settings
     rows, cols = np.nonzero(m.below_line & (m.classes != CONVERGED))
     lrs, L = m.lrs[cols], m.curvatures[rows]
-    conv, div, amp, period = _long_run("vrmomentum", lrs, L, st, steps)
-    ema_conv, *_ = _long_run("ema", lrs, L, st, steps, max_period=1)
+    conv, div, amp, period = _long_run(m.kind, lrs, L, st, steps)
+    ema_conv, *_ = _long_run(m.kind, lrs, L, {**st, "beta3": 0.0}, steps, max_period=1)
     fail = ~conv & ~div
     f = np.flatnonzero(fail)
 
     def fails(lr_factor: float = 1.0, x0: float | None = None) -> np.ndarray:
         out = np.zeros(lrs.size, dtype=bool)
-        c, d, *_ = _long_run("vrmomentum", lrs[f] * lr_factor, L[f], st, steps, x0=x0,
+        c, d, *_ = _long_run(m.kind, lrs[f] * lr_factor, L[f], st, steps, x0=x0,
                              max_period=1)  # fmt: skip
         out[f] = ~c & ~d
         return out

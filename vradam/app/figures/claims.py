@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vradam.app.figures.common import as_list
+from vradam.app.figures.arrays import as_list
 
 # Okabe–Ito: vermillion where the claim fails, through white, to blue where it holds.
 HOLDS_SCALE = [[0.0, "#D55E00"], [0.5, "#F7F7F7"], [1.0, "#0072B2"]]

@@ -13,17 +13,10 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.common import (
-    GRID_COLOR,
-    as_list,
-    assign_colors,
-    band_traces,
-    line_trace,
-    log_range,
-    log_ticks,
-    panel_label,
-    sig_list,
-)
+from vradam.app.figures.arrays import as_list, sig_list
+from vradam.app.figures.colors import GRID_COLOR, assign_colors
+from vradam.app.figures.ticks import log_range, log_ticks
+from vradam.app.figures.traces import band_traces, line_trace, panel_label
 from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies.eos import EDGE_TOLERANCE, MATCHED_LABEL, EoSResult, Series
 

@@ -19,7 +19,7 @@ import re
 import plotly.io as pio
 import plotly.tools
 
-from vradam.app.figures.common import optimizer_dashes
+from vradam.app.figures.colors import optimizer_dashes
 
 TRUSTED = "vradam.app.figures"  # layout.meta of a schema-checked figure
 PRESENTER = TRUSTED + " presenter"  # the same, styled for the presenter view
@@ -63,7 +63,7 @@ def _entity(m: re.Match) -> str:
 def finish(fig: dict) -> dict:
     """What every figure gets before it is shown or exported (in place): its strings
     escaped (:func:`plain_text`) and each optimizer's line pattern
-    (:func:`~vradam.app.figures.common.optimizer_dashes`)."""
+    (:func:`~vradam.app.figures.colors.optimizer_dashes`)."""
     return optimizer_dashes(plain_text(fig))
 
 

@@ -7,26 +7,18 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.common import (
-    GRID_COLOR,
-    animation_controls,
-    as_list,
-    band_traces,
-    line_trace,
-    log_range,
-    log_ticks,
-    panel_label,
-    rgba,
-    text_color,
-)
+from vradam.app.figures.animation import animation_controls
+from vradam.app.figures.arrays import as_list
+from vradam.app.figures.colors import GRID_COLOR, rgba, text_color
+from vradam.app.figures.ticks import log_range, log_ticks
+from vradam.app.figures.traces import band_traces, line_trace, panel_label
+from vradam.studies.networks import DYNAMICS, SHARPNESS_PANEL
 
 PANELS = [
     ("loss", "training loss (batch)", "log"),
     ("val_acc", "validation accuracy", "linear"),
-    ("effective_lr", "effective LR η_t", "log"),
-    ("velocity_sq_norm", "‖v‖² (gradient² for GD, RMSprop)", "log"),
-    ("grad_norm", "gradient norm", "log"),
-    ("sharpness", "sharpness vs threshold (dotted)", "log"),
+    *DYNAMICS,
+    SHARPNESS_PANEL,
 ]
 
 
@@ -394,36 +386,6 @@ def figure2_figure(
 
 
 # --------------------------------------------------------------------------- the paper's tasks
-
-_DYNAMICS = PANELS[2:5]  # η_t, ‖v‖², gradient norm
-_SHARPNESS = PANELS[5]
-# Six panels per task: its own metrics first; the last panel is the sharpness when it is
-# measured, else the named replacement.
-_TASK_PANELS = {
-    "lm": (
-        [("loss", "training loss (batch)", "log"),
-         ("val_ppl", "validation perplexity", "log"), *_DYNAMICS],
-        ("val_loss", "validation loss (nats/char)", "log"),
-    ),
-    "gflownet": (
-        [("loss", "TB loss (batch)", "log"), ("val_loss", "validation TB loss", "log"),
-         ("val_l1", "L1 to the true distribution", "log"), *_DYNAMICS[:2]],
-        _DYNAMICS[2],
-    ),
-    "imagegen": (
-        [("loss", "training loss (batch)", "log"), ("val_loss", "validation loss", "log"),
-         *_DYNAMICS],
-        ("train_loss", "training loss (fixed noise)", "log"),
-    ),
-}  # fmt: skip
-
-
-def task_panels(task: str, sharpness: bool) -> list[tuple[str, str, str]] | None:
-    """The training figure's panels for one of the paper's tasks (None: the default)."""
-    if task not in _TASK_PANELS:
-        return None
-    panels, instead = _TASK_PANELS[task]
-    return [*panels, _SHARPNESS if sharpness else instead]
 
 
 def _panel(z, title: str, color: str, height: int, bg: str = "white", **heatmap) -> dict:

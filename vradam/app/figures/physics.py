@@ -6,22 +6,10 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.common import (
-    GRID_COLOR,
-    animation_controls,
-    as_list,
-    cursor_style,
-    frame_steps,
-    line_trace,
-    log_range,
-    log_ticks,
-    map_axes,
-    map_base,
-    map_digits,
-    panel_label,
-    sig_list,
-    thinning_stride,
-)
+from vradam.app.figures.animation import animation_controls, frame_steps
+from vradam.app.figures.arrays import as_list, sig_list, thinning_stride
+from vradam.app.figures.colors import GRID_COLOR
+from vradam.app.figures.maps import map_axes, map_base, map_digits
 from vradam.app.figures.panels import (
     AXIS_TITLE,
     TICKS,
@@ -30,6 +18,8 @@ from vradam.app.figures.panels import (
     legend_height,
     stack,
 )
+from vradam.app.figures.ticks import log_range, log_ticks
+from vradam.app.figures.traces import cursor_style, line_trace, panel_label
 from vradam.studies.physics import Motion
 
 MOTION_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7"]

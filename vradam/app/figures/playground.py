@@ -7,8 +7,8 @@ contour lines are static Scatter traces, and frames (plain dicts, at most ~120)
 move only the heads, the velocity arrows and one cursor per panel. Figures use
 Unicode, never LaTeX (MathJax is not available offline).
 
-What a rerun sends is kept small (issue 15: ≤ 0.3 MB for the default race): long arrays
-are base64 float32 typed arrays (:func:`packed`), panels give their steps as ``x0``/``dx``
+What a rerun sends is kept small (≤ 0.3 MB for the default race, bench_server.py): long
+arrays are base64 float32 typed arrays (:func:`packed`), panels give their steps as ``x0``/``dx``
 instead of arrays, frames carry only what moves (cursors only their x), and the number
 of frames shrinks when a setup has many runs.
 """
@@ -20,24 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vradam.app.figures.common import (
-    GRID_COLOR,
-    MINIMUM_STAR,
-    PACK_MIN,
-    animation_controls,
-    as_list,
-    cursor_style,
-    frame_steps,
-    log_range,
-    log_ticks,
-    map_axes,
-    map_base,
-    map_digits,
-    packed,
-    panel_label,
-    start_marker,
-    thinning_stride,
-)
+from vradam.app.figures.animation import animation_controls, frame_steps
+from vradam.app.figures.arrays import PACK_MIN, as_list, packed, thinning_stride
+from vradam.app.figures.colors import GRID_COLOR, MINIMUM_STAR
+from vradam.app.figures.maps import map_axes, map_base, map_digits, start_marker
+from vradam.app.figures.ticks import log_range, log_ticks
+from vradam.app.figures.traces import cursor_style, panel_label
 
 PANELS = [
     ("loss", "loss"),
@@ -678,6 +666,16 @@ def race_figure(
 # ----------------------------------------------------------------------------- 3-D view
 
 SURFACE_SCALE = [[0.0, "#ffffff"], [0.5, "#dee4ec"], [1.0, "#96a2b6"]]  # the map's ramp
+
+
+def final_state_figure(fig: dict) -> dict:
+    """A static copy of the race showing its last frame (no animation controls)."""
+    last = fig["frames"][-1]
+    data = list(fig["data"])
+    for index, trace in zip(last["traces"], last["data"]):
+        data[index] = {**data[index], **trace}  # a frame holds what moves (a cursor: its x)
+    layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
+    return {"data": data, "layout": layout}
 
 
 def _height_transform(ls, Z: np.ndarray):

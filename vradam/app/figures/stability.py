@@ -6,7 +6,9 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.common import EXTRA_COLORS, as_list, log_ticks, minima_trace, sig_list
+from vradam.app.figures.arrays import as_list, sig_list
+from vradam.app.figures.colors import EXTRA_COLORS
+from vradam.app.figures.maps import minima_trace
 from vradam.app.figures.panels import (
     AXIS_TITLE,
     COLORBAR,
@@ -18,6 +20,7 @@ from vradam.app.figures.panels import (
     stack,
     wrap,
 )
+from vradam.app.figures.ticks import log_ticks
 from vradam.studies import stability as S
 
 CONVERGED_SCALE = [[0, "#08519c"], [1, "#c6dbef"]]  # fast (dark) → slow (light)
@@ -186,7 +189,7 @@ def _failure_layer(m: S.MomentumMap, below: S.BelowLine, example: int, axes: dic
 # panel titles that fit a third of a 1024 px screen (S.KINDS has the long names)
 PANEL_TITLES = {
     "gd": "GD",
-    "heavy_ball": "heavy ball<br>(torch SGD momentum)",
+    "momentum": "heavy ball<br>(torch SGD momentum)",
     "ema": "EMA momentum<br>(VRMomentum, β₃ = 0)",
     "vrmomentum": "VRMomentum",
 }
@@ -241,7 +244,7 @@ def momentum_maps_figure(
         layout[f"yaxis{s}"]["showticklabels"] = label
         axes = dict(xaxis=f"x{s}", yaxis=f"y{s}")
         data += _momentum_panel(m, colorbar if i == 0 else None, axes)
-        if below is not None and m.kind == "vrmomentum":
+        if below is not None and m.gated:
             data += _failure_layer(m, below, example, axes)
         title = f"{PANEL_TITLES[m.kind]}<br><sup>dashed: α₀·L = {m.limit:.3g}</sup>"
         _panel_title(layout, s, title, font=dict(size=13))

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import optuna
 from optuna.trial import TrialState
 
-from vradam.app.figures.common import GRID_COLOR, KEY_COLORS
+from vradam.app.figures.colors import GRID_COLOR, KEY_COLORS
 from vradam.sim.optimizers import REGISTRY
 
 SYMBOLS = {"lr": "α₀", "beta3": "β₃", "alpha1": "α₁", "momentum": "μ"}

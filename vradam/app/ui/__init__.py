@@ -4,6 +4,6 @@ Pages stay thin: they call a ``*_controls()`` helper that reads widgets and retu
 a frozen config, a cached pure computation, and a ``show_*`` helper.
 """
 
-from vradam.app.ui.common import apply_style
+from vradam.app.ui.style import apply_style
 
 __all__ = ["apply_style"]

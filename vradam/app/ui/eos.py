@@ -12,17 +12,12 @@ import numpy as np
 import streamlit as st
 
 from vradam.app.figures import eos as eosplots
-from vradam.app.figures.common import tick_label
+from vradam.app.figures.ticks import tick_label
 from vradam.app.summaries import eos_summary
-from vradam.app.ui.common import (
-    UrlField,
-    chart_summary,
-    fmt_value,
-    trusted,
-    url_state,
-    write_url,
-)
+from vradam.app.ui.charts import chart_summary, trusted
 from vradam.app.ui.screen import narrow_screen
+from vradam.app.ui.sliders import fmt_value
+from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.studies.eos import (
     EoSConfig,
     EoSResult,
@@ -158,7 +153,7 @@ def _edge_text(s, line: str, steps: int) -> str:
 
 def window_text(result: EoSResult) -> str:
     """VRAdam against Adam over the comparison window, one run; every number measured."""
-    a, v, m = (result.role(k) for k in ("adam", "vradam", "matched"))
+    a, v, m = result.role("adam"), result.role("vradam"), result.role("matched")
     start = result.window_start
     first, last = result.window
     n = last - first
@@ -264,7 +259,7 @@ def mlp_section(narrow: bool = False) -> None:
     (result,) = _mlp([config], "Training seed 0", chart, narrow, status)
     chart.plotly_chart(trusted(eosplots.eos_figure(result, narrow=narrow)), key="eos_mlp_fig")
     chart_summary(eos_summary(result))
-    gd, hb = result.role("gd"), result.role("heavy_ball")
+    gd, hb = result.role("gd"), result.role("momentum")
     adam, vr = result.role("adam"), result.role("vradam")
     st.markdown(
         f"**What to see** (seed 0, plotted). GD {_edge_text(gd, '2/η', config.steps)}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from vradam.app.lessons import HOLDS_AT, LESSONS, PAGES, Claim
-from vradam.app.ui.common import UrlField, trusted, url_state, write_url
+from vradam.app.ui.charts import trusted
+from vradam.app.ui.url_state import UrlField, url_state, write_url
 
 KEYS = tuple(LESSONS)
 FIELDS = [UrlField("lesson", KEYS[0], KEYS)]

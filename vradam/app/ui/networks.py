@@ -7,10 +7,6 @@ values a widget cannot take are dropped with one short warning each.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -18,22 +14,23 @@ import streamlit as st
 import torch
 
 from vradam.app.figures import networks as netplots
-from vradam.app.figures.common import assign_colors
+from vradam.app.figures.colors import assign_colors
+from vradam.app.networks import (
+    final_values,
+    labels_colors,
+    metric_summary,
+    records_csv,
+    records_json,
+    results_caption,
+    results_figure,
+    summary_rows,
+)
 from vradam.app.playground import check_widget_values
 from vradam.app.summaries import sweep_summary, training_summary
-from vradam.app.ui.common import (
-    UrlField,
-    chart_summary,
-    load_optimizers,
-    md_escape,
-    optimizer_editor,
-    quote,
-    set_hyperparam,
-    trusted,
-    url_state,
-    write_url,
-)
-from vradam.sim import export
+from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.markdown import md_escape, quote
+from vradam.app.ui.optimizer_editor import load_optimizers, optimizer_editor, set_hyperparam
+from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
 from vradam.studies import figure2, gflownet, imagegen, lm, training
 from vradam.studies.networks import TASKS, Task, default_optimizers, get_task
@@ -143,7 +140,7 @@ def _on_task_change() -> None:
 
 
 def _takes_task_lr(info: OptimizerInfo) -> bool:
-    return info.family == "adaptive"
+    return info.suggested_lr
 
 
 def _is_gated(info: OptimizerInfo) -> bool:
@@ -151,15 +148,16 @@ def _is_gated(info: OptimizerInfo) -> bool:
 
 
 def _new_values(key: str) -> dict:
-    """An added optimizer starts at the task's α0 (adaptive ones) or an SGD rate."""
+    """An added optimizer starts at the task's α0 (if its record takes a suggested rate),
+    at its record's network rate (SGD's scale), or at its defaults."""
     task, info = get_task(st.session_state["nt_task"]), REGISTRY[key]
     values = {}
     if _takes_task_lr(info):
         values["lr"] = task.default_lr
     if _is_gated(info):
         values["beta3"] = task.default_beta3
-    if info.family == "sgd":
-        values["lr"] = 0.05 if "momentum" in info.defaults else 0.3
+    if info.network_lr is not None:
+        values["lr"] = info.network_lr
     return values
 
 
@@ -210,12 +208,7 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
         key="nt_batch",
         persist_state="session",
         format_func=lambda b: BATCH_NAMES.get(b, b),
-        help=f"Task default: {task.default_batch or 'full batch'}."
-        + (
-            " Here a batch is the number of trajectories the policy samples (at most 64)."
-            if task.key == "gflownet"
-            else ""
-        ),
+        help=f"Task default: {task.default_batch or 'full batch'}. {task.batch_note}".strip(),
     )
     sb.number_input("seed", *SEED_BOUNDS, key="nt_seed", persist_state="session", step=1)
     sb.radio("seeds", [1, 3], key="nt_seeds", persist_state="session", horizontal=True,
@@ -258,25 +251,13 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
 # --------------------------------------------------------------------------- training
 
 
-def _labels_colors(config: TrainConfig):
-    specs = config.specs()
-    return [s.display_name for s in specs], assign_colors(specs)
-
-
-def _figure(runs, labels, colors, config: TrainConfig) -> dict:
-    """The training panels: the paper's tasks show their own metrics (perplexity, TB loss
-    and distance to the true distribution, flow-matching loss)."""
-    panels = netplots.task_panels(config.task, config.sharpness_every > 0)
-    return netplots.training_figure(runs, labels, colors, config.steps, panels=panels)
-
-
 def run_training(config: TrainConfig, n_seeds: int) -> None:
     """Train with live updates; results go to session state as they arrive (Stop keeps them)."""
     seeds = [config.seed + k for k in range(n_seeds)]
     runs: list[list[dict]] = []
     result = dict(config=config, seeds=seeds, runs=runs, done=False)
     st.session_state["nt_results"] = result
-    labels, colors = _labels_colors(config)
+    labels, colors = labels_colors(config)
     K = len(labels)
     status = st.empty()
     bar = st.progress(0.0)
@@ -293,116 +274,12 @@ def run_training(config: TrainConfig, n_seeds: int) -> None:
             done = s_index * config.steps + r["step"]
             bar.progress(min(1.0, done / total))
             status.caption(f"seed {seed}: step {r['step']} of {config.steps}")
-            fig = _figure(runs, labels, colors, config)
+            fig = results_figure(runs, labels, colors, config)
             chart.plotly_chart(trusted(fig), key=f"nt_live_{s_index}_{r['step']}")
     result["done"] = True
     status.empty()
     bar.empty()
     chart.empty()
-
-
-def summary_rows(result: dict) -> list[dict]:
-    config: TrainConfig = result["config"]
-    labels, _ = _labels_colors(config)
-    rows = []
-    for i, label in enumerate(labels):
-        finals = [final_records(run).get(i, {}) for run in result["runs"] if run]
-        diverged = sum(bool(f.get("diverged")) for f in finals)
-        row = {"optimizer": label}
-        task = get_task(config.task)
-        keys = task.evaluation_keys
-        columns = [("train_loss", "final train loss"), ("val_loss", "val loss")]
-        if task.evaluate is None:  # the default evaluation (regression: "—")
-            columns.append(("val_acc", "val accuracy"))
-        columns += [(k, name) for k, name in EXTRA_COLUMNS if k in keys]
-        for key, name in columns:
-            values = [f[key] for f in finals if key in f and not f.get("diverged")]
-            if values:
-                mean = float(np.mean(values))
-                row[name] = (
-                    f"{mean:.4g}"
-                    if len(values) == 1
-                    else (f"{mean:.4g} ± {float(np.std(values)):.2g}")
-                )
-            else:
-                row[name] = "—"
-        clips = [r["clip_active"] for run in result["runs"] for r in run
-                 if r["optimizer"] == i and "clip_active" in r]  # fmt: skip
-        row["clip active"] = f"{100 * np.mean(clips):.0f} % of steps" if clips else "—"
-        row["diverged"] = f"{diverged}/{len(finals)} runs" if diverged else "no"
-        rows.append(row)
-    return rows
-
-
-EXTRA_COLUMNS = [("val_ppl", "val perplexity"), ("val_l1", "val L1 to the true distribution")]
-
-
-def records_csv(result: dict) -> str:
-    buffer = io.StringIO()
-    extra = [k for k, _ in EXTRA_COLUMNS if k in get_task(result["config"].task).evaluation_keys]
-    fields = ["seed", "spec", "label", "step", "loss", "grad_norm", "effective_lr",
-              "velocity_sq_norm", "clip_active", "train_loss", "train_acc", "val_loss",
-              "val_acc", *extra, "sharpness", "sharpness_kind", "threshold",
-              "diverged"]  # fmt: skip
-    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for seed, run in zip(result["seeds"], result["runs"]):
-        for r in run:
-            writer.writerow({**r, "seed": seed})
-    return buffer.getvalue()
-
-
-def records_json(result: dict) -> str:
-    config: TrainConfig = result["config"]
-    meta = dict(task=config.task, optimizers=list(config.optimizers), steps=config.steps,
-                batch_size=config.batch_size, seeds=result["seeds"], device=config.device,
-                complete=result["done"], versions=export.versions())  # fmt: skip
-
-    def clean(r):
-        out = {}
-        for k, v in r.items():
-            if isinstance(v, np.ndarray | dict):  # decision boundaries, outputs, weights
-                continue
-            out[k] = None if isinstance(v, float) and not math.isfinite(v) else v
-        return out
-
-    runs = [[clean(r) for r in run] for run in result["runs"]]
-    return json.dumps(dict(meta=meta, runs=runs))
-
-
-def _metric_summary(records: list[dict], labels: list[str], task: Task) -> str:
-    """The paper's tasks: each optimizer's final perplexity or distribution distance."""
-    finals = final_records(records)
-    out = ""
-    for key, name in EXTRA_COLUMNS:
-        values = [f"{labels[i]} {r[key]:.4g}" for i, r in sorted(finals.items())
-                  if key in task.evaluation_keys and not r.get("diverged")]  # fmt: skip
-        if values:
-            out += f" Final {name}: " + ", ".join(values) + "."
-    return out
-
-
-def _results_caption(task: Task, config: TrainConfig) -> str:
-    same = "Same initial weights and the same batches for every optimizer"
-    if task.objective is not None:
-        same += " (and the same noise, times or sampled trajectories at each step)"
-    text = f"{same}. η_t is VRAdam's gated rate (others: their learning rate)"
-    if not task.sharpness:
-        return f"{text}. No sharpness here: {task.sharpness_note}."
-    if config.sharpness_every == 0:
-        return f"{text}. Sharpness is off: choose “sharpness every” in the sidebar to measure it."
-    samples = min(config.sharpness_samples, task.sharpness_samples or config.sharpness_samples)
-    return (
-        f"{text}; sharpness is λmax of the loss Hessian on up to {samples} training examples, "
-        "preconditioned (λmax(P^-½HP^-½)) for adaptive methods, against each optimizer's "
-        "stability threshold."
-    )
-
-
-def _finals(records: list[dict], key: str, n: int) -> list:
-    """Each optimizer's final value of ``key`` (None where it diverged)."""
-    finals = final_records(records)
-    return [finals.get(i, {}).get(key) for i in range(n)]
 
 
 def _in_columns(figures: list[dict], per_row: int, key: str) -> None:
@@ -417,7 +294,7 @@ def _in_columns(figures: list[dict], per_row: int, key: str) -> None:
 def show_distribution(result: dict, records: list[dict], labels, colors) -> None:
     """GFlowNet: the true distribution over the cells beside each optimizer's learned one."""
     config: TrainConfig = result["config"]
-    learned = _finals(records, "terminal_dist", len(labels))
+    learned = final_values(records, "terminal_dist", len(labels))
     true = gflownet.true_distribution()
     st.markdown(f"**Where each policy ends** (seed {config.seed}): the probability of "
                 "stopping at each cell, exact by dynamic programming over the grid.")  # fmt: skip
@@ -437,7 +314,7 @@ def show_distribution(result: dict, records: list[dict], labels, colors) -> None
 def show_samples(result: dict, records: list[dict], labels, colors) -> None:
     """Image generation: each optimizer's digits, drawn from the same noise."""
     config: TrainConfig = result["config"]
-    samples = _finals(records, "samples", len(labels))
+    samples = final_values(records, "samples", len(labels))
     per = imagegen.SAMPLES_PER_CLASS
     st.markdown(f"**Samples** (seed {config.seed}): {per} per digit, one digit per column "
                 f"(0 … 9), {imagegen.EULER_STEPS} Euler steps from the same noise for every "
@@ -453,7 +330,7 @@ GENERATE_DEFAULTS = dict(nt_prompt="def ", nt_gen_chars=300, nt_temperature=0.8)
 
 def _generate(result: dict, records: list[dict], labels: list[str]) -> None:
     ss = st.session_state
-    weights = _finals(records, "weights", len(labels))
+    weights = final_values(records, "weights", len(labels))
     prompt, seed = str(ss["nt_prompt"]), result["config"].seed
     n, temperature = int(ss["nt_gen_chars"]), float(ss["nt_temperature"])
     texts = []
@@ -499,13 +376,14 @@ def show_generation(result: dict, records: list[dict], labels, colors) -> None:
             st.code(shown["prompt"] + text, language=None, wrap_lines=True)
 
 
-PAPER_OUTPUTS = {"gflownet": show_distribution, "imagegen": show_samples,
-                 "lm": show_generation}  # fmt: skip
+# how each task's ``output_view`` (vradam.studies.networks.Task) is drawn
+OUTPUT_VIEWS = {"distribution": show_distribution, "samples": show_samples,
+                "generation": show_generation}  # fmt: skip
 
 
 def show_results(result: dict) -> None:
     config: TrainConfig = result["config"]
-    labels, colors = _labels_colors(config)
+    labels, colors = labels_colors(config)
     runs = [r for r in result["runs"] if r]
     if not runs:
         return
@@ -521,14 +399,14 @@ def show_results(result: dict) -> None:
             st.warning(f"{label} diverged at step {first} (non-finite loss or weights). "
                        "Try a smaller α₀.", icon="⚠️")  # fmt: skip
     task = get_task(config.task)
-    st.plotly_chart(trusted(_figure(runs, labels, colors, config)), key="nt_result_chart")
-    chart_summary(training_summary(runs[0], labels) + _metric_summary(runs[0], labels, task)
+    st.plotly_chart(trusted(results_figure(runs, labels, colors, config)), key="nt_result_chart")
+    chart_summary(training_summary(runs[0], labels) + metric_summary(runs[0], labels, task)
                   + (" (seed 0 of several)" if len(runs) > 1 else ""))  # fmt: skip
-    st.caption(_results_caption(task, config))
+    st.caption(results_caption(task, config))
     st.dataframe(summary_rows(result), hide_index=True, width="stretch")
-    if task.key in PAPER_OUTPUTS:
+    if task.output_view is not None:
         if any(r["step"] == config.steps for r in runs[0]):
-            PAPER_OUTPUTS[task.key](result, runs[0], labels, colors)
+            OUTPUT_VIEWS[task.output_view](result, runs[0], labels, colors)
         else:
             st.caption("Stopped before the end of the first seed: the final samples, "
                        "distributions or text come with a finished run.")  # fmt: skip
@@ -673,7 +551,7 @@ def _use_best_rates() -> None:
 
 def show_sweep(sweep: dict) -> None:
     config: TrainConfig = sweep["config"]
-    labels, colors = _labels_colors(config)
+    labels, colors = labels_colors(config)
     st.plotly_chart(trusted(netplots.sweep_figure(sweep["rows"], labels, colors)),
                     key="nt_sweep_chart")  # fmt: skip
     chart_summary(sweep_summary(sweep["rows"], labels))

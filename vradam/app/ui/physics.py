@@ -7,10 +7,11 @@ import streamlit as st
 
 import landscapes
 from vradam.app.figures import physics as physplots
-from vradam.app.figures.common import background
+from vradam.app.figures.maps import background
 from vradam.app.summaries import gate_summary, motion_summary, phase_summary
-from vradam.app.ui.common import UrlField, chart_summary, trusted, url_state, write_url
+from vradam.app.ui.charts import chart_summary, trusted
 from vradam.app.ui.screen import narrow_screen
+from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.studies.physics import gate_curves, integrate
 
 LANDSCAPES = ["himmelblau", "rosenbrock", "six_hump_camel", "quadratic", "ill_conditioned",

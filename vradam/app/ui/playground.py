@@ -4,32 +4,30 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 import landscapes
-from vradam.app import playground, stepthrough
+from vradam.app import playground
 from vradam.app.figures import playground as plots
-from vradam.app.figures.claims import claim_map
-from vradam.app.figures.common import assign_colors, background
 from vradam.app.figures.export import to_html, to_png
 from vradam.app.playground import MATCHED_LABEL, PlaygroundConfig
-from vradam.app.scenarios import SCENARIOS
 from vradam.app.summaries import race_summary
-from vradam.app.ui.common import (
-    chart_summary,
+from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.markdown import md_escape
+from vradam.app.ui.optimizer_editor import (
+    append_optimizer,
     entries,
     load_optimizers,
-    log_options,
-    md_escape,
-    opt_key,
     optimizer_editor,
-    presenter_on,
     set_hyperparam,
-    trusted,
 )
-from vradam.app.ui.common import fmt_value as _fmt
+from vradam.app.ui.playground_cache import cached_race_figure, cached_run, cached_surface_figure
+from vradam.app.ui.presenter import presenter_on
+from vradam.app.ui.scenarios import scenario_buttons, scenario_text
 from vradam.app.ui.screen import narrow_screen
+from vradam.app.ui.sliders import fmt_value as _fmt
+from vradam.app.ui.sliders import log_options
+from vradam.app.ui.stepthrough import step_through
 from vradam.sim import export, schedules
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
 
@@ -39,52 +37,6 @@ PANEL_LABELS = {"loss": "loss", "effective_lr": "η_t", "velocity_sq_norm": "‖
 VIEWS = {"2-D": "2-D", "3-D": "3-D"}
 CHART_HEIGHT = 560  # px, the race side by side
 PRESENTER_HEIGHT = 540  # px: with the toolbar above it, fits a 1024×768 projector
-# A config is a frozen record of primitives: its repr is its identity, and hashing that
-# one string is ~10× cheaper than Streamlit's generic hashing of the dataclass.
-_BY_REPR = {PlaygroundConfig: repr}
-
-
-# --------------------------------------------------------------------------- cached work
-
-
-@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=_BY_REPR)
-def cached_run(config: PlaygroundConfig):
-    return playground.run(config)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def cached_background(landscape_key, params, expression, domain) -> dict:
-    config = PlaygroundConfig(
-        landscape=landscape_key, landscape_params=params, expression=expression, domain=domain
-    )
-    return background(config.landscape_obj())
-
-
-@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_BY_REPR)
-def cached_race_figure(
-    config: PlaygroundConfig,
-    panels: tuple[str, ...] = plots.PANEL_NAMES,
-    layout: plots.RaceLayout | None = None,
-) -> dict:
-    ls = config.landscape_obj()
-    bg = cached_background(config.landscape, config.landscape_params, config.expression,
-                           config.domain)  # fmt: skip
-    trajectories = cached_run(config)
-    colors = assign_colors(config.specs())
-    return plots.race_figure(ls, trajectories, colors, bg, panels=panels, layout=layout)
-
-
-@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=_BY_REPR)
-def cached_surface_figure(config: PlaygroundConfig, height: int, narrow: bool = False) -> dict:
-    trajectories = cached_run(config)
-    colors = assign_colors(config.specs())
-    return plots.surface_figure(config.landscape_obj(), trajectories, colors, height=height,
-                                narrow=narrow)  # fmt: skip
-
-
-@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=_BY_REPR)
-def cached_replay(config: PlaygroundConfig, index: int):
-    return stepthrough.replay(config, index)
 
 
 # --------------------------------------------------------------------------- widgets
@@ -133,19 +85,6 @@ def _on_landscape_change() -> None:
     set_hyperparam(P, _is_gated, "beta3", ls.suggested_beta3)
 
 
-def _landscape_label(key: str, params: dict) -> str:
-    """The picker's name of a landscape; a parametrised one (the ravine) with the κ and θ its
-    sliders hold (``params``), not its record's defaults."""
-    if key == "custom":
-        return "Custom f(x, y)…"
-    if key in landscapes.FACTORIES:
-        try:
-            return landscapes.get(key, **params).name
-        except ValueError:
-            pass
-    return landscapes.REGISTRY[key].name
-
-
 def _new_values(key: str) -> dict:
     """An added optimizer starts at the landscape's suggested α0 (and β3 for VRAdam)."""
     config = st.session_state.get("pg_config")
@@ -166,7 +105,7 @@ def _new_values(key: str) -> dict:
 def _takes_suggested_lr(info: OptimizerInfo) -> bool:
     """The landscape's suggested α0 fits the adaptive optimizers and EMA momentum; SGD's
     and Lion's rates live on other scales, so they keep their records' defaults."""
-    return info.family in ("adaptive", "ema")
+    return info.suggested_lr
 
 
 def _is_gated(info: OptimizerInfo) -> bool:
@@ -190,7 +129,7 @@ def _pending_config() -> None:
     current = ss.get("pg_config")
     # A link opened in this session (a lesson's preset, a pasted URL) replaces the setup;
     # otherwise the URL is the one this page wrote for the current config.
-    linked = bool(query) and (current is None or query != _query_lists(current))
+    linked = bool(query) and (current is None or query != playground.query_lists(current))
     if "pg_initialized" not in ss or linked:
         config, warnings = PlaygroundConfig.from_query(query) if query else (PlaygroundConfig(), [])
         ss["pg_url_warnings"] = warnings
@@ -201,31 +140,11 @@ def _pending_config() -> None:
         _load(pending)
 
 
-def _on_scenario() -> None:
-    key = st.session_state.get("pg_scenario_pick")
-    if key in SCENARIOS:
-        st.session_state["pg_pending"] = SCENARIOS[key].config
-        st.session_state["pg_scenario"] = key
-
-
-def scenario_buttons() -> None:
-    st.pills(
-        "Scenarios: one click sets everything up",
-        list(SCENARIOS),
-        key="pg_scenario_pick",
-        persist_state="session",
-        format_func=lambda k: SCENARIOS[k].title,
-        on_change=_on_scenario,
-    )
-
-
-def playground_controls() -> tuple[PlaygroundConfig, str | None]:
-    """Sidebar widgets → a PlaygroundConfig (the last good one, with an error, if invalid)."""
-    _pending_config()
+def _landscape_controls() -> tuple[str, tuple, str, tuple, str | None]:
+    """The Landscape section → (key, params, expression, domain, error about the domain)."""
     ss = st.session_state
     sb = st.sidebar
     error = None
-
     sb.header("Landscape")
     keys = [*sorted(landscapes.REGISTRY, key=lambda k: landscapes.REGISTRY[k].name), "custom"]
     sliders = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])  # the ravine's κ, θ
@@ -235,7 +154,7 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         key="pg_landscape",
         persist_state="session",
         on_change=_on_landscape_change,
-        format_func=lambda k: _landscape_label(k, sliders),
+        format_func=lambda k: playground.landscape_label(k, sliders),
     )
     key = ss["pg_landscape"]
     params: tuple = ()
@@ -284,7 +203,13 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
                     "The domain needs xmin < xmax and ymin < ymax, each within "
                     f"±{playground.COORD_LIMIT:g}."
                 )
+    return key, params, expression, domain, error
 
+
+def _start_controls() -> None:
+    """The Start section: the chosen start, and a cloud or grid of starts around it."""
+    ss = st.session_state
+    sb = st.sidebar
     sb.header("Start")
     c1, c2 = sb.columns(2)
     lim = playground.COORD_LIMIT
@@ -323,6 +248,11 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
             persist_state="session",
         )
 
+
+def _optimizer_controls(key: str, params: tuple, expression: str, domain: tuple) -> list[str]:
+    """The Optimizers section: one α0 for all (optional) and the editor → spec strings."""
+    ss = st.session_state
+    sb = st.sidebar
     sb.header("Optimizers")
     sb.toggle("same α₀ for all", key="pg_same_lr_on", persist_state="session",
               help="Run every optimizer at one learning rate, for a fair comparison.")  # fmt: skip
@@ -343,8 +273,12 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         P, beta3_center=center, same_lr=float(ss["pg_same_lr"]) if ss["pg_same_lr_on"] else None,
         suggest=_suggest, new_values=_new_values, limit=playground.MAX_OPTIMIZERS,
     )  # fmt: skip
-    matched_slot = sb.container()  # filled below, once this run's config is known
+    return texts
 
+
+def _run_controls() -> None:
+    """The Run section: steps, gradient noise, seed and learning-rate schedule."""
+    sb = st.sidebar
     sb.header("Run")
     sb.slider("steps", *playground.STEPS_RANGE, key="pg_steps", persist_state="session", step=10)
     sb.number_input(
@@ -364,6 +298,12 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
         help="\n".join(f"{k}: {v}" for k, v in schedules.SCHEDULES.items()),
     )
 
+
+def _widget_config(landscape: tuple, texts: list[str], error: str | None):
+    """The widgets' values as a PlaygroundConfig → (config, error); on an error, the last
+    good config (or the default one)."""
+    ss = st.session_state
+    key, params, expression, domain = landscape
     start = (float(ss["pg_start_x"]), float(ss["pg_start_y"])) if ss["pg_start_custom"] else None
     try:
         config = PlaygroundConfig(
@@ -380,8 +320,19 @@ def playground_controls() -> tuple[PlaygroundConfig, str | None]:
     except ValueError as exc:
         error = str(exc)
         config = ss.get("pg_config") or PlaygroundConfig()
+    return config, error
 
-    ss["pg_config"] = config
+
+def playground_controls() -> tuple[PlaygroundConfig, str | None]:
+    """Sidebar widgets → a PlaygroundConfig (the last good one, with an error, if invalid)."""
+    _pending_config()
+    *landscape, error = _landscape_controls()
+    _start_controls()
+    texts = _optimizer_controls(*landscape)
+    matched_slot = st.sidebar.container()  # filled below, once this run's config is known
+    _run_controls()
+    config, error = _widget_config(tuple(landscape), texts, error)
+    st.session_state["pg_config"] = config
     with matched_slot:
         matched_control_button(config)
     return config, error
@@ -396,7 +347,7 @@ MATCHED_HELP = (
 
 def matched_control_button(config: PlaygroundConfig) -> None:
     """One click: "Adam at VRAdam's η" for the first VRAdam of the run on screen."""
-    vradams = [i for i, s in enumerate(config.specs()) if s.key == "vradam"]
+    vradams = [i for i, s in enumerate(config.specs()) if playground.has_matched_control(s)]
     if not vradams:
         return
     index = vradams[0]
@@ -422,12 +373,7 @@ def _add_matched(index: int) -> None:
         ss[f"{P}_notice"] = f"{md_escape(text)} is already in the race."
         return
     spec = OptimizerSpec.parse(text)
-    uid = ss.get(f"{P}_next_uid", 0)
-    ss[f"{P}_next_uid"] = uid + 1
-    for name, value in spec.hyperparams.items():
-        ss[opt_key(P, uid, name)] = float(value)
-    ss[opt_key(P, uid, "label")] = spec.label or ""
-    ss[f"{P}_opts"] = [*entries(P), dict(uid=uid, key=spec.key)]
+    append_optimizer(P, spec.key, spec.hyperparams, spec.label or "")
     rate = spec.hyperparams["lr"]
     ss[f"{P}_notice"] = (
         f"Added {spec.label}: α₀ = {rate:g}, VRAdam's mean η_t over this run from the chosen start."
@@ -441,35 +387,22 @@ def _start_moved() -> None:
 # --------------------------------------------------------------------------- main area
 
 
-def _query_lists(config: PlaygroundConfig) -> dict[str, list[str]]:
-    return {k: (v if isinstance(v, list) else [v]) for k, v in config.to_query().items()}
-
-
 def _sync_url(config: PlaygroundConfig) -> None:
     """Write the config to the URL (one update, replacing the history entry: see
-    ui.common.HISTORY_SCRIPT). The bare address stands for the default setup, so a first
+    ui.style.HISTORY_SCRIPT). The bare address stands for the default setup, so a first
     visit writes nothing."""
     query = {k: st.query_params.get_all(k) for k in st.query_params}
     if not query and config == PlaygroundConfig():
         return
-    if query != _query_lists(config):
+    if query != playground.query_lists(config):
         st.query_params.from_dict(config.to_query())
-
-
-def formula_latex(formula: str) -> str:
-    r"""``f(x, y) = …``; a long formula's ``\quad``-separated parts go on their own lines,
-    so that it fits its column on a 1280-pixel projector."""
-    parts = [p.strip().strip(",") for p in formula.split(r"\quad")]
-    if len(formula) <= 80 or len(parts) == 1:
-        return rf"f(x, y) = {formula}"
-    return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
 
 
 def landscape_header(config: PlaygroundConfig) -> None:
     ls = config.landscape_obj()
     left, right = st.columns([3, 2])
     with left:
-        st.latex(formula_latex(ls.formula))
+        st.latex(playground.formula_latex(ls.formula))
     right.markdown(f"**{md_escape(ls.name)}.** {ls.lesson}")
 
 
@@ -572,11 +505,7 @@ def results(config: PlaygroundConfig) -> None:
 def exports(config: PlaygroundConfig) -> None:
     trajectories = cached_run(config)
     stem = f"vradam-{config.landscape}"
-    meta = dict(
-        landscape=config.landscape, seed=config.seed, noise_std=config.noise,
-        schedule=config.schedule, optimizers=[str(s) for s in config.specs()],
-        playground=playground.config_dict(config), url_query=config.to_query(),
-    )  # fmt: skip
+    meta = playground.export_meta(config)
     c = st.columns(4)
     c[0].download_button("CSV (every step)", lambda: export.to_csv(trajectories, meta=meta),
                          file_name=f"{stem}.csv", mime="text/csv", on_click="ignore")  # fmt: skip
@@ -608,115 +537,8 @@ def exports(config: PlaygroundConfig) -> None:
 
 def png_bytes(config: PlaygroundConfig) -> bytes:
     """The race at its last step, as a PNG (Kaleido with the system Chromium)."""
-    fig = final_state_figure(cached_race_figure(config))
+    fig = plots.final_state_figure(cached_race_figure(config))
     return to_png(fig, width=1600, height=800, scale=1)
-
-
-def final_state_figure(fig: dict) -> dict:
-    """A static copy of the race showing its last frame (no animation controls)."""
-    last = fig["frames"][-1]
-    data = list(fig["data"])
-    for index, trace in zip(last["traces"], last["data"]):
-        data[index] = {**data[index], **trace}  # a frame holds what moves (a cursor: its x)
-    layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
-    return {"data": data, "layout": layout}
-
-
-def scenario_text(config: PlaygroundConfig) -> None:
-    """The loaded scenario's claim with its measured frequency, and where it holds."""
-    key = st.session_state.get("pg_scenario")
-    scenario = SCENARIOS.get(key) if key else None
-    if scenario is None or scenario.config != config:  # a link to a scenario shows it too
-        scenario = next((s for s in SCENARIOS.values() if s.config == config), None)
-    if scenario is None:
-        return
-    with st.spinner("Measuring the claim around this start…"):
-        claim, measured = scenario.claim(), scenario.measure()  # cached per process
-    st.info(f"**{scenario.title}.** {claim}", icon="👀")
-    with st.expander(f"Where the claim holds: {measured.count} of {measured.total} runs",
-                     expanded=True):  # fmt: skip
-        left, right = st.columns(2, vertical_alignment="center")
-        runs = measured.holds.shape[0] * measured.holds.shape[1]
-        fig = claim_map(measured.per_start(), measured.starts, config.start_point(), runs)
-        right.plotly_chart(trusted(fig), key="pg_claim_map",
-                           config={"displayModeBar": False})  # fmt: skip
-        with left:
-            st.markdown(
-                f"Each cell is a start near the preset one (ringed), run for "
-                f"{_runs_of(measured)}: blue where the claim held in all {runs} runs from that "
-                "start, vermillion where it held in none, the count where it held in some."
-            )
-            st.caption(f"How it is measured: {scenario.what}")
-        with right:
-            chart_summary(_map_summary(measured))
-
-
-def _runs_of(measured) -> str:
-    text = f"{_and(map(str, measured.horizons))} steps"
-    if measured.seeds:
-        text += f", {len(measured.seeds)} noise seeds each"
-    return text
-
-
-def _and(items) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _map_summary(measured) -> str:
-    per = measured.per_start()
-    every = int((per == 1).sum())
-    never = int((per == 0).sum())
-    return (
-        f"the claim held in all runs from {every} of {per.size} starts and in none from "
-        f"{never}; {measured.frequency:.0%} of all runs."
-    )
-
-
-def _step_by(delta: int, last: int) -> None:
-    ss = st.session_state
-    ss["pg_step_t"] = int(min(max(1, ss.get("pg_step_t", 1) + delta), last))
-
-
-@st.fragment
-def step_through(config: PlaygroundConfig, narrow: bool = False) -> None:
-    """One optimizer, one update at a time: its maths with the numbers, and the step on the map."""
-    ss = st.session_state
-    labels = [spec.display_name for spec in config.specs()]
-    T = config.steps
-    c = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
-    index = c[0].selectbox("optimizer", range(len(labels)), format_func=lambda i: labels[i],
-                           key="pg_step_opt", persist_state="session")  # fmt: skip
-    if not 1 <= ss.get("pg_step_t", 1) <= T:
-        ss["pg_step_t"] = 1
-    t = c[1].number_input(f"update t (1 … {T})", min_value=1, max_value=T, step=1,
-                          key="pg_step_t", persist_state="session")  # fmt: skip
-    c[2].button("◀ Back", on_click=_step_by, args=(-1, T), disabled=t <= 1, width="stretch")
-    c[3].button("Next ▶", on_click=_step_by, args=(1, T), disabled=t >= T, width="stretch")
-    r = cached_replay(config, index)
-    trajectories = cached_run(config)
-    ls = config.landscape_obj()
-    bg = cached_background(config.landscape, config.landscape_params, config.expression,
-                           config.domain)  # fmt: skip
-    colors = assign_colors(config.specs())
-    fig = plots.path_figure(ls, trajectories, colors, bg, highlight=(index, int(t) - 1),
-                            height=300 if narrow else 360, stacked=narrow)  # fmt: skip
-    st.plotly_chart(trusted(fig), key="pg_step_fig")
-    chart_summary(race_summary(trajectories, ls.min_value))
-    st.caption(
-        f"The black segment is update {t} of {md_escape(labels[index])}, from θ_{int(t) - 1} "
-        f"(white) to θ_{t}; the dot on the loss curve marks f(θ_{int(t) - 1}). Run 0 (the "
-        "chosen start); with noise, g_t includes the same seeded noise the run used."
-    )
-    if not np.all(np.isfinite(r.theta[int(t)])):
-        st.warning(f"The run is no longer finite at update {t}: it diverged earlier.")
-    lines = stepthrough.step_lines(r, int(t))
-    half = (len(lines) + 1) // 2
-    for col, part in zip(st.columns(2, gap="medium"), (lines[:half], lines[half:])):
-        with col:
-            for what, tex in part:
-                st.caption(what)
-                st.latex(tex)
 
 
 CAPTION_2D = (

@@ -19,8 +19,10 @@ from vradam.app.summaries import (
     switching_summary,
     trace_summary,
 )
-from vradam.app.ui.common import UrlField, chart_summary, md_escape, trusted, url_state, write_url
+from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.markdown import md_escape
 from vradam.app.ui.screen import narrow_screen
+from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.studies import stability as S
 
 # The URL holds every tab's settings (one source of bounds and options per control).
@@ -53,7 +55,7 @@ def _momentum_maps(beta, beta3, alpha1, steps, n):
     curvatures = np.geomspace(0.1, 100, n)
     return [
         S.momentum_map(kind, lrs, curvatures, beta=beta, beta3=beta3, alpha1=alpha1, steps=steps)
-        for kind in ("ema", "vrmomentum", "heavy_ball")
+        for kind in ("ema", "vrmomentum", "momentum")
     ]
 
 

@@ -11,15 +11,9 @@ import streamlit as st
 import torch
 
 from vradam.app.figures import tuning as tplots
-from vradam.app.ui.common import (
-    UrlField,
-    chart_summary,
-    md_escape,
-    quote,
-    trusted,
-    url_state,
-    write_url,
-)
+from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.markdown import md_escape, quote
+from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.sim.optimizers import REGISTRY
 from vradam.studies import tuning as T
 from vradam.studies.networks import TASKS, get_task
@@ -107,7 +101,8 @@ def _open(storage: str) -> None:
 
 
 def _name(key: str) -> str:
-    return REGISTRY[key].name + (" (SGD)" if key == "nesterov" else "")
+    info = REGISTRY[key]
+    return info.tuning.label or info.name
 
 
 def _parse_optimizers(text: str) -> tuple[list[str], list[str]]:
@@ -258,10 +253,17 @@ def _figures(storage: str, group: str, fingerprint: tuple) -> dict:
     """The run's figures; ``fingerprint`` (every trial's state and value) keys the cache."""
     config, studies = T.load_run(storage, group)
     out = {"history": tplots.history_figure(studies, config.metric)}
-    if "vradam" in studies:
-        out["contour"] = tplots.contour_figure(studies["vradam"], config.metric)
-        out["importance"] = tplots.importance_figure(studies["vradam"], config.metric)
+    wide = _widest(studies, config)
+    if wide is not None:
+        out["contour"] = tplots.contour_figure(studies[wide], config.metric)
+        out["importance"] = tplots.importance_figure(studies[wide], config.metric)
     return out
+
+
+def _widest(studies: dict, config: T.TuneConfig) -> str | None:
+    """The first optimizer whose search space has more than one dimension (VRAdam's α₀, β₃,
+    α₁): its contour and importances are worth drawing."""
+    return next((o for o in studies if len(T.search_space(o, config.task)) > 1), None)
 
 
 def _fingerprint(studies) -> tuple:
@@ -297,8 +299,9 @@ def show_run(storage: str, group: str) -> None:
     st.dataframe(T.table_rows(rows), hide_index=True, width="stretch")
     st.caption(md_escape(T.PAPER_NOTE))
     st.dataframe(T.paper_rows(), hide_index=True, width="stretch")
-    if "vradam" in studies:
-        _vradam_figures(figs, studies["vradam"], config)
+    wide = _widest(studies, config)
+    if wide is not None:
+        _search_figures(figs, studies[wide], wide, config)
     with st.expander("Every trial"):
         trials = [{**r, "optimizer": REGISTRY[r["optimizer"]].name} for r in T.trial_rows(studies)]
         st.dataframe(trials, hide_index=True, width="stretch")
@@ -324,10 +327,11 @@ def show_run(storage: str, group: str) -> None:
                    "the budget.")  # fmt: skip
 
 
-def _vradam_figures(figs: dict, study, config: T.TuneConfig) -> None:
+def _search_figures(figs: dict, study, key: str, config: T.TuneConfig) -> None:
+    info = REGISTRY[key]
     contour, importance = figs.get("contour"), figs.get("importance")
     if contour is None:
-        st.caption("VRAdam's contour and importances need at least 3 completed trials.")
+        st.caption(f"{info.name}'s contour and importances need at least 3 completed trials.")
         return
     c1, c2 = st.columns([3, 2])
     with c1:
@@ -336,8 +340,8 @@ def _vradam_figures(figs: dict, study, config: T.TuneConfig) -> None:
         p = best.params
         st.caption("Optuna's contour, interpolated between the trials (dots); darker is "
                    "lower.")  # fmt: skip
-        chart_summary(f"VRAdam's best trial ({best.number}): α₀ = {p['lr']:.3g}, "
-                      f"β₃ = {p['beta3']:.3g}, α₁ = {p['alpha1']:.3g}, {config.metric} "
+        values = ", ".join(f"{info.param(n).symbol} = {v:.3g}" for n, v in p.items())
+        chart_summary(f"{info.name}'s best trial ({best.number}): {values}, {config.metric} "
                       f"{best.value:.4g}.")  # fmt: skip
     with c2:
         if importance is not None:
