@@ -5,10 +5,12 @@
     python benchmarks/bench_optim.py --sizes 30k,10M/196 --rounds 5
     python benchmarks/bench_optim.py --threads 1 --clock cpu  # a busy shared machine
     python benchmarks/bench_optim.py --quick      # tiny sizes, a smoke run
+    python benchmarks/bench_optim.py --sizes 10M/196 --kernels fused
 
 Parameters are shaped like a small transformer (embedding, attention and MLP
 matrices, biases, layer norms: many tensors of mixed sizes). Each repetition
-runs one AdamW step, one VRAdam step (default β3 = 1, so the gate is on) and one
+runs one AdamW step, one VRAdam step (default β3 = 1, so the gate is on) with the same
+kernel (for-loop, foreach, or torch's fused AdamW kernel) and one
 step of the published reference loop, in rotating order, so drift in machine load
 hits all three alike; the whole set of sizes runs in several rounds, round-robin.
 The table reports medians over every repetition, the ratio VRAdam / AdamW (the
@@ -118,17 +120,25 @@ def _timed_step(opt, device, clock, sync_debug=False):
     return clock() - start
 
 
+KERNELS = {  # the kernel's name → the keyword arguments that pick it (AdamW and VRAdam alike)
+    "for-loop": dict(foreach=False),
+    "foreach": dict(foreach=True),
+    "fused": dict(fused=True),  # torch's fused AdamW kernel; VRAdam feeds it the gated rate
+}
+
+
 def time_steps(
-    shapes, device, foreach, reps, warmup, clock=time.perf_counter
+    shapes, device, kernel, reps, warmup, clock=time.perf_counter
 ) -> dict[str, list[float]]:
     """Per-repetition step times of each optimizer, interleaved in rotating order.
 
     ``clock=time.process_time`` (``--clock cpu``) counts this process's CPU time, which
     waiting for a core that other processes hold does not inflate (CPU steps only; use
     it with ``--threads 1`` on a busy shared machine)."""
+    kw = KERNELS[kernel]
     opts = {
-        "AdamW": torch.optim.AdamW(make_params(shapes, device), lr=1e-3, foreach=foreach),
-        "VRAdam": VRAdam(make_params(shapes, device), lr=1e-3, foreach=foreach),
+        "AdamW": torch.optim.AdamW(make_params(shapes, device), lr=1e-3, **kw),
+        "VRAdam": VRAdam(make_params(shapes, device), lr=1e-3, **kw),
         "published loop": PublishedLoopVRAdam(make_params(shapes, device), lr=1e-3),
     }
     times = {k: [] for k in opts}
@@ -150,7 +160,7 @@ def _ratio(times, key) -> float:
     return statistics.median(a / b for a, b in zip(times[key], times["AdamW"], strict=True))
 
 
-def summarise(name, shapes, device, foreach, rounds: list[dict[str, list[float]]]) -> dict:
+def summarise(name, shapes, device, kernel, rounds: list[dict[str, list[float]]]) -> dict:
     """One table row from several rounds: medians over every repetition of every round,
     and the range of the per-round medians of VRAdam / AdamW (the run-to-run spread)."""
     times = {k: [t for r in rounds for t in r[k]] for k in rounds[0]}
@@ -159,7 +169,7 @@ def summarise(name, shapes, device, foreach, rounds: list[dict[str, list[float]]
         size=name,
         params=sum(torch.Size(s).numel() for s in shapes),
         tensors=len(shapes),
-        kernel="foreach" if foreach else "for-loop",
+        kernel=kernel,
         device=str(device),
         median_ms={k: 1e3 * statistics.median(v) for k, v in times.items()},
         ratio_vradam_adamw=_ratio(times, "VRAdam"),
@@ -179,6 +189,8 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="wall time, or this process's CPU time (CPU steps only)")  # fmt: skip
+    parser.add_argument("--kernels", default=None,
+                        help=f"comma list of {', '.join(KERNELS)} (default: all)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few reps (smoke run)")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args(argv)
@@ -200,15 +212,18 @@ def main(argv=None) -> int:
             )
         sizes = {k: v for k, v in sizes.items() if k in args.sizes.split(",")}
     rounds = args.rounds or (1 if args.quick else 3)
-    configs = [(name, transformer_shapes(**cfg), foreach)
-               for name, cfg in sizes.items() for foreach in (False, True)]  # fmt: skip
+    kernels = args.kernels.split(",") if args.kernels else list(KERNELS)
+    if set(kernels) - set(KERNELS):
+        parser.error(f"--kernels: one or more of {', '.join(KERNELS)}")
+    configs = [(name, transformer_shapes(**cfg), kernel)
+               for name, cfg in sizes.items() for kernel in kernels]  # fmt: skip
     results: list[list[dict]] = [[] for _ in configs]
     for _ in range(rounds):  # round-robin, so load drift is spread over every row
-        for (name, shapes, foreach), out in zip(configs, results, strict=True):
+        for (name, shapes, kernel), out in zip(configs, results, strict=True):
             reps = args.reps or (3 if args.quick else {"1M": 40, "30k": 300}.get(name, 16))
-            out.append(time_steps(shapes, device, foreach, reps, warmup=2, clock=clock))
-    rows = [summarise(name, shapes, device, foreach, out)
-            for (name, shapes, foreach), out in zip(configs, results, strict=True)]  # fmt: skip
+            out.append(time_steps(shapes, device, kernel, reps, warmup=2, clock=clock))
+    rows = [summarise(name, shapes, device, kernel, out)
+            for (name, shapes, kernel), out in zip(configs, results, strict=True)]  # fmt: skip
 
     print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} threads, device {device}, {rounds} round(s), "

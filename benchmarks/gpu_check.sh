@@ -10,7 +10,10 @@ mkdir -p "$OUT"
 export PYTHONPATH=.
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
 python3 -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))" > "$OUT/torch.txt" 2>&1
-python3 -m pytest -o addopts= -q tests/test_cuda.py > "$OUT/test_cuda.txt" 2>&1
+# CUDA numbers against the float64 reference without a host sync, for the for-loop, foreach,
+# fused and capturable kernels; fused beta3=0 == AdamW(fused=True) bit for bit; capturable
+# steps captured in a CUDA graph and replayed
+python3 -m pytest -o addopts= -q -rs tests/test_cuda.py > "$OUT/test_cuda.txt" 2>&1
 echo "test_cuda rc=$?" >> "$OUT/test_cuda.txt"
 # torch.compile for real (inductor) on the GPU, for every optimizer row of tests/optimizer_table.py
 # that has compile settings: compiled training step == eager, no more graphs than AdamW, no
@@ -18,7 +21,8 @@ echo "test_cuda rc=$?" >> "$OUT/test_cuda.txt"
 VRADAM_COMPILE_BACKEND=inductor python3 -m pytest -o addopts= -q -rs tests/test_compile.py \
   > "$OUT/test_compile.txt" 2>&1
 echo "test_compile rc=$?" >> "$OUT/test_compile.txt"
-# every shape of bench_optim.py: 1M, 10M in 76 and in 196 tensors, the 30k Networks scale
+# every shape of bench_optim.py (1M, 10M in 76 and in 196 tensors, the 30k Networks scale),
+# each with the for-loop, foreach and fused kernels (VRAdam against AdamW with the same one)
 python3 benchmarks/bench_optim.py --device cuda --json "$OUT/bench_optim_cuda.json" \
   > "$OUT/bench_optim_cuda.md" 2>&1
 echo "bench rc=$?" >> "$OUT/bench_optim_cuda.md"

@@ -216,8 +216,13 @@ ROWS = [
             (dict(betas=(0.9,)), "Invalid betas"),
             (dict(beta3=-0.5), "Invalid beta3 value: -0.5"),
             (dict(beta3=float("nan")), "Invalid beta3 value: nan"),
+            (dict(beta3="bogus"), "Invalid beta3 value: 'bogus'"),
+            (dict(beta3=torch.tensor([1.0, 2.0])), "Tensor beta3 must be 1-element"),
             (dict(alpha1=-1.0), "Invalid alpha1 value: -1.0"),
+            (dict(alpha1=-5.0), "Invalid alpha1 value: -5.0"),
+            (dict(betas=(1.5, 0.9)), "Invalid beta parameter at index 0: 1.5"),
             (dict(weight_decay=-0.01), "Invalid weight_decay value: -0.01"),
+            (dict(differentiable=True), "does not support differentiable=True"),
         ),
         functional=_vradam_functional,
         gate_off=(torch.optim.AdamW, (
@@ -244,7 +249,9 @@ ROWS = [
             (dict(beta1=-0.2), "Invalid beta1 value: -0.2"),
             (dict(beta3=-1.0), "Invalid beta3 value: -1.0"),
             (dict(alpha1=float("nan")), "Invalid alpha1 value: nan"),
+            (dict(beta3="bogus"), "Invalid beta3 value: 'bogus'"),
             (dict(weight_decay=-1.0), "Invalid weight_decay value: -1.0"),
+            (dict(lr=torch.tensor([[0.1, 0.2]])), "Tensor lr must be 1-element"),
         ),
         functional=_vrmomentum_functional,
         gate_off=(EMAMomentum, ({}, dict(lr=0.05, beta1=0.7, weight_decay=0.1))),
@@ -280,6 +287,7 @@ _OPT = "test_optim.py::"
 _REC = "test_records.py::"
 _CMP = "test_compile.py::"
 _DIST = "test_distributed.py::"
+_CUDA = "test_cuda.py::"
 CLAIMS = (
     Claim(
         "The optimizer needs only torch and numpy: `pip install .` from a checkout (the web "
@@ -303,7 +311,8 @@ CLAIMS = (
     ),
     Claim(
         "Signature: `VRAdam(params, lr=1e-3, betas=(0.9, 0.999), beta3=1.0, alpha1=10.0, "
-        "eps=1e-8, weight_decay=1e-2, *, maximize=False, foreach=None, process_group=None)`.",
+        "eps=1e-8, weight_decay=1e-2, *, maximize=False, foreach=None, capturable=False, "
+        "differentiable=False, fused=None, process_group=None)`.",
         (_OPT + "test_signatures_are_the_documented_ones",),
     ),
     Claim(
@@ -317,6 +326,24 @@ CLAIMS = (
             _OPT + "test_gate_off_is_its_twin_bit_for_bit",
             _OPT + "test_tensor_lr_with_beta3_zero_is_adamw_bit_for_bit",
         ),
+    ),
+    Claim(
+        "A Tensor `lr` may have its one element in any number of dimensions.",
+        (_OPT + "test_tensor_lr_of_one_element_with_one_or_two_dims",),
+    ),
+    Claim(
+        "Options are checked with the constructor's words when a group is added "
+        "(`add_param_group`) and again at every `step()`, so a bad value edited into "
+        "`param_groups` is refused before anything moves.",
+        (
+            _OPT + "test_added_and_edited_groups_are_checked_with_the_constructors_wording",
+            _OPT + "test_constructors_reject_bad_hyperparameters",
+        ),
+    ),
+    Claim(
+        "Tensor `betas`, `beta3` and `alpha1` of one element on the CPU are read as numbers; a "
+        "larger one, or one on another device, is refused with the reason.",
+        (_OPT + "test_tensor_hyperparameters_on_the_cpu_are_read_as_numbers",),
     ),
     Claim(
         "One global norm over every parameter the optimizer holds, all param groups included; "
@@ -345,6 +372,25 @@ CLAIMS = (
         "in every group (`optimizer.beta3_calibration.value`; "
         "`vradam.calibrate.Beta3Calibration` for other step counts or targets).",
         (_OPT + "test_beta3_auto_is_two_over_the_peak_in_every_group",),
+    ),
+    Claim(
+        "A group given its own number keeps it; a group added later joins the calibration in "
+        "progress, or takes its value.",
+        (_OPT + "test_beta3_auto_keeps_explicit_group_values_and_calibrates_groups_added_later",),
+    ),
+    Claim(
+        'The calibration is a record in the param groups (`group["beta3_auto"]`), so '
+        "`state_dict`, deepcopy and pickle carry it: a run resumed during the calibration "
+        "finishes it where it stopped, one resumed after it never calibrates again.",
+        (
+            _OPT + "test_beta3_auto_calibration_survives_state_dict_deepcopy_and_pickle",
+            _OPT + "test_beta3_auto_state_dict_is_a_snapshot",
+        ),
+    ),
+    Claim(
+        "Steps whose ‖v‖² is not finite do not count, and a calibration that saw one warns "
+        "(with no finite ‖v‖² at all, β3 stays 0 and the warning says so).",
+        (_OPT + "test_beta3_auto_diverging_window_warns_and_uses_the_finite_steps",),
     ),
     Claim(
         "This is this project's heuristic, not the paper's (which tunes β3 by search);",
@@ -378,6 +424,35 @@ CLAIMS = (
         "With `beta3=0` both run AdamW's own operations; with the gate on they agree to "
         "rounding (the norm is summed in another order).",
         (_OPT + "test_gate_off_is_its_twin_bit_for_bit", _OPT + "test_foreach_matches_for_loop"),
+    ),
+    Claim(
+        "`fused=True` runs torch's fused AdamW kernel, fed the gated rate (a float on the CPU, "
+        "a device tensor elsewhere: no host read): with `beta3=0` it is `AdamW(fused=True)` bit "
+        "for bit, with the gate on it equals the for-loop kernel to rounding.",
+        (
+            _OPT + "test_fused_with_the_gate_off_is_fused_adamw_bit_for_bit",
+            _OPT + "test_vradam_matches_reference",
+            _OPT + "test_fused_checkpoints_load_across_kernels",
+            _CUDA + "test_fused_beta3_zero_is_fused_adamw_bit_for_bit_on_cuda",
+            _CUDA + "test_vradam_cuda_matches_reference_without_sync",
+        ),
+    ),
+    Claim(
+        "Its ‖v_t‖² needs one more pass over velocities and gradients before the kernel, which "
+        "on the CPU costs about as much as the fused kernel itself (see Speed below).",
+        (
+            "test_benchmarks.py::test_bench_optim_quick_run",
+            _REC + "test_readme_speed_names_every_bench_shape",
+        ),
+    ),
+    Claim(
+        "`capturable=True` keeps the step counters on the device so the whole step can be "
+        "captured in a CUDA graph (`tests/test_cuda.py` replays it on a GPU; on the CPU it is "
+        "refused with the reason), and `differentiable=True` is refused.",
+        (
+            _CUDA + "test_capturable_step_replays_in_a_cuda_graph",
+            _OPT + "test_fused_capturable_and_differentiable_are_refused_clearly_where_unsupported",
+        ),
     ),
     Claim(
         "On the CPU the velocities (`exp_avg`) of each param group are views of one flat "
@@ -423,6 +498,16 @@ CLAIMS = (
         ),
     ),
     Claim(
+        "`ZeroRedundancyOptimizer` shards the parameters and keeps its own `process_group=`, so "
+        "build it with `optimizer_class=functools.partial(VRAdam, process_group=group)`: each "
+        "rank's local optimizer then sums ‖v‖² across ranks and the run equals one process.",
+        (_DIST + "test_zero_redundancy_optimizer_with_a_process_group_equals_single_process",),
+    ),
+    Claim(
+        "Without it each rank would gate on its own shard, and VRAdam warns.",
+        (_DIST + "test_zero_redundancy_optimizer_with_a_process_group_equals_single_process",),
+    ),
+    Claim(
         "Works with torch LR schedulers (StepLR, CosineAnnealingLR, OneCycleLR and CyclicLR with "
         "`cycle_momentum`: VRAdam's `betas[0]`, VRMomentum's `beta1` through its `momentum` "
         "mirror), `state_dict`/`load_state_dict`, closures, `maximize`, complex parameters.",
@@ -433,6 +518,14 @@ CLAIMS = (
             _OPT + "test_closure_runs_with_grad_and_returns_loss",
             _OPT + "test_vradam_matches_reference",
             _OPT + "test_complex_parameters_follow_adamw",
+        ),
+    ),
+    Claim(
+        "Of VRMomentum's `beta1` and `momentum`, whichever changed since the last step wins, "
+        "before the first step too.",
+        (
+            _OPT + "test_vrmomentum_beta1_set_by_hand_before_the_first_step_wins",
+            _OPT + "test_vrmomentum_follows_cycle_momentum_schedulers",
         ),
     ),
     Claim(
@@ -474,9 +567,21 @@ CLAIMS = (
     ),
     Claim(
         "`beta3=0` is AdamW in every regime, including an overflowing ‖v‖² (then 0·inf would be "
-        "NaN; the gate is skipped instead); with `beta3 > 0` an infinite ‖v‖² clips the gate at "
-        "`alpha1`.",
-        (_OPT + "test_overflowing_velocity_norm",),
+        "NaN; the gate is skipped instead); with `beta3 > 0` a non-finite ‖v‖² (an infinite one, "
+        "or a NaN anywhere in the velocities) clips the gate at `alpha1`.",
+        (
+            _OPT + "test_overflowing_velocity_norm",
+            _OPT + "test_one_non_finite_gradient_tensor_clips_the_gate_and_spares_the_others",
+        ),
+    ),
+    Claim(
+        "So one non-finite gradient tensor is lost as under AdamW, and every other tensor steps "
+        "at `lr/(1+alpha1)` while the bad velocity stays in the state, instead of every "
+        "parameter turning NaN.",
+        (
+            _OPT + "test_one_non_finite_gradient_tensor_clips_the_gate_and_spares_the_others",
+            _OPT + "test_non_finite_gradients_propagate_like_adamw",
+        ),
     ),
     Claim(
         "`VRMomentum(params, lr=1e-2, beta1=0.9, beta3=1.0, alpha1=10.0, weight_decay=0.0)`: "
@@ -501,14 +606,25 @@ CLAIMS = (
     # The numbers are what the scripts printed last (BENCHMARKS.md has the tables); the tests
     # run the scripts and check that the statement names every measured shape.
     Claim(
-        "Speed (CPU, 2 cores, same kernel as AdamW, latest run of `benchmarks/bench_optim.py`): "
-        "VRAdam's step takes 0.87× AdamW's on 1M parameters in 52 tensors, 0.84× on 10M in 76 "
-        "tensors, 0.85× on 10M in 196 smaller tensors and 0.45× on a 30k-parameter model in 52 "
-        "tensors (the for-loop kernel, the default on CPU; the foreach kernel: 0.65–0.95×), "
-        "medians over three rounds whose own medians reach 0.96× at most.",
+        "Speed (CPU, same kernel as AdamW, latest run of `benchmarks/bench_optim.py`, one "
+        "thread timed by its CPU clock on a shared machine): VRAdam's step takes 0.93× AdamW's "
+        "on 1M parameters in 52 tensors, 0.79× on 10M in 76 tensors, 0.95× on 10M in 196 "
+        "smaller tensors and 0.36× on a 30k-parameter model in 52 tensors (the for-loop kernel, "
+        "the default on CPU; the foreach kernel: 0.62–1.02×), medians over three rounds whose "
+        "own medians reach 0.98× at most.",
         (
             "test_benchmarks.py::test_bench_optim_quick_run",
             _REC + "test_readme_speed_names_every_bench_shape",
+        ),
+    ),
+    Claim(
+        "The fused kernel takes 1.9–2.3× a fused AdamW step (which is 3–5× faster than "
+        "AdamW's for-loop step on the CPU): the pass that takes ‖v_t‖² before the kernel reads "
+        "velocities and gradients once more, and the fused kernel does all of AdamW's work in "
+        "about the time of that read.",
+        (
+            "test_benchmarks.py::test_bench_optim_quick_run",
+            _OPT + "test_fused_norm_of_large_and_small_tensors_equals_the_for_loop_kernel",
         ),
     ),
     Claim(

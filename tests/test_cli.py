@@ -190,11 +190,16 @@ BASE_COLUMNS = ["optimizer", "label", "step", "loss", "grad_norm", "effective_lr
                 "velocity_sq_norm", "clip_active", "train_loss"]  # fmt: skip
 
 
-def expected_columns(kind: str, sharpness: bool) -> list[str]:
+GATE_COLUMNS = ["eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
+                "ungated_fraction", "gate_verdict"]  # fmt: skip
+
+
+def expected_columns(kind: str, sharpness: bool, gate: bool = True) -> list[str]:
+    """The columns of a run; ``gate``: a VR optimizer ran (every run here but one has VRAdam)."""
     cols = [*BASE_COLUMNS, *KIND_COLUMNS[kind]]
     if sharpness:
         cols += ["sharpness", "sharpness_kind", "threshold"]
-    return [*cols, "diverged"]
+    return [*cols, "diverged", *(GATE_COLUMNS if gate else [])]
 
 
 def test_task_table_covers_every_task():
@@ -273,6 +278,54 @@ def test_train_json_columns(task, sharpness_every, tmp_path, capsys):
     assert len(data["records"]) == 2
     assert all(list(r) == columns for r in data["records"])
     assert data["records"][0]["loss"] is not None
+    # the gate's activity is on VRAdam's last row only (one update: η/α₀ at its one step)
+    assert all(data["records"][0][k] is None for k in GATE_COLUMNS)
+    assert data["records"][1]["gate_verdict"].startswith(("behaved as AdamW", "gated"))
+    assert 0 < data["records"][1]["eta_ratio_min"] <= 1
+
+
+def test_train_reports_what_the_gate_did(tmp_path, capsys):
+    """The last row of each VRAdam says what its gate did over the run, as
+    vradam.sim.measures.gate_activity computes it from the run's η column; the other rows
+    and AdamW's are empty, and a run without a VR optimizer has no gate columns."""
+    from vradam.sim.measures import gate_activity
+
+    out = tmp_path / "metrics.csv"
+    argv = ["train", "--task", "moons", "--optimizer", "vradam:lr=0.01,beta3=0@open",
+            "--optimizer", "vradam:lr=0.01,beta3=1e9@clipped", "--optimizer", "adamw:lr=0.01",
+            "--steps", "20", "--sharpness-every", "0", "--device", "cpu",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    by = {label: [r for r in rows if r["label"] == label] for label in ("open", "clipped")}
+    by["adamw"] = [r for r in rows if r["label"].startswith("AdamW")]
+    assert all(len(v) == 21 for v in by.values())
+    assert all(r[k] == "" for v in by.values() for r in v[:-1] for k in GATE_COLUMNS)
+    assert all(by["adamw"][-1][k] == "" for k in GATE_COLUMNS)
+    never, clipped = by["open"][-1], by["clipped"][-1]
+    assert never["gate_verdict"] == "behaved as AdamW at α₀"  # β₃ = 0: the gate is off
+    assert float(never["eta_ratio_min"]) == 1 and float(never["ungated_fraction"]) == 1
+    assert clipped["gate_verdict"] == "behaved as AdamW at α₀/(1+α₁)"
+    assert float(clipped["clipped_fraction"]) == 1 and float(clipped["ungated_fraction"]) == 0
+    assert float(clipped["eta_ratio_final"]) == pytest.approx(1 / 11, rel=1e-6)
+    for label in ("open", "clipped"):
+        gate = gate_activity([float(r["effective_lr"]) for r in by[label][:-1]], 0.01, 10.0)
+        last = by[label][-1]
+        assert (float(last["eta_ratio_min"]), float(last["eta_ratio_median"])) == (
+            gate.minimum, gate.median)  # fmt: skip
+        assert last["gate_verdict"] == gate.verdict
+    lines = [line for line in err.splitlines() if line.startswith("  ")]
+    assert lines[0].endswith("; gate: behaved as AdamW at α₀")
+    assert lines[1].endswith("; gate: behaved as AdamW at α₀/(1+α₁)")
+    assert "gate:" not in lines[2]
+    # AdamW alone: no gate columns at all
+    assert main(["train", "--task", "moons", "--optimizer", "adamw:lr=0.01", "--steps", "2",
+                 "--sharpness-every", "0", "--device", "cpu", "--out", str(out)]) == 0  # fmt: skip
+    with open(out, newline="") as fh:
+        header = next(csv.reader(fh))
+    assert header == expected_columns("classification", sharpness=False, gate=False)
 
 
 @pytest.mark.slow  # 2.9 s

@@ -132,6 +132,33 @@ def _worker(rank, init_file, out_file):
         mopt.step()
     results["ddp"] = [p.detach() for p in model.module.parameters()]
 
+    # 4. ZeroRedundancyOptimizer: each rank's local VRAdam steps a shard of the parameters.
+    # With optimizer_class=functools.partial(VRAdam, process_group=...) the norm is global;
+    # without it each rank gates on its own shard, and VRAdam warns.
+    import functools
+    import warnings
+
+    from torch.distributed.optim import ZeroRedundancyOptimizer
+
+    for name, optimizer_class in (
+        ("zero", functools.partial(VRAdam, process_group=dist.group.WORLD)),
+        ("zero_plain", VRAdam),
+    ):
+        zparams = [torch.nn.Parameter(p.clone()) for p in _full_params()]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            zero = ZeroRedundancyOptimizer(zparams, optimizer_class=optimizer_class, **HP)
+        results[f"{name}_warnings"] = [str(w.message) for w in caught]
+        zetas = []
+        for grads in _grad_seq():
+            for p, g in zip(zparams, grads):
+                p.grad = g.clone()
+            zero.step()
+            zetas.append(zero.optim.param_groups[0]["effective_lr"].item())
+        results[name] = [p.detach().clone() for p in zparams]
+        results[f"{name}_etas"] = zetas
+        results[f"{name}_local"] = len(zero.optim.param_groups[0]["params"])
+
     torch.save(results, f"{out_file}.{rank}")
     dist.barrier()
     dist.destroy_process_group()
@@ -190,3 +217,24 @@ def test_ddp_replicated_works_unchanged(rank_results, single):
     for r in range(WORLD):
         for got, ref in zip(rank_results[r]["ddp"], model_params):
             torch.testing.assert_close(got, ref, rtol=0, atol=1e-10)
+
+
+def test_zero_redundancy_optimizer_with_a_process_group_equals_single_process(rank_results, single):
+    """ZeRO gives each rank a shard of the parameters; its local VRAdam built as
+    functools.partial(VRAdam, process_group=WORLD) sums ‖v‖² across ranks and equals one
+    process. Built without it, each rank gates on its own shard: VRAdam warns, and the run
+    differs."""
+    full, etas, _ = single
+    assert sorted(rank_results[r]["zero_local"] for r in range(WORLD)) != [0, len(full)]
+    for r in range(WORLD):
+        assert not any("ZeroRedundancyOptimizer" in w for w in rank_results[r]["zero_warnings"])
+        for got, ref in zip(rank_results[r]["zero"], full, strict=True):
+            torch.testing.assert_close(got, ref, rtol=0, atol=1e-10)
+        torch.testing.assert_close(
+            torch.tensor(rank_results[r]["zero_etas"]), torch.tensor(etas), rtol=1e-12, atol=0
+        )
+        (warning,) = [w for w in rank_results[r]["zero_plain_warnings"] if "ZeroRed" in w]
+        assert "functools.partial(VRAdam, process_group=" in warning
+        diff = max((got - ref).abs().max().item()
+                   for got, ref in zip(rank_results[r]["zero_plain"], full))  # fmt: skip
+        assert diff > 1e-6

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from optimizer_table import BAD_CLASS, GATE_OFF, LOADS
+from optimizer_table import BAD_CLASS, GATE_OFF, LOADS, ROW
 from reference_impl import random_grad_seq, vradam_reference, vrmomentum_reference
 
 from vradam import VRAdam, VRMomentum, effective_lr
@@ -48,9 +48,12 @@ VRADAM_GROUPS = [
 ]
 
 
-@pytest.mark.parametrize("foreach", [False, True])
+KERNELS = {"loop": dict(foreach=False), "foreach": dict(foreach=True), "fused": dict(fused=True)}
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
 @pytest.mark.parametrize("maximize", [False, True])
-def test_vradam_matches_reference(foreach, maximize):
+def test_vradam_matches_reference(kernel, maximize):
     steps = 120
     grad_seq = random_grad_seq(SHAPES, steps, seed=3)
     params = _make_params(SHAPES)
@@ -58,7 +61,7 @@ def test_vradam_matches_reference(foreach, maximize):
     ref_theta, ref_etas, ref_norms = vradam_reference(ref_groups, grad_seq, maximize=maximize)
 
     _, etas, norms = _run_class(
-        VRAdam, VRADAM_GROUPS, params, grad_seq, foreach=foreach, maximize=maximize
+        VRAdam, VRADAM_GROUPS, params, grad_seq, maximize=maximize, **KERNELS[kernel]
     )
     for ps, ref_ps in zip(params, ref_theta):
         for p, r in zip(ps, ref_ps):
@@ -508,6 +511,7 @@ def test_schedulers_move_alpha0_and_the_gate_divides_it(name):
         assert len(betas_seen) > 3  # cycle_momentum moved betas[0]
 
 
+@pytest.mark.slow  # 4.8 s
 def test_import_without_web_stack():
     code = (
         "import sys, vradam.optim, vradam\n"
@@ -647,6 +651,7 @@ def _auto_run(cls, scale: float, width: int, steps: int = 300, **kwargs):
 
 
 @pytest.mark.parametrize(("scale", "width"), [(1e-3, 32), (1.0, 32), (1e3, 32), (1.0, 256)])
+@pytest.mark.slow  # 6 s, 4 cases
 def test_beta3_auto_acts_early_and_releases_whatever_the_scale(scale, width):
     """Losses 10⁶ apart (‖v‖² 10¹² apart), two widths: the calibrated gate at least halves
     η within 40 steps of the calibration and is back above 0.9·α0 by step 300."""
@@ -658,6 +663,7 @@ def test_beta3_auto_acts_early_and_releases_whatever_the_scale(scale, width):
     assert ratios[-1] >= 0.9
 
 
+@pytest.mark.slow  # 2 s
 def test_beta3_auto_values_follow_the_scale_and_survive_a_checkpoint():
     small, _ = _auto_run(VRAdam, 1e-3, 32, steps=25, lr=1e-2)
     large, _ = _auto_run(VRAdam, 1e3, 32, steps=25, lr=1e-2)
@@ -724,7 +730,9 @@ def test_signatures_are_the_documented_ones():
         "(params, lr: 'float | Tensor' = 0.001, betas: 'tuple[float, float]' = (0.9, 0.999), "
         "beta3: 'float | str' = 1.0, alpha1: 'float' = 10.0, eps: 'float' = 1e-08, "
         "weight_decay: 'float' = 0.01, *, maximize: 'bool' = False, "
-        "foreach: 'bool | None' = None, process_group=None) -> 'None'"
+        "foreach: 'bool | None' = None, capturable: 'bool' = False, "
+        "differentiable: 'bool' = False, fused: 'bool | None' = None, "
+        "process_group=None) -> 'None'"
     )
     defaults = {k: p.default for k, p in inspect.signature(VRMomentum).parameters.items()}
     assert defaults["lr"] == 1e-2 and defaults["beta1"] == 0.9 and defaults["beta3"] == 1.0
@@ -894,3 +902,403 @@ def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkey
         p.grad = torch.ones(numel)
         opt.step()
         assert (opt._velocity_buffers[0][2][0]._scratch is not None) == flat
+
+
+# ----------------------------------------------------------------------------- what users do
+# to an optimizer (issue 21): copies and resumes of beta3="auto", Tensor lr of any 1-element
+# shape, non-finite gradients, β1 edits, edited and added groups, ZeRO, fused=True.
+
+
+def _train_steps(model, opt, start, stop):
+    """Steps start..stop-1, each on its own seeded batch, so a run can be cut and resumed."""
+    dtype = next(model.parameters()).dtype
+    for t in range(start, stop):
+        gen = torch.Generator().manual_seed(1000 + t)
+        x = torch.randn(16, 6, generator=gen, dtype=dtype)
+        y = torch.randn(16, 2, generator=gen, dtype=dtype)
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+
+
+def _resumed(how, model, opt, cls):
+    """(model, optimizer) continuing the run: by state_dict (through torch.save and
+    torch.load(weights_only=True), into a new optimizer built as the first was), deepcopy or
+    pickle."""
+    import pickle
+
+    if how == "deepcopy":
+        return copy.deepcopy((model, opt))
+    if how == "pickle":
+        return pickle.loads(pickle.dumps((model, opt)))
+    twin = copy.deepcopy(model)
+    buffer = io.BytesIO()
+    torch.save(opt.state_dict(), buffer)
+    buffer.seek(0)
+    new = cls(twin.parameters(), lr=0.02, beta3="auto")
+    new.load_state_dict(torch.load(buffer, weights_only=True))
+    return twin, new
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+@pytest.mark.parametrize("how", ["state_dict", "deepcopy", "pickle"])
+@pytest.mark.parametrize("cut", [4, 10, 16])
+def test_beta3_auto_calibration_survives_state_dict_deepcopy_and_pickle(cls, how, cut):
+    """Cut during the calibration (4), at its last step (10) or after it (16): the resumed run
+    finishes the same calibration and equals the uninterrupted one bit for bit."""
+    model = _model()
+    opt = cls(model.parameters(), lr=0.02, beta3="auto")
+    _train_steps(model, opt, 0, 25)
+    assert opt.beta3_calibration.done and opt.param_groups[0]["beta3"] > 0
+
+    cut_model = _model()
+    cut_opt = cls(cut_model.parameters(), lr=0.02, beta3="auto")
+    _train_steps(cut_model, cut_opt, 0, cut)
+    seen = cut_opt.beta3_calibration.seen
+    new_model, new_opt = _resumed(how, cut_model, cut_opt, cls)
+    assert new_opt.beta3_calibration.seen == seen == min(cut, 10)
+    _train_steps(new_model, new_opt, cut, 25)
+    assert new_opt.beta3_calibration.value == opt.beta3_calibration.value
+    assert new_opt.param_groups[0]["beta3"] == opt.param_groups[0]["beta3"]
+    for p, q in zip(model.parameters(), new_model.parameters(), strict=True):
+        assert torch.equal(p, q)
+    # The copy taken mid-way did not move with the run it was taken from.
+    if how == "state_dict" and cut == 4:
+        assert cut_opt.beta3_calibration.seen == 4
+
+
+def test_beta3_auto_state_dict_is_a_snapshot():
+    model = _model()
+    opt = VRAdam(model.parameters(), beta3="auto")
+    _train_steps(model, opt, 0, 3)
+    saved = opt.state_dict()
+    _train_steps(model, opt, 3, 12)
+    assert saved["param_groups"][0]["beta3_auto"]["seen"] == 3
+    assert saved["param_groups"][0]["beta3_auto"]["value"] is None
+
+
+def test_beta3_auto_keeps_explicit_group_values_and_calibrates_groups_added_later():
+    model = _model()
+    first, second, third, fourth = model.parameters()
+    opt = VRAdam([dict(params=[first]), dict(params=[second], beta3=0.5)], beta3="auto")
+    assert [g["beta3"] for g in opt.param_groups] == [0.0, 0.5]
+    assert opt.param_groups[1]["beta3_auto"] is None
+    _train_steps(model, opt, 0, 4)
+    opt.add_param_group(dict(params=[third]))  # joins the calibration in progress
+    assert opt.param_groups[2]["beta3"] == 0.0
+    assert opt.param_groups[2]["beta3_auto"] is opt.param_groups[0]["beta3_auto"]
+    eta = opt.param_groups[1]["effective_lr"].item()
+    assert eta < 1e-3  # the explicit β3 = 0.5 gates while the others calibrate
+    _train_steps(model, opt, 4, 10)
+    value = opt.beta3_calibration.value
+    assert value > 0 and [g["beta3"] for g in opt.param_groups] == [value, 0.5, value]
+    opt.add_param_group(dict(params=[fourth]))  # after the calibration: its value
+    assert opt.param_groups[3]["beta3"] == value
+    opt.add_param_group(dict(params=[torch.nn.Parameter(torch.ones(2))], beta3=0.25))
+    assert opt.param_groups[4]["beta3"] == 0.25
+    # A group's own "auto" calibrates that group only.
+    model = _model()
+    first, *rest = model.parameters()
+    opt = VRMomentum([dict(params=[first], beta3="auto"), dict(params=rest)], beta3=0.3)
+    _train_steps(model, opt, 0, 10)
+    assert opt.param_groups[0]["beta3"] == opt.beta3_calibration.value > 0
+    assert opt.param_groups[1]["beta3"] == 0.3
+    # "auto" written into a group later starts a calibration there.
+    opt.param_groups[1]["beta3"] = "auto"
+    _train_steps(model, opt, 10, 11)
+    assert opt.param_groups[1]["beta3"] == opt.param_groups[0]["beta3"]  # the one done
+
+
+def test_beta3_auto_diverging_window_warns_and_uses_the_finite_steps():
+    def run(bad_steps):
+        p = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+        q = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+        opt = VRAdam([p, q], lr=0.01, beta3="auto")
+        norms = []
+        for t in range(10):
+            p.grad = torch.full((3,), float(t + 1), dtype=torch.float64)
+            q.grad = torch.full((2,), math.inf if t in bad_steps else 1.0, dtype=torch.float64)
+            opt.step()
+            norms.append(opt.param_groups[0]["velocity_sq_norm"].item())
+            if t in bad_steps:  # the next step starts from a finite velocity again
+                opt.state[q]["exp_avg"].zero_()
+                opt.state[q]["exp_avg_sq"].zero_()
+                q.data.fill_(1.0)
+        return opt, norms
+
+    opt, norms = run(set())
+    assert opt.beta3_calibration.value == float(f"{2 / max(norms):.2g}")
+    with pytest.warns(RuntimeWarning, match="2 of the 10 calibration steps had a non-finite"):
+        opt, norms = run({8, 9})
+    finite = [n for n in norms if math.isfinite(n)]
+    assert len(finite) == 8 and opt.beta3_calibration.value == float(f"{2 / max(finite):.2g}")
+    with pytest.warns(RuntimeWarning, match="β3 stays 0"):
+        opt, _ = run(set(range(10)))
+    assert opt.beta3_calibration.value == 0.0 == opt.param_groups[0]["beta3"]
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+@pytest.mark.parametrize("kernel", ["loop", "foreach", "flat"])
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+def test_tensor_lr_of_one_element_with_one_or_two_dims(cls, kernel, shape, monkeypatch):
+    """A 1-element Tensor lr of any number of dimensions steps as a 0-dim one, bit for bit
+    (torch's test_tensor_lr_num_dim_1/2); with β3 = 0 VRAdam still equals AdamW."""
+    import vradam.optim
+
+    if kernel != "flat":
+        monkeypatch.setattr(vradam.optim, "_FLAT_STEP_MAX", 0)
+    foreach = kernel == "foreach"
+
+    def run(lr, beta3=2.0, klass=cls):
+        model = _model(dtype=torch.float32)
+        kwargs = dict(beta3=beta3) if klass is not torch.optim.AdamW else {}
+        opt = klass(model.parameters(), lr=lr, foreach=foreach, **kwargs)
+        _train_steps(model, opt, 0, 8)
+        return list(model.parameters()), opt
+
+    ref, _ = run(torch.tensor(0.02))
+    got, opt = run(torch.tensor(0.02).reshape(shape))
+    assert all(torch.equal(p, q) for p, q in zip(got, ref, strict=True))
+    assert opt.param_groups[0]["effective_lr"].shape == ()
+    assert opt.param_groups[0]["lr"].shape == shape
+    if cls is VRAdam and not foreach:  # AdamW refuses a Tensor lr with foreach=True
+        twin, _ = run(torch.tensor(0.02).reshape(shape), klass=torch.optim.AdamW)
+        got, _ = run(torch.tensor(0.02).reshape(shape), beta3=0.0)
+        assert all(torch.equal(p, q) for p, q in zip(got, twin, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("cls", "kernel"),
+    [(VRAdam, "loop"), (VRAdam, "foreach"), (VRAdam, "fused"), (VRMomentum, "loop"),
+     (VRMomentum, "foreach")],
+)  # fmt: skip
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_one_non_finite_gradient_tensor_clips_the_gate_and_spares_the_others(cls, kernel, bad):
+    """The rule: a non-finite ‖v‖² (one NaN or inf anywhere in the velocities) clips the gate
+    at α1. The tensor with the bad gradient is lost as under AdamW; every other tensor steps
+    at η = α0/(1 + α1) and stays finite, instead of every parameter turning NaN."""
+    model = _model()
+    params = list(model.parameters())
+    opt = cls(params, lr=0.01, beta3=1.0, alpha1=4.0, **KERNELS[kernel])
+    _train_steps(model, opt, 0, 3)
+    before = [p.detach().clone() for p in params]
+    states = copy.deepcopy([opt.state[p] for p in params])
+    opt.zero_grad()
+    model(torch.randn(4, 6, dtype=torch.float64)).square().mean().backward()
+    params[1].grad[0] = bad
+    grads = [p.grad.clone() for p in params]
+    opt.step()
+    assert opt.param_groups[0]["effective_lr"].item() == pytest.approx(0.01 / 5, rel=1e-15)
+    assert not math.isfinite(opt.param_groups[0]["velocity_sq_norm"].item())
+    assert not torch.isfinite(params[1]).all()  # as AdamW loses it
+    # Every other tensor took the ungated-by-anything step at the floor rate, as a fresh
+    # copy of the optimizer with that tensor left out and a gate clipped at α1 would.
+    keep = [0, 2, 3]
+    twins = [torch.nn.Parameter(before[i].clone()) for i in keep]
+    twin = cls(twins, lr=0.01, beta3=1e30, alpha1=4.0, **KERNELS[kernel])
+    for t, i in zip(twins, keep):
+        twin.state[t] = copy.deepcopy(states[i])
+        t.grad = grads[i]
+    twin.step()
+    for t, i in zip(twins, keep):
+        assert torch.isfinite(params[i]).all()
+        torch.testing.assert_close(params[i], t, rtol=1e-12, atol=1e-15)
+    for _ in range(3):  # while the lost velocity is in the state, the gate stays at the floor
+        for p in params:
+            p.grad = torch.randn_like(p)
+        opt.step()
+    assert all(torch.isfinite(params[i]).all() for i in keep)
+    assert opt.param_groups[0]["effective_lr"].item() == pytest.approx(0.01 / 5, rel=1e-15)
+
+
+def test_vrmomentum_beta1_set_by_hand_before_the_first_step_wins():
+    for make in (
+        lambda ps: VRMomentum(ps, beta1=0.9),
+        lambda ps: copy.deepcopy(VRMomentum(ps, beta1=0.9)),
+        lambda ps: _loaded_vrmomentum(ps),
+    ):
+        p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+        opt = make([p])
+        if opt.param_groups[0]["params"][0] is not p:  # a deepcopy holds its own parameter
+            p = opt.param_groups[0]["params"][0]
+        opt.param_groups[0]["beta1"] = 0.5
+        p.grad = torch.ones(3, dtype=torch.float64)
+        opt.step()
+        assert opt.param_groups[0]["beta1"] == opt.param_groups[0]["momentum"] == 0.5
+        assert opt.state[p]["exp_avg"].tolist() == [0.5, 0.5, 0.5]
+    # A scheduler's "momentum" written before the first step wins as before.
+    p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = VRMomentum([p], beta1=0.9)
+    opt.param_groups[0]["momentum"] = 0.8
+    p.grad = torch.ones(3, dtype=torch.float64)
+    opt.step()
+    assert opt.param_groups[0]["beta1"] == 0.8
+    assert opt.state[p]["exp_avg"].tolist() == pytest.approx([0.2] * 3, rel=1e-15)
+
+
+def _loaded_vrmomentum(params):
+    source = VRMomentum([torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))], beta1=0.9)
+    opt = VRMomentum(params, beta1=0.7)
+    opt.load_state_dict(source.state_dict())
+    assert opt.param_groups[0]["beta1"] == 0.9
+    return opt
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "message"), BAD_CLASS)
+def test_added_and_edited_groups_are_checked_with_the_constructors_wording(cls, kwargs, message):
+    """add_param_group refuses what the constructor refuses (and adds nothing); a value
+    edited into param_groups later is refused by the next step() with the same words."""
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = cls([p])
+    with pytest.raises(ValueError, match=re.escape(message)):
+        opt.add_param_group(dict(params=[torch.nn.Parameter(torch.ones(2))], **kwargs))
+    assert len(opt.param_groups) == 1
+    group = opt.param_groups[0]
+    saved = dict(group)
+    group.update(kwargs)
+    p.grad = torch.ones(3)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        opt.step()
+    assert torch.equal(p, torch.ones(3))  # nothing stepped
+    group.update(saved)
+    opt.step()
+
+
+def test_tensor_hyperparameters_on_the_cpu_are_read_as_numbers():
+    """Tensor betas, beta3 and alpha1 (AdamW takes Tensor betas) of one element on the CPU
+    step as the same Python numbers; other tensors are refused with a clear message."""
+    a, b = _model(), _model()
+    hp = dict(lr=0.02, betas=(0.8, 0.99), beta3=3.0, alpha1=4.0)
+    as_tensors = dict(lr=torch.tensor(0.02, dtype=torch.float64),
+                      betas=(torch.tensor(0.8), torch.tensor(0.99)),
+                      beta3=torch.tensor(3.0), alpha1=torch.tensor([4.0]))  # fmt: skip
+    opt_a = VRAdam(a.parameters(), **hp)
+    opt_b = VRAdam(b.parameters(), **as_tensors)
+    _train_steps(a, opt_a, 0, 5)
+    _train_steps(b, opt_b, 0, 5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-9)  # 0.8 and 0.99 in float32
+    m = VRMomentum(_model().parameters(), beta1=torch.tensor(0.5), beta3=torch.tensor(1.0))
+    _train_steps(_model(), m, 0, 1)
+    p = [torch.nn.Parameter(torch.ones(2))]
+    with pytest.raises(ValueError, match="Tensor beta3 must be 1-element"):
+        VRAdam(p, beta3=torch.tensor([1.0, 2.0]))
+    with pytest.raises(ValueError, match=r"Tensor betas\[0\] must be on the CPU"):
+        VRAdam(p, betas=(torch.tensor(0.9, device="meta"), 0.999))
+    with pytest.raises(ValueError, match="Invalid alpha1 value: 'ten'"):
+        VRAdam(p, alpha1="ten")
+
+
+FUSED_GATE_OFF = [
+    *ROW["vradam"].gate_off[1],
+    dict(lr=0.02, maximize=True),
+    dict(lr=torch.tensor(0.01), weight_decay=0.1),
+]
+
+
+@pytest.mark.parametrize("settings", FUSED_GATE_OFF)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fused_with_the_gate_off_is_fused_adamw_bit_for_bit(settings, dtype):
+    """``VRAdam(fused=True, beta3=0)`` runs torch's fused AdamW kernel with AdamW's own lr,
+    so the numbers are ``AdamW(fused=True)``'s bit for bit (two param groups)."""
+    runs = []
+    for cls, extra in ((VRAdam, dict(beta3=0.0)), (torch.optim.AdamW, {})):
+        model = _model(dtype=dtype)
+        first, *rest = model.parameters()
+        groups = [dict(params=[first]), dict(params=rest, weight_decay=0.0)]
+        opt = cls(groups, fused=True, **settings, **extra)
+        _train_steps(model, opt, 0, 20)
+        runs.append((list(model.parameters()), opt))
+    (ours, opt), (theirs, adamw) = runs
+    assert all(torch.equal(p, q) for p, q in zip(ours, theirs, strict=True))
+    p = ours[0]
+    assert opt.state[p]["step"].dtype == adamw.state[theirs[0]]["step"].dtype == torch.float32
+    assert opt.param_groups[0]["velocity_sq_norm"].item() == pytest.approx(
+        sum(float(opt.state[q]["exp_avg"].double().square().sum()) for q in ours), rel=1e-6
+    )
+
+
+@pytest.mark.parametrize("cls", [VRAdam, torch.optim.AdamW])
+def test_fused_checkpoints_load_across_kernels(cls):
+    """A fused run's checkpoint continues in a for-loop VRAdam (to rounding) and back; an
+    AdamW(fused=True) checkpoint continues in VRAdam(fused=True, beta3=0) bit for bit."""
+    model = _model(dtype=torch.float32)
+    opt = cls(model.parameters(), lr=0.01, fused=True)
+    _train_steps(model, opt, 0, 5)
+    saved = copy.deepcopy(opt.state_dict())
+    twin = copy.deepcopy(model)
+    _train_steps(model, opt, 5, 15)
+    if cls is torch.optim.AdamW:
+        resumed = VRAdam(twin.parameters(), lr=0.01, beta3=0.0, fused=True)
+        resumed.load_state_dict(saved)
+        _train_steps(twin, resumed, 5, 15)
+        assert all(torch.equal(p, q) for p, q in zip(model.parameters(), twin.parameters()))
+        return
+    resumed = VRAdam(twin.parameters(), lr=0.01, fused=False)
+    resumed.load_state_dict(saved)
+    resumed.param_groups[0]["fused"] = False
+    _train_steps(twin, resumed, 5, 15)
+    for p, q in zip(model.parameters(), twin.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_capturable_and_differentiable_are_refused_clearly_where_unsupported():
+    p = torch.nn.Parameter(torch.ones(3))
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together"):
+        VRAdam([p], fused=True, foreach=True)
+    with pytest.raises(ValueError, match="does not support differentiable=True"):
+        VRMomentum([p], differentiable=True)
+    z = torch.nn.Parameter(torch.ones(3, dtype=torch.complex64))
+    opt = VRAdam([z], fused=True)
+    z.grad = torch.ones_like(z)
+    with pytest.raises(RuntimeError, match="requires all the params to be floating point"):
+        opt.step()
+    for cls in (VRAdam, VRMomentum):  # capturable steps are for CUDA graphs (test_cuda.py)
+        opt = cls([p], capturable=True)
+        p.grad = torch.ones(3)
+        with pytest.raises(RuntimeError, match=r"capturable=True.*Use capturable=False on the CPU"):
+            opt.step()
+        assert torch.equal(p, torch.ones(3))
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_deepcopy_keeps_every_public_attribute(cls):
+    """torch's test_deepcopy_copies_all_public_attrs, here: a deepcopy (as a pickle) has the
+    same public attributes, the β3 calibration included (it lives in the param groups)."""
+    params = [torch.nn.Parameter(torch.randn(2, 3)) for _ in range(2)]
+    opt = cls(params, beta3="auto")
+    for p in params:
+        p.grad = torch.rand_like(p)
+    opt.step()
+
+    def public(obj):
+        return {k for k in obj.__dict__ if not k.startswith("_")}
+
+    twin = copy.deepcopy(opt)
+    assert public(twin) == public(opt)
+    assert twin.beta3_calibration.seen == opt.beta3_calibration.seen == 1
+
+
+@pytest.mark.parametrize("maximize", [False, True])
+def test_fused_norm_of_large_and_small_tensors_equals_the_for_loop_kernel(maximize):
+    """The fused kernel's ‖v_t‖² (small tensors in one batch, large ones one at a time through
+    a scratch buffer) equals the for-loop kernel's, and so do the parameters, to rounding."""
+    gen = torch.Generator().manual_seed(0)
+    init = [torch.randn(s, generator=gen, dtype=torch.float64) for s in [(300, 250), (70,), (3, 5)]]
+    runs = []
+    for kwargs in (dict(fused=True), dict(foreach=False)):
+        params = [torch.nn.Parameter(t.clone()) for t in init]
+        opt = VRAdam(params, lr=0.01, beta3=0.02, maximize=maximize, **kwargs)
+        norms = []
+        for step in range(6):
+            g = torch.Generator().manual_seed(step)
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=g, dtype=torch.float64) * (1 + step)
+            opt.step()
+            norms.append(opt.param_groups[0]["velocity_sq_norm"].item())
+        runs.append((params, norms, opt.param_groups[0]["effective_lr"].item()))
+    (fused, fused_norms, fused_eta), (loop, loop_norms, loop_eta) = runs
+    assert fused_norms == pytest.approx(loop_norms, rel=1e-12)
+    assert fused_eta == pytest.approx(loop_eta, rel=1e-12) and fused_eta < 0.005
+    for p, q in zip(fused, loop, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-12)

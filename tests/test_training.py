@@ -451,3 +451,25 @@ def test_figure2_figure_is_valid_plotly():
     fig = netplots.figure2_figure([run, run, run], ["a", "b", "c"], ["#000000"] * 3, 4)
     go.Figure(fig)
     assert [a["text"] for a in fig["layout"]["annotations"]][2] == "effective LR η_t / α₀"
+
+
+def test_one_beta3_rule_for_the_optimizer_and_the_app():
+    """beta3="auto" and the app's "suggest β₃" buttons use one rule (calibrate.beta3_from_peak):
+    target / the peak ‖v‖² of the first gate-off steps, two significant digits."""
+    from vradam import VRAdam
+    from vradam.calibrate import AUTO_STEPS, AUTO_TARGET, beta3_from_peak
+
+    assert beta3_from_peak(0.37) == pytest.approx(5.4) and beta3_from_peak(4.0, 1.5) == 0.38
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="finite, positive"):
+            beta3_from_peak(bad)
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(20))
+    opt = VRAdam([w], lr=0.01, beta3="auto")
+    peak = 0.0
+    for _ in range(AUTO_STEPS):
+        opt.zero_grad()
+        (w**4).sum().backward()
+        opt.step()
+        peak = max(peak, float(opt.param_groups[0]["velocity_sq_norm"]))
+    assert opt.param_groups[0]["beta3"] == beta3_from_peak(peak, AUTO_TARGET)

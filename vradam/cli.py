@@ -185,15 +185,32 @@ TRAIN_FIELDS = [
 ]  # fmt: skip
 EVALUATION_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc")  # the task's own
 SHARPNESS_FIELDS = ("sharpness", "sharpness_kind", "threshold")  # --sharpness-every > 0 only
+# What the gate did over the whole run (vradam.sim.measures.gate_activity), on the last row
+# of each VRAdam / VRMomentum: η/α0 min, median and final, the share of steps clipped at
+# α1, the share with η ≥ 0.99·α0, and the verdict in words. Only when a VR optimizer runs.
+GATE_FIELDS = (
+    "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
+    "ungated_fraction", "gate_verdict",
+)  # fmt: skip
 
 
-def train_columns(evaluation_keys, sharpness: bool) -> list[str]:
+def train_columns(evaluation_keys, sharpness: bool, gate: bool = False) -> list[str]:
     """The output columns of ``train``: the task's evaluation keys (accuracy only for
     classification; perplexity, distribution distance… for the paper's tasks), sharpness
-    and its threshold only when it is measured."""
+    and its threshold only when it is measured, and the gate's activity (on each VR
+    optimizer's last row) only when a VR optimizer runs."""
     before = TRAIN_FIELDS[: TRAIN_FIELDS.index("train_loss")]
     after = [] if not sharpness else list(SHARPNESS_FIELDS)
-    return [*before, *evaluation_keys, *after, "diverged"]
+    return [*before, *evaluation_keys, *after, "diverged", *(GATE_FIELDS if gate else ())]
+
+
+def gate_columns(gate) -> dict:
+    """The :data:`GATE_FIELDS` of one run's :class:`~vradam.sim.measures.GateActivity`."""
+    return dict(
+        eta_ratio_min=gate.minimum, eta_ratio_median=gate.median, eta_ratio_final=gate.final,
+        clipped_fraction=gate.clipped_fraction, ungated_fraction=gate.ungated_fraction,
+        gate_verdict=gate.verdict,
+    )  # fmt: skip
 
 
 def _status(task, r: dict) -> str:
@@ -241,7 +258,12 @@ def cmd_train(args) -> int:
     _require_optional()  # before any output, so a missing extra is one line
     from vradam.sim import export
     from vradam.studies.networks import default_optimizers, get_task
-    from vradam.studies.training import TrainConfig, resolve_device, train_steps
+    from vradam.studies.training import (
+        TrainConfig,
+        gate_activities,
+        resolve_device,
+        train_steps,
+    )
 
     task = get_task(args.task)
     if args.generate is not None and task.key != "lm":
@@ -266,14 +288,19 @@ def cmd_train(args) -> int:
     )  # fmt: skip
     device = resolve_device(config.device)
     print(f"training {task.name} on {device} with {len(optimizers)} optimizer(s)", file=sys.stderr)
-    records = []
+    records, raw, last_row = [], [], {}
     K = len(optimizers)
     for r in train_steps(config):
+        raw.append(r)
+        last_row[r["optimizer"]] = len(records)
         records.append({**r, "optimizer": r["spec"]})
         if r["optimizer"] == K - 1 and (r["step"] % 10 == 0 or r["step"] == config.steps):
             _progress(r["step"], config.steps)
     print(file=sys.stderr)
-    columns = train_columns(task.evaluation_keys, config.sharpness_every > 0)
+    gates = gate_activities(raw, config.specs())
+    for i, gate in gates.items():  # on the optimizer's last row: its whole run
+        records[last_row[i]].update(gate_columns(gate))
+    columns = train_columns(task.evaluation_keys, config.sharpness_every > 0, bool(gates))
     meta = dict(task=args.task, optimizers=list(optimizers), steps=config.steps,
                 batch_size=config.batch_size, seed=args.seed, device=str(device),
                 sharpness_every=config.sharpness_every, eval_every=config.eval_every,
@@ -297,7 +324,8 @@ def cmd_train(args) -> int:
         if "val_loss" in r or r.get("diverged"):
             last[r["optimizer"]] = r
     for spec, r in last.items():
-        print(f"  {spec}: {_status(task, r)}", file=sys.stderr)
+        gate = f"; gate: {r['gate_verdict']}" if "gate_verdict" in r else ""
+        print(f"  {spec}: {_status(task, r)}{gate}", file=sys.stderr)
     if args.generate is not None:
         _generate_samples(list(last.values()), args)
     return 0
@@ -354,7 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train a small network with several optimizers (same weights, same batches)",
         description="Train a small network with several optimizers in lockstep and write "
         "one row per (optimizer, step): losses, accuracy (classification tasks), η_t, ‖v‖², "
-        "and sharpness with its threshold (unless --sharpness-every 0). Needs scikit-learn "
+        "and sharpness with its threshold (unless --sharpness-every 0); the last row of a "
+        "VRAdam or VRMomentum also says what its gate did over the run (η/α₀ min, median, "
+        "final, steps clipped at α₁ or at the full rate, and a verdict). Needs scikit-learn "
         "and scipy: pip install 'vradam[app]'.",
         epilog=f"tasks: {', '.join(TASKS)}. Example: {PROG} train --task moons --optimizer "
         "vradam:lr=0.01 --optimizer adamw:lr=0.01 --steps 500 --device auto --out metrics.csv",

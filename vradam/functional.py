@@ -1,4 +1,4 @@
-"""Functional VRAdam and VRMomentum: the maths of one step, with two kernels each.
+"""Functional VRAdam and VRMomentum: the maths of one step, kernel by kernel.
 
 The gate η_t = α0 / (1 + min(β3·‖v_t‖², α1)) needs the velocity of *every*
 tensor before *any* parameter moves, so a step runs in three phases:
@@ -16,6 +16,11 @@ with the gate on it folds Adam's second bias correction into ε and the step siz
 one pass over the parameters fewer, to pay for the norm. With a tensor, the path
 used on accelerators, η_t never leaves the device and nothing in the step
 synchronises with the host.
+
+VRAdam's third kernel, ``fused=True``, is torch's own fused AdamW kernel
+(:func:`adamw_fused_`), which does phases 1 and 3 in one pass: phase 1 then only takes
+‖v_t‖² (:func:`next_velocity_sq_norm`, from the same lerp, leaving the state as it is),
+and the kernel runs after the gate with η_t as its learning rate.
 
 :func:`vradam` and :func:`vrmomentum` compose the phases for one list of tensors
 (one param group), in the style of ``torch.optim.adam.adam``.
@@ -48,15 +53,22 @@ def effective_lr(lr, velocity_sq_norm, beta3, alpha1):
 
     Works on Python floats (exact double arithmetic) or on tensors, where it
     broadcasts: a batch of runs can pass ``velocity_sq_norm`` of shape (N,) and
-    per-run ``lr``, ``beta3``, ``alpha1`` tensors. A scalar ``beta3 = 0`` is the gate off:
-    η = lr whatever the norm, so ‖v‖² = inf or NaN cannot reach the step (0·inf = NaN);
-    with β3 > 0 an infinite norm clips at α1 (η = lr/(1 + α1)).
+    per-run ``lr``, ``beta3``, ``alpha1`` tensors. A zero ``beta3`` is the gate off:
+    η = lr whatever the norm, so ‖v‖² = inf or NaN cannot reach the step (0·inf = NaN).
+    With β3 > 0 a non-finite norm clips the gate at α1 (η = lr/(1 + α1)): an infinite one
+    because min(inf, α1) = α1, a NaN one (a NaN anywhere in the velocities) by this rule,
+    so one non-finite tensor does not turn every parameter into NaN.
     """
     if isinstance(beta3, (int, float)) and beta3 == 0:
         return lr
     if isinstance(velocity_sq_norm, Tensor):
-        return lr / (1 + torch.clamp(beta3 * velocity_sq_norm, max=alpha1))
-    return lr / (1.0 + min(beta3 * velocity_sq_norm, alpha1))
+        penalty = beta3 * velocity_sq_norm
+        penalty = torch.where(penalty <= alpha1, penalty, alpha1)  # NaN is not ≤ α1
+        if isinstance(beta3, Tensor):
+            penalty = torch.where(beta3 == 0, 0.0, penalty)
+        return lr / (1 + penalty)
+    penalty = beta3 * velocity_sq_norm
+    return lr / (1.0 + (penalty if penalty <= alpha1 else alpha1))
 
 
 def compiling() -> bool:
@@ -175,6 +187,7 @@ def adam_apply_(
     weight_decay: float,
     foreach: bool,
     adamw_ops: bool = True,
+    capturable: bool = False,
 ) -> None:
     """θ ← θ·(1 − η·λ) − η · v̂ / (√m̂ + ε), with bias correction only here.
 
@@ -184,11 +197,13 @@ def adam_apply_(
     so the numbers are AdamW's bit for bit; ``adamw_ops=False`` (what VRAdam uses while
     its gate is on, β3 > 0) folds c2 = √(1 − β2^t) into ε and the step size instead,
     θ ← θ − η·c2/c1 · v / (√m + ε·c2), the same update with one pass fewer. A tensor
-    off the CPU takes the device path (η in the denominator, no host read).
+    off the CPU takes the device path (η in the denominator, no host read). ``capturable``
+    (step counters on the parameters' device, for CUDA graphs) computes the bias corrections
+    on the device, as under torch.compile.
     """
     if len(params) == 0:
         return
-    if compiling():
+    if compiling() or capturable:
         _adam_apply_traced(params, exp_avgs, exp_avg_sqs, state_steps, lr=lr, beta1=beta1,
                            beta2=beta2, eps=eps, weight_decay=weight_decay)  # fmt: skip
         return
@@ -429,6 +444,99 @@ def momentum_flat_apply_(
         torch._foreach_add_(params, buffer.views, alpha=-lr)
 
 
+# ----------------------------------------------------------------------------- fused
+
+
+_SMALL_NEXT = 1 << 16  # below this many elements a CPU tensor's v_t is one of a foreach batch
+
+
+def next_velocity_sq_norm(
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    *,
+    beta1: float,
+    maximize: bool,
+    norms: SqNormAccumulator,
+) -> None:
+    """‖v_t‖² of v_t = β1·v + (1−β1)·g into ``norms``, leaving ``exp_avgs`` unchanged.
+
+    The fused kernel updates the moments and the parameters in one pass, so the gate's norm
+    is taken before it from the same lerp (equal to the kernel's v_t to rounding). On the
+    CPU each v_t is written into one reused scratch buffer and reduced while in cache; on
+    other devices one multi-tensor lerp and norm per device and dtype, with no host read.
+    """
+    weight = 1 - beta1
+    plain = all(type(v) in (Tensor, torch.nn.Parameter) and v.is_cpu for v in exp_avgs)
+    if plain:
+        # Small tensors: one multi-tensor lerp and norm for all (a call per tensor would cost
+        # more than the arithmetic); large ones one at a time through the scratch buffer.
+        large = [i for i, v in enumerate(exp_avgs) if v.numel() >= _SMALL_NEXT]
+        if len(large) < len(exp_avgs):
+            small = sorted(set(range(len(exp_avgs))) - set(large))
+            small_g, small_v = [grads[i] for i in small], [exp_avgs[i] for i in small]
+            for _, g, v in tensor_buckets([small_v, small_g, small_v], True):
+                if maximize:
+                    g = torch._foreach_neg(g)
+                norms.add_bucket(torch._foreach_lerp(v, g, weight))
+        if not large:
+            return
+        grads, exp_avgs = [grads[i] for i in large], [exp_avgs[i] for i in large]
+        scratch: dict[torch.dtype, Tensor] = {}
+        size = max(v.numel() for v in exp_avgs)
+        for grad, exp_avg in zip(grads, exp_avgs, strict=True):
+            buf = scratch.get(exp_avg.dtype)
+            if buf is None:
+                buf = scratch[exp_avg.dtype] = torch.empty(size, dtype=exp_avg.dtype)
+            out = buf[: exp_avg.numel()].view(exp_avg.shape)
+            torch.lerp(exp_avg, -grad if maximize else grad, weight, out=out)
+            norms.add_now(out)
+        return
+    for _, g, v in tensor_buckets([exp_avgs, grads, exp_avgs], True):
+        if maximize:
+            g = torch._foreach_neg(g)
+        norms.add_bucket(torch._foreach_lerp(v, g, weight))
+
+
+def adamw_fused_(
+    params: list[Tensor],
+    grads: list[Tensor],
+    exp_avgs: list[Tensor],
+    exp_avg_sqs: list[Tensor],
+    state_steps: list[Tensor],
+    *,
+    lr: float | Tensor,
+    beta1: float,
+    beta2: float,
+    eps: float,
+    weight_decay: float,
+    maximize: bool,
+) -> None:
+    """One step of torch's fused AdamW kernel (``torch._fused_adamw_``) at the rate ``lr``:
+    VRAdam passes the gated η_t (a float on the CPU, a 0-dim tensor on the device
+    elsewhere, so nothing is read on the host), and with β3 = 0 the group's ``lr`` exactly
+    as ``torch.optim.AdamW(fused=True)`` does, so the numbers are AdamW's bit for bit."""
+    if len(params) == 0:
+        return
+    # As torch.optim.adam._fused_adam: a CPU tensor lr is passed as it is, a device one
+    # moved to each bucket's device once.
+    lr_by_device = {lr.device: lr} if isinstance(lr, Tensor) and lr.device.type != "cpu" else None
+    grouped = Optimizer._group_tensors_by_device_and_dtype(
+        [params, grads, exp_avgs, exp_avg_sqs, state_steps]
+    )
+    for (device, _), ((p, g, v, m, s), _) in grouped.items():
+        bucket_lr = lr
+        if lr_by_device is not None:
+            if device not in lr_by_device:
+                lr_by_device[device] = lr.to(device=device, non_blocking=True)
+            bucket_lr = lr_by_device[device]
+        torch._foreach_add_(s, 1)
+        torch._fused_adamw_(
+            p, g, v, m, [], s, amsgrad=False, lr=bucket_lr, beta1=beta1, beta2=beta2,
+            weight_decay=weight_decay, eps=eps, maximize=maximize, grad_scale=None,
+            found_inf=None,
+        )  # fmt: skip
+
+
 # ----------------------------------------------------------------------------- gate
 
 
@@ -501,6 +609,8 @@ def vradam(
     """
     if foreach is None:
         foreach = default_foreach(params)
+    if isinstance(lr, Tensor) and lr.dim():  # one element in any number of dimensions
+        lr = lr.reshape(())
     buckets = tensor_buckets([params, grads, exp_avgs, exp_avg_sqs, state_steps], foreach)
     norms = SqNormAccumulator()
     for _, g, v, m, s in buckets:
@@ -548,6 +658,8 @@ def vrmomentum(
     """
     if foreach is None:
         foreach = default_foreach(params)
+    if isinstance(lr, Tensor) and lr.dim():  # one element in any number of dimensions
+        lr = lr.reshape(())
     buckets = tensor_buckets([params, grads, exp_avgs, state_steps], foreach)
     norms = SqNormAccumulator()
     for _, g, v, s in buckets:

@@ -195,6 +195,13 @@ class SqNormAccumulator:
             self._device = local.device
         self._parts.setdefault(key, []).append(_tensor_sq_norm(local))
 
+    def add_now(self, t: Tensor) -> None:
+        """Add ‖t‖² of a plain tensor at once (``t`` may be a scratch buffer that is written
+        again next: never deferred to :meth:`total` as :meth:`add` defers small tensors)."""
+        if self._device is None:
+            self._device = t.device
+        self._parts.setdefault(None, []).append(_tensor_sq_norm(t))
+
     def add_buffer(self, buffer: VelocityBuffer) -> None:
         """Add ‖v‖² of every view of ``buffer`` (all of which stepped): one reduction."""
         if self._device is None:

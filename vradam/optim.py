@@ -12,19 +12,27 @@ The update maths lives in :mod:`vradam.functional`.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
-from typing import Any, ClassVar
+import sys
+import warnings
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
+from torch.optim.optimizer import (
+    _get_capturable_supported_devices,
+    _get_fused_kernels_supported_devices,
+)
 
-from vradam.calibrate import Beta3Calibration
+from vradam import calibrate
 from vradam.functional import (
     adam_apply_,
     adam_flat_apply_,
     adam_flat_moments_,
     adam_moments_,
+    adamw_fused_,
     compiling,
     default_foreach,
     gate_lr,
@@ -32,6 +40,7 @@ from vradam.functional import (
     momentum_flat_apply_,
     momentum_flat_moments_,
     momentum_moments_,
+    next_velocity_sq_norm,
     on_device,
     tensor_buckets,
 )
@@ -43,22 +52,70 @@ __all__ = ["VRAdam", "VRMomentum"]
 _DIAGNOSTICS = ("effective_lr", "velocity_sq_norm")
 
 
-def _scalar_dtype() -> torch.dtype:
-    # As torch.optim: the step counter is a CPU tensor of the default float type.
+def _scalar_dtype(fused: bool = False) -> torch.dtype:
+    # As torch.optim: the step counter is a float32/64 tensor (float32 for the fused kernel).
+    if fused:
+        return torch.float32
     return torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
 
 
-def _check_lr(lr) -> None:
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not lr >= 0.0:
-        raise ValueError(f"Invalid learning rate: {lr}")
+# ----------------------------------------------------------------------------- validation
+# The same checks, with the constructor's wording, run when a param group is added and at
+# every step() (so a value edited into param_groups later is refused as the constructor
+# would refuse it). Each returns the value as a Python number for the kernels.
 
 
-def _check_nonnegative(what: str, value) -> None:
-    # `not 0.0 <= value` also rejects NaN.
-    if not value >= 0.0:
-        raise ValueError(f"Invalid {what} value: {value}")
+def _number(name: str, value, what: str | None = None) -> float:
+    """A Python number from a number or a 1-element CPU tensor (whose value is read on the
+    host: free on the CPU; a tensor on an accelerator would cost a synchronisation per step,
+    so it is refused)."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {name} must be 1-element")
+        if value.device.type != "cpu":
+            raise ValueError(
+                f"Tensor {name} must be on the CPU: its value is read on the host at every "
+                f"step, which on {value.device} would synchronise or fail"
+            )
+        return value.item()
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise ValueError(f"Invalid {what or name + ' value'}: {value!r}; expected a number")
+
+
+def _nonnegative(name: str, value, what: str | None = None) -> float:
+    number = _number(name, value, what)
+    if not number >= 0.0:  # also refuses NaN
+        raise ValueError(f"Invalid {what or name + ' value'}: {value}")
+    return number
+
+
+def _beta(name: str, value, what: str) -> float:
+    number = _number(name, value, what)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"Invalid {what}: {value}")
+    return number
+
+
+def _checked_lr(lr, read: bool = True):
+    """lr as the kernels take it: a number, or a 0-dim view of a 1-element Tensor (one or two
+    dimensions included; a view, so a scheduler's in-place update is seen). ``read=False``
+    checks a Tensor's size only (its value would be a host read: traced, or on a GPU)."""
+    if isinstance(lr, Tensor):
+        if lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        if read and not lr.item() >= 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        return lr.reshape(()) if lr.dim() else lr
+    if isinstance(lr, numbers.Real) and not isinstance(lr, bool) and lr >= 0.0:
+        return lr
+    raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _checked_beta3(beta3) -> float:
+    if isinstance(beta3, str):
+        raise ValueError(f'Invalid beta3 value: {beta3!r}; a number ≥ 0 or "auto"')
+    return _nonnegative("beta3", beta3)
 
 
 def _is_auto(beta3) -> bool:
@@ -69,9 +126,20 @@ def _is_auto(beta3) -> bool:
     return False
 
 
-def _check_beta(what: str, value) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"Invalid {what}: {value}")
+class _Options(NamedTuple):
+    """One group's options for one step, checked, as the kernels take them."""
+
+    lr: float | Tensor  # α0: a number or a 0-dim tensor
+    beta1: float
+    beta2: float  # VRAdam only (0.0 for VRMomentum)
+    beta3: float
+    alpha1: float
+    eps: float  # VRAdam only
+    weight_decay: float
+    maximize: bool
+    foreach: bool | None
+    capturable: bool
+    fused: bool
 
 
 def _set_diagnostic(group: dict[str, Any], key: str, value: Tensor) -> None:
@@ -108,6 +176,66 @@ def _as_real(t: Tensor) -> Tensor:
     return torch.view_as_real(t) if torch.is_complex(t) else t
 
 
+def _zero_shard_warning(optimizer: Optimizer, process_group) -> None:
+    """Warn when this optimizer is the local optimizer of a ZeroRedundancyOptimizer (it then
+    holds one rank's shard of the parameters) without ``process_group``: each rank would gate
+    on the norm of its own shard. Found by the constructing frame; costs nothing otherwise."""
+    if process_group is not None:
+        return
+    try:
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return
+        from torch.distributed.optim import ZeroRedundancyOptimizer
+    except (ImportError, RuntimeError):
+        return
+    frame = sys._getframe(1)
+    for _ in range(8):
+        if frame is None:
+            return
+        if isinstance(frame.f_locals.get("self"), ZeroRedundancyOptimizer):
+            name = type(optimizer).__name__
+            warnings.warn(
+                f"{name} is the local optimizer of a ZeroRedundancyOptimizer, which gives each "
+                f"rank a shard of the parameters, but has no process_group: each rank would "
+                f"gate on the ‖v‖² of its own shard. Pass optimizer_class="
+                f"functools.partial({name}, process_group=...) (the group ZeRO shards over, "
+                "e.g. torch.distributed.group.WORLD) so the squared norm is summed across ranks.",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+        frame = frame.f_back
+
+
+def _check_fused(p: Tensor) -> None:
+    devices = _get_fused_kernels_supported_devices()
+    if p.device.type not in devices or not torch.is_floating_point(p):
+        raise RuntimeError(
+            "`fused=True` requires all the params to be floating point Tensors of supported "
+            f"devices: {devices} but {p.dtype} and {p.device.type}"
+        )
+
+
+def _check_capturable(name: str, p: Tensor) -> None:
+    devices = _get_capturable_supported_devices()
+    if p.device.type not in devices:
+        raise RuntimeError(
+            f"{name}(capturable=True) steps parameters on a device that can capture the step "
+            f"in a graph ({devices}; CUDA graphs on a GPU); got a parameter on "
+            f"{p.device.type}. Use capturable=False on the CPU"
+        )
+
+
+class _Buffers(NamedTuple):
+    """A param group's flat velocity buffers (CPU, eager steps), cached by group index."""
+
+    group: dict[str, Any]  # the group they were built for (a load replaces the groups)
+    known: frozenset[int]  # ids of the velocities they hold, and of those that stay apart
+    buffers: list[VelocityBuffer]  # one per dtype
+
+
 class _VelocityGatedOptimizer(Optimizer):
     """Shared step logic: per-group moments, one global ‖v‖², per-group gated apply."""
 
@@ -117,6 +245,9 @@ class _VelocityGatedOptimizer(Optimizer):
         "foreach": None,
         "beta3": 1.0,
         "alpha1": 10.0,
+        "capturable": False,
+        "differentiable": False,
+        calibrate.KEY: None,
     }
 
     def __init__(self, params, defaults: dict[str, Any], process_group=None) -> None:
@@ -125,7 +256,17 @@ class _VelocityGatedOptimizer(Optimizer):
         self._process_group = process_group
         # group index → (group, ids of its known velocities, its flat buffers); see
         # _flat_velocities. Not saved: a checkpoint holds the views, a load rebuilds.
-        self._velocity_buffers: dict[int, tuple] = {}
+        self._velocity_buffers: dict[int, _Buffers] = {}
+        _zero_shard_warning(self, process_group)
+
+    # Beta3Calibration checks for this: step() advances the calibration records.
+    _calibrates_beta3 = True
+
+    @property
+    def beta3_calibration(self) -> calibrate.Beta3Calibration | None:
+        """The β3 calibration of ``beta3="auto"`` (its state is in the param groups, under
+        ``"beta3_auto"``), or None when no group is calibrated."""
+        return calibrate.Beta3Calibration.of(self)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
@@ -136,22 +277,64 @@ class _VelocityGatedOptimizer(Optimizer):
                 group.setdefault(key, value)
             for key in _DIAGNOSTICS:
                 group.setdefault(key, torch.tensor(math.nan, dtype=torch.float64))
+            fused = group.get("fused") or group["capturable"]
             for p in group["params"]:
                 p_state = self.state.get(p, {})
                 if len(p_state) != 0 and not torch.is_tensor(p_state["step"]):
-                    p_state["step"] = torch.tensor(float(p_state["step"]), dtype=_scalar_dtype())
+                    p_state["step"] = torch.tensor(
+                        float(p_state["step"]),
+                        dtype=_scalar_dtype(bool(group.get("fused"))),
+                        device=p.device if fused else None,
+                    )
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group as torch does, checking its options with the constructor's wording
+        (nothing is added when one is refused). A group whose ``beta3`` is ``"auto"`` (given,
+        or the constructor's default) joins the optimizer's β3 calibration, or takes its
+        value once it is done; a group given a number keeps it."""
+        if isinstance(param_group, dict):
+            self._options({**self.defaults, **param_group}, read_lr=True)
         super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        if isinstance(group["beta3"], str):
+            calibrate.join(group, self.param_groups[:-1])
+        else:
+            group.setdefault(calibrate.KEY, None)
         # The diagnostics exist from the start (NaN until the first step), so a group
         # never changes shape during training (torch.compile guards on it).
-        group = self.param_groups[-1]
         params = group["params"]
         wide = any(p.dtype == torch.float64 for p in params)
         dtype = torch.float64 if wide else torch.float32  # the norm's accumulation dtype
         device = params[0].device if params else None
         for key in _DIAGNOSTICS:
             group.setdefault(key, torch.full((), math.nan, dtype=dtype, device=device))
+
+    def _options(self, group: dict[str, Any], read_lr: bool = False) -> _Options:
+        """The group's options, checked (ValueError with the constructor's wording)."""
+        raise NotImplementedError
+
+    def _common_options(self, group: dict[str, Any], read_lr: bool) -> dict[str, Any]:
+        if group.get("differentiable"):
+            raise ValueError(
+                f"{type(self).__name__} does not support differentiable=True: its step runs "
+                "under no_grad (the global gate and the CPU flat buffers are not built for "
+                "autograd through the update); use differentiable=False"
+            )
+        if group.get("fused") and group.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        beta3 = group["beta3"]
+        if not (isinstance(beta3, str) and beta3 == "auto"):  # "auto": resolved when added
+            beta3 = _checked_beta3(beta3)
+        return dict(
+            lr=_checked_lr(group["lr"], read=read_lr),
+            beta3=beta3,
+            alpha1=_nonnegative("alpha1", group["alpha1"]),
+            weight_decay=_nonnegative("weight_decay", group["weight_decay"]),
+            maximize=bool(group.get("maximize", False)),
+            foreach=group.get("foreach"),
+            capturable=bool(group.get("capturable", False)),
+            fused=bool(group.get("fused")),
+        )
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load as torch does; options the saved groups lack keep this optimizer's values.
@@ -213,15 +396,26 @@ class _VelocityGatedOptimizer(Optimizer):
         """
         *states, steps = rest
         has_complex = False
+        fused, capturable = bool(group.get("fused")), bool(group.get("capturable"))
         for p in group["params"]:
             if p.grad is None:
                 continue
             if p.grad.is_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
             has_complex |= torch.is_complex(p)
+            if fused:
+                _check_fused(p)
+            if capturable and not compiling():
+                _check_capturable(type(self).__name__, p)
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = torch.tensor(0.0, dtype=_scalar_dtype())
+                # As torch.optim: on the parameter's device for the fused and capturable
+                # kernels, a CPU tensor otherwise (read on the host without a sync).
+                state["step"] = (
+                    torch.zeros((), dtype=_scalar_dtype(fused), device=p.device)
+                    if fused or capturable
+                    else torch.tensor(0.0, dtype=_scalar_dtype())
+                )
                 for key in self._state_keys:
                     state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
             params.append(p)
@@ -263,9 +457,13 @@ class _VelocityGatedOptimizer(Optimizer):
         """
         velocities = state_lists[0]
         entry = self._velocity_buffers.get(index)
-        if entry is None or entry[0] is not group or not entry[1].issuperset(map(id, velocities)):
+        if (
+            entry is None
+            or entry.group is not group
+            or not entry.known.issuperset(map(id, velocities))
+        ):
             entry = self._rebuild_velocities(index, group, state_lists)
-        buffers = entry[2]
+        buffers = entry.buffers
         if len(buffers) == 1 and len(buffers[0].views) == len(velocities):
             whole = buffers[0]
             return buffers, (whole if whole.ids.issuperset(map(id, velocities)) else None)
@@ -273,7 +471,7 @@ class _VelocityGatedOptimizer(Optimizer):
 
     def _rebuild_velocities(
         self, index: int, group: dict[str, Any], state_lists: list[list[Tensor]]
-    ) -> tuple:
+    ) -> _Buffers:
         """Copy every velocity of the group (and, where they all can follow, its other
         moments) into new flat buffers, one per dtype, and point the state and the gathered
         ``state_lists`` at their views; returns the new cache entry."""
@@ -309,28 +507,80 @@ class _VelocityGatedOptimizer(Optimizer):
             known |= buffer.ids
         for values in state_lists:
             values[:] = [moved.get(id(t), t) for t in values]
-        entry = self._velocity_buffers[index] = (group, frozenset(known), buffers)
+        entry = self._velocity_buffers[index] = _Buffers(group, frozenset(known), buffers)
         return entry
 
-    def _moments(
-        self, group: dict[str, Any], lists: list[list[Tensor]], foreach: bool, norms
-    ) -> None:
+    # ------------------------------------------------------------------- kernels, per class
+    # Each takes the group's checked options and its gathered lists
+    # [params, grads, *moments, steps] (or one device/dtype bucket of them).
+
+    def _moments(self, o: _Options, lists: list[list[Tensor]], foreach: bool, norms) -> None:
+        """v_t (and the other moments) in place; ‖v_t‖² into ``norms`` when given."""
         raise NotImplementedError
 
-    def _moments_flat(
-        self, group: dict[str, Any], lists: list[list[Tensor]], buffer: VelocityBuffer
-    ) -> None:
+    def _moments_flat(self, o: _Options, lists: list[list[Tensor]], buffer: VelocityBuffer):
+        """:meth:`_moments` on the flat tensors of ``buffer`` (a group of small tensors)."""
         raise NotImplementedError
 
-    def _apply_flat(self, group: dict[str, Any], lists, lr, buffer: VelocityBuffer) -> bool:
+    def _apply(self, o: _Options, lists: list[list[Tensor]], lr, foreach: bool) -> None:
+        """The parameter update with the gated rate ``lr`` (η_t)."""
         raise NotImplementedError
 
-    def _apply(self, group: dict[str, Any], lists: list[list[Tensor]], lr, foreach: bool) -> None:
+    def _apply_flat(self, o: _Options, lists, lr, buffer: VelocityBuffer) -> bool:
+        """:meth:`_apply` on flat tensors; False (nothing done) when the steps differ."""
         raise NotImplementedError
+
+    def _next_sq_norm(self, o: _Options, lists: list[list[Tensor]], norms) -> None:
+        """The fused kernel's phase 1: ‖v_t‖² into ``norms`` without changing the state."""
+        raise NotImplementedError
+
+    def _step_fused(self, o: _Options, lists: list[list[Tensor]], lr) -> None:
+        """The fused kernel: moments and update in one pass at the rate ``lr``."""
+        raise NotImplementedError
+
+    def _sync_options(self, group: dict[str, Any]) -> None:
+        """Reconcile option mirrors before the options are read (VRMomentum's β1)."""
+
+    # ------------------------------------------------------------------- step
+
+    def _plan(self, index: int, group: dict[str, Any], buffers: list[VelocityBuffer]):
+        """The group's checked options, stepping tensors and kernel for this step, or None
+        when no parameter of the group has a gradient."""
+        self._sync_options(group)
+        eager = not compiling()
+        lr = group["lr"]
+        read_lr = eager and not (isinstance(lr, Tensor) and lr.device.type != "cpu")
+        if isinstance(group["beta3"], str) and group["beta3"] == "auto":  # set by hand
+            calibrate.join(group, self.param_groups)
+        options = self._options(group, read_lr=read_lr)
+        lists, has_complex = self._gather_group(group)
+        if len(lists[0]) == 0:
+            return None
+        if options.fused:
+            return _Plan(group, options, lists, "fused", True, tensor_buckets(lists, True), None)
+        whole = None  # a flat buffer holding exactly this group's stepping velocities
+        if eager and not has_complex and not options.capturable and lists[0][0].is_cpu:
+            states = lists[2 : 2 + len(self._state_keys)]
+            group_buffers, whole = self._flat_velocities(index, group, states)
+            buffers += group_buffers
+        foreach = options.foreach
+        if foreach is None:
+            foreach = default_foreach(lists[0])
+        if whole is not None and _steps_flat(whole, lists, self._state_keys):
+            kernel = "flat"
+        else:
+            kernel = "foreach" if foreach else "loop"
+            # The for-loop kernel takes a large tensor's norm while it is in cache.
+            if whole is not None and kernel == "loop" and not whole.all_small:
+                whole = None
+        return _Plan(group, options, lists, kernel, foreach, tensor_buckets(lists, foreach), whole)
 
     @torch.no_grad()
     def step(self, closure=None):
         """Perform a single optimization step.
+
+        Three phases, as the global gate needs every velocity before any parameter moves:
+        moments (and ‖v_t‖²) for every group, the gate η_t per group, then the update.
 
         Args:
             closure (Callable, optional): A closure that reevaluates the model
@@ -341,58 +591,69 @@ class _VelocityGatedOptimizer(Optimizer):
             with torch.enable_grad():
                 loss = closure()
 
-        plans = []
         buffers: list[VelocityBuffer] = []
-        eager = not compiling()
-        for index, group in enumerate(self.param_groups):
-            lists, has_complex = self._gather_group(group)
-            if len(lists[0]) == 0:
-                continue
-            whole = None  # a flat buffer holding exactly this group's stepping velocities
-            if eager and not has_complex and lists[0][0].is_cpu:
-                states = lists[2 : 2 + len(self._state_keys)]
-                group_buffers, whole = self._flat_velocities(index, group, states)
-                buffers += group_buffers
-            foreach = group["foreach"]
-            if foreach is None:
-                foreach = default_foreach(lists[0])
-            flat = (
-                whole if whole is not None and _steps_flat(whole, lists, self._state_keys) else None
-            )
-            # The for-loop kernel takes a large tensor's norm while it is in cache.
-            if whole is not None and not foreach and not whole.all_small:
-                whole = None
-            plans.append((group, foreach, lists, tensor_buckets(lists, foreach), whole, flat))
+        plans = [self._plan(i, g, buffers) for i, g in enumerate(self.param_groups)]
+        plans = [plan for plan in plans if plan is not None]
         if not plans:
             return loss
+        # The fused kernel updates moments and parameters in one pass, so while any gate is
+        # on its phase 1 takes ‖v_t‖² without stepping; with every gate off it steps at
+        # once (η_t = lr) and the norm, a diagnostic then, is taken after.
+        gate_on = any(plan.options.beta3 != 0 for plan in plans)
 
         norms = SqNormAccumulator(buffers)
-        for group, foreach, lists, buckets, whole, flat in plans:
-            if flat is not None:
-                self._moments_flat(group, lists, flat)
+        for plan in plans:
+            o, lists = plan.options, plan.lists
+            if plan.kernel == "fused":
+                if gate_on:
+                    self._next_sq_norm(o, lists, norms)
+                else:
+                    self._step_fused(o, lists, o.lr)
+                    for bucket in plan.buckets:
+                        norms.add_bucket(bucket[2])
+            elif plan.kernel == "flat":
+                self._moments_flat(o, lists, plan.buffer)
             else:
-                for bucket in buckets:
-                    self._moments(group, bucket, foreach, norms if whole is None else None)
-            if whole is not None:
-                norms.add_buffer(whole)
+                for bucket in plan.buckets:
+                    self._moments(o, bucket, plan.foreach, norms if plan.buffer is None else None)
+            if plan.buffer is not None:
+                norms.add_buffer(plan.buffer)
 
         sq_norm = norms.total(self._process_group)
-        for group, foreach, lists, buckets, _, flat in plans:
-            eta = gate_lr(group["lr"], sq_norm, group["beta3"], group["alpha1"])
-            if flat is None or not self._apply_flat(group, lists, eta, flat):
+        for plan in plans:
+            o, lists, group = plan.options, plan.lists, plan.group
+            eta = gate_lr(o.lr, sq_norm, o.beta3, o.alpha1)
+            if plan.kernel == "fused":
+                if gate_on:
+                    self._step_fused(o, lists, eta)
+            elif plan.kernel != "flat" or not self._apply_flat(o, lists, eta, plan.buffer):
                 cache: dict = {}
-                for bucket in buckets:
-                    self._apply(group, bucket, on_device(eta, bucket[0][0].device, cache), foreach)
+                for bucket in plan.buckets:
+                    self._apply(o, bucket, on_device(eta, bucket[0][0].device, cache), plan.foreach)
             if not isinstance(eta, Tensor):
                 eta = torch.tensor(eta, dtype=torch.float64)
-            elif eta is group["lr"]:  # gate off: a copy, not the lr a scheduler updates
+            elif eta is o.lr or eta is group["lr"]:  # gate off: a copy, not the scheduler's lr
                 eta = eta.detach().clone()
-            if eager:
+            if not compiling():
                 group["effective_lr"], group["velocity_sq_norm"] = eta, sq_norm
             else:
                 _set_diagnostic(group, "effective_lr", eta)
                 _set_diagnostic(group, "velocity_sq_norm", sq_norm)
+        if calibrate.in_progress(self.param_groups):
+            calibrate.advance_groups(self.param_groups, sq_norm)
         return loss
+
+
+class _Plan(NamedTuple):
+    """One param group's step: what :meth:`_VelocityGatedOptimizer.step` runs for it."""
+
+    group: dict[str, Any]
+    options: _Options
+    lists: list[list[Tensor]]  # [params, grads, *moments, steps] of the stepping params
+    kernel: str  # "loop", "foreach", "flat" (small CPU tensors) or "fused"
+    foreach: bool  # the kernel of the buckets (also the flat kernel's fallback apply)
+    buckets: list[list[list[Tensor]]]  # ``lists`` by device and dtype (foreach), or [lists]
+    buffer: VelocityBuffer | None  # the flat buffer holding exactly the group's velocities
 
 
 class VRAdam(_VelocityGatedOptimizer):
@@ -444,8 +705,10 @@ class VRAdam(_VelocityGatedOptimizer):
             and second moments (default: (0.9, 0.999)).
         beta3 (float or "auto", optional): velocity penalty strength β3 ≥ 0 (default:
             1.0). ``"auto"`` calibrates it from the first 10 steps' ‖v‖² (this
-            project's heuristic, see :class:`vradam.calibrate.Beta3Calibration`); the
-            calibration is then ``optimizer.beta3_calibration``.
+            project's heuristic, see :mod:`vradam.calibrate`) in every group that has no
+            number of its own; the calibration is ``optimizer.beta3_calibration``, its
+            state a record in the param groups, so checkpoints, copies and pickles
+            carry it.
         alpha1 (float, optional): penalty cap α1 ≥ 0; the smallest learning rate
             is α0/(1+α1) (default: 10.0).
         eps (float, optional): term added to the denominator after the square
@@ -456,10 +719,25 @@ class VRAdam(_VelocityGatedOptimizer):
             (default: False).
         foreach (bool, optional): use the multi-tensor kernel. ``None`` picks as
             torch does: foreach on CUDA, the for-loop kernel on CPU.
+        capturable (bool, optional): step counters on the parameters' device and
+            bias corrections computed there, so the step can be captured in a CUDA
+            graph (default: False; refused on the CPU).
+        differentiable (bool, optional): refused when True (default: False).
+        fused (bool, optional): use torch's fused AdamW kernel (CPU and CUDA), fed the
+            gated rate; ‖v_t‖² is taken in one pass before it (default: None, not
+            fused). With ``beta3=0`` it is ``AdamW(fused=True)`` bit for bit.
         process_group (optional): for parameters sharded by hand across ranks,
             the group whose local squared norms are summed (one all-reduce of one
             scalar per step). DTensor parameters (FSDP2) are reduced over their
-            sharded mesh dimensions without it. Not needed under DDP.
+            sharded mesh dimensions without it. Not needed under DDP. Under
+            ``ZeroRedundancyOptimizer`` pass
+            ``optimizer_class=functools.partial(VRAdam, process_group=...)``: ZeRO
+            gives each rank a shard (VRAdam warns when built there without one).
+
+    Options are checked when a group is added and at every ``step()``, with the same
+    messages as the constructor. A non-finite ‖v_t‖² (a NaN or an infinity anywhere in
+    the velocities) clips the gate at α1, so one bad gradient tensor does not turn every
+    parameter into NaN; with ``beta3=0`` the gate is off whatever the norm.
 
     After each step every group holds the diagnostics ``group["effective_lr"]``
     (η_t) and ``group["velocity_sq_norm"]`` (‖v_t‖²) as 0-dim tensors. On
@@ -485,84 +763,76 @@ class VRAdam(_VelocityGatedOptimizer):
         *,
         maximize: bool = False,
         foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
         process_group=None,
     ) -> None:
-        _check_lr(lr)
-        _check_nonnegative("epsilon", eps)
-        if len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas}; expected (beta1, beta2)")
-        _check_beta("beta parameter at index 0", betas[0])
-        _check_beta("beta parameter at index 1", betas[1])
-        auto = _is_auto(beta3)
-        _check_nonnegative("beta3", 0.0 if auto else beta3)
-        _check_nonnegative("alpha1", alpha1)
-        _check_nonnegative("weight_decay", weight_decay)
+        _is_auto(beta3)
         defaults = dict(
             lr=lr,
             betas=betas,
-            beta3=0.0 if auto else beta3,
+            beta3=beta3,  # "auto": each group joins the calibration (see add_param_group)
             alpha1=alpha1,
             eps=eps,
             weight_decay=weight_decay,
             maximize=maximize,
             foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
         )
+        self._options(defaults, read_lr=True)
         super().__init__(params, defaults, process_group)
-        self.beta3_calibration = Beta3Calibration(self) if auto else None
 
     _state_keys = ("exp_avg", "exp_avg_sq")
+    _group_defaults: ClassVar[dict[str, Any]] = {
+        **_VelocityGatedOptimizer._group_defaults,
+        "fused": None,
+    }
 
-    def _moments(self, group, lists, foreach, norms):
+    def _options(self, group, read_lr=False):
+        betas = group["betas"]
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid betas: {betas}; expected (beta1, beta2)") from None
+        return _Options(
+            beta1=_beta("betas[0]", beta1, "beta parameter at index 0"),
+            beta2=_beta("betas[1]", beta2, "beta parameter at index 1"),
+            eps=_nonnegative("eps", group["eps"], "epsilon value"),
+            **self._common_options(group, read_lr),
+        )
+
+    def _moments(self, o, lists, foreach, norms):
         _, grads, exp_avgs, exp_avg_sqs, steps = lists
-        beta1, beta2 = group["betas"]
-        adam_moments_(
-            grads,
-            exp_avgs,
-            exp_avg_sqs,
-            steps,
-            beta1=beta1,
-            beta2=beta2,
-            maximize=group["maximize"],
-            foreach=foreach,
-            norms=norms,
-        )
+        adam_moments_(grads, exp_avgs, exp_avg_sqs, steps, beta1=o.beta1, beta2=o.beta2,
+                      maximize=o.maximize, foreach=foreach, norms=norms)  # fmt: skip
 
-    def _moments_flat(self, group, lists, buffer):
-        beta1, beta2 = group["betas"]
-        adam_flat_moments_(
-            buffer, lists[1], lists[-1], beta1=beta1, beta2=beta2, maximize=group["maximize"]
-        )
+    def _moments_flat(self, o, lists, buffer):
+        adam_flat_moments_(buffer, lists[1], lists[-1], beta1=o.beta1, beta2=o.beta2,
+                           maximize=o.maximize)  # fmt: skip
 
-    def _apply_flat(self, group, lists, lr, buffer):
-        beta1, beta2 = group["betas"]
-        return adam_flat_apply_(
-            buffer,
-            lists[0],
-            lists[-1],
-            lr=lr,
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            adamw_ops=group["beta3"] == 0,
-        )
+    def _apply_flat(self, o, lists, lr, buffer):
+        return adam_flat_apply_(buffer, lists[0], lists[-1], lr=lr, beta1=o.beta1,
+                                beta2=o.beta2, eps=o.eps, weight_decay=o.weight_decay,
+                                adamw_ops=o.beta3 == 0)  # fmt: skip
 
-    def _apply(self, group, lists, lr, foreach):
+    def _apply(self, o, lists, lr, foreach):
         params, _, exp_avgs, exp_avg_sqs, steps = lists
-        beta1, beta2 = group["betas"]
-        adam_apply_(
-            params,
-            exp_avgs,
-            exp_avg_sqs,
-            steps,
-            lr=lr,
-            beta1=beta1,
-            beta2=beta2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            foreach=foreach,
-            adamw_ops=group["beta3"] == 0,
-        )
+        adam_apply_(params, exp_avgs, exp_avg_sqs, steps, lr=lr, beta1=o.beta1, beta2=o.beta2,
+                    eps=o.eps, weight_decay=o.weight_decay, foreach=foreach,
+                    adamw_ops=o.beta3 == 0, capturable=o.capturable)  # fmt: skip
+
+    def _next_sq_norm(self, o, lists, norms):
+        next_velocity_sq_norm(lists[1], lists[2], beta1=o.beta1, maximize=o.maximize,
+                              norms=norms)  # fmt: skip
+
+    def _step_fused(self, o, lists, lr):
+        params, grads, exp_avgs, exp_avg_sqs, steps = lists
+        adamw_fused_(params, grads, exp_avgs, exp_avg_sqs, steps, lr=lr, beta1=o.beta1,
+                     beta2=o.beta2, eps=o.eps, weight_decay=o.weight_decay,
+                     maximize=o.maximize)  # fmt: skip
 
 
 class VRMomentum(_VelocityGatedOptimizer):
@@ -590,18 +860,24 @@ class VRMomentum(_VelocityGatedOptimizer):
         beta1 (float, optional): velocity decay β1 (default: 0.9).
         beta3 (float or "auto", optional): velocity penalty strength β3 ≥ 0 (default:
             1.0). ``"auto"`` calibrates it from the first 10 steps' ‖v‖² (this
-            project's heuristic, see :class:`vradam.calibrate.Beta3Calibration`); the
-            calibration is then ``optimizer.beta3_calibration``.
+            project's heuristic, see :mod:`vradam.calibrate`) in every group that has no
+            number of its own; the calibration is ``optimizer.beta3_calibration``, its
+            state a record in the param groups, so checkpoints, copies and pickles
+            carry it.
         alpha1 (float, optional): penalty cap α1 ≥ 0 (default: 10.0).
         weight_decay (float, optional): decoupled weight decay λ (default: 0).
         maximize (bool, optional): maximize the objective (default: False).
         foreach (bool, optional): multi-tensor kernel; ``None`` picks as torch does.
+        capturable (bool, optional): as for :class:`VRAdam` (default: False).
+        differentiable (bool, optional): refused when True (default: False).
         process_group (optional): as for :class:`VRAdam`.
 
     State per parameter: ``step`` and ``exp_avg`` (the velocity; on the CPU views of one
     flat buffer per group, as for VRAdam). Diagnostics ``group["effective_lr"]`` and
     ``group["velocity_sq_norm"]`` as for VRAdam. ``load_state_dict`` refuses an SGD
-    checkpoint's ``momentum_buffer``: it is 1/(1−μ) times an EMA velocity.
+    checkpoint's ``momentum_buffer``: it is 1/(1−μ) times an EMA velocity. Of ``beta1`` and
+    its ``momentum`` mirror, whichever changed since the last step (or since the group was
+    added or loaded) wins.
     """
 
     def __init__(
@@ -615,73 +891,85 @@ class VRMomentum(_VelocityGatedOptimizer):
         *,
         maximize: bool = False,
         foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
         process_group=None,
     ) -> None:
-        _check_lr(lr)
-        _check_beta("beta1 value", beta1)
-        auto = _is_auto(beta3)
-        _check_nonnegative("beta3", 0.0 if auto else beta3)
-        _check_nonnegative("alpha1", alpha1)
-        _check_nonnegative("weight_decay", weight_decay)
+        _is_auto(beta3)
         defaults = dict(
             lr=lr,
             beta1=beta1,
-            momentum=beta1,  # a mirror of beta1 for torch's cyclic schedulers (see _beta1)
-            beta3=0.0 if auto else beta3,
+            momentum=beta1,  # a mirror of beta1 for torch's cyclic schedulers (_sync_options)
+            beta3=beta3,  # "auto": each group joins the calibration (see add_param_group)
             alpha1=alpha1,
             weight_decay=weight_decay,
             maximize=maximize,
             foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
         )
+        self._options(defaults, read_lr=True)
         super().__init__(params, defaults, process_group)
-        self.beta3_calibration = Beta3Calibration(self) if auto else None
 
     _state_keys = ("exp_avg",)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         # torch's cyclic schedulers (OneCycleLR, CyclicLR with cycle_momentum=True) find a
-        # momentum under the name "momentum": it mirrors the group's beta1 (see _beta1).
-        if "beta1" in param_group and "momentum" not in param_group:
-            param_group = {**param_group, "momentum": param_group["beta1"]}
+        # momentum under the name "momentum": it mirrors the group's beta1 (_sync_options).
+        if isinstance(param_group, dict):
+            if "beta1" in param_group:
+                param_group = {**param_group, "momentum": param_group["beta1"]}
+            elif "momentum" in param_group:
+                param_group = {**param_group, "beta1": param_group["momentum"]}
         super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        group.setdefault("momentum", group["beta1"])
+        self.__dict__.setdefault("_beta1_synced", {})[id(group)] = group["beta1"]
 
-    def _beta1(self, group: dict[str, Any]) -> float:
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._beta1_synced = {id(g): g["beta1"] for g in self.param_groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            group.setdefault("momentum", group["beta1"])
+        self._beta1_synced = {id(g): g["beta1"] for g in self.param_groups}
+
+    def _sync_options(self, group: dict[str, Any]) -> None:
         """β1, kept equal to the "momentum" mirror: whichever of the two changed since the
-        last step wins (a scheduler writes "momentum", a user may write "beta1")."""
+        last step (or since the group was added or loaded) wins. A scheduler writes
+        "momentum", a user may write "beta1", before the first step too."""
         synced = self.__dict__.setdefault("_beta1_synced", {})
         beta1, momentum = group["beta1"], group.setdefault("momentum", group["beta1"])
-        if momentum != beta1:
-            if beta1 == synced.get(id(group), beta1):  # beta1 untouched: momentum moved
-                _check_beta("momentum (VRMomentum's beta1) value", momentum)
-                group["beta1"] = beta1 = momentum
+        if momentum is not beta1 and momentum != beta1:
+            if beta1 is synced.get(id(group), beta1) or beta1 == synced.get(id(group), beta1):
+                _beta("momentum", momentum, "momentum (VRMomentum's beta1) value")
+                group["beta1"] = momentum  # beta1 untouched: the mirror moved
             else:
                 group["momentum"] = beta1
-        synced[id(group)] = beta1
-        return beta1
+        synced[id(group)] = group["beta1"]
 
-    def _moments(self, group, lists, foreach, norms):
+    def _options(self, group, read_lr=False):
+        return _Options(
+            beta1=_beta("beta1", group["beta1"], "beta1 value"),
+            beta2=0.0,
+            eps=0.0,
+            **self._common_options(group, read_lr),
+        )
+
+    def _moments(self, o, lists, foreach, norms):
         _, grads, exp_avgs, steps = lists
-        momentum_moments_(
-            grads,
-            exp_avgs,
-            steps,
-            beta1=self._beta1(group),
-            maximize=group["maximize"],
-            foreach=foreach,
-            norms=norms,
-        )
+        momentum_moments_(grads, exp_avgs, steps, beta1=o.beta1, maximize=o.maximize,
+                          foreach=foreach, norms=norms)  # fmt: skip
 
-    def _moments_flat(self, group, lists, buffer):
-        momentum_flat_moments_(
-            buffer, lists[1], lists[-1], beta1=self._beta1(group), maximize=group["maximize"]
-        )
+    def _moments_flat(self, o, lists, buffer):
+        momentum_flat_moments_(buffer, lists[1], lists[-1], beta1=o.beta1, maximize=o.maximize)
 
-    def _apply_flat(self, group, lists, lr, buffer):
-        momentum_flat_apply_(buffer, lists[0], lr=lr, weight_decay=group["weight_decay"])
+    def _apply_flat(self, o, lists, lr, buffer):
+        momentum_flat_apply_(buffer, lists[0], lr=lr, weight_decay=o.weight_decay)
         return True
 
-    def _apply(self, group, lists, lr, foreach):
+    def _apply(self, o, lists, lr, foreach):
         params, _, exp_avgs, _ = lists
-        momentum_apply_(
-            params, exp_avgs, lr=lr, weight_decay=group["weight_decay"], foreach=foreach
-        )
+        momentum_apply_(params, exp_avgs, lr=lr, weight_decay=o.weight_decay, foreach=foreach)

@@ -18,8 +18,9 @@ import numpy as np
 from vradam.app.figures import networks as netplots
 from vradam.app.figures.colors import assign_colors
 from vradam.sim import export
+from vradam.sim.measures import gate_across, gate_means, percent
 from vradam.studies.networks import Task, get_task
-from vradam.studies.training import TrainConfig, final_records
+from vradam.studies.training import TrainConfig, final_records, gate_activities
 
 
 def labels_colors(config: TrainConfig):
@@ -37,9 +38,38 @@ def results_figure(runs, labels, colors, config: TrainConfig) -> dict:
 EXTRA_COLUMNS = [("val_ppl", "val perplexity"), ("val_l1", "val L1 to the true distribution")]
 
 
+GATE_COLUMNS = ("η/α₀ min · median · final", "clip active", "η ≥ 0.99·α₀", "gate")
+GATE_CAPTION = (
+    "The table's gate columns say what the gate did over each run: a run with "
+    "η ≥ 0.99·α₀ on at least 99 % of its steps (or ≥ 0.985·α₀ on all) behaved as AdamW "
+    "at α₀ (VRMomentum: as EMA momentum), one clipped at α₁ on at least 99 % behaved as "
+    "AdamW at α₀/(1+α₁); only the rest were gated"
+)
+
+
+def gate_cells(gates: list) -> dict:
+    """The table's gate columns for one optimizer's runs (one GateActivity per seed, none
+    for an optimizer without the gate: "—"): η/α₀ at its minimum, median and final step
+    (means over the seeds), the share of steps clipped at α₁ and at ≥ 0.99·α₀ (over
+    all seeds' steps), and the verdict in words (vradam.sim.measures.gate_activity)."""
+    if not any(g.steps for g in gates):  # no gate, or no update before a divergence
+        cells = dict.fromkeys(GATE_COLUMNS, "—")
+        cells[GATE_COLUMNS[3]] = gate_across(gates, "seeds") or "—"
+        return cells
+    m = gate_means(gates)
+    return {
+        GATE_COLUMNS[0]: " · ".join(f"{m[k]:.3g}" for k in ("minimum", "median", "final")),
+        GATE_COLUMNS[1]: f"{percent(m['clipped_fraction'])} of steps",
+        GATE_COLUMNS[2]: f"{percent(m['ungated_fraction'])} of steps",
+        GATE_COLUMNS[3]: gate_across(gates, "seeds"),
+    }
+
+
 def summary_rows(result: dict) -> list[dict]:
     config: TrainConfig = result["config"]
     labels, _ = labels_colors(config)
+    specs = config.specs()
+    gates = [gate_activities(run, specs) for run in result["runs"] if run]
     rows = []
     for i, label in enumerate(labels):
         finals = [final_records(run).get(i, {}) for run in result["runs"] if run]
@@ -62,9 +92,7 @@ def summary_rows(result: dict) -> list[dict]:
                 )
             else:
                 row[name] = "—"
-        clips = [r["clip_active"] for run in result["runs"] for r in run
-                 if r["optimizer"] == i and "clip_active" in r]  # fmt: skip
-        row["clip active"] = f"{100 * np.mean(clips):.0f} % of steps" if clips else "—"
+        row.update(gate_cells([g[i] for g in gates if i in g]))
         row["diverged"] = f"{diverged}/{len(finals)} runs" if diverged else "no"
         rows.append(row)
     return rows
@@ -126,6 +154,8 @@ def results_caption(task: Task, config: TrainConfig) -> str:
     if task.objective is not None:
         same += " (and the same noise, times or sampled trajectories at each step)"
     text = f"{same}. η_t is VRAdam's gated rate (others: their learning rate)"
+    if any(spec.info.velocity_regularized for spec in config.specs()):
+        text += f". {GATE_CAPTION}"
     if not task.sharpness:
         return f"{text}. No sharpness here: {task.sharpness_note}."
     if config.sharpness_every == 0:

@@ -15,10 +15,11 @@ from functools import lru_cache
 import numpy as np
 
 import landscapes
+from vradam.calibrate import SUGGEST_STEPS, SUGGEST_TARGET, beta3_from_peak
 from vradam.sim import schedules
 from vradam.sim.engine import Trajectory, simulate
-from vradam.sim.measures import loss_increases
-from vradam.sim.optimizers import OptimizerSpec
+from vradam.sim.measures import loss_increases, percent
+from vradam.sim.optimizers import OptimizerSpec, gate_activity_of
 
 SCHEMA_VERSION = "1"
 START_MODES = ("single", "cloud", "grid")
@@ -422,11 +423,33 @@ def run(config: PlaygroundConfig) -> list[Trajectory]:
     )
 
 
+GATE_COLUMNS = ("η/α₀ min · median · final", "clipped at α₁", "η ≥ 0.99·α₀", "gate")
+
+
+def gate_cells(tr: Trajectory, run: int = 0) -> dict | None:
+    """What the gate did in one run of a VR optimizer (vradam.sim.measures.gate_activity,
+    against the schedule's base rate at each step), as the table's cells; None for an
+    optimizer without the gate (or a run without telemetry)."""
+    if tr.effective_lr is None:
+        return None
+    gate = gate_activity_of(tr.spec, tr.effective_lr[run], tr.lr)
+    if gate is None:
+        return None
+    if not gate.steps:
+        return {**dict.fromkeys(GATE_COLUMNS, "—"), GATE_COLUMNS[3]: gate.verdict}
+    ratios = " · ".join(f"{v:.3g}" for v in (gate.minimum, gate.median, gate.final))
+    clipped = f"{percent(gate.clipped_fraction)} of steps"
+    ungated = f"{percent(gate.ungated_fraction)} of steps"
+    return dict(zip(GATE_COLUMNS, (ratios, clipped, ungated, gate.verdict)))
+
+
 def results_table(config: PlaygroundConfig, trajectories: list[Trajectory]) -> list[dict]:
-    """One row per optimizer, for the chosen start (run 0), plus divergence over all runs."""
+    """One row per optimizer, for the chosen start (run 0), plus divergence over all runs;
+    when a VR optimizer runs, its gate's activity (:func:`gate_cells`; None for the others)."""
     ls = config.landscape_obj()
+    gates = [gate_cells(tr) for tr in trajectories]
     rows = []
-    for tr in trajectories:
+    for tr, gate in zip(trajectories, gates):
         d = int(tr.diverged_at[0])
         last = tr.xy[0, -1]
         _, dist = ls.nearest_minimum(last)
@@ -441,6 +464,8 @@ def results_table(config: PlaygroundConfig, trajectories: list[Trajectory]) -> l
         }
         if len(tr.diverged_at) > 1:
             row["runs diverged"] = f"{int((tr.diverged_at >= 0).sum())}/{len(tr.diverged_at)}"
+        if any(g is not None for g in gates):
+            row.update(gate or dict.fromkeys(GATE_COLUMNS))
         rows.append(row)
     return rows
 
@@ -460,26 +485,25 @@ def divergence_messages(trajectories: list[Trajectory]) -> list[str]:
     return out
 
 
-def suggest_beta3(config: PlaygroundConfig, index: int, *, target: float = 1.5) -> float:
-    """β3 that makes β3·‖v‖² peak near ``target`` early in this optimizer's own run.
-
-    Runs the optimizer with the gate off (β3 = 0) for up to 50 steps from the chosen
-    start and divides ``target`` by the largest ‖v‖² seen, rounded to 2 digits: the
-    gate then roughly halves η in the transient and releases as ‖v‖ decays.
-    """
+def suggest_beta3(config: PlaygroundConfig, index: int) -> float:
+    """β3 by the optimizer's rule (vradam.calibrate.beta3_from_peak, as ``beta3="auto"``
+    calibrates it) over the app's window: SUGGEST_TARGET over the largest ‖v‖² of this
+    optimizer's first SUGGEST_STEPS steps with the gate off, from the chosen start. 1.0
+    when there is no finite, positive ‖v‖² to measure."""
     spec = config.specs()[index]
     if "beta3" not in spec.hyperparams:
         raise ValueError(f"{spec.info.name} has no β3")
     probe = OptimizerSpec(spec.key, {**dict(spec.params), "beta3": 0.0})
-    steps = min(50, config.steps)
+    steps = min(SUGGEST_STEPS, config.steps)
     (tr,) = simulate(
         config.landscape_obj(), [probe], [config.start_point()], steps,
         noise_std=config.noise, seed=config.seed, schedule=config.schedule,
     )  # fmt: skip
-    peak = np.nanmax(tr.velocity_sq_norm[0]) if np.isfinite(tr.velocity_sq_norm[0]).any() else 0
-    if not peak > 0:
+    sq = tr.velocity_sq_norm[0]
+    try:
+        return beta3_from_peak(np.nanmax(sq) if np.isfinite(sq).any() else 0.0, SUGGEST_TARGET)
+    except ValueError:
         return 1.0
-    return float(f"{target / peak:.2g}")
 
 
 def python_snippet(config: PlaygroundConfig) -> str:

@@ -13,15 +13,36 @@ Mean |Δ log f| is not offered: it counts a steady descent as oscillation. Losse
 floored at 1e-300 before the logarithm (a loss of exactly 0 is a descent, not −inf); a
 step into or out of a non-finite loss adds nothing. Each takes losses along the last axis
 and returns one value per row.
+
+And one measure of a run's rates, for VRAdam and VRMomentum (docs/theory.md §1.3):
+
+* :func:`gate_activity`: what the gate did, η_t/α0 at every step reduced to its minimum,
+  median and final value, the share of steps clipped at α1 and the share at the full rate
+  (η ≥ 0.99·α0), with a verdict in words: a run that never gates "behaved as AdamW at α₀",
+  one clipped throughout "behaved as AdamW at α₀/(1+α₁)" (:data:`NEVER_SHARE`,
+  :data:`NEVER_FLOOR` and :data:`CLIPPED_SHARE` give the exact rules);
+  :func:`gate_across` says it for several runs.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-__all__ = ["amplitude", "loss_increases", "upward_movement"]
+__all__ = [
+    "GateActivity",
+    "amplitude",
+    "gate_across",
+    "gate_activity",
+    "gate_means",
+    "loss_increases",
+    "percent",
+    "upward_movement",
+]
 
 FLOOR = 1e-300
 
@@ -52,3 +73,171 @@ def amplitude(loss) -> np.ndarray | float:
         return float("nan") if d.ndim == 1 else np.full(d.shape[:-1], np.nan)
     out = np.std(d, axis=-1)
     return float(out) if np.ndim(out) == 0 else out
+
+
+# ----------------------------------------------------------------------------- the gate
+
+FULL_RATE = 0.99  # η ≥ 0.99·α0: the gate is open (the step is at most 1 % short of α0's)
+# A run never gates when η ≥ FULL_RATE·α0 on at least NEVER_SHARE of its steps, or when
+# η ≥ NEVER_FLOOR·α0 on every step (no step more than 1.5 % short: AdamW in disguise).
+NEVER_SHARE = 0.99
+NEVER_FLOOR = 0.985
+CLIPPED_SHARE = 0.99  # a run clipped at α1 on at least this share of its steps
+# η within this relative distance of α0/(1+α1) is clipped: float32 rounds η to ~1e-7, and
+# an unclipped η this close to the floor has β3‖v‖² within 1e-5·(1+α1) of α1.
+CLIP_RTOL = 1e-5
+
+
+@dataclass(frozen=True)
+class GateActivity:
+    """What the gate did over one run: η_t/α0 at each step, reduced to a few numbers.
+
+    ``kind`` is "never" (never gated), "clipped" (clipped throughout), "gated" or "none"
+    (no step measured); ``label`` says it in a few words ("behaved as AdamW at α₀",
+    "gated") and ``verdict`` in a phrase that starts with the label. Steps whose η or α0
+    is not finite (a diverged run's) or whose α0 is 0 (the end of a schedule) are left out
+    of every number and counted in ``skipped``.
+    """
+
+    steps: int  # steps measured
+    skipped: int  # steps left out: η or α0 not finite, or α0 = 0
+    minimum: float  # min η/α0 (NaN when no step was measured, as median and final)
+    median: float
+    final: float  # η/α0 at the last measured step
+    clipped_fraction: float  # share of the measured steps with η at α0/(1+α1)
+    ungated_fraction: float  # share with η ≥ 0.99·α0
+    released_at: int  # index of the step from which η ≥ 0.99·α0 to the end; −1: not by the end
+    kind: str
+    label: str
+    verdict: str
+
+    def as_dict(self) -> dict:
+        """Plain values for JSON (None for NaN)."""
+        return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+                for k, v in asdict(self).items()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GateActivity:
+        """The record of :meth:`as_dict` (None back to NaN; keys it does not know are
+        ignored, so a record stored by a later version still reads)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: math.nan if v is None else v for k, v in data.items() if k in names})
+
+    def numbers(self) -> str:
+        """The numbers in words: "η/α₀ min 0.42 · median 0.99 · final 1; clipped on 3 % of
+        steps, η ≥ 0.99·α₀ on 95 %"."""
+        if not self.steps:
+            return "no step with a finite η"
+        return (
+            f"η/α₀ min {self.minimum:.3g} · median {self.median:.3g} · final {self.final:.3g}; "
+            f"clipped on {percent(self.clipped_fraction)} of steps, η ≥ {FULL_RATE:g}·α₀ on "
+            f"{percent(self.ungated_fraction)}"
+        )
+
+    def text(self) -> str:
+        """The numbers, then the verdict: one sentence for a caption or a page."""
+        return f"{self.numbers()}: {self.verdict}"
+
+
+def percent(share: float) -> str:
+    """0.004 → "<1 %", 0.995 → ">99 %" (never rounded to 0 or 100 unless exact)."""
+    if not math.isfinite(share):
+        return "—"
+    if 0 < share < 0.01:
+        return "<1 %"
+    if 0.99 < share < 1:
+        return ">99 %"
+    return f"{100 * share:.0f} %"
+
+
+def gate_activity(eta, lr, alpha1: float, *, ungated: str = "AdamW") -> GateActivity:
+    """What the gate η_t = α0/(1 + min(β3‖v‖², α1)) did over one run.
+
+    ``eta``: η_t of each step, shape (T,); ``lr``: the base rate α0, a number or one per
+    step (T,) (a schedule's α0·factor, the rate the step would have had without the gate);
+    ``alpha1``: the cap α1; ``ungated``: the optimizer the run equals with the gate off,
+    for the verdict ("AdamW" for VRAdam, "EMA momentum" for VRMomentum).
+
+    Verdict, on the measured steps (see :class:`GateActivity` for those left out):
+
+    * η ≥ 0.99·α0 on ≥ 99 % of them, or η ≥ 0.985·α0 on all of them: "behaved as AdamW
+      at α₀" (with the steps below 0.99·α0 named, if any);
+    * else clipped at α1 (η within :data:`CLIP_RTOL` of α0/(1+α1)) on ≥ 99 % of them:
+      "behaved as AdamW at α₀/(1+α₁)";
+    * else "gated", saying whether the gate released (η ≥ 0.99·α0 from some step to the
+      end) or was still acting at the end.
+    """
+    eta = np.asarray(eta, dtype=np.float64)
+    if eta.ndim != 1:
+        raise ValueError(f"eta must be one run's rates, shape (T,), got shape {eta.shape}")
+    base = np.broadcast_to(np.asarray(lr, dtype=np.float64), eta.shape)
+    if not (math.isfinite(alpha1) and alpha1 >= 0):
+        raise ValueError(f"alpha1 must be a finite number ≥ 0, got {alpha1}")
+    ok = np.isfinite(eta) & np.isfinite(base) & (base > 0)
+    index = np.flatnonzero(ok)
+    ratio = eta[ok] / base[ok]
+    n, skipped = int(ratio.size), int(eta.size - ratio.size)
+    s = "s" if skipped != 1 else ""
+    left_out = f"; {skipped} step{s} without a finite η/α₀ left out" if skipped else ""
+    if n == 0:
+        why = "no finite η (diverged before its first update)" if skipped else "no update"
+        return GateActivity(0, skipped, *[math.nan] * 5, -1, "none", "no finite η", why)
+    clipped = float(np.mean(ratio <= (1 + CLIP_RTOL) / (1 + alpha1)))
+    below = ratio < FULL_RATE
+    ungated_share = 1 - float(np.mean(below))
+    released = (
+        0 if not below.any() else (-1 if below[-1] else int(index[np.flatnonzero(below)[-1] + 1]))
+    )
+    low = float(ratio.min())
+    # "never" first: with α1 < 0.0101 a clipped step is also within 1 % of α0
+    if ungated_share >= NEVER_SHARE or low >= NEVER_FLOOR:
+        kind, label = "never", f"behaved as {ungated} at α₀"
+        verdict = label
+        if below.any():
+            verdict += (f" (below {FULL_RATE:g}·α₀ on {int(below.sum())} of {n} steps, "
+                        f"down to {low:.3g})")  # fmt: skip
+    elif clipped >= CLIPPED_SHARE:
+        kind, label = "clipped", f"behaved as {ungated} at α₀/(1+α₁)"
+        verdict = label
+    else:
+        kind, label = "gated", "gated"
+        if released > 0:
+            verdict = (f"gated, then released: η/α₀ fell to {low:.3g} and is ≥ {FULL_RATE:g} "
+                       f"from step {released} on")  # fmt: skip
+        else:
+            verdict = (f"gated to the end: η/α₀ {float(ratio[-1]):.3g} at the last step "
+                       f"(median {float(np.median(ratio)):.3g})")  # fmt: skip
+    return GateActivity(
+        steps=n, skipped=skipped, minimum=low, median=float(np.median(ratio)),
+        final=float(ratio[-1]), clipped_fraction=clipped, ungated_fraction=ungated_share,
+        released_at=released, kind=kind, label=label, verdict=verdict + left_out,
+    )  # fmt: skip
+
+
+def gate_means(activities: Sequence[GateActivity]) -> dict[str, float]:
+    """Several runs' numbers as one: the mean over runs of η/α0's ``minimum``, ``median``
+    and ``final``, and the shares ``clipped_fraction`` and ``ungated_fraction`` over all
+    their measured steps (NaN for each when no run has a measured step)."""
+    runs = [a for a in activities if a.steps]
+    if not runs:
+        return dict.fromkeys(("minimum", "median", "final", "clipped_fraction",
+                              "ungated_fraction"), math.nan)  # fmt: skip
+    steps = np.array([a.steps for a in runs], dtype=np.float64)
+    out = {k: float(np.mean([getattr(a, k) for a in runs])) for k in ("minimum", "median", "final")}
+    for k in ("clipped_fraction", "ungated_fraction"):
+        out[k] = float(np.array([getattr(a, k) for a in runs]) @ steps / steps.sum())
+    return out
+
+
+def gate_across(activities: Sequence[GateActivity], unit: str = "runs") -> str:
+    """Several runs' verdicts in words: one run's verdict, or each kind's count
+    ("behaved as AdamW at α₀ in 3 of 3 seeds"; "gated in 2 of 3 seeds, behaved as …
+    in 1"). ``unit`` names the runs ("seeds", "starts")."""
+    if not activities:
+        return ""
+    if len(activities) == 1:
+        return activities[0].verdict
+    counts = Counter(a.label for a in activities)
+    parts = [f"{label} in {k}" for label, k in counts.most_common()]
+    parts[0] += f" of {len(activities)} {unit}"
+    return ", ".join(parts)

@@ -29,7 +29,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from vradam.optim import VRAdam, VRMomentum
-from vradam.sim import formulas
+from vradam.sim import formulas, measures
 from vradam.sim.formulas import Step
 from vradam.sim.lion import Lion
 
@@ -41,6 +41,7 @@ __all__ = [
     "OptimizerInfo",
     "OptimizerSpec",
     "gate",
+    "gate_activity_of",
     "get_info",
     "linear_threshold",
     "make_optimizer",
@@ -276,6 +277,9 @@ class OptimizerInfo:
     suggested_lr: bool = True
     network_lr: float | None = None
     velocity_regularized: bool = False
+    # VR optimizers: what the optimizer is with its gate off (β3 = 0), for the verdict of
+    # its gate activity ("behaved as AdamW at α₀"); None: the record's name.
+    ungated_name: str | None = None
     velocity_state: str | None = "exp_avg"  # torch state holding the velocity (None: none)
     precond_state: str | None = None  # torch state holding the second moment
     precond_bias_corrected: bool = False  # P = √(m/(1 − β2^t)) + ε rather than √m + ε
@@ -514,8 +518,8 @@ for _info in [
         description="Velocity-Regularized Adam: AdamW with η = α₀ / (1 + min(β₃‖v‖², α₁)).",
         coefficients=functools.partial(_adam, decoupled=True, gated=True),
         torch_class=_betas(VRAdam), formulas=formulas.adam_lines, stability="preconditioned",
-        velocity_regularized=True, precond_state="exp_avg_sq", precond_bias_corrected=True,
-        tuning=Tuning(paper_name="VRAdam"),
+        velocity_regularized=True, ungated_name="AdamW", precond_state="exp_avg_sq",
+        precond_bias_corrected=True, tuning=Tuning(paper_name="VRAdam"),
     ),
     OptimizerInfo(
         key="vrmomentum", name="VRMomentum",
@@ -523,7 +527,7 @@ for _info in [
         description="The paper's momentum ablation: EMA velocity gated like VRAdam, "
         "no preconditioner.",
         coefficients=_vrmomentum, torch_class=VRMomentum, formulas=formulas.vrmomentum_lines,
-        stability="sharpness", velocity_regularized=True,
+        stability="sharpness", velocity_regularized=True, ungated_name="EMA momentum",
     ),
 ]:
     register(_info)
@@ -653,6 +657,19 @@ def velocity_sq_norm(spec: OptimizerSpec, optimizer: Optimizer) -> Tensor | None
         if name is not None and s.get(name) is not None
     ]
     return torch.stack(parts).sum() if parts else None
+
+
+def gate_activity_of(spec: OptimizerSpec, eta, lr=None) -> measures.GateActivity | None:
+    """What the gate did over one run of ``spec`` (:func:`vradam.sim.measures.gate_activity`
+    with the spec's α1), or None for an optimizer without the gate. ``eta``: η_t of each
+    step (T,); ``lr``: the base rate at each step (T,) or a number, by default the spec's
+    α0 (pass a schedule's rates when the run had one)."""
+    info = spec.info
+    if not info.velocity_regularized:
+        return None
+    hp = spec.hyperparams
+    base = hp["lr"] if lr is None else lr
+    return measures.gate_activity(eta, base, hp["alpha1"], ungated=info.ungated_name or info.name)
 
 
 def preconditioner(spec: OptimizerSpec, optimizer: Optimizer, params) -> list[Tensor] | None:

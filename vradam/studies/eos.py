@@ -60,7 +60,12 @@ import numpy as np
 import torch
 
 from vradam.sim import measures
-from vradam.sim.optimizers import OptimizerSpec, stability_threshold, threshold_at
+from vradam.sim.optimizers import (
+    OptimizerSpec,
+    gate_activity_of,
+    stability_threshold,
+    threshold_at,
+)
 from vradam.studies.lockstep import TRAIN_DTYPE, Lockstep
 from vradam.studies.threads import one_thread
 from vradam.studies.training import TrainConfig
@@ -138,8 +143,15 @@ class Series:
     def mean_eta(self, start: int = 0) -> float:
         return float(np.mean(self.eta[start:]))
 
+    def gate(self) -> measures.GateActivity | None:
+        """What VRAdam's gate did over the whole run (vradam.sim.measures.gate_activity);
+        None for an optimizer without the gate."""
+        return gate_activity_of(OptimizerSpec.parse(self.spec), self.eta)
+
     def summary(self, start: int = 0) -> dict:
-        """The table row; the oscillation measures are over steps ``start`` … end."""
+        """The table row; the oscillation measures are over steps ``start`` … end, the
+        gate's activity (VR optimizers; "—" for the others) over the whole run."""
+        gate = self.gate()
         return {
             "optimizer": self.label,
             "final loss": float(self.loss[-1]),
@@ -149,7 +161,27 @@ class Series:
             "mean η (window)": self.mean_eta(start),
             "first step at the edge": _step_text(self.first_edge_step()),
             "steps at the edge (±10 %)": self.edge_steps(),
+            GATE_RATIOS: _gate_ratios(gate),
+            GATE_SHARES: _gate_shares(gate),
+            GATE_VERDICT: "—" if gate is None else gate.verdict,
         }
+
+
+GATE_RATIOS = "gate: η/α₀ min · median · final (run)"
+GATE_SHARES = "gate: steps clipped at α₁ · at η ≥ 0.99·α₀"
+GATE_VERDICT = "gate (run)"
+
+
+def _gate_ratios(gate: measures.GateActivity | None) -> str:
+    if gate is None or not gate.steps:
+        return "—"
+    return " · ".join(f"{v:.3g}" for v in (gate.minimum, gate.median, gate.final))
+
+
+def _gate_shares(gate: measures.GateActivity | None) -> str:
+    if gate is None or not gate.steps:
+        return "—"
+    return f"{measures.percent(gate.clipped_fraction)} · {measures.percent(gate.ungated_fraction)}"
 
 
 def _step_text(step: int) -> str:

@@ -17,8 +17,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from vradam.calibrate import SUGGEST_STEPS, SUGGEST_TARGET, beta3_from_peak
+from vradam.sim.measures import GateActivity
 from vradam.sim.optimizers import (
     OptimizerSpec,
+    gate_activity_of,
     make_optimizer,
     preconditioner,
     threshold_at,
@@ -28,7 +31,14 @@ from vradam.studies.networks import default_optimizers, get_task
 from vradam.studies.sharpness import top_eigenvalue
 from vradam.studies.threads import one_thread
 
-__all__ = ["TrainConfig", "lr_sweep", "resolve_device", "suggest_beta3", "train_steps"]
+__all__ = [
+    "TrainConfig",
+    "gate_activities",
+    "lr_sweep",
+    "resolve_device",
+    "suggest_beta3",
+    "train_steps",
+]
 
 MAX_STEPS = 5000
 SHARPNESS_SAMPLES = 512  # sharpness of the loss on (at most) this many training examples
@@ -258,22 +268,22 @@ def boundary_grid(data, n: int = GRID):
     return xs, ys, points
 
 
-def suggest_beta3(config: TrainConfig, index: int, *, target: float = 1.5) -> float:
-    """β3 so that β3·‖v‖² peaks near ``target`` over this optimizer's first 60 steps.
-
-    Trains the optimizer with the gate off (β3 = 0) and divides ``target`` by the
-    largest ‖v‖² seen (2 significant digits), like the Playground's button.
-    """
+def suggest_beta3(config: TrainConfig, index: int) -> float:
+    """β3 by the optimizer's rule (vradam.calibrate.beta3_from_peak, as ``beta3="auto"``
+    calibrates it) over the app's window: SUGGEST_TARGET over the largest ‖v‖² of this
+    optimizer's first SUGGEST_STEPS steps, trained with the gate off. 1.0 when there is
+    no finite, positive ‖v‖² to measure."""
     spec = config.specs()[index]
     if "beta3" not in spec.hyperparams:
         raise ValueError(f"{spec.info.name} has no β3")
     probe = OptimizerSpec(spec.key, {**dict(spec.params), "beta3": 0.0})
-    cfg = replace(config, optimizers=(str(probe),), steps=min(60, config.steps),
+    cfg = replace(config, optimizers=(str(probe),), steps=min(SUGGEST_STEPS, config.steps),
                   sharpness_every=0, eval_every=10_000, boundary_every=0)  # fmt: skip
     peak = max((r.get("velocity_sq_norm", 0.0) for r in train_steps(cfg)), default=0.0)
-    if not peak > 0 or not math.isfinite(peak):
+    try:
+        return beta3_from_peak(peak, SUGGEST_TARGET)
+    except ValueError:
         return 1.0
-    return float(f"{target / peak:.2g}")
 
 
 def final_records(records: list[dict]) -> dict[int, dict]:
@@ -282,6 +292,19 @@ def final_records(records: list[dict]) -> dict[int, dict]:
     for r in records:
         if "val_loss" in r or r.get("diverged"):
             out[r["optimizer"]] = r
+    return out
+
+
+def gate_activities(records: list[dict], specs: list[OptimizerSpec]) -> dict[int, GateActivity]:
+    """What the gate did in each VR optimizer's run (:func:`vradam.sim.measures.gate_activity`
+    over the ``effective_lr`` of its updates, against its α0), by optimizer index; the
+    other optimizers are absent. A diverged run is measured up to its last update."""
+    out: dict[int, GateActivity] = {}
+    for i, spec in enumerate(specs):
+        eta = [r["effective_lr"] for r in records if r["optimizer"] == i and "effective_lr" in r]
+        gate = gate_activity_of(spec, eta)
+        if gate is not None:
+            out[i] = gate
     return out
 
 

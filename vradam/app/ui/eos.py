@@ -175,8 +175,18 @@ def window_text(result: EoSResult) -> str:
         f"with the trend removed (std of Δ log loss) is {v.amplitude(start):.3g} against "
         f"{m.amplitude(start):.3g} and {a.amplitude(start):.3g}. Final loss: "
         f"{v.loss[-1]:.3g} (VRAdam), {m.loss[-1]:.3g} (Adam at VRAdam's mean rate over the "
-        f"window), {a.loss[-1]:.3g} (Adam at α₀)."
+        f"window), {a.loss[-1]:.3g} (Adam at α₀). {gate_text(v)}"
     )
+
+
+def gate_text(vr) -> str:
+    """What VRAdam's gate did over the whole run (vradam.sim.measures.gate_activity): η/α₀
+    at its minimum, median and last step, how often it clipped or stayed at the full rate,
+    and whether VRAdam behaved as Adam at α₀ (or at α₀/(1+α₁)) or was gated."""
+    gate = vr.gate()
+    if gate is None:
+        return ""
+    return f"**What VRAdam's gate did** over the whole run: {gate.text()}."
 
 
 def _by_statement(found: list[Finding], start: str) -> Finding:

@@ -297,6 +297,8 @@ def show_run(storage: str, group: str) -> None:
     st.markdown("**Results**: the metric at each optimizer's best setting over fresh seeds, "
                 "mean ± the 95 % t-interval's half-width.")  # fmt: skip
     st.dataframe(T.table_rows(rows), hide_index=True, width="stretch")
+    if any(r.gates for r in rows):
+        st.caption(md_escape(T.GATE_NOTE))
     st.caption(md_escape(T.PAPER_NOTE))
     st.dataframe(T.paper_rows(), hide_index=True, width="stretch")
     wide = _widest(studies, config)

@@ -60,6 +60,7 @@ from vradam.studies.tuning.protocol import (
     evaluate_best,
     evaluated_trials,
     evaluation,
+    evaluation_gates,
     fail_stale_trials,
     make_objective,
     open_studies,
@@ -69,10 +70,13 @@ from vradam.studies.tuning.protocol import (
     tune,
 )
 from vradam.studies.tuning.results import (
+    GATE_FLAG,
+    GATE_NOTE,
     ResultRow,
     RunSummary,
     fmt_mean,
     format_table,
+    gate_text,
     history_summary,
     list_runs,
     load_run,
@@ -107,14 +111,15 @@ from vradam.studies.tuning.storage import (
 )
 
 __all__ = [
-    "ENV_HEARTBEAT", "ENV_STORAGE", "HEARTBEAT", "MAX_SEEDS", "MAX_TRIALS", "PAPER_ALPHA0",
-    "PAPER_ALPHA1", "PAPER_NAMES", "PAPER_NOTE", "PAPER_TABLE1", "PROTOCOL", "SIG_DIGITS",
-    "TUNABLE", "WORKER", "PaperRow", "Progress", "Range", "ResultRow", "RunOutcome",
-    "RunSummary", "TrialSeededTPE", "TuneConfig", "best_trial", "check_optimizer", "data_dir",
-    "default_storage_url", "evaluate_best", "evaluated_trials", "evaluation",
-    "fail_stale_trials", "fmt_mean", "format_table", "history_summary", "list_runs",
-    "load_run", "make_objective", "normalise_url", "open_storage", "open_studies",
-    "paper_row", "paper_rows", "redact", "results_csv", "results_json", "results_table",
-    "run_meta", "search_space", "setting_text", "spec_text", "startup_trials", "study_name",
-    "t_interval", "table_rows", "train_once", "trial_rows", "tunable", "tune", "versions",
+    "ENV_HEARTBEAT", "ENV_STORAGE", "GATE_FLAG", "GATE_NOTE", "HEARTBEAT", "MAX_SEEDS",
+    "MAX_TRIALS", "PAPER_ALPHA0", "PAPER_ALPHA1", "PAPER_NAMES", "PAPER_NOTE", "PAPER_TABLE1",
+    "PROTOCOL", "SIG_DIGITS", "TUNABLE", "WORKER", "PaperRow", "Progress", "Range", "ResultRow",
+    "RunOutcome", "RunSummary", "TrialSeededTPE", "TuneConfig", "best_trial", "check_optimizer",
+    "data_dir", "default_storage_url", "evaluate_best", "evaluated_trials", "evaluation",
+    "evaluation_gates", "fail_stale_trials", "fmt_mean", "format_table", "gate_text",
+    "history_summary", "list_runs", "load_run", "make_objective", "normalise_url", "open_storage",
+    "open_studies", "paper_row", "paper_rows", "redact", "results_csv", "results_json",
+    "results_table", "run_meta", "search_space", "setting_text", "spec_text", "startup_trials",
+    "study_name", "t_interval", "table_rows", "train_once", "trial_rows", "tunable", "tune",
+    "versions",
 ]  # fmt: skip

@@ -18,7 +18,7 @@ import optuna
 from optuna.samplers import BaseSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
 
-from vradam.sim.optimizers import REGISTRY
+from vradam.sim.optimizers import REGISTRY, OptimizerSpec, gate_activity_of
 from vradam.studies.networks import get_task
 from vradam.studies.threads import one_thread
 from vradam.studies.training import TrainConfig, resolve_device, train_steps
@@ -90,13 +90,17 @@ class RunOutcome:
     value: float | None  # the metric; None when the run diverged
     reason: str  # "" or why it diverged
     seconds: float
+    # VRAdam / VRMomentum: what the gate did over the run (GateActivity.as_dict(): plain
+    # values for the study's user attrs); None for optimizers without the gate
+    gate: dict | None = None
 
 
 def train_once(
     task: str, spec: str, steps: int, seed: int, device: str,
     on_step: Callable[[int], None] | None = None,
 ) -> RunOutcome:  # fmt: skip
-    """One training run of one optimizer: the task's metric at the end, or why it diverged."""
+    """One training run of one optimizer: the task's metric at the end, or why it diverged,
+    and, for a VR optimizer, what its gate did (up to its last update if it diverged)."""
     metric = get_task(task).metric
     config = TrainConfig(task=task, optimizers=(spec,), steps=steps, seed=seed, device=device,
                          sharpness_every=0, eval_every=steps)  # fmt: skip
@@ -104,8 +108,11 @@ def train_once(
     last: dict = {}
     diverged_at = None
     every = max(1, steps // 20)
+    eta: list[float] = []  # η_t of each update
     with one_thread():  # also makes the numbers independent of the machine's core count
         for record in train_steps(config):
+            if "effective_lr" in record:
+                eta.append(record["effective_lr"])
             if "val_loss" in record or metric in record or record.get("diverged"):
                 last = record
             if record.get("diverged") and diverged_at is None:
@@ -113,15 +120,17 @@ def train_once(
             if on_step is not None and record["step"] % every == 0:
                 on_step(record["step"])
     seconds = time.perf_counter() - start
+    activity = gate_activity_of(OptimizerSpec.parse(spec), eta)
+    gate = None if activity is None else activity.as_dict()
     if last.get("diverged"):
         where = f" at step {diverged_at}" if diverged_at is not None else ""
-        return RunOutcome(None, f"diverged{where}: non-finite loss or weights", seconds)
+        return RunOutcome(None, f"diverged{where}: non-finite loss or weights", seconds, gate)
     if metric not in last:
         raise ValueError(f"task {task!r} reports no {metric!r} in its final record")
     value = float(last[metric])
     if not math.isfinite(value):
-        return RunOutcome(None, f"diverged: {metric} is {value}", seconds)
-    return RunOutcome(value, "", seconds)
+        return RunOutcome(None, f"diverged: {metric} is {value}", seconds, gate)
+    return RunOutcome(value, "", seconds, gate)
 
 
 # ----------------------------------------------------------------------------- progress
@@ -191,6 +200,8 @@ def make_objective(
                 trial.study.tell(trial, state=TrialState.FAIL)
             raise
         trial.set_user_attr("seconds", round(run.seconds, 3))
+        if run.gate is not None:
+            trial.set_user_attr("gate", run.gate)
         if run.value is None:
             trial.set_user_attr("outcome", "diverged")
             trial.set_user_attr("reason", run.reason)
@@ -368,7 +379,10 @@ def evaluate_best(
     """The best setting's metric on each evaluation seed (None: diverged), {} if none.
 
     Runs are stored in the study's user attrs as they finish (``evaluation``: the spec and
-    [seed, value, reason] per run), so a rerun, another worker or more seeds reuse them.
+    [seed, value, reason, gate] per run, gate being what a VR optimizer's gate did, as
+    :meth:`~vradam.sim.measures.GateActivity.as_dict`, or None; runs stored before gates
+    were recorded have no fourth item), so a rerun, another worker or more seeds reuse
+    them.
     Workers evaluating at the same time each merge what the others stored before writing
     (a run is deterministic, so two workers' runs of one seed agree), and the returned
     values are this worker's own, whatever a slower worker writes afterwards.
@@ -384,14 +398,16 @@ def evaluate_best(
             continue
         tick = None if on_step is None else (lambda step, i=i: on_step(i, step))
         run = train_once(config.task, spec, config.steps, seed, config.device, tick)
-        runs = {**_stored_runs(study, spec), **runs, seed: [seed, run.value, run.reason]}
+        runs = {**_stored_runs(study, spec), **runs,
+                seed: [seed, run.value, run.reason, run.gate]}  # fmt: skip
         study.set_user_attr("evaluation", dict(spec=spec, trial=best.number,
                                                runs=[runs[k] for k in sorted(runs)]))  # fmt: skip
     return {seed: runs[seed][1] for seed in config.eval_seeds()}
 
 
 def _stored_runs(study: optuna.Study, spec: str | None) -> dict[int, list]:
-    """seed → [seed, value, reason] of the runs stored for ``spec`` (read afresh)."""
+    """seed → [seed, value, reason, gate] of the runs stored for ``spec`` (read afresh;
+    [seed, value, reason] from a study stored before gates were recorded)."""
     cached = study.user_attrs.get("evaluation") or {}
     if cached.get("spec") != spec:
         return {}
@@ -405,3 +421,15 @@ def evaluation(study: optuna.Study, config: TuneConfig) -> dict[int, float | Non
         return {}
     runs = _stored_runs(study, best.user_attrs.get("spec"))
     return {s: runs[s][1] for s in config.eval_seeds() if s in runs}
+
+
+def evaluation_gates(study: optuna.Study, config: TuneConfig) -> dict[int, dict]:
+    """What the gate did in each stored seed run of the best setting (VR optimizers; only
+    the seeds of ``config``): seed → GateActivity.as_dict(). Runs stored without a gate (an
+    optimizer without one, or a study from before gates were recorded) are absent."""
+    best = best_trial(study.get_trials(deepcopy=False), config.trials)
+    if best is None:
+        return {}
+    runs = _stored_runs(study, best.user_attrs.get("spec"))
+    return {s: runs[s][3] for s in config.eval_seeds()
+            if s in runs and len(runs[s]) > 3 and runs[s][3] is not None}  # fmt: skip

@@ -12,6 +12,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from vradam.sim.measures import GateActivity, gate_across, gate_means, percent
 from vradam.sim.optimizers import REGISTRY, OptimizerSpec
 from vradam.studies.networks import TASKS, get_task
 from vradam.studies.tuning.config import TuneConfig
@@ -20,6 +21,7 @@ from vradam.studies.tuning.protocol import (
     best_trial,
     evaluated_trials,
     evaluation,
+    evaluation_gates,
     quiet_optuna,
     study_name,
 )
@@ -60,11 +62,26 @@ class ResultRow:
     diverged_seeds: int
     paper: str  # the paper's Table 1 entry for this optimizer in the same family, or ""
     params: dict = field(default_factory=dict)
+    # VR optimizers: what the gate did in the best setting's seed runs (GateActivity.as_dict()
+    # each), or, before any seed run stored one, in the best trial's own run
+    gates: tuple[dict, ...] = ()
+    gate_source: str = ""  # "seeds", "best trial" or "" (no gate measured)
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["seeds"], out["values"] = list(self.seeds), list(self.values)
+        out["gates"] = list(self.gates)
         return out
+
+    def gate_activities(self) -> list[GateActivity]:
+        return [GateActivity.from_dict(g) for g in self.gates]
+
+    @property
+    def never_gates(self) -> bool:
+        """The winner behaved as its ungated twin (AdamW at α0, or at α0/(1+α1)) in every
+        run measured: a tuned AdamW under VRAdam's name. Flagged in the table."""
+        kinds = {g.kind for g in self.gate_activities()}
+        return bool(kinds) and kinds <= {"never", "clipped"}
 
 
 def results_table(
@@ -84,6 +101,10 @@ def results_table(
         best = best_trial(trials, config.trials)
         ev = (evaluations or {}).get(o) or evaluation(studies[o], config)
         values = tuple(ev.values())
+        stored = evaluation_gates(studies[o], config)
+        gates, source = tuple(stored[s] for s in ev if s in stored), "seeds"
+        if not gates and best is not None and best.user_attrs.get("gate"):
+            gates, source = (best.user_attrs["gate"],), "best trial"
         mean, half = t_interval([v for v in values if v is not None])
         paper = prow.values.get(o, "") if prow is not None else ""
         rows.append(ResultRow(
@@ -95,6 +116,7 @@ def results_table(
             seeds=tuple(ev), values=values, mean=mean, ci95=half,
             diverged_seeds=sum(v is None for v in values), paper=paper,
             params={} if best is None else dict(best.params),
+            gates=gates, gate_source=source if gates else "",
         ))  # fmt: skip
     return rows
 
@@ -116,19 +138,55 @@ def setting_text(row: ResultRow) -> str:
     return " ".join(f"{n}={values[n]:g}" for n in names)
 
 
+GATE_FLAG = "⚠ "
+GATE_NOTE = (
+    "Gate: what VRAdam's gate did at the best setting, over the seed runs (or the best trial's "
+    "run until seeds are stored): η/α₀ at its minimum, median and final step (means over the "
+    "runs), then the share of steps clipped at α₁ and the share at η ≥ 0.99·α₀. A run with "
+    "η ≥ 0.99·α₀ on at least 99 % of its steps (or ≥ 0.985·α₀ on all) behaved as AdamW at α₀, "
+    f"one clipped on at least 99 % as AdamW at α₀/(1+α₁); {GATE_FLAG.strip()} marks a winner "
+    "that did so in every run: a tuned AdamW, not the gate, won."
+)
+
+
+def gate_text(row: ResultRow) -> tuple[str, str]:
+    """The table's two gate cells: the numbers, and the verdict in words (flagged with
+    :data:`GATE_FLAG` when the winner never gated); ("—", "—") without a gate."""
+    gates = row.gate_activities()
+    if not gates:
+        return "—", "—"
+    verdict = gate_across(gates, "seeds")
+    if row.gate_source == "best trial":
+        verdict += " (in the best trial; no seed run yet)"
+    if row.never_gates:
+        verdict = GATE_FLAG + verdict
+    if not any(g.steps for g in gates):
+        return "—", verdict
+    m = gate_means(gates)
+    ratios = " · ".join(f"{m[k]:.3g}" for k in ("minimum", "median", "final"))
+    return f"{ratios}; {percent(m['clipped_fraction'])} · {percent(m['ungated_fraction'])}", verdict
+
+
 def table_rows(rows: list[ResultRow]) -> list[dict]:
-    """The results as text columns (the app's table and the CLI's printout)."""
+    """The results as text columns (the app's table and the CLI's printout); the gate
+    columns (:data:`GATE_NOTE`) only when some optimizer has a gate."""
     out = []
+    gated = any(r.gates for r in rows)
     for r in rows:
         n = len(r.seeds)
-        out.append({
+        row = {
             "optimizer": r.name,
             f"{r.metric} (mean ± 95% CI)": fmt_mean(r),
             "seeds diverged": f"{r.diverged_seeds}/{n}" if n else "—",
             "trials (diverged)": f"{r.trials} ({r.diverged_trials})",
             "paper's Table 1 (val / test)": r.paper or "—",
             "best setting": setting_text(r) or "—",
-        })  # fmt: skip
+        }
+        if gated:
+            numbers, verdict = gate_text(r)
+            row["gate: η/α₀ min · median · final; clipped · ≥ 0.99"] = numbers
+            row["gate"] = verdict
+        out.append(row)
     return out
 
 
@@ -205,7 +263,8 @@ def load_run(storage: str | None, group: str) -> tuple[TuneConfig, dict[str, opt
 
 
 def trial_rows(studies: dict[str, optuna.Study]) -> list[dict]:
-    """Every trial of a run: optimizer, number, state, outcome, value, setting, reason."""
+    """Every trial of a run: optimizer, number, state, outcome, value, setting, reason,
+    seconds, and what a VR optimizer's gate did in it (its verdict; "" for the others)."""
     rows = []
     for o, s in studies.items():
         for t in s.get_trials(deepcopy=False):
@@ -216,6 +275,7 @@ def trial_rows(studies: dict[str, optuna.Study]) -> list[dict]:
                 value=t.value if t.state == TrialState.COMPLETE else None,
                 spec=t.user_attrs.get("spec", ""), reason=t.user_attrs.get("reason", ""),
                 seconds=t.user_attrs.get("seconds"),
+                gate=(t.user_attrs.get("gate") or {}).get("verdict", ""),  # VR optimizers
             ))  # fmt: skip
     return rows
 
@@ -243,7 +303,24 @@ VERSIONED = ("optuna", "sqlalchemy", "psycopg")
 CSV_FIELDS = [
     "task", "optimizer", "name", "metric", "mean", "ci95", "diverged_seeds", "seeds", "values",
     "trials", "diverged_trials", "best_trial", "best_value", "spec", "paper",
+    # the gate (empty for optimizers without one): as the table's, see GATE_NOTE
+    "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
+    "ungated_fraction", "gate_verdict", "gate_never", "gate_source",
 ]  # fmt: skip
+
+
+def _gate_csv(row: ResultRow) -> dict:
+    """The gate's CSV cells of one row (empty strings without a gate)."""
+    gates = row.gate_activities()
+    if not gates:
+        return dict.fromkeys(CSV_FIELDS[CSV_FIELDS.index("eta_ratio_min") :], "")
+    m = gate_means(gates)
+    return dict(
+        eta_ratio_min=m["minimum"], eta_ratio_median=m["median"], eta_ratio_final=m["final"],
+        clipped_fraction=m["clipped_fraction"], ungated_fraction=m["ungated_fraction"],
+        gate_verdict=gate_across(gates, "seeds"), gate_never=row.never_gates,
+        gate_source=row.gate_source,
+    )  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -304,6 +381,7 @@ def results_csv(rows: list[ResultRow], versions: dict[str, str]) -> str:
         d = r.as_dict()
         d["seeds"] = " ".join(map(str, d["seeds"]))
         d["values"] = " ".join("nan" if v is None else repr(v) for v in d["values"])
+        d.update(_gate_csv(r))
         d.update({f"version_{k}": v for k, v in versions.items()})
         writer.writerow({k: d[k] for k in fields})
     return buffer.getvalue()
