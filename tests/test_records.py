@@ -19,17 +19,16 @@ from vradam.sim import formulas
 from vradam.sim.engine import simulate
 from vradam.sim.optimizers import (
     REGISTRY,
-    Coefficients,
     HyperParam,
     OptimizerInfo,
     OptimizerSpec,
     Tuning,
-    linear_threshold,
     make_optimizer,
     register,
     stability_threshold,
     threshold_at,
 )
+from vradam.sim.unified import Coefficients, linear_threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,7 +27,7 @@ from vradam.app.claims import Measured, Neighbourhood, Test, measure
 from vradam.app.playground import MATCHED_LABEL, PlaygroundConfig
 from vradam.sim.engine import Trajectory, grad_and_loss
 from vradam.sim.measures import upward_movement
-from vradam.sim.optimizers import gate
+from vradam.sim.unified import gate
 
 __all__ = [
     "SCENARIOS",

@@ -41,7 +41,8 @@ import torch
 
 from landscapes.dual import value_and_grad
 from vradam.sim import schedules
-from vradam.sim.optimizers import Coefficients, OptimizerSpec, gate, stability_threshold
+from vradam.sim.optimizers import OptimizerSpec, stability_threshold
+from vradam.sim.unified import Coefficients, gate
 
 __all__ = ["Trajectory", "grad_and_loss", "hessians", "simulate", "top_eigenvalue"]
 

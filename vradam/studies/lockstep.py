@@ -1,7 +1,7 @@
 """The batched lockstep trainer: B copies of a Linear/Tanh MLP (one row per optimizer ×
 seed), trained full batch in lockstep, each row by its optimizer record's update.
 
-Every row follows the engine's unified form (vradam.sim.optimizers.Coefficients), so any
+Every row follows the engine's unified form (vradam.sim.unified.Coefficients), so any
 registered optimizer whose update fits that form trains here without code of its own:
 the direction, both moments, the preconditioner, weight decay and the velocity gate
 (VRAdam, VRMomentum: one global ‖v‖² per row, as the torch class computes it per model)
@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from vradam.sim.optimizers import OptimizerSpec, gate
+from vradam.sim.optimizers import OptimizerSpec
+from vradam.sim.unified import gate
 from vradam.studies.sharpness import top_eigenvalues
 
 __all__ = ["HVP_DTYPE", "LANCZOS_TOL", "TRAIN_DTYPE", "Lockstep", "TanhMLPBatch"]
@@ -222,7 +223,7 @@ class Lockstep:
 
     def update(self, grad: Tensor) -> None:
         """One step of every row's optimizer (in place), the unified form of
-        vradam.sim.optimizers.Coefficients; sets ``self.eta`` (B,) to each η_t."""
+        vradam.sim.unified.Coefficients; sets ``self.eta`` (B,) to each η_t."""
         k, self.steps = self.steps, self.steps + 1
         c = {name: table[k] for name, table in self.tables.items()}
         theta, v, m, dt = self.theta, self.velocity, self.second, self.theta.dtype

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vradam.sim.optimizers import REGISTRY, OptimizerSpec, gate, get_info, linear_threshold
+from vradam.sim.optimizers import REGISTRY, OptimizerSpec, get_info
+from vradam.sim.unified import gate, linear_threshold
 
 CONVERGED, BOUNDED, DIVERGED, SLOW = 0, 1, 2, 3
 CLASS_NAMES = {
@@ -68,7 +69,7 @@ def kind_spec(kind: str, beta: float, beta3: float = 0.0, alpha1: float = 10.0) 
 
 class Recurrence:
     """A record's update on ½Lx², vectorised over cells: the engine's unified form
-    (vradam.sim.optimizers.Coefficients) on a scalar, step by step. ``step`` takes and
+    (vradam.sim.unified.Coefficients) on a scalar, step by step. ``step`` takes and
     returns the state (x, v, m); ``rate`` is the step size it used (η_t, gated)."""
 
     def __init__(self, spec: OptimizerSpec, steps: int) -> None:
