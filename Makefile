@@ -59,6 +59,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_stability.py
 	$(PY) benchmarks/bench_eos.py
 	$(PY) benchmarks/bench_pages.py
+	$(PY) benchmarks/bench_landscape.py
 
 # 16 concurrent browser sessions against one server (not part of make test);
 # make load-check ARGS="--no-browser --sessions 30 [--replicas 2]": browser-free clients

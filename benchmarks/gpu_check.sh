@@ -28,4 +28,7 @@ python3 benchmarks/bench_optim.py --device cuda --json "$OUT/bench_optim_cuda.js
 echo "bench rc=$?" >> "$OUT/bench_optim_cuda.md"
 python3 benchmarks/bench_train.py --device cuda > "$OUT/bench_train_cuda.md" 2>&1
 echo "bench_train rc=$?" >> "$OUT/bench_train_cuda.md"
+# the Networks page's landscape grid (41×41) on the GPU
+python3 benchmarks/bench_landscape.py --device cuda > "$OUT/bench_landscape_cuda.md" 2>&1
+echo "bench_landscape rc=$?" >> "$OUT/bench_landscape_cuda.md"
 cat "$OUT"/*.txt "$OUT"/*.md

@@ -868,10 +868,10 @@ def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkey
     numbers, bit for bit, as the step tensor by tensor (maximize, weight decay, a Tensor lr,
     the gate on and off, and a parameter whose first gradient comes later, so that the step
     counts differ)."""
-    import vradam.optim
+    import vradam.gated
 
     def run(flat: bool, **kwargs):
-        monkeypatch.setattr(vradam.optim, "_FLAT_STEP_MAX", 1 << 20 if flat else 0)
+        monkeypatch.setattr(vradam.gated, "_FLAT_STEP_MAX", 1 << 20 if flat else 0)
         model = _model(dtype=torch.float32)
         late = torch.nn.Parameter(torch.ones(5))
         opt = cls([*model.parameters(), late], foreach=foreach, **kwargs)
@@ -905,7 +905,7 @@ def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkey
 
 
 # ----------------------------------------------------------------------------- what users do
-# to an optimizer (issue 21): copies and resumes of beta3="auto", Tensor lr of any 1-element
+# to an optimizer: copies and resumes of beta3="auto", Tensor lr of any 1-element
 # shape, non-finite gradients, β1 edits, edited and added groups, ZeRO, fused=True.
 
 
@@ -1043,10 +1043,10 @@ def test_beta3_auto_diverging_window_warns_and_uses_the_finite_steps():
 def test_tensor_lr_of_one_element_with_one_or_two_dims(cls, kernel, shape, monkeypatch):
     """A 1-element Tensor lr of any number of dimensions steps as a 0-dim one, bit for bit
     (torch's test_tensor_lr_num_dim_1/2); with β3 = 0 VRAdam still equals AdamW."""
-    import vradam.optim
+    import vradam.gated
 
     if kernel != "flat":
-        monkeypatch.setattr(vradam.optim, "_FLAT_STEP_MAX", 0)
+        monkeypatch.setattr(vradam.gated, "_FLAT_STEP_MAX", 0)
     foreach = kernel == "foreach"
 
     def run(lr, beta3=2.0, klass=cls):

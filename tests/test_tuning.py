@@ -3,9 +3,12 @@ several worker processes on SQLite and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import csv
+import dataclasses
 import glob
+import io
 import json
 import math
 import os
@@ -19,15 +22,17 @@ import tempfile
 import textwrap
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from conftest import start_server, stop_server, wait_for_server
 from optuna.trial import TrialState
 
 from vradam.cli import main
-from vradam.sim.optimizers import PAPER_BETA3
+from vradam.sim.optimizers import PAPER_BETA3, REGISTRY, OptimizerSpec
 from vradam.studies import tuning as T
 from vradam.studies.networks import TASKS
 
@@ -56,6 +61,53 @@ def test_search_spaces_hold_the_papers_values_and_the_tasks_defaults(task):
     assert b3.low <= t.default_beta3 / 100 and b3.high >= t.default_beta3 * 100
     assert b3.low < PAPER_BETA3 < b3.high and b3.log
     assert a1.low < 10 < T.PAPER_ALPHA1 < a1.high and a1.log
+    # α0 only: the same α0 range, β3 at the task's value and α1 at the record's default
+    assert T.search_space("vradam", task, lr_only=True) == (T.search_space("vradam", task)[0],)
+    assert T.fixed_values("vradam", task, lr_only=True) == {"beta3": t.default_beta3,
+                                                            "alpha1": 10.0}  # fmt: skip
+    assert T.fixed_values("vradam", task) == {} and T.widens("vradam")
+    assert not any(T.widens(k) for k in T.TUNABLE if k != "vradam")
+
+
+def test_a_narrowed_search_is_its_own_study_and_a_full_one_joins_as_before():
+    full = T.TuneConfig(task="moons")
+    narrow = T.TuneConfig(task="moons", lr_only=("vradam", "adamw"))
+    assert narrow.lr_only == ("vradam",)  # AdamW's full space is α0 already
+    assert [r.name for r in narrow.space("vradam")] == ["lr"] and full.fixed("vradam") == {}
+    # a full search's identity has the keys of the first version: stored studies still join
+    assert set(full.identity("vradam")) == {"protocol", "task", "optimizer", "steps", "seed",
+                                            "sampler_seed", "metric", "space"}  # fmt: skip
+    assert narrow.identity("vradam")["fixed"] == {"beta3": TASKS["moons"].default_beta3,
+                                                  "alpha1": 10.0}  # fmt: skip
+    assert narrow.identity("adamw") == full.identity("adamw")
+    assert full.default_study() == "moons-500steps-8trials-seed0-sampler0"
+    assert narrow.default_study() == full.default_study() + "-vradam-lr"
+    spec = T.spec_text("vradam", {"lr": 0.0123456}, narrow.fixed("vradam"))
+    assert OptimizerSpec.parse(spec).hyperparams == {
+        **OptimizerSpec.parse("vradam").hyperparams, "lr": 0.01235,
+        "beta3": TASKS["moons"].default_beta3, "alpha1": 10.0}  # fmt: skip
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_each_task_is_tuned_at_its_own_length(task):
+    assert T.TuneConfig(task=task).steps == TASKS[task].default_steps
+    assert T.TuneConfig(task=task, steps=7).steps == 7
+    assert T.TuneConfig(task=task) == T.TuneConfig(task=task, steps=TASKS[task].default_steps)
+
+
+@pytest.mark.slow  # 1.7 s (creates a storage)
+def test_modadd_is_left_out_of_tuning_with_its_reason(tmp_path):
+    with pytest.raises(ValueError, match=r"task 'modadd' is not tuned: .*only memorises"):
+        T.check_task("modadd")
+    config = T.TuneConfig(task="modadd", optimizers=("adamw",), trials=1, seeds=1, steps=2)
+    with pytest.raises(ValueError, match="would reward not training"):
+        T.tune(config, sqlite(tmp_path))
+    assert T.list_runs(sqlite(tmp_path)) == []  # refused before a study was created
+    # a modadd study stored by an earlier version still opens
+    T.open_studies(config, sqlite(tmp_path), "old")
+    loaded, studies = T.load_run(sqlite(tmp_path), "old")
+    assert loaded.task == "modadd" and [r.optimizer for r in T.results_table(loaded, studies)] == [
+        "adamw"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -70,6 +122,7 @@ def test_search_spaces_hold_the_papers_values_and_the_tasks_defaults(task):
         (dict(seeds=0), "seeds must be between 1"),
         (dict(steps=0), "steps must be between 1"),
         (dict(device="tpu"), "device must be"),
+        (dict(lr_only=("lion",)), "a search space for lion, which is not tuned here"),
     ],
 )
 def test_config_rejects_bad_input(change, message):
@@ -82,6 +135,176 @@ def test_t_interval_is_students():
     assert mean == 2.0 and half == pytest.approx(4.302652729911275 / math.sqrt(3))
     assert T.t_interval([5.0])[0] == 5.0 and math.isnan(T.t_interval([5.0])[1])
     assert all(math.isnan(v) for v in T.t_interval([]))
+
+
+@pytest.mark.slow  # 1.5 s (imports scipy.stats)
+def test_paired_difference_is_scipys_paired_t_interval():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    for n in (3, 5, 8):
+        base = rng.normal(0.3, 0.05, n)
+        other = base + rng.normal(-0.01, 0.01, n)
+        p = T.paired_difference(dict(enumerate(other)), dict(enumerate(base)), "adamw")
+        ci = stats.ttest_rel(other, base).confidence_interval(0.95)
+        assert p.pairs == n and p.diverged == 0 and p.mean == pytest.approx(np.mean(other - base))
+        assert (p.low, p.high) == pytest.approx((ci.low, ci.high))
+        assert p.lower == int(np.sum(other < base)) and p.lower + p.higher == n
+        # the pairing is what shrinks it: the unpaired intervals are far wider here
+        assert p.ci95 < T.t_interval(list(other))[1] / 2
+
+
+def test_pairs_are_the_seeds_both_ran_and_a_diverged_run_loses():
+    base = {1: 0.5, 2: 0.4, 3: 0.6, 4: 0.5, 5: None, 6: 0.3}  # seed 5: the baseline diverged
+    other = {1: 0.4, 2: 0.5, 3: None, 4: 0.45, 5: 0.2, 7: 0.1}  # 3: it diverged; 7: no pair
+    p = T.paired_difference(other, base, "adamw")
+    assert p.seeds == (1, 2, 3, 4, 5) and p.pairs == 3 and p.diverged == 2
+    assert p.mean == pytest.approx(np.mean([0.4 - 0.5, 0.5 - 0.4, 0.45 - 0.5]))
+    assert (p.lower, p.higher) == (3, 2)  # seeds 1, 4, 5 (the baseline diverged); 2, 3
+    both = T.paired_difference({1: None, 2: 1.0}, {1: None, 2: 2.0}, "adamw")
+    assert (both.lower, both.higher, both.pairs, both.diverged) == (1, 0, 1, 1)
+    assert p.mean < 0 and T.paired_text(p) == (
+        f"−{-p.mean:.3g} ± {p.ci95:.2g} (3 seeds; 2 diverged, left out)")  # fmt: skip
+    assert T.paired_text(both) == "not enough seeds (1 paired; 1 diverged, left out)"
+    assert T.paired_text(None) == "baseline" and T.wins_text(p) == "3 of 5 seeds"
+    neg = T.paired_difference({1: 0.1, 2: 0.2, 3: 0.25}, {1: 0.2, 2: 0.3, 3: 0.3}, "adamw")
+    assert T.paired_text(neg).startswith("−0.0833 ± ")  # a minus sign, not a hyphen
+    assert T.paired_text(T.paired_difference({}, {1: 0.2}, "adamw")).startswith("— ")
+
+
+def _row(optimizer: str, values: list, task: str = "moons", lr_only: bool = False):
+    """A result row as results_table builds it, without a study."""
+    seeds = tuple(range(1, len(values) + 1))
+    config = T.TuneConfig(task=task, optimizers=(optimizer,),
+                          lr_only=(optimizer,) if lr_only else ())  # fmt: skip
+    mean, half = T.t_interval([v for v in values if v is not None])
+    space = tuple(dataclasses.asdict(r) for r in config.space(optimizer))
+    spec = T.spec_text(optimizer, {r["name"]: r["low"] * 2 for r in space},
+                       config.fixed(optimizer))  # fmt: skip
+    return T.ResultRow(
+        task=task, optimizer=optimizer, name=REGISTRY[optimizer].name, metric="val_loss",
+        trials=8, diverged_trials=0, best_trial=3, best_value=0.1, spec=spec, seeds=seeds,
+        values=tuple(values), mean=mean, ci95=half,
+        diverged_seeds=sum(v is None for v in values), space=space,
+        fixed=config.fixed(optimizer),
+    )  # fmt: skip
+
+
+def test_the_table_leads_with_paired_differences_and_states_search_dimensions():
+    adamw = _row("adamw", [0.30, 0.32, 0.28, 0.31, 0.29])
+    vradam = _row("vradam", [0.29, 0.30, 0.27, None, 0.27])
+    rows = T.with_paired([adamw, vradam])
+    assert rows[0].paired is None and rows[1].paired.pairs == 4
+    table = T.table_rows(rows)
+    assert list(table[0])[:5] == ["optimizer", "searched", "Δ val_loss vs AdamW (paired, 95% CI)",
+                                  "lower than AdamW", "val_loss (mean ± 95% CI)"]  # fmt: skip
+    assert [r["searched"] for r in table] == ["1: α₀", "3: α₀, β₃, α₁"]
+    assert table[0]["Δ val_loss vs AdamW (paired, 95% CI)"] == "baseline"
+    assert table[1]["Δ val_loss vs AdamW (paired, 95% CI)"] == T.paired_text(rows[1].paired)
+    assert table[1]["lower than AdamW"] == "4 of 5 seeds"  # its diverged seed is a loss
+    assert not any("paper" in c for c in table[0])  # the paper's Table 1 is apart
+    note = T.comparison_note(rows, 8)
+    assert "Unequal search dimensions (AdamW 1: α₀, VRAdam 3: α₀, β₃, α₁) with 8 trials" in note
+    assert "--space vradam=lr" in note and "seeds (1, 2, 3, 4, 5)" in note
+    # α0 only: equal dimensions, and the note says what was held fixed
+    narrow = T.with_paired([adamw, _row("vradam", [0.29, 0.30, 0.28, 0.3, 0.27], lr_only=True)])
+    assert T.table_rows(narrow)[1]["searched"] == "1: α₀"
+    b3 = TASKS["moons"].default_beta3
+    assert T.table_rows(narrow)[1]["best setting"].endswith(f"(fixed: beta3={b3:g} alpha1=10)")
+    note = T.comparison_note(narrow, 8)
+    assert note.endswith(f"Equal search dimensions: every optimizer searched 1 (α₀) with 8 "
+                         f"trials each; fixed: VRAdam's β₃ = {b3:g}, α₁ = 10 (β₃ at the "
+                         "task's value, α₁ at its default).")  # fmt: skip
+    # two seeds: no interval, and the table says so
+    few = T.with_paired([_row("adamw", [0.3, 0.31]), _row("vradam", [0.29, 0.3])])
+    assert T.table_rows(few)[1]["Δ val_loss vs AdamW (paired, 95% CI)"] == (
+        "not enough seeds (2 paired)")  # fmt: skip
+    assert "Only 2 seed(s): not enough for an interval" in T.comparison_note(few)
+    # without the baseline: no paired columns, and the note says why
+    alone = T.with_paired([vradam])
+    assert "searched" in T.table_rows(alone)[0] and not any(
+        c.startswith("Δ") for c in T.table_rows(alone)[0])  # fmt: skip
+    assert T.comparison_note(alone).startswith("No paired differences: the baseline, AdamW")
+
+
+def test_csv_and_json_carry_the_pairing_and_the_search():
+    rows = T.with_paired([_row("adamw", [0.30, 0.32, 0.28]), _row("vradam", [0.29, 0.30, 0.27])])
+    table = list(csv.DictReader(io.StringIO(T.results_csv(rows, {}))))
+    assert table[0]["baseline"] == "adamw" and table[0]["paired_diff"] == ""
+    assert table[1]["baseline"] == "adamw" and int(table[1]["paired_n"]) == 3
+    assert float(table[1]["paired_diff"]) == pytest.approx(rows[1].paired.mean)
+    assert table[1]["lower_than_baseline"] == "3" and table[1]["search_dims"] == "3"
+    assert table[1]["search_space"].startswith("lr:") and "beta3:" in table[1]["search_space"]
+    assert table[0]["search_dims"] == "1" and table[1]["fixed"] == ""
+    data = json.loads(T.results_json({"trials": 8}, rows, []))
+    assert data["results"][1]["paired"]["pairs"] == 3 and data["results"][0]["paired"] is None
+    assert data["results"][1]["search_dims"] == 3 and "Unequal search" in data["comparison"]
+    assert "model" in json.dumps(data["paper_table1"]) and "paper" not in data["results"][0]
+
+
+def test_budget_curves_are_medians_of_best_so_far_over_sampler_seeds():
+    from optuna.trial import create_trial
+
+    def study(values):  # None: a diverged trial
+        s = optuna.create_study(direction="minimize")
+        for v in values:
+            if v is None:
+                s.add_trial(create_trial(state=TrialState.FAIL,
+                                         user_attrs={"outcome": "diverged"}))  # fmt: skip
+            else:
+                s.add_trial(create_trial(value=v))
+        s.add_trial(create_trial(state=TrialState.FAIL))  # a killed worker's: not counted
+        return s
+
+    best = T.best_so_far(study([None, 0.5, 0.7, 0.2, 0.1]).trials, 4)
+    assert math.isnan(best[0]) and best[1:] == [0.5, 0.5, 0.2]  # the budget's 4 trials only
+    assert T.budget_points(8) == [1, 2, 4, 8] and T.budget_points(6) == [1, 2, 4, 6]
+    assert T.budget_points(1) == [1]
+    runs = {0: {"adamw": study([0.9, 0.4, 0.3, 0.3]), "vradam": study([None, 0.6, 0.2, 0.25])},
+            1: {"adamw": study([0.5, 0.5, 0.45, 0.2]), "vradam": study([0.8, 0.7, 0.1, 0.05])},
+            2: {"adamw": study([0.7, 0.6, 0.5, 0.4]), "vradam": study([0.3])}}  # fmt: skip
+    adamw, vradam = T.budget_curves(runs, 4)
+    assert adamw.trials == (1, 2, 4) and adamw.sampler_seeds == (0, 1, 2)
+    assert adamw.curves == ((0.9, 0.4, 0.3), (0.5, 0.5, 0.2), (0.7, 0.6, 0.4))
+    assert adamw.median == (0.7, 0.5, 0.3) and adamw.low == (0.5, 0.4, 0.2)
+    assert adamw.high == (0.9, 0.6, 0.4) and adamw.studies == (3, 3, 3)
+    # seed 0's VRAdam diverged first (no result after 1 trial); seed 2's ran 1 trial only
+    assert vradam.studies == (2, 2, 2) and vradam.median == pytest.approx((0.55, 0.65, 0.125))
+    assert T.budget_text([vradam], "val_loss")[0]["4 trials"] == (
+        "0.125 [0.05 – 0.2] (2 of 3 studies)")  # fmt: skip
+    assert T.budget_text([adamw], "val_loss")[0] == {
+        "optimizer": "AdamW", "1 trial": "0.7 [0.5 – 0.9]", "2 trials": "0.5 [0.4 – 0.6]",
+        "4 trials": "0.3 [0.2 – 0.4]"}  # fmt: skip
+    assert "over 3 studies that differ only in TPE's seed (sampler seeds 0, 1, 2)" in (
+        T.budget_note([adamw], "val_loss"))  # fmt: skip
+    import plotly.graph_objects as go
+
+    from vradam.app.figures import tuning as tplots
+
+    fig = tplots.budget_figure([adamw, vradam], "val_loss")
+    go.Figure(fig)  # Plotly's schema
+    medians = [t for t in fig["data"] if t["name"].endswith("median")]
+    assert medians[0]["y"] == [0.7, 0.5, 0.3] and medians[1]["y"] == list(vradam.median)
+    assert fig["layout"]["xaxis"]["tickvals"] == [1, 2, 4]
+    # where the other sampler seeds' runs live
+    config = T.TuneConfig(task="moons", trials=4)
+    assert T.sampler_group("mine", config, 0) == "mine"
+    assert T.sampler_group("mine", config, 2) == "mine-sampler2"
+    assert T.sampler_group(config.default_study(), config, 2) == replace(
+        config, sampler_seed=2).default_study()  # fmt: skip
+
+
+def test_the_papers_table_is_apart_and_labelled_by_model_and_data():
+    rows = T.paper_rows()
+    assert [r["the paper's data"] for r in rows] == [
+        "WikiText-2", "CIFAR-10 (32×32 colour images)", "8×8 grid world"]  # fmt: skip
+    assert rows[2]["the paper's model"] == "GFlowNet trained by flow matching"
+    assert rows[1]["nearest task here (not the same)"] == TASKS["digits"].name
+    paper = T.format_table(rows)
+    assert "5.99 / 6.00" in paper and "0.476 / 0.469" in paper and "25.0 / 25.0" in paper
+    note = T.PAPER_NOTE
+    assert "8×8 grid world trained by flow matching" in note and "random search" in note
+    assert "larger grid" not in note and "no number compares with ours" in note
 
 
 def test_storage_urls(tmp_path, monkeypatch):
@@ -99,18 +322,6 @@ def test_storage_urls(tmp_path, monkeypatch):
             T.normalise_url(bad)
     assert T.list_runs(sqlite(tmp_path, "missing.db")) == []  # listing creates no file
     assert not (tmp_path / "missing.db").exists()
-
-
-@pytest.mark.slow  # 2 s (creates a storage)
-def test_results_are_printed_beside_the_papers_table(tmp_path):
-    config = T.TuneConfig(task="digits", optimizers=("vradam", "lion", "nesterov"), trials=1)
-    rows = T.results_table(config, T.open_studies(config, sqlite(tmp_path)))
-    assert [r.paper for r in rows] == ["0.476 / 0.469", "", "0.625 / 0.620"]
-    assert all(r.trials == 0 and math.isnan(r.mean) for r in rows)  # nothing run yet
-    text = T.format_table(T.table_rows(rows))
-    assert "paper's Table 1" in text and "0.476 / 0.469" in text
-    paper = T.format_table(T.paper_rows())
-    assert "WikiText-2" in paper and "5.99 / 6.00" in paper and "25.0 / 25.0" in paper
 
 
 # ----------------------------------------------------------------------------- one worker
@@ -176,10 +387,10 @@ def test_seed_runs_of_concurrent_workers_merge_and_a_late_write_cannot_shrink_a_
 def test_a_diverged_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path, monkeypatch):
     real = T.search_space
 
-    def space(optimizer, task):  # rates at which SGD overflows on the MSE regression
+    def space(optimizer, task, lr_only=False):  # rates at which SGD overflows on the MSE
         if optimizer == "nesterov":
             return (T.Range("lr", 1e3, 1e4),)
-        return real(optimizer, task)
+        return real(optimizer, task, lr_only)
 
     monkeypatch.setattr(T.protocol, "search_space", space)
     config = T.TuneConfig(task="teacher", optimizers=("nesterov", "adamw"), trials=2, seeds=1,
@@ -241,21 +452,73 @@ def test_a_study_with_other_settings_does_not_join(tmp_path):
     other = T.TuneConfig(**{**vars(config), "steps": 20})
     with pytest.raises(ValueError, match=r"exists with other settings.*steps 10 ≠ 20"):
         T.open_studies(other, sqlite(tmp_path), "mine")
+    narrow = T.TuneConfig(task="moons", optimizers=("vradam",), trials=1, seeds=1, steps=10)
+    T.open_studies(narrow, sqlite(tmp_path), "v")
+    with pytest.raises(ValueError, match=r"other settings \(space lr∈\[.*\] beta3∈.* ≠ lr∈"):
+        T.open_studies(replace(narrow, lr_only=("vradam",)), sqlite(tmp_path), "v")
+
+
+def test_a_run_stored_by_the_first_version_opens_with_paired_differences(tmp_path):
+    """Studies as the first version wrote them (its attrs by hand: no "fixed", a default
+    name without the budget, 200 steps, 3 seeds) open, get the paired table, and resume."""
+    url = sqlite(tmp_path)
+    old = T.TuneConfig(task="moons", trials=1, seeds=3, steps=200)
+    group = "moons-200steps-seed0-sampler0"
+    for o, values in (("adamw", [0.3, 0.32, 0.28]), ("vradam", [0.29, 0.3, 0.27])):
+        study = optuna.create_study(storage=url, study_name=f"{group}-{o}")
+        study.set_user_attr("vradam", dict(
+            protocol=1, task="moons", optimizer=o, steps=200, seed=0, sampler_seed=0,
+            metric="val_loss", space=[dataclasses.asdict(r) for r in T.search_space(o, "moons")],
+        ))  # fmt: skip
+        study.set_user_attr("group", group)
+        study.set_user_attr("budget", [1, 3])
+        spec = f"{o}:lr=0.01"
+        study.add_trial(optuna.trial.create_trial(
+            value=0.2, params={"lr": 0.01}, user_attrs={"spec": spec, "outcome": "complete"},
+            distributions={"lr": optuna.distributions.FloatDistribution(1e-4, 1, log=True)},
+        ))  # fmt: skip
+        study.set_user_attr("evaluation", dict(spec=spec, trial=0, runs=[
+            [s, v, ""] for s, v in zip((1, 2, 3), values)]))  # fmt: skip
+    config, studies = T.load_run(url, group)
+    assert config == old and config.lr_only == ()
+    adamw, vradam = T.results_table(config, studies)
+    assert vradam.paired.pairs == 3 and vradam.paired.mean == pytest.approx(-0.04 / 3)
+    assert vradam.dims == 3 and vradam.fixed == {} and adamw.paired is None
+    assert T.open_studies(config, url, group)  # the same settings still join it
+
+
+def test_a_worker_with_another_budget_is_refused(tmp_path, capsys):
+    config = T.TuneConfig(task="moons", optimizers=("adamw",), trials=2, seeds=3, steps=10)
+    T.open_studies(config, sqlite(tmp_path), "b")
+    with pytest.raises(ValueError, match=r"study 'b-adamw' has a budget of 2 trials per "
+                       r"optimizer, not 3: join it with --trials 2"):  # fmt: skip
+        T.open_studies(replace(config, trials=3), sqlite(tmp_path), "b")
+    more = T.open_studies(replace(config, seeds=5), sqlite(tmp_path), "b")  # seeds may grow
+    assert more["adamw"].user_attrs["budget"] == [2, 5]
+    argv = ["tune", "--task", "moons", "--optimizers", "adamw", "--trials", "4", "--steps", "10",
+            "--storage", sqlite(tmp_path), "--study", "b"]  # fmt: skip
+    assert main(argv) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "has a budget of 2 trials per optimizer, not 4" in line
 
 
 # ----------------------------------------------------------------------------- the CLI
 
 
-@pytest.mark.slow  # 1.5 s
+@pytest.mark.slow  # 4 s
 def test_cli_tune_writes_json_and_csv_with_versions(tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["tune", "--task", "moons", "--optimizers", "adamw,vradam", "--trials", "2",
-            "--seeds", "2", "--steps", "10", "--storage", sqlite(tmp_path), "--study", "cli",
-            "--out", str(out)]  # fmt: skip
+            "--seeds", "3", "--steps", "10", "--storage", sqlite(tmp_path), "--study", "cli",
+            "--sampler-seeds", "1", "--out", str(out)]  # fmt: skip
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "█" in captured.err and "8.0/8 runs" in captured.err  # the progress bar
+    assert "█" in captured.err and "10.0/10 runs" in captured.err  # the progress bar
+    assert "warning" not in captured.err
     assert "val_loss (mean ± 95% CI)" in captured.out and "The paper's Table 1" in captured.out
+    assert "Δ val_loss vs AdamW (paired, 95% CI)" in captured.out
+    flat = " ".join(captured.out.split())  # the notes are wrapped at 100 columns
+    assert "Unequal search dimensions (AdamW 1: α₀, VRAdam 3: α₀, β₃, α₁)" in flat
     data = json.loads((out / "cli.json").read_text())
     assert {"torch", "optuna", "numpy", "python", "vradam", "sqlalchemy"} <= set(
         data["meta"]["versions"]
@@ -268,6 +531,75 @@ def test_cli_tune_writes_json_and_csv_with_versions(tmp_path, capsys):
     assert [r["optimizer"] for r in rows] == ["adamw", "vradam"]
     assert rows[0]["version_optuna"] == optuna.__version__
     assert float(rows[0]["mean"]) == pytest.approx(data["results"][0]["mean"])
+    vradam = data["results"][1]
+    adamw = dict(zip(data["results"][0]["seeds"], data["results"][0]["values"]))
+    diffs = [v - adamw[s] for s, v in zip(vradam["seeds"], vradam["values"])]
+    assert vradam["paired"]["pairs"] == 3 and vradam["search_dims"] == 3
+    assert vradam["paired"]["mean"] == pytest.approx(np.mean(diffs))
+    assert float(rows[1]["paired_diff"]) == pytest.approx(np.mean(diffs))
+    assert data["meta"]["baseline"] == "adamw" and data["meta"]["lr_only"] == []
+    # the equal-dimension comparison is one flag; two seeds are warned about
+    argv = [*argv[: argv.index("--study")], "--study", "cli-lr", "--space", "vradam=lr",
+            "--seeds", "2", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "warning: 2 evaluation seed(s): fewer than 3 give no paired interval" in captured.err
+    assert "vradam searches α0 only" in captured.err
+    flat = " ".join(captured.out.split())
+    assert "Equal search dimensions: every optimizer searched 1 (α₀)" in flat
+    assert "not enough seeds (2 paired)" in captured.out
+    data = json.loads((out / "cli-lr.json").read_text())
+    b3 = TASKS["moons"].default_beta3
+    assert data["meta"]["lr_only"] == ["vradam"] and data["results"][1]["search_dims"] == 1
+    assert data["results"][1]["fixed"] == {"beta3": b3, "alpha1": 10.0}
+    assert OptimizerSpec.parse(data["results"][1]["spec"]).hyperparams["beta3"] == b3
+    specs = [OptimizerSpec.parse(t["spec"]) for t in data["trials"] if t["optimizer"] == "vradam"]
+    assert len(specs) == 2 and all(dict(s.params).keys() == {"lr", "beta3", "alpha1"}
+                                   and s.hyperparams["beta3"] == b3
+                                   and s.hyperparams["alpha1"] == 10 for s in specs)  # fmt: skip
+
+
+@pytest.mark.slow  # 12 s: three tiny studies and an AppTest
+def test_cli_budget_curves_over_sampler_seeds_are_printed_stored_and_drawn(
+    tmp_path, capsys, monkeypatch
+):
+    out, storage = tmp_path / "out", sqlite(tmp_path)
+    argv = ["tune", "--task", "moons", "--trials", "3", "--seeds", "3", "--steps", "5",
+            "--storage", storage, "--study", "bc", "--sampler-seeds", "3",
+            "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "24.0/24 runs" in captured.err  # 2 × (3 + 3), then 2 × 3 twice
+    flat = " ".join(captured.out.split())
+    assert "median [min – max] over 3 studies that differ only in TPE's seed" in flat
+    data = json.loads((out / "bc.json").read_text())
+    assert data["meta"]["budget_runs"] == ["bc", "bc-sampler1", "bc-sampler2"]
+    adamw, _ = data["budget_curves"]
+    assert adamw["trials"] == [1, 2, 3] and adamw["sampler_seeds"] == [0, 1, 2]
+    best = [T.best_so_far(optuna.load_study(study_name=f"{g}-adamw", storage=storage).trials, 3)
+            for g in ("bc", "bc-sampler1", "bc-sampler2")]  # fmt: skip
+    assert adamw["median"][-1] == pytest.approx(np.median([b[-1] for b in best]))
+    # the other sampler seeds ran no seed evaluations
+    study = optuna.load_study(study_name="bc-sampler1-vradam", storage=storage)
+    assert "evaluation" not in study.user_attrs and len(study.trials) == 3
+    at = _page(monkeypatch, storage, tn_study="bc")
+    assert not at.exception and len(at.get("plotly_chart")) == 4  # and the budget curves
+    summaries = [c.value for c in at.caption if c.value.startswith("Summary: Budget:")]
+    assert len(summaries) == 1 and "After 3 trials: AdamW" in summaries[0]
+
+
+def test_cli_warns_about_a_password_on_its_command_line(capsys):
+    from vradam.tune_cli import _warnings
+
+    config = T.TuneConfig(task="moons")
+    url = "postgresql+psycopg://me:secret@db/studies"
+    _warnings(config, argparse.Namespace(storage=url), url)
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "holds a password" in line and "PGPASSWORD" in line and "secret" not in line
+    bare = "postgresql+psycopg://me@db/studies"
+    _warnings(config, argparse.Namespace(storage=bare), bare)  # the password from PGPASSWORD
+    _warnings(config, argparse.Namespace(storage=None), url)  # from $VRADAM_STORAGE
+    assert capsys.readouterr().err == ""
 
 
 def _free_port() -> int:
@@ -286,6 +618,15 @@ def _free_port() -> int:
         (["--storage", "nonsense"], "bad storage URL"),
         (["--storage", "postgresql://me:secret@127.0.0.1:{port}/db"], "cannot use the storage"),
         (["--study", " "], "--study needs a name"),
+        (["--space", "vradam=wide"], "--space: unknown space 'wide'"),
+        (["--space", "lion=lr"], "a search space for lion, which is not tuned here"),
+        (["--space", "=lr"], "--space: expected OPT=SPACE"),
+        (
+            ["--workers-join", "--out", "x"],
+            "--out writes the results table, which a --workers-join worker does not build",
+        ),
+        (["--task", "modadd"], "task 'modadd' is not tuned: a + b mod 17 only memorises"),
+        (["--sampler-seeds", "0"], "sampler seeds must be between 1 and 20"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
@@ -302,7 +643,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, message, capsys, tmp_path, m
 
 def _worker(storage: str, *extra: str, env: dict | None = None, **popen) -> subprocess.Popen:
     argv = [sys.executable, "-m", "vradam", "tune", "--task", "moons", "--optimizers",
-            "adamw,vradam", "--storage", storage, *extra]  # fmt: skip
+            "adamw,vradam", "--storage", storage, "--sampler-seeds", "1", *extra]  # fmt: skip
     return subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **popen)  # fmt: skip
@@ -428,14 +769,23 @@ def test_optuna_stays_out_of_import_vradam_and_its_absence_is_one_line(tmp_path)
         from vradam.cli import build_parser, main
         build_parser()
         assert not {"optuna", "sqlalchemy"} & {m.split(".")[0] for m in sys.modules}
+        # bad arguments answer before Optuna (or SQLAlchemy) would load
+        for bad in (["--trials", "0"], ["--task", "modadd"], ["--space", "vradam=x"],
+                    ["--workers-join", "--out", "x"]):
+            assert main(["tune", *bad]) == 2
+        assert not {"optuna", "sqlalchemy"} & {m.split(".")[0] for m in sys.modules}
         raise SystemExit(main(["tune", "--task", "moons", "--steps", "1"]))
         """
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, T.ENV_STORAGE: sqlite(tmp_path)})  # fmt: skip
     assert run.returncode == 2, run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "optuna is not installed" in lines[0], run.stderr
+    *bad, lines = run.stderr.strip().splitlines()
+    assert [line.split(": error: ")[1][:20] for line in bad] == [
+        "trials must be betwe", "task 'modadd' is not", "--space: unknown spa",
+        "--out writes the res"]  # fmt: skip
+    lines = [lines]
+    assert "optuna is not installed" in lines[0], run.stderr
     assert "pip install 'vradam[tune]'" in lines[0]
 
 
@@ -525,7 +875,7 @@ def _page(monkeypatch, storage: str, **params):
 def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
     storage = sqlite(tmp_path)
     at = _page(monkeypatch, storage, tn_opts="adamw,foo,vradam", tn_task="moons", tn_trials="3",
-               tn_steps="20", tn_seeds="2")  # fmt: skip
+               tn_steps="20", tn_seeds="3")  # fmt: skip
     assert not at.exception
     assert [w.value for w in at.warning] == [
         "Ignored optimizer 'foo' from the link: choose from "
@@ -543,7 +893,11 @@ def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
     config, studies = T.load_run(storage, run.group)
     rows = T.results_table(config, studies)
     assert list(table["val_loss (mean ± 95% CI)"]) == [T.fmt_mean(r) for r in rows]
-    assert config == T.TuneConfig(task="moons", trials=3, seeds=2, steps=20)
+    assert list(table["Δ val_loss vs AdamW (paired, 95% CI)"]) == [
+        "baseline", T.paired_text(rows[1].paired)]  # fmt: skip
+    assert list(table["searched"]) == ["1: α₀", "3: α₀, β₃, α₁"]
+    assert any(m.value.startswith("Paired: each optimizer minus AdamW") for m in at.markdown)
+    assert config == T.TuneConfig(task="moons", trials=3, seeds=3, steps=20)
     import plotly.graph_objects as go
 
     from vradam.app.figures import tuning as tplots
@@ -603,6 +957,20 @@ def test_tuning_page_runs_within_the_operators_limits(tmp_path, monkeypatch):
     monkeypatch.setenv("VRADAM_PAGE_MAX_STEPS", "nonsense")
     monkeypatch.setenv("VRADAM_PAGE_MAX_SEEDS", "100000")
     assert page.PageLimits.from_env() == page.PageLimits(trials=8, steps=1000, seeds=T.MAX_SEEDS)
+
+
+@pytest.mark.slow  # two AppTest runs, 2.5 s
+def test_tuning_page_search_space_length_seeds_and_tasks_left_out(tmp_path, monkeypatch):
+    # α₀ only, the task's own length, too few seeds, a task left out
+    at = _page(monkeypatch, sqlite(tmp_path), tn_task="moons", tn_space="lr", tn_seeds="2")
+    assert not at.exception and at.session_state["tn_steps"] == 0
+    text = " ".join(c.value for c in at.caption)
+    assert "runs of 500 steps, study 'moons-500steps-6trials-seed0-sampler0-vradam-lr'" in text
+    (warning,) = [w.value for w in at.warning]
+    assert warning.startswith("2 evaluation seed(s): fewer than 3 give no paired interval")
+    at = _page(monkeypatch, sqlite(tmp_path), tn_task="modadd")
+    assert not at.exception and at.button[0].disabled
+    assert any("task 'modadd' is not tuned" in w.value for w in at.warning)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,10 @@
-"""Command line: ``python -m vradam simulate ...`` and ``python -m vradam train ...``.
+"""Command line: ``python -m vradam simulate ...``, ``train ...`` and ``robustness ...``.
 
 ``simulate`` runs optimizers on a 2-D landscape (:mod:`vradam.sim`); ``train`` trains a
 small network with several optimizers in lockstep (:mod:`vradam.studies`, which needs
-scikit-learn and scipy from the ``app`` extra). Both write CSV or JSON. The upper layers
-are imported inside the commands, so ``import vradam`` stays torch-only.
+scikit-learn and scipy from the ``app`` extra); ``robustness`` measures the final metric
+against α0 over seeds (:mod:`vradam.studies.robustness`). They write CSV or JSON. The upper
+layers are imported inside the commands, so ``import vradam`` stays torch-only.
 
 Errors in the arguments (unknown names, out-of-range values, bad numbers) and a missing
 optional dependency print one line and exit with status 2, never a traceback.
@@ -331,6 +332,99 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _text_table(rows: list[dict]) -> str:
+    """Rows of strings as an aligned plain-text table (the header from the first row's keys)."""
+    if not rows:
+        return ""
+    keys = list(rows[0])
+    cells = [keys, *([str(r.get(k, "")) for k in keys] for r in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(keys))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip()
+                     for line in cells)  # fmt: skip
+
+
+def _read_results(path: Path, columns: list[str]) -> list[dict]:
+    """The rows of a results file written by ``robustness`` (CLIError if it is not one)."""
+    import csv
+
+    from vradam.studies.robustness import parse_row
+
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames != columns:
+            raise CLIError(f"{path} is not a robustness results file of this version "
+                           "(other columns): choose another --out, or --restart to overwrite "
+                           "it")  # fmt: skip
+        try:
+            return [parse_row(r) for r in reader]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CLIError(f"{path}: unreadable row ({exc}); --restart overwrites it") from None
+
+
+def cmd_robustness(args) -> int:
+    import time
+
+    _require_optional()
+    from vradam.studies import robustness as rb
+
+    config = rb.RobustnessConfig(
+        task=args.landscape or args.task, kind="landscape" if args.landscape else "network",
+        optimizers=tuple(args.optimizer or ()), anchor=args.anchor, below=args.below,
+        above=args.above, points=args.points, seeds=args.seeds, seed=args.seed,
+        steps=args.steps, batch_size=args.batch_size, noise_std=args.noise, device=args.device,
+    )  # fmt: skip
+    out = args.out or Path(f"robustness-{config.task}.csv")
+    json_path = args.json or out.with_suffix(".json")
+    if json_path == out:
+        raise CLIError("--json must name another file than --out")
+    device = rb.device_name(config)  # before any output: cuda without a GPU is one line
+    existing = [] if args.restart or not out.exists() else _read_results(out, rb.ROW_FIELDS)
+    done = {rb.run_key(r) for r in existing}
+    total = config.total_runs()
+    todo = total - sum(k in done for k in config.run_keys())
+    specs = config.specs()
+    print(f"robustness of {', '.join(s.display_name for s in specs)} on {config.task} "
+          f"({config.metric}, {config.n_steps} steps, {device}): {len(specs)} optimizer(s) × "
+          f"{config.points} α₀ × {config.seeds} seed(s) = {total} runs; "
+          f"{total - todo} already in {out}", file=sys.stderr)  # fmt: skip
+    if args.restart or not out.exists():
+        out.write_text(rb.rows_csv([]))
+    new, began = [], time.perf_counter()
+    try:
+        with open(out, "a", newline="") as fh:
+            _progress_runs(0, todo, "", 0.0)
+            for row in rb.robustness_runs(config, done, device=device):
+                new.append(row)
+                fh.write(rb.rows_csv([row], header=False))
+                fh.flush()  # a killed run keeps every finished row
+                what = f"{row['label']} α₀={row['lr']:.3g} seed {row['seed']}"
+                _progress_runs(len(new), todo, what, time.perf_counter() - began)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {len(new)} new run(s) saved in {out}; the same command "
+              "resumes", file=sys.stderr)  # fmt: skip
+        return 130
+    print(file=sys.stderr)
+    rows = rb.study_rows(config, [*existing, *new])
+    json_path.write_text(rb.study_json(config, rows, device, csv=str(out)) + "\n")
+    result = rb.summarize(config, rows)
+    print(_text_table(rb.summary_rows(result)))
+    print()
+    print(_text_table(rb.difference_rows(result)))
+    print()
+    print(rb.headline(result))
+    for line in rb.statement(result):
+        print(f"- {line}")
+    print(f"wrote {out} ({len(rows)} runs of this study) and {json_path}", file=sys.stderr)
+    return 0
+
+
+def _progress_runs(done: int, total: int, what: str, seconds: float, width: int = 30) -> None:
+    filled = int(width * done / total) if total else width
+    bar = "█" * filled + "·" * (width - filled)
+    print(f"\r[{bar}] {done}/{total} runs {seconds:.0f} s  {what}"[:120].ljust(120), end="",
+          file=sys.stderr, flush=True)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vradam.sim import schedules
     from vradam.sim.optimizers import REGISTRY
@@ -415,10 +509,58 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="output file (default: standard output)")
     train.set_defaults(func=cmd_train)
 
+    add_robustness_parser(sub, TASKS)
+
     from vradam.tune_cli import add_tune_parser  # optuna loads only when tune runs
 
     add_tune_parser(sub)
     return parser
+
+
+def add_robustness_parser(sub, tasks) -> None:
+    rb = sub.add_parser(
+        "robustness",
+        help="learning-rate robustness: the final metric against α0 over seeds, per optimizer",
+        description="Train every optimizer at every α0 of one log grid around AdamW's best "
+        "(the task's α0 unless --anchor), with the same seeds (paired), on a network task or "
+        "a 2-D landscape. Reports per optimizer the width in decades of the α0 range whose "
+        "mean final metric is within 10 % of its own best, the divergence rate, and at "
+        "every α0 the paired-by-seed difference from AdamW with a 95 % t-interval, and what "
+        "VRAdam's gate did. Rows go to a CSV as each run ends (rerun the same command to "
+        "resume: finished runs are skipped), then a JSON with the settings, versions, rows "
+        "and measures. Needs scikit-learn and scipy: pip install 'vradam[app]'.",
+        epilog=f"tasks: {', '.join(tasks)}; landscapes: those with a known minimum. Example: "
+        f"{PROG} robustness --task moons --points 11 --seeds 5 --out robustness-moons.csv",
+    )
+    where = rb.add_mutually_exclusive_group()
+    where.add_argument("--task", default="moons", choices=list(tasks),
+                       help="a network task (default: moons)")  # fmt: skip
+    where.add_argument("--landscape", help="a 2-D landscape instead, e.g. rosenbrock "
+                       "(seeds move its start by up to 5 %% of the domain)")  # fmt: skip
+    rb.add_argument("--optimizer", action="append",
+                    help="key:name=value,... (repeatable; α0 comes from the grid; default: "
+                    "AdamW and VRAdam at the task's β3, without weight decay on a "
+                    "landscape). The first AdamW is the reference")  # fmt: skip
+    rb.add_argument("--anchor", type=float,
+                    help="the α0 the grid is built around (default: the task's, AdamW's "
+                    "best as measured for the task)")  # fmt: skip
+    rb.add_argument("--below", type=float, default=1.0, help="decades below (default 1)")
+    rb.add_argument("--above", type=float, default=1.5, help="decades above (default 1.5)")
+    rb.add_argument("--points", type=int, default=11, help="α0 values (default 11)")
+    rb.add_argument("--seeds", type=int, default=5, help="seeds per α0 (default 5)")
+    rb.add_argument("--seed", type=int, default=0, help="the first seed (default 0)")
+    rb.add_argument("--steps", type=int, help="steps per run (default: the task's)")
+    rb.add_argument("--batch-size", type=int, help="networks: mini-batch (default: the task's)")
+    rb.add_argument("--noise", type=float, default=0.0,
+                    help="landscapes: gradient noise std (default 0)")  # fmt: skip
+    rb.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    rb.add_argument("--out", type=Path,
+                    help="the results CSV, appended to and resumed (default: "
+                    "robustness-TASK.csv)")  # fmt: skip
+    rb.add_argument("--json", type=Path, help="the JSON summary (default: --out with .json)")
+    rb.add_argument("--restart", action="store_true",
+                    help="start the results file over instead of resuming it")  # fmt: skip
+    rb.set_defaults(func=cmd_robustness)
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:

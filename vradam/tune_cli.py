@@ -1,10 +1,12 @@
 """``python -m vradam tune``: equal-budget tuning with Optuna, on one machine or many.
 
 The protocol and the storage are :mod:`vradam.studies.tuning`'s; this module reads the
-arguments, draws a progress bar on standard error, prints the results table beside the
-paper's Table 1 and writes it as JSON and CSV (with the package versions). Optuna and
-the studies layer are imported only when the command runs, so ``import vradam`` and the
-other commands never load them. Bad input is one line on standard error and exit 2.
+arguments, draws a progress bar on standard error, prints what was compared, the results
+table (paired differences from AdamW first) and the paper's Table 1 apart, and writes JSON
+and CSV (with the package versions). Optuna and the protocol are imported only when the
+command runs, and only after the arguments are checked (:func:`tune_config`, with the
+light ``vradam.studies.tuning.config``), so ``import vradam``, the other commands and a bad
+argument never load them. Bad input is one line on standard error and exit 2.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import argparse
 import importlib.metadata
 import importlib.util
 import sys
+import textwrap
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 PROG = "python -m vradam"
+MAX_SAMPLER_SEEDS = 20
+WIDTH = 100  # the notes' line length
 # Modules tune needs beyond the app extra, and the distributions that provide them.
 NEEDS = {"optuna": "optuna", "sqlalchemy": "sqlalchemy"}
 
@@ -24,46 +31,63 @@ def add_tune_parser(sub) -> None:
     """Register ``tune`` on the CLI's subparsers (no optuna import here)."""
     from vradam.sim.optimizers import tunable
     from vradam.studies.networks import TASKS
+    from vradam.studies.tuning.config import UNSUITABLE
 
+    tasks = [k for k in TASKS if k not in UNSUITABLE]
     p = sub.add_parser(
         "tune",
         help="tune optimizers with Optuna on the same budget, then compare them over seeds",
         description=(
             "Equal-budget tuning: one Optuna study per optimizer (TPE with the same seed, the "
-            "same number of trials, the same training seed), then each optimizer's best "
-            "setting on fresh seeds; prints the metric's mean ± 95% t-interval beside the "
-            "paper's Table 1 and writes JSON and CSV. Studies live in --storage (default: "
-            "a SQLite file in your data directory, or $VRADAM_STORAGE); run the same command "
-            "on more machines with a shared --storage URL and --study name and they share "
-            "the budget."
+            "same number of trials, the same training seed, each task at its own length), "
+            "then each optimizer's best setting on fresh seeds; prints each optimizer's paired "
+            "difference from AdamW over those seeds (95%% t-interval), its own mean ± 95%% "
+            "t-interval and the dimensions it searched, then the paper's Table 1 (its own "
+            "models and data), and writes JSON and CSV. Studies live in --storage (default: "
+            "$VRADAM_STORAGE, else a SQLite file in your data directory); run the same command "
+            "on more machines with a shared storage and --study name and they share the budget."
         ),
         epilog=(
-            f"tasks: {', '.join(TASKS)}. "
-            f"optimizers: {', '.join(tunable())}. Example: {PROG} tune "
-            "--task digits --optimizers adamw,vradam --trials 8 --seeds 3 --steps 200 "
-            "--out results/. Many workers: add --storage postgresql+psycopg://USER:PASS@HOST/DB "
-            "--study NAME on each (--workers-join on helpers that only add trials)."
+            f"tasks: {', '.join(tasks)} ({', '.join(UNSUITABLE)}: not tuned, see the error it "
+            f"gives). optimizers: {', '.join(tunable())}. Example: {PROG} tune --task digits "
+            "--optimizers adamw,vradam --trials 8 --seeds 5 --out results/ (add --space "
+            "vradam=lr for equal search dimensions). Many workers: export "
+            "VRADAM_STORAGE=postgresql+psycopg://USER@HOST/DB with the password in PGPASSWORD "
+            "or ~/.pgpass (never in the command line: ps shows it), then the same command with "
+            "--study NAME on each machine (--workers-join on helpers that only add trials)."
         ),
     )
     p.add_argument("--task", default="digits", help="task key (default: digits)")
     p.add_argument("--optimizers", default="adamw,vradam",
                    help="comma-separated registry keys (default: adamw,vradam)")  # fmt: skip
     p.add_argument("--trials", type=int, default=8, help="trials per optimizer (default 8)")
-    p.add_argument("--seeds", type=int, default=3,
-                   help="seeds at each optimizer's best setting (default 3)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=200, help="updates per run (default 200)")
+    p.add_argument("--seeds", type=int, default=5,
+                   help="evaluation seeds at each optimizer's best setting, paired across "
+                   "optimizers (default 5; fewer than 3 give no interval)")  # fmt: skip
+    p.add_argument("--steps", type=int,
+                   help="updates per run (default: the task's own, e.g. digits 300)")  # fmt: skip
+    p.add_argument("--space", default="",
+                   help="search space per optimizer, OPT=full|lr, comma-separated (lr alone: "
+                   "every optimizer): lr searches α0 only, with VRAdam's β3 at the task's "
+                   "and α1 at its default (default: full; VRAdam then searches α0, β3, "
+                   "α1)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0,
                    help="training seed of all trials; seed+1… evaluate (default 0)")  # fmt: skip
     p.add_argument("--sampler-seed", type=int, default=0, help="TPE's seed (default 0)")
+    p.add_argument("--sampler-seeds", type=int, default=3,
+                   help="studies per optimizer, with TPE seeds SAMPLER_SEED, +1, …: the first "
+                   "gives the table, all give the budget curves (best after 1, 2, 4, … "
+                   "trials, median and spread; default 3, 1 for no curves)")  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto)")
     p.add_argument("--storage", help="Optuna storage URL (default: $VRADAM_STORAGE or "
-                   "sqlite:///~/.local/share/vradam/studies.db)")  # fmt: skip
+                   "sqlite:///~/.local/share/vradam/studies.db); keep a database password "
+                   "out of it (PGPASSWORD, ~/.pgpass or $VRADAM_STORAGE)")  # fmt: skip
     p.add_argument("--study", help="study name; each optimizer's study is NAME-OPTIMIZER "
-                   "(default: from the task, steps and seeds, so a rerun resumes)")  # fmt: skip
+                   "(default: from the settings, so the same command resumes)")  # fmt: skip
     p.add_argument("--out", type=Path, help="folder for STUDY.json and STUDY.csv")
     p.add_argument("--workers-join", action="store_true",
                    help="an extra worker: add trials to the shared budget, then exit "
-                   "(no seeds, no table; the other workers finish those)")  # fmt: skip
+                   "(no seeds, no table, so no --out; the other workers finish those)")  # fmt: skip
     p.set_defaults(func=cmd_tune)
 
 
@@ -105,43 +129,129 @@ def _check_installed() -> None:
             )
 
 
-def write_outputs(out: Path, group: str, meta: dict, rows, trials: list[dict]) -> list[Path]:
-    """STUDY.json (settings, versions, results, every trial, the paper's table) and STUDY.csv."""
+def write_outputs(
+    out: Path, group: str, meta: dict, rows, trials: list[dict], curves=()
+) -> list[Path]:
+    """STUDY.json (settings, versions, results, budget curves, every trial, the paper's
+    table) and STUDY.csv."""
     from vradam.studies import tuning
 
     out.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = out / f"{group}.json", out / f"{group}.csv"
-    json_path.write_text(tuning.results_json(meta, rows, trials))
+    json_path.write_text(tuning.results_json(meta, rows, trials, curves))
     csv_path.write_text(tuning.results_csv(rows, meta["versions"]))
     return [json_path, csv_path]
 
 
-def cmd_tune(args: argparse.Namespace) -> int:
-    _check_installed()
-    from vradam.studies import tuning
-    from vradam.studies.networks import get_task
+def _lr_only(text: str, optimizers: tuple[str, ...]) -> tuple[str, ...]:
+    """``--space``: "vradam=lr", "lr" (every optimizer) or "" → the optimizers searching α0 only."""
+    from vradam.studies.tuning.space import SPACES
+
+    lr_only: list[str] = []
+    for part in filter(None, (p.strip().lower() for p in text.split(","))):
+        key, eq, space = part.rpartition("=")
+        if space not in SPACES:
+            raise ValueError(f"--space: unknown space {space!r} in {part!r}; "
+                             f"use OPT={'|'.join(SPACES)}")  # fmt: skip
+        keys = [key.strip()] if eq else list(optimizers)
+        if eq and not key.strip():
+            raise ValueError(f"--space: expected OPT=SPACE, got {part!r}")
+        for k in keys:
+            if k in lr_only:
+                lr_only.remove(k)
+            if space == "lr":
+                lr_only.append(k)
+    return tuple(lr_only)
+
+
+def tune_config(args: argparse.Namespace):
+    """The run's settings from the arguments, checked without Optuna or the protocol
+    (bad input answers before the heavy imports)."""
+    from vradam.studies.tuning.config import TuneConfig, check_task
 
     optimizers = tuple(o.strip().lower() for o in args.optimizers.split(",") if o.strip())
-    config = tuning.TuneConfig(
+    config = TuneConfig(
         task=args.task, optimizers=optimizers, trials=args.trials, seeds=args.seeds,
         steps=args.steps, seed=args.seed, sampler_seed=args.sampler_seed, device=args.device,
+        lr_only=_lr_only(args.space, optimizers),
     )  # fmt: skip
-    from vradam.studies.training import resolve_device
-
-    device = resolve_device(config.device)
+    check_task(config.task)
     if args.study is not None and not args.study.strip():
         raise ValueError("--study needs a name")
+    if not 1 <= args.sampler_seeds <= MAX_SAMPLER_SEEDS:
+        raise ValueError(f"sampler seeds must be between 1 and {MAX_SAMPLER_SEEDS}, "
+                         f"got {args.sampler_seeds}")  # fmt: skip
+    if args.workers_join and args.out is not None:
+        raise ValueError(
+            "--out writes the results table, which a --workers-join worker does not build "
+            "(it only adds trials): drop --out here, or run the same command without "
+            "--workers-join once the trials are done (it trains only the seed runs not "
+            "yet stored, then writes the table)"
+        )
+    return config
+
+
+def _warnings(config, args: argparse.Namespace, storage: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from vradam.studies.tuning.config import MIN_SEEDS
+
+    if config.seeds < MIN_SEEDS:
+        print(f"warning: {config.seeds} evaluation seed(s): fewer than {MIN_SEEDS} give no "
+              "paired interval (the table says 'not enough seeds'); the default is 5",
+              file=sys.stderr)  # fmt: skip
+    if args.storage and make_url(storage).password:
+        print("warning: the --storage URL holds a password, which other users of this machine "
+              "can read in the process list (ps); put it in PGPASSWORD or ~/.pgpass, or the "
+              "whole URL in $VRADAM_STORAGE", file=sys.stderr)  # fmt: skip
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    config = tune_config(args)
+    _check_installed()
+    from vradam.studies.tuning.storage import default_storage_url, normalise_url
+
+    storage = normalise_url(args.storage or default_storage_url())
+    from vradam.studies import tuning  # Optuna and the protocol: only past this point
+    from vradam.studies.networks import get_task
+    from vradam.studies.training import resolve_device
+    from vradam.studies.tuning import budget
+
+    device = resolve_device(config.device)
     group = args.study or config.default_study()
-    storage = tuning.normalise_url(args.storage or tuning.default_storage_url())
-    tuning.open_storage(storage)  # an unreachable database is one line, before any output
+    # the main run's sampler seed first (its table), then the others (budget curves)
+    first = config.sampler_seed
+    runs = {s: (replace(config, sampler_seed=s), budget.sampler_group(group, config, s))
+            for s in range(first, first + args.sampler_seeds)}  # fmt: skip
+    # an unreachable database, or a study with other settings or another budget, is one
+    # line before any output
+    store = tuning.open_storage(storage)
+    for each, name in runs.values():
+        tuning.open_studies(each, store, name)
+    _warnings(config, args, storage)
     task = get_task(config.task)
     role = "joining as an extra worker" if args.workers_join else "tuning"
-    print(f"{role}: {task.name}, {', '.join(optimizers)}; {config.trials} trials × "
-          f"{config.steps} steps each on {device}; study {group!r} in "
+    length = "" if args.steps else " (the task's own length)"
+    narrowed = "".join(f"; {o} searches α0 only" for o in config.lr_only)
+    more = f" (and {len(runs) - 1} more with other sampler seeds)" if len(runs) > 1 else ""
+    print(f"{role}: {task.name}, {', '.join(config.optimizers)}; {config.trials} trials × "
+          f"{config.steps} steps each{length} on {device}{narrowed}; study {group!r}{more} in "
           f"{tuning.redact(storage)}", file=sys.stderr)  # fmt: skip
     bar = Bar()
+    # one bar over every run: the main one's trials and seeds, then the others' trials
+    tuned = len(config.optimizers) * config.trials
+    first_total = tuned + (0 if args.workers_join else len(config.optimizers) * config.seeds)
+    total = first_total + tuned * (len(runs) - 1)
+
+    def tell(p, offset: float = 0, prefix: str = "") -> None:
+        bar(replace(p, done=offset + p.done, total=total, text=prefix + p.text))
+
     try:
-        rows = tuning.tune(config, storage, group, join=args.workers_join, on_progress=bar)
+        rows = tuning.tune(config, store, group, join=args.workers_join, on_progress=tell)
+        for k, (s, (each, name)) in enumerate(list(runs.items())[1:]):
+            # tuning only: the curves need no seed runs
+            on = partial(tell, offset=first_total + k * tuned, prefix=f"sampler seed {s}: ")
+            tuning.tune(each, store, name, join=True, on_progress=on)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: the finished trials are stored; the same command resumes",
@@ -151,17 +261,27 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if rows is None:
         print(f"this worker's trials are done; study {group!r} holds the budget", file=sys.stderr)
         return 0
+    curves = []
+    if len(runs) > 1:
+        studies = {s: tuning.open_studies(each, store, name) for s, (each, name) in runs.items()}
+        curves = budget.budget_curves(studies, config.trials)
     seeds = ", ".join(map(str, config.eval_seeds()))
     print(f"{task.name}, {config.steps} steps: {config.metric} of each optimizer's best setting "
-          f"(of {config.trials} trials, training seed {config.seed}) on seeds {seeds}; "
-          "mean ± 95% t-interval")  # fmt: skip
+          f"(of {config.trials} trials, training seed {config.seed}) on seeds {seeds}")  # fmt: skip
+    print(textwrap.fill(tuning.comparison_note(rows, config.trials), WIDTH))
     print(tuning.format_table(tuning.table_rows(rows)))
+    if curves:
+        print()
+        print(textwrap.fill(budget.budget_note(curves, config.metric), WIDTH))
+        print(tuning.format_table(budget.budget_text(curves, config.metric)))
     print()
-    print(tuning.PAPER_NOTE)
+    print(textwrap.fill(tuning.PAPER_NOTE, WIDTH))
     print(tuning.format_table(tuning.paper_rows()))
     if args.out is not None:
-        meta = {**tuning.run_meta(config, storage, group), "device": str(device)}
+        meta = {**tuning.run_meta(config, storage, group), "device": str(device),
+                "sampler_seeds": list(runs),
+                "budget_runs": [name for _, name in runs.values()]}  # fmt: skip
         _, opened = tuning.load_run(storage, group)
-        paths = write_outputs(args.out, group, meta, rows, tuning.trial_rows(opened))
+        paths = write_outputs(args.out, group, meta, rows, tuning.trial_rows(opened), curves)
         print(f"wrote {', '.join(map(str, paths))}", file=sys.stderr)
     return 0

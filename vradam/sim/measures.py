@@ -22,6 +22,12 @@ And one measure of a run's rates, for VRAdam and VRMomentum (docs/theory.md §1.
   one clipped throughout "behaved as AdamW at α₀/(1+α₁)" (:data:`NEVER_SHARE`,
   :data:`NEVER_FLOOR` and :data:`CLIPPED_SHARE` give the exact rules);
   :func:`gate_across` says it for several runs.
+
+And one interval for a mean over seeds:
+
+* :func:`t_interval`: the mean and the half-width of its Student t interval (95 % by
+  default), with the t quantile (:func:`t_quantile`) computed exactly here, so this layer
+  needs no scipy.
 """
 
 from __future__ import annotations
@@ -41,6 +47,8 @@ __all__ = [
     "gate_means",
     "loss_increases",
     "percent",
+    "t_interval",
+    "t_quantile",
     "upward_movement",
 ]
 
@@ -241,3 +249,50 @@ def gate_across(activities: Sequence[GateActivity], unit: str = "runs") -> str:
     parts = [f"{label} in {k}" for label, k in counts.most_common()]
     parts[0] += f" of {len(activities)} {unit}"
     return ", ".join(parts)
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def _t_coverage(theta: float, df: int) -> float:
+    """P(|T| ≤ √df·tan θ) for Student's t with ``df`` (an integer ≥ 1) degrees of freedom:
+    the closed forms of Abramowitz & Stegun 26.7.3 (odd df) and 26.7.4 (even df)."""
+    c, s = math.cos(theta), math.sin(theta)
+    if df % 2:  # (2/π)(θ + sin θ cos θ Σ_k a_k cos^2k θ), a_k = a_(k−1)·2k/(2k+1)
+        if df == 1:
+            return 2 * theta / math.pi
+        k = np.arange(1, (df - 3) // 2 + 1, dtype=np.float64)
+        a = np.concatenate([[1.0], np.cumprod(2 * k / (2 * k + 1))])
+        return 2 / math.pi * (theta + s * c * float(np.sum(a * c ** (2 * np.arange(a.size)))))
+    k = np.arange(1, (df - 2) // 2 + 1, dtype=np.float64)  # sin θ Σ_k b_k cos^2k θ
+    b = np.concatenate([[1.0], np.cumprod((2 * k - 1) / (2 * k))])
+    return s * float(np.sum(b * c ** (2 * np.arange(b.size))))
+
+
+def t_quantile(df: int, confidence: float = 0.95) -> float:
+    """The two-sided Student t quantile: t with P(|T| ≤ t) = ``confidence`` for ``df``
+    degrees of freedom (12.706 for df = 1 at 95 %, 2.776 for df = 4). Exact up to float
+    rounding: the closed-form distribution function inverted by bisection on θ = atan(t/√df)."""
+    if isinstance(df, bool) or int(df) != df or df < 1:
+        raise ValueError(f"degrees of freedom must be an integer ≥ 1, got {df}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    df = int(df)
+    lo, hi = 0.0, math.pi / 2
+    for _ in range(80):  # the coverage rises monotonically from 0 to 1 on [0, π/2)
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if _t_coverage(mid, df) < confidence else (lo, mid)
+    return math.sqrt(df) * math.tan((lo + hi) / 2)
+
+
+def t_interval(values, confidence: float = 0.95) -> tuple[float, float]:
+    """(mean, half-width of its Student t interval at ``confidence``) of the finite values;
+    None and non-finite values are left out (say how many, where it matters). Half-width
+    NaN for one value, both NaN for none. Half-width = t(n−1)·sd/√n with the sample sd."""
+    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=np.float64)
+    if x.size == 0:
+        return math.nan, math.nan
+    if x.size == 1:
+        return float(x[0]), math.nan
+    half = t_quantile(x.size - 1, confidence) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return float(x.mean()), half

@@ -61,6 +61,7 @@ class TrainConfig:
     # last step also precond_sharpness / precond_threshold for adaptive ones
     sharpness_of: str = "compared"
     sharpness_samples: int = SHARPNESS_SAMPLES  # λmax on (at most) this many examples
+    snapshot_every: int = 0  # every k steps and at the last: "flat_params" (0: never)
 
     def __post_init__(self) -> None:
         get_task(self.task)
@@ -80,6 +81,8 @@ class TrainConfig:
             raise ValueError(f"sharpness_of must be compared or hessian, got {self.sharpness_of!r}")
         if self.sharpness_samples < 1:
             raise ValueError(f"sharpness_samples must be ≥ 1, got {self.sharpness_samples}")
+        if self.snapshot_every < 0:
+            raise ValueError(f"snapshot_every must be ≥ 0, got {self.snapshot_every}")
 
     def specs(self) -> list[OptimizerSpec]:
         return [OptimizerSpec.parse(t) for t in self.optimizers]
@@ -129,6 +132,8 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
     without sharpness support never record sharpness. A run whose loss becomes non-finite
     or exceeds the task's ``loss_limit``, or whose weights become non-finite, stops:
     ``diverged`` is True from then on, and its last record has NaN for every evaluation key.
+    With ``snapshot_every`` = k > 0, records of every k-th step and the last also hold
+    ``flat_params``: the weights as one float32 array (``parameters_to_vector`` order).
     """
     cpu = resolve_device(config.device).type == "cpu"
     with one_thread() if cpu else contextlib.nullcontext():
@@ -212,6 +217,9 @@ def _records(config: TrainConfig) -> Iterator[dict]:
                 record.update(evaluate(model))
             if last and task.outputs is not None:
                 record.update(task.outputs(model, data))
+            if config.snapshot_every and (t % config.snapshot_every == 0 or last):
+                flat = torch.nn.utils.parameters_to_vector(model.parameters()).detach()
+                record["flat_params"] = flat.float().cpu().numpy()
             if sharpness_every and (t % sharpness_every == 0 or last):
                 record.update(sharpness(i, eta_prev, max(t, 1), last))
             if grid is not None and (t % config.boundary_every == 0 or last):

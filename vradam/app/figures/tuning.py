@@ -3,8 +3,10 @@
 :func:`history_figure` is ``optuna.visualization.plot_optimization_history`` over every
 optimizer's study (each optimizer in its own colour, diverged trials added as ✕ at the
 top), :func:`contour_figure` is ``plot_contour`` of VRAdam's β₃ × α₀ and
-:func:`importance_figure` is ``plot_param_importances`` (fANOVA). Each returns a plain
-figure dict, or None when the study has too few completed trials for it.
+:func:`importance_figure` is ``plot_param_importances`` (fANOVA), and
+:func:`budget_figure` draws the budget curves (best after 1, 2, 4, … trials over several
+sampler seeds). Each returns a plain figure dict, or None when the study has too few
+completed trials for it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from contextlib import contextmanager
 import optuna
 from optuna.trial import TrialState
 
-from vradam.app.figures.colors import GRID_COLOR, KEY_COLORS
+from vradam.app.figures.colors import GRID_COLOR, KEY_COLORS, rgba
 from vradam.sim.optimizers import REGISTRY
 
 SYMBOLS = {"lr": "α₀", "beta3": "β₃", "alpha1": "α₁", "momentum": "μ"}
@@ -157,3 +159,49 @@ def importance_figure(study: optuna.Study, metric: str) -> dict | None:
     d["layout"]["yaxis"]["title"] = dict(text="")
     d["layout"]["margin"]["r"] = 30
     return d
+
+
+def budget_figure(curves, metric: str) -> dict:
+    """Each optimizer's best metric after 1, 2, 4, … trials: the median over the studies
+    (sampler seeds) as a line, their min–max as a band (``curves``: BudgetCurve each)."""
+    data: list[dict] = []
+    for c in curves:
+        color = KEY_COLORS.get(c.optimizer, "#444444")
+        ks = [k for k, n in zip(c.trials, c.studies) if n]
+        lo = [v for v, n in zip(c.low, c.studies) if n]
+        hi = [v for v, n in zip(c.high, c.studies) if n]
+        med = [v for v, n in zip(c.median, c.studies) if n]
+        counts = [n for n in c.studies if n]
+        data.append(dict(
+            type="scatter", mode="lines", x=[*ks, *ks[::-1]], y=[*hi, *lo[::-1]],
+            fill="toself", fillcolor=rgba(color, 0.15), line=dict(width=0),
+            name=f"{c.name}: min – max", legendgroup=c.optimizer, hoverinfo="skip",
+            showlegend=False,
+        ))  # fmt: skip
+        data.append(dict(
+            type="scatter", mode="lines+markers", x=ks, y=med, name=f"{c.name}: median",
+            legendgroup=c.optimizer, line=dict(color=color, width=2),
+            marker=dict(color=color, size=7),
+            customdata=[[a, b, n] for a, b, n in zip(lo, hi, counts)],
+            hovertemplate=f"{c.name} after %{{x}} trials: median %{{y:.4g}} "
+            "(min %{customdata[0]:.4g}, max %{customdata[1]:.4g}, %{customdata[2]} studies)"
+            "<extra></extra>",
+        ))  # fmt: skip
+    seeds = len(curves[0].sampler_seeds) if curves else 0
+    ks = list(curves[0].trials) if curves else []
+    layout = dict(
+        title=dict(text=f"Budget: best {metric} after k trials, median and min – max over "
+                   f"{seeds} sampler seeds", x=0, xanchor="left", font=dict(size=14)),
+        height=380, margin=dict(l=60, r=20, t=60, b=40), plot_bgcolor="white",
+        paper_bgcolor="white", font=dict(size=13),
+        xaxis=dict(title=dict(text="trials (the budget)"), type="log", tickvals=ks,
+                   ticktext=[str(k) for k in ks], gridcolor=GRID_COLOR, zeroline=False),
+        yaxis=dict(title=dict(text=f"best {metric} (tuning seed)"), gridcolor=GRID_COLOR,
+                   zeroline=False),
+        legend=dict(orientation="h", x=0, y=-0.2, yanchor="top"),
+    )  # fmt: skip
+    finite = [v for c in curves for v, n in zip(c.low, c.studies) if n and v > 0]
+    tops = [v for c in curves for v, n in zip(c.high, c.studies) if n]
+    if finite and tops and max(tops) / min(finite) > 20:
+        layout["yaxis"].update(type="log", exponentformat="power")
+    return dict(data=data, layout=layout)

@@ -28,8 +28,10 @@ from vradam.app.networks import (
 from vradam.app.playground import check_widget_values
 from vradam.app.summaries import sweep_summary, training_summary
 from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.landscape import show_landscape
 from vradam.app.ui.markdown import md_escape, quote
 from vradam.app.ui.optimizer_editor import load_optimizers, optimizer_editor, set_hyperparam
+from vradam.app.ui.robustness import show_robustness
 from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
 from vradam.studies import figure2, gflownet, imagegen, lm, training
@@ -52,7 +54,7 @@ def _fields(task: Task) -> list[UrlField]:
     defaults = [str(OptimizerSpec.parse(t)) for t in default_optimizers(task)]  # canonical
     return [
         TASK_FIELD,  # again, so that a link naming only some fields resets the others
-        UrlField("nt_mode", "train", ("train", "sweep")),
+        UrlField("nt_mode", "train", ("train", "sweep", "robustness")),
         UrlField("nt_steps", task.default_steps, bounds=STEPS_BOUNDS),
         UrlField("nt_batch", "default", tuple(BATCHES)),
         UrlField("nt_seed", 0, bounds=SEED_BOUNDS),
@@ -199,8 +201,9 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
     texts = optimizer_editor(P, beta3_center=task.default_beta3, same_lr=None, suggest=_suggest,
                              new_values=_new_values, auto_beta3=True)  # fmt: skip
     sb.header("Training")
-    sb.radio("Mode", ["train", "sweep"], key="nt_mode", persist_state="session", horizontal=True,
-             format_func={"train": "train and compare", "sweep": "LR sweep"}.get)  # fmt: skip
+    sb.radio("Mode", ["train", "sweep", "robustness"], key="nt_mode", persist_state="session",
+             horizontal=True, format_func={"train": "train and compare", "sweep": "LR sweep",
+                                           "robustness": "robustness"}.get)  # fmt: skip
     sb.slider("steps", *STEPS_BOUNDS, key="nt_steps", persist_state="session", step=10)
     sb.selectbox(
         "batch",
@@ -420,6 +423,7 @@ def show_results(result: dict) -> None:
             )
             st.plotly_chart(trusted(fig), key="nt_boundary")
             chart_summary("Final boundaries of seed 0: " + training_summary(runs[0], labels))
+    show_landscape(result)
     with st.expander("Export"):
         c1, c2 = st.columns(2)
         c1.download_button("CSV (every step)", lambda: records_csv(result),
@@ -576,6 +580,8 @@ def show_networks(config: TrainConfig, mode: str, n_seeds: int, error: str | Non
         st.info(notice)
     if error:
         st.error(f"{error} Showing the last valid setup.")
+    if mode == "robustness":  # its own controls, Run and Stop: vradam.app.ui.robustness
+        return show_robustness(config)
     c1, c2, c3, _ = st.columns([1, 1, 2, 2])
     label = "Train" if mode == "train" else "Run sweep"
     go = c1.button(label, type="primary", width="stretch")

@@ -20,8 +20,9 @@ from vradam.studies.networks import TASKS, get_task
 from vradam.studies.training import MAX_STEPS
 
 TRIALS = (2, 3, 4, 6, 8, 12, 16, 20, 30, 50)
-STEPS = (20, 50, 100, 200, 300, 500, 1000)
+STEPS = (0, 20, 50, 100, 200, 300, 500, 1000)  # 0: the task's own length
 SEEDS = (1, 2, 3, 5, 10)
+SEARCH = {"full": "each optimizer's full space", "lr": "α₀ only (equal dimensions)"}
 DEFAULT_OPTIMIZERS = ("adamw", "vradam")
 STUDY_CHARS = 80  # a study name's length limit (letters, digits and - _ . only)
 _STUDY_NAME = re.compile(r"[A-Za-z0-9_.-]*")
@@ -58,8 +59,9 @@ FIELDS = [
     UrlField("tn_task", "digits", tuple(TASKS)),
     UrlField("tn_opts", ",".join(DEFAULT_OPTIMIZERS)),
     UrlField("tn_trials", min(6, LIMITS.trials), bounds=(1, LIMITS.trials)),
-    UrlField("tn_steps", min(100, LIMITS.steps), bounds=(1, LIMITS.steps)),
-    UrlField("tn_seeds", min(3, LIMITS.seeds), bounds=(1, LIMITS.seeds)),
+    UrlField("tn_steps", 0, bounds=(0, LIMITS.steps)),  # 0: the task's default_steps
+    UrlField("tn_seeds", min(5, LIMITS.seeds), bounds=(1, LIMITS.seeds)),
+    UrlField("tn_space", "full", tuple(SEARCH)),
     UrlField("tn_seed", 0, bounds=(0, 1_000_000)),
     UrlField("tn_sampler", 0, bounds=(0, 1_000_000)),
     UrlField("tn_study", ""),
@@ -70,6 +72,20 @@ def _with(options: tuple[int, ...], value, limit: int) -> list[int]:
     """A slider's options up to the page's limit, plus the current value (a stored run's
     or a link's, already within the limit)."""
     return sorted({*(o for o in options if o <= limit), min(int(value), limit)})
+
+
+def _steps(ss) -> int | None:
+    """The steps a run trains: the slider's, or the task's own (0), within the page's limit."""
+    steps = int(ss["tn_steps"])
+    if steps:
+        return steps
+    own = get_task(ss["tn_task"]).default_steps
+    return None if own <= LIMITS.steps else LIMITS.steps
+
+
+def _lr_only(ss, optimizers) -> tuple[str, ...]:
+    """Search α₀ only: every chosen optimizer whose full space is wider."""
+    return tuple(o for o in optimizers if T.widens(o)) if ss.get("tn_space") == "lr" else ()
 
 
 def _study_problem(name: str) -> str | None:
@@ -89,10 +105,12 @@ def _load_run_settings(storage: str, group: str) -> None:
     except ValueError as exc:
         ss["tn_notice"] = _private(exc, storage)
         return
+    own = get_task(config.task).default_steps
     ss.update(tn_task=config.task, tn_opts=",".join(config.optimizers),
               tn_opt_list=list(config.optimizers), tn_trials=config.trials,
-              tn_steps=config.steps, tn_seeds=config.seeds, tn_seed=config.seed,
-              tn_sampler=config.sampler_seed, tn_study=group, tn_loaded=group,
+              tn_steps=0 if config.steps == own else config.steps, tn_seeds=config.seeds,
+              tn_seed=config.seed, tn_sampler=config.sampler_seed,
+              tn_space="lr" if config.lr_only else "full", tn_study=group, tn_loaded=group,
               tn_shown=(storage, group))  # fmt: skip
 
 
@@ -144,11 +162,12 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
         list(TASKS),
         key="tn_task",
         persist_state="session",
-        format_func=lambda k: TASKS[k].name,
+        format_func=lambda k: TASKS[k].name + (" (not tuned)" if k in T.UNSUITABLE else ""),
         label_visibility="collapsed",
     )
     task = get_task(ss["tn_task"])
-    sb.caption(f"{task.description} Metric: {task.metric} (lower is better).")
+    sb.caption(f"{task.description} Metric: {task.metric} (lower is better); "
+               f"{task.default_steps} steps by default.")  # fmt: skip
     sb.header("Optimizers")
     sb.multiselect(
         "Optimizers",
@@ -161,16 +180,22 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
         help="The paper's baselines. Each gets its own study with the same budget.",
     )
     sb.header("Budget")
-    for key, label, options, limit in (
-        ("tn_trials", "trials per optimizer", TRIALS, LIMITS.trials),
-        ("tn_steps", "steps per run", STEPS, LIMITS.steps),
-        ("tn_seeds", "seeds at the best setting", SEEDS, LIMITS.seeds),
+    own = f"the task's ({min(task.default_steps, LIMITS.steps)})"
+    for key, label, options, limit, fmt in (
+        ("tn_trials", "trials per optimizer", TRIALS, LIMITS.trials, str),
+        ("tn_steps", "steps per run", STEPS, LIMITS.steps, lambda v: str(v) if v else own),
+        ("tn_seeds", "evaluation seeds (paired)", SEEDS, LIMITS.seeds, str),
     ):
         ss[key] = min(int(ss[key]), limit)
-        sb.select_slider(label, _with(options, ss[key], limit), key=key,
+        sb.select_slider(label, _with(options, ss[key], limit), key=key, format_func=fmt,
                          persist_state="session")  # fmt: skip
+    sb.radio("Search", list(SEARCH), key="tn_space", format_func=SEARCH.get,
+             persist_state="session",
+             help="VRAdam's full space has three dimensions (α₀, β₃, α₁) against one for "
+             "the others, on the same trials. α₀ only holds β₃ at the task's value and "
+             "α₁ at its default, so every optimizer searches one dimension.")  # fmt: skip
     with sb.expander("Seeds, device, study name"):
-        lo, hi = FIELDS[5].bounds
+        lo, hi = next(f.bounds for f in FIELDS if f.key == "tn_seed")
         st.number_input(
             "training seed",
             int(lo),
@@ -202,9 +227,11 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
     try:
         config = T.TuneConfig(
             task=task.key, optimizers=tuple(ss["tn_opt_list"]), trials=int(ss["tn_trials"]),
-            seeds=int(ss["tn_seeds"]), steps=int(ss["tn_steps"]), seed=int(ss["tn_seed"]),
+            seeds=int(ss["tn_seeds"]), steps=_steps(ss), seed=int(ss["tn_seed"]),
             sampler_seed=int(ss["tn_sampler"]), device=ss.get("tn_device", "auto"),
+            lr_only=_lr_only(ss, ss["tn_opt_list"]),
         )  # fmt: skip
+        T.check_task(config.task)
         if config.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("No CUDA device here: choose auto or cpu.")
     except ValueError as exc:
@@ -216,9 +243,11 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
 
 def _auto_name(ss) -> str:
     try:
-        return T.TuneConfig(task=ss["tn_task"], steps=int(ss["tn_steps"]),
-                            seed=int(ss["tn_seed"]),
-                            sampler_seed=int(ss["tn_sampler"])).default_study()  # fmt: skip
+        optimizers = tuple(ss["tn_opt_list"])
+        return T.TuneConfig(task=ss["tn_task"], optimizers=optimizers, steps=_steps(ss),
+                            trials=int(ss["tn_trials"]), seed=int(ss["tn_seed"]),
+                            sampler_seed=int(ss["tn_sampler"]),
+                            lr_only=_lr_only(ss, optimizers)).default_study()  # fmt: skip
     except (KeyError, ValueError):
         return "automatic"
 
@@ -287,6 +316,8 @@ def show_run(storage: str, group: str) -> None:
         f"{config.trials} trials per optimizer (training seed {config.seed}, sampler seed "
         f"{config.sampler_seed}), then {config.seeds} seed(s) at each best setting."
     )
+    if config.task in T.UNSUITABLE:
+        st.warning(md_escape(f"Not evidence: {T.UNSUITABLE[config.task]}."))
     short = [r.name for r in rows if r.trials < config.trials or len(r.values) < config.seeds]
     if short:
         st.warning(f"Incomplete for {', '.join(short)}: the table counts what is stored. "
@@ -294,11 +325,15 @@ def show_run(storage: str, group: str) -> None:
     figs = _figures(storage, group, _fingerprint(studies))
     st.plotly_chart(trusted(figs["history"]), key="tn_history")
     chart_summary(T.history_summary(studies, config.trials))
-    st.markdown("**Results**: the metric at each optimizer's best setting over fresh seeds, "
-                "mean ± the 95 % t-interval's half-width.")  # fmt: skip
+    st.markdown("**Results**: each optimizer's best setting on the same fresh seeds. The "
+                "headline is its paired difference from AdamW, seed by seed, with the 95 % "
+                "t-interval; its own mean ± 95 % interval is beside it.")  # fmt: skip
+    st.markdown(md_escape(T.comparison_note(rows, config.trials)))
     st.dataframe(T.table_rows(rows), hide_index=True, width="stretch")
     if any(r.gates for r in rows):
         st.caption(md_escape(T.GATE_NOTE))
+    _budget_section(storage, group, config, studies)
+    st.markdown("**The paper's Table 1**: its own models and data, not these tasks.")
     st.caption(md_escape(T.PAPER_NOTE))
     st.dataframe(T.paper_rows(), hide_index=True, width="stretch")
     wide = _widest(studies, config)
@@ -317,16 +352,49 @@ def show_run(storage: str, group: str) -> None:
         c2.download_button("CSV (one row per optimizer)", T.results_csv(rows, meta["versions"]),
                            file_name=f"{group}.csv", mime="text/csv",
                            on_click="ignore")  # fmt: skip
+        space = "".join(f" --space {o}=lr" for o in config.lr_only)
         st.code(
             f"python -m vradam tune --task {config.task} --optimizers "
             f"{','.join(config.optimizers)} --trials {config.trials} --seeds {config.seeds} "
-            f"--steps {config.steps} --seed {config.seed} --sampler-seed "
-            f"{config.sampler_seed} --study {group} --storage URL",
+            f"--steps {config.steps}{space} --seed {config.seed} --sampler-seed "
+            f"{config.sampler_seed} --study {group}",
             language="bash",
         )
-        st.caption("The same command on more processes or machines (with a shared "
-                   "--storage URL, e.g. PostgreSQL) joins the same studies and shares "
+        st.caption("The same command on more processes or machines, with VRADAM_STORAGE set "
+                   "to a shared storage (PostgreSQL: its password in PGPASSWORD or "
+                   "~/.pgpass, never on the command line), joins the same studies and shares "
                    "the budget.")  # fmt: skip
+
+
+def _budget_runs(storage: str, group: str, config: T.TuneConfig, studies: dict) -> dict:
+    """sampler seed → studies: this run and the stored runs beside it that differ only in
+    the sampler seed (named by :func:`~vradam.studies.tuning.sampler_group`)."""
+    runs = {config.sampler_seed: studies}
+    same = (config.task, config.steps, config.seed, config.lr_only)
+    for r in _safe_runs(storage):
+        if r.sampler_seed in runs or r.group != T.sampler_group(group, config, r.sampler_seed):
+            continue
+        if (r.task, r.steps, r.seed, r.lr_only) == same:
+            runs[r.sampler_seed] = T.load_run(storage, r.group)[1]
+    return runs
+
+
+def _budget_section(storage: str, group: str, config: T.TuneConfig, studies: dict) -> None:
+    runs = _budget_runs(storage, group, config, studies)
+    if len(runs) < 2:
+        st.caption(md_escape(
+            "Budget curves (the best result after 1, 2, 4, … trials over several sampler "
+            "seeds) appear here when this storage holds the same run with other sampler "
+            f"seeds: python -m vradam tune … --study {group} --sampler-seeds 3."
+        ))  # fmt: skip
+        return
+    curves = T.budget_curves(runs, config.trials)
+    st.plotly_chart(trusted(tplots.budget_figure(curves, config.metric)), key="tn_budget")
+    last = [f"{c.name} {c.median[-1]:.4g} [{c.low[-1]:.3g} – {c.high[-1]:.3g}]"
+            for c in curves if c.studies[-1]]  # fmt: skip
+    chart_summary(f"{T.budget_note(curves, config.metric)} After {config.trials} trials: "
+                  + "; ".join(last) + ".")  # fmt: skip
+    st.dataframe(T.budget_text(curves, config.metric), hide_index=True, width="stretch")
 
 
 def _search_figures(figs: dict, study, key: str, config: T.TuneConfig) -> None:
@@ -389,10 +457,12 @@ def _open_section(storage: str) -> None:
 INTRO = (
     "A fair comparison tunes every optimizer with **the same budget**: one Optuna study each "
     "(TPE with the same seed, the same number of trials, every trial from the same training "
-    "seed), then each best setting trains on fresh seeds. The searched ranges hold the task's "
-    "defaults and the paper's tuned values (α₀, β₃, α₁ for VRAdam); a diverged trial is "
-    "recorded as failed and the study goes on. **Stop** keeps every finished trial: running "
-    "the same setup again resumes it."
+    "seed, each task at its own length), then each best setting trains on the same fresh "
+    "seeds, and the table's headline is each optimizer's **paired difference from AdamW** "
+    "over those seeds. The searched ranges hold the task's defaults and the paper's tuned "
+    "values; VRAdam searches α₀, β₃ and α₁ (three dimensions against one) unless Search is "
+    "α₀ only. A diverged trial is recorded as failed and the study goes on. **Stop** keeps "
+    "every finished trial: running the same setup again resumes it."
 )
 
 
@@ -411,6 +481,10 @@ def show() -> None:
                    disabled=config is None)  # fmt: skip
     c2.button("Stop", width="stretch", help="Stops after the current step; finished trials "
               "stay in the storage.")  # fmt: skip
+    if config is not None and config.seeds < T.MIN_SEEDS:
+        st.warning(f"{config.seeds} evaluation seed(s): fewer than {T.MIN_SEEDS} give no "
+                   "paired interval (the table will say 'not enough seeds'); 5 is the "
+                   "default.")  # fmt: skip
     if config is not None and not problems:
         runs = config.trials + config.seeds
         st.caption(f"{len(config.optimizers)} optimizers × ({config.trials} trials + "

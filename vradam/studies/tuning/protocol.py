@@ -22,7 +22,7 @@ from vradam.sim.optimizers import REGISTRY, OptimizerSpec, gate_activity_of
 from vradam.studies.networks import get_task
 from vradam.studies.threads import one_thread
 from vradam.studies.training import TrainConfig, resolve_device, train_steps
-from vradam.studies.tuning.config import TuneConfig
+from vradam.studies.tuning.config import TuneConfig, check_task
 from vradam.studies.tuning.space import search_space, spec_text
 from vradam.studies.tuning.storage import heartbeat_settings, open_storage
 
@@ -175,7 +175,8 @@ def make_objective(
     config: TuneConfig, optimizer: str, on_step: Callable[[int], None] | None = None
 ):
     """The Optuna objective of one optimizer's study (see the module docstring)."""
-    space = search_space(optimizer, config.task)
+    space = search_space(optimizer, config.task, lr_only=optimizer in config.lr_only)
+    fixed = config.fixed(optimizer)
     device = str(resolve_device(config.device))
 
     def objective(trial: optuna.Trial) -> float:
@@ -183,7 +184,7 @@ def make_objective(
             trial.set_user_attr("outcome", "over budget")
             raise optuna.TrialPruned("over budget: other workers hold the remaining trials")
         params = {r.name: trial.suggest_float(r.name, r.low, r.high, log=r.log) for r in space}
-        spec = spec_text(optimizer, params)
+        spec = spec_text(optimizer, params, fixed)
         trial.set_user_attr("spec", spec)
         trial.set_user_attr("device", device)
         trial.set_user_attr("worker", WORKER)
@@ -233,6 +234,7 @@ def open_studies(
 ) -> dict[str, optuna.Study]:
     """Each optimizer's study ``{study}-{optimizer}``, created or joined (same settings);
     ``storage`` is a URL (see :func:`open_storage`) or a storage already open."""
+    quiet_optuna()
     store = _as_storage(storage)
     base = study or config.default_study()
     return {o: _open_study(store, study_name(base, o), config, o) for o in config.optimizers}
@@ -244,16 +246,35 @@ def _open_study(storage, name: str, config: TuneConfig, optimizer: str) -> optun
                                 direction="minimize", load_if_exists=True)  # fmt: skip
     wanted = config.identity(optimizer)
     have = study.user_attrs.get("vradam")
+    budget = study.user_attrs.get("budget")
     if have is None:
         study.set_user_attr("vradam", wanted)
         study.set_user_attr("group", name[: -len(optimizer) - 1])
     elif have != wanted:
-        diff = [f"{k} {have.get(k)!r} ≠ {v!r}" for k, v in wanted.items() if have.get(k) != v]
+        keys = [*wanted, *(k for k in have if k not in wanted)]
+        diff = [_difference(k, have.get(k), wanted.get(k)) for k in keys
+                if have.get(k) != wanted.get(k)]  # fmt: skip
         raise ValueError(f"study {name!r} exists with other settings ({'; '.join(diff)}); "
                          "choose another --study name")  # fmt: skip
-    if study.user_attrs.get("budget") != [config.trials, config.seeds]:
-        study.set_user_attr("budget", [config.trials, config.seeds])  # the latest run's
+    if budget and budget[0] != config.trials:
+        # The budget is part of the protocol (TPE's random start is half of it, and the
+        # table counts the first `trials` evaluated trials): a worker with another one
+        # would print "trial k of its own budget" and build another table.
+        raise ValueError(f"study {name!r} has a budget of {budget[0]} trials per optimizer, "
+                         f"not {config.trials}: join it with --trials {budget[0]}, or choose "
+                         "another --study name for another budget")  # fmt: skip
+    if budget != [config.trials, config.seeds]:
+        study.set_user_attr("budget", [config.trials, config.seeds])  # seeds: the latest run's
     return study
+
+
+def _difference(key: str, have, wanted) -> str:
+    """One setting that differs, in a line (a search space by its names and ranges)."""
+    if key == "space":
+        have, wanted = (" ".join(f"{r['name']}∈[{r['low']:.3g}, {r['high']:.3g}]"
+                                 for r in (v or [])) or "—" for v in (have, wanted))  # fmt: skip
+        return f"space {have} ≠ {wanted}"
+    return f"{key} {have!r} ≠ {wanted!r}"
 
 
 def quiet_optuna() -> None:
@@ -277,6 +298,7 @@ def tune(
     heartbeat's grace period), then evaluate each best setting on the seeds (cached in the
     study, so a second worker or a rerun reuses them) and build the table.
     """
+    check_task(config.task)
     quiet_optuna()
     store = _as_storage(storage)
     studies = open_studies(config, store, study)

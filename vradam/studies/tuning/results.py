@@ -1,4 +1,5 @@
-"""What a run reports: the table (mean ± 95 % t-interval), opening stored runs, JSON and CSV."""
+"""What a run reports: the table (each optimizer's paired difference from the baseline, its
+mean ± 95 % t-interval, what it searched), opening stored runs, JSON and CSV."""
 
 from __future__ import annotations
 
@@ -6,17 +7,23 @@ import csv
 import io
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-import numpy as np
 import optuna
 from optuna.trial import TrialState
 
 from vradam.sim.measures import GateActivity, gate_across, gate_means, percent
 from vradam.sim.optimizers import REGISTRY, OptimizerSpec
 from vradam.studies.networks import TASKS, get_task
-from vradam.studies.tuning.config import TuneConfig
-from vradam.studies.tuning.paper import PAPER_NOTE, paper_row, paper_rows
+from vradam.studies.tuning.config import MIN_SEEDS, TuneConfig
+from vradam.studies.tuning.paired import (
+    Paired,
+    paired_difference,
+    paired_text,
+    t_interval,
+    wins_text,
+)
+from vradam.studies.tuning.paper import PAPER_NOTE, paper_rows
 from vradam.studies.tuning.protocol import (
     best_trial,
     evaluated_trials,
@@ -25,23 +32,10 @@ from vradam.studies.tuning.protocol import (
     quiet_optuna,
     study_name,
 )
-from vradam.studies.tuning.space import TUNABLE, search_space
+from vradam.studies.tuning.space import TUNABLE, baseline, symbols, widens
 from vradam.studies.tuning.storage import default_storage_url, open_storage, redact
 
 # ----------------------------------------------------------------------------- results
-
-
-def t_interval(values: list[float]) -> tuple[float, float]:
-    """(mean, half-width of the 95 % Student t interval); half-width NaN for one value."""
-    x = np.asarray([v for v in values if v is not None and math.isfinite(v)], dtype=float)
-    if x.size == 0:
-        return math.nan, math.nan
-    if x.size == 1:
-        return float(x[0]), math.nan
-    from scipy.special import stdtrit  # Student's t quantile (lighter than scipy.stats)
-
-    half = stdtrit(x.size - 1, 0.975) * x.std(ddof=1) / math.sqrt(x.size)
-    return float(x.mean()), float(half)
 
 
 @dataclass(frozen=True)
@@ -60,18 +54,40 @@ class ResultRow:
     mean: float
     ci95: float  # half-width of the 95 % t-interval
     diverged_seeds: int
-    paper: str  # the paper's Table 1 entry for this optimizer in the same family, or ""
     params: dict = field(default_factory=dict)
     # VR optimizers: what the gate did in the best setting's seed runs (GateActivity.as_dict()
     # each), or, before any seed run stored one, in the best trial's own run
     gates: tuple[dict, ...] = ()
     gate_source: str = ""  # "seeds", "best trial" or "" (no gate measured)
+    # What the study searched (Range fields each: name, low, high, log) and held fixed
+    space: tuple[dict, ...] = ()
+    fixed: dict = field(default_factory=dict)
+    # This optimizer minus the baseline over the seeds both ran; None for the baseline
+    # itself and when the run has no baseline
+    paired: Paired | None = None
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["seeds"], out["values"] = list(self.seeds), list(self.values)
-        out["gates"] = list(self.gates)
+        out["gates"], out["space"] = list(self.gates), list(self.space)
+        if self.paired is not None:
+            out["paired"]["seeds"] = list(self.paired.seeds)
+        out["search_dims"] = self.dims
         return out
+
+    @property
+    def dims(self) -> int:
+        """How many hyperparameters the study searched."""
+        return len(self.space)
+
+    @property
+    def searched(self) -> str:
+        """ "3: α₀, β₃, α₁"."""
+        return f"{self.dims}: {symbols(self.optimizer, [r['name'] for r in self.space])}"
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.optimizer == baseline()
 
     def gate_activities(self) -> list[GateActivity]:
         return [GateActivity.from_dict(g) for g in self.gates]
@@ -94,7 +110,6 @@ def results_table(
     place of the stored runs, which another worker may be rewriting.
     """
     rows = []
-    prow = paper_row(config.task)
     for o in config.optimizers:
         trials = studies[o].get_trials(deepcopy=False)
         counted = sorted(evaluated_trials(trials), key=lambda t: t.number)[: config.trials]
@@ -106,7 +121,13 @@ def results_table(
         if not gates and best is not None and best.user_attrs.get("gate"):
             gates, source = (best.user_attrs["gate"],), "best trial"
         mean, half = t_interval([v for v in values if v is not None])
-        paper = prow.values.get(o, "") if prow is not None else ""
+        # what the study searched and held fixed: its stored identity (the ranges of the
+        # version that created it), else this config's
+        identity = studies[o].user_attrs.get("vradam") or {}
+        if "space" in identity:
+            space, fixed = identity["space"], identity.get("fixed", {})
+        else:
+            space, fixed = [asdict(r) for r in config.space(o)], config.fixed(o)
         rows.append(ResultRow(
             task=config.task, optimizer=o, name=REGISTRY[o].name, metric=config.metric,
             trials=len(counted), diverged_trials=sum(t.state == TrialState.FAIL for t in counted),
@@ -114,11 +135,22 @@ def results_table(
             best_value=math.nan if best is None else float(best.value),
             spec=best.user_attrs.get("spec", "") if best else "",
             seeds=tuple(ev), values=values, mean=mean, ci95=half,
-            diverged_seeds=sum(v is None for v in values), paper=paper,
+            diverged_seeds=sum(v is None for v in values),
             params={} if best is None else dict(best.params),
             gates=gates, gate_source=source if gates else "",
+            space=tuple(dict(r) for r in space), fixed=dict(fixed),
         ))  # fmt: skip
-    return rows
+    return with_paired(rows)
+
+
+def with_paired(rows: list[ResultRow]) -> list[ResultRow]:
+    """The rows with each one's paired difference from the baseline's row (if present)."""
+    base = next((r for r in rows if r.is_baseline), None)
+    if base is None:
+        return rows
+    by_seed = dict(zip(base.seeds, base.values))
+    return [r if r is base else replace(r, paired=paired_difference(
+        dict(zip(r.seeds, r.values)), by_seed, base.optimizer)) for r in rows]  # fmt: skip
 
 
 def fmt_mean(row: ResultRow) -> str:
@@ -130,12 +162,60 @@ def fmt_mean(row: ResultRow) -> str:
 
 
 def setting_text(row: ResultRow) -> str:
-    """The best setting's searched values in the search space's order: "lr=0.003 beta3=5.9"."""
+    """The best setting's searched values in the search space's order, then what was held
+    fixed: "lr=0.003 beta3=5.9", "lr=0.003 (fixed: beta3=24 alpha1=10)"."""
     if not row.spec:
         return ""
     values = OptimizerSpec.parse(row.spec).hyperparams
-    names = [r.name for r in search_space(row.optimizer, row.task)]
-    return " ".join(f"{n}={values[n]:g}" for n in names)
+    text = " ".join(f"{r['name']}={values[r['name']]:g}" for r in row.space)
+    if row.fixed:
+        text += " (fixed: " + " ".join(f"{k}={v:g}" for k, v in row.fixed.items()) + ")"
+    return text
+
+
+def comparison_note(rows: list[ResultRow], trials: int | None = None) -> str:
+    """What was compared, in words: the pairing, how divergence counts, and each
+    optimizer's search dimensions (equal or not, and the flag for the other comparison)."""
+    if not rows:
+        return ""
+    metric, parts = rows[0].metric, []
+    base = next((r for r in rows if r.is_baseline), None)
+    seeds = max((r.seeds for r in rows), key=len)
+    if base is None:
+        name = REGISTRY[baseline()].name
+        parts.append(f"No paired differences: the baseline, {name}, is not in this run.")
+    else:
+        parts.append(
+            f"Paired: each optimizer minus {base.name} on the same evaluation seeds "
+            f"({', '.join(map(str, seeds)) or 'none yet'}), mean ± the 95 % t-interval of "
+            f"the differences (negative: a lower {metric} than {base.name}). A seed on which "
+            "either run diverged is left out of the interval and counted as a loss for the "
+            f"optimizer that diverged in 'lower than {base.name}'."
+        )
+        if len(seeds) < MIN_SEEDS:
+            parts.append(f"Only {len(seeds)} seed(s): not enough for an interval (at least "
+                         f"{MIN_SEEDS}; the default is 5).")  # fmt: skip
+    budget = f"{trials} trials each" if trials else "the same trials each"
+    dims = {r.dims for r in rows}
+    if len(dims) > 1:
+        each = ", ".join(f"{r.name} {r.searched}" for r in rows)
+        wide = [r.optimizer for r in rows if widens(r.optimizer) and r.dims > 1]
+        flag = " ".join(f"--space {o}=lr" for o in wide)
+        parts.append(
+            f"Unequal search dimensions ({each}) with {budget}: the wider search has fewer "
+            f"trials per dimension, which handicaps it at a small budget. The "
+            f"equal-dimension comparison searches α₀ only: {flag} (the page: Search α₀ only)."
+        )
+    else:
+        held = [f"{r.name}'s " + ", ".join(f"{symbols(r.optimizer, [k])} = {v:g}"
+                                           for k, v in r.fixed.items())
+                for r in rows if r.fixed]  # fmt: skip
+        what = symbols(rows[0].optimizer, [x["name"] for x in rows[0].space])
+        parts.append(f"Equal search dimensions: every optimizer searched {dims.pop()} "
+                     f"({what}) with {budget}"
+                     + (f"; fixed: {'; '.join(held)} (β₃ at the task's value, α₁ at its "
+                        "default)." if held else "."))  # fmt: skip
+    return " ".join(parts)
 
 
 GATE_FLAG = "⚠ "
@@ -168,20 +248,24 @@ def gate_text(row: ResultRow) -> tuple[str, str]:
 
 
 def table_rows(rows: list[ResultRow]) -> list[dict]:
-    """The results as text columns (the app's table and the CLI's printout); the gate
-    columns (:data:`GATE_NOTE`) only when some optimizer has a gate."""
+    """The results as text columns (the app's table and the CLI's printout): first each
+    optimizer's paired difference from the baseline (when the baseline ran), then its own
+    mean; the gate columns (:data:`GATE_NOTE`) only when some optimizer has a gate."""
     out = []
     gated = any(r.gates for r in rows)
+    base = next((r for r in rows if r.is_baseline), None)
     for r in rows:
         n = len(r.seeds)
-        row = {
-            "optimizer": r.name,
+        row = {"optimizer": r.name, "searched": r.searched}
+        if base is not None:
+            row[f"Δ {r.metric} vs {base.name} (paired, 95% CI)"] = paired_text(r.paired)
+            row[f"lower than {base.name}"] = wins_text(r.paired)
+        row.update({
             f"{r.metric} (mean ± 95% CI)": fmt_mean(r),
             "seeds diverged": f"{r.diverged_seeds}/{n}" if n else "—",
             "trials (diverged)": f"{r.trials} ({r.diverged_trials})",
-            "paper's Table 1 (val / test)": r.paper or "—",
             "best setting": setting_text(r) or "—",
-        }
+        })  # fmt: skip
         if gated:
             numbers, verdict = gate_text(r)
             row["gate: η/α₀ min · median · final; clipped · ≥ 0.99"] = numbers
@@ -214,6 +298,7 @@ class RunSummary:
     sampler_seed: int
     optimizers: tuple[str, ...]
     trials: dict[str, int]  # evaluated trials per optimizer
+    lr_only: tuple[str, ...] = ()  # optimizers whose study searched α0 alone
 
 
 def list_runs(storage: str | None = None) -> list[RunSummary]:
@@ -229,8 +314,9 @@ def list_runs(storage: str | None = None) -> list[RunSummary]:
         group = s.user_attrs.get("group")
         if not attrs or not group:
             continue
-        g = groups.setdefault(group, dict(attrs=attrs, studies={}))
+        g = groups.setdefault(group, dict(attrs=attrs, studies={}, spaces={}))
         g["studies"][attrs["optimizer"]] = s.study_name
+        g["spaces"][attrs["optimizer"]] = [r["name"] for r in attrs.get("space", [])]
     runs = []
     for group, g in sorted(groups.items()):
         a = g["attrs"]
@@ -239,8 +325,9 @@ def list_runs(storage: str | None = None) -> list[RunSummary]:
             study = optuna.load_study(study_name=name, storage=store)
             trials[o] = len(evaluated_trials(study.get_trials(deepcopy=False)))
         order = [o for o in TUNABLE if o in g["studies"]]
+        narrowed = tuple(o for o in order if widens(o) and g["spaces"][o] == ["lr"])
         runs.append(RunSummary(group, a["task"], a["steps"], a["seed"], a["sampler_seed"],
-                               tuple(order), trials))  # fmt: skip
+                               tuple(order), trials, narrowed))  # fmt: skip
     return runs
 
 
@@ -258,7 +345,8 @@ def load_run(storage: str | None, group: str) -> tuple[TuneConfig, dict[str, opt
         raise ValueError(f"run {group!r} is on task {r.task!r}, which this version lacks")
     config = TuneConfig(task=r.task, optimizers=r.optimizers,
                         trials=max(b[0] for b in budgets), seeds=max(b[1] for b in budgets),
-                        steps=r.steps, seed=r.seed, sampler_seed=r.sampler_seed)  # fmt: skip
+                        steps=r.steps, seed=r.seed, sampler_seed=r.sampler_seed,
+                        lr_only=r.lr_only)  # fmt: skip
     return config, studies
 
 
@@ -301,8 +389,14 @@ def history_summary(studies: dict[str, optuna.Study], budget: int) -> str:
 
 VERSIONED = ("optuna", "sqlalchemy", "psycopg")
 CSV_FIELDS = [
-    "task", "optimizer", "name", "metric", "mean", "ci95", "diverged_seeds", "seeds", "values",
-    "trials", "diverged_trials", "best_trial", "best_value", "spec", "paper",
+    "task", "optimizer", "name", "metric",
+    # the paired difference from the baseline (empty for the baseline itself): see paired.py
+    "baseline", "paired_diff", "paired_ci95", "paired_n", "paired_diverged",
+    "lower_than_baseline", "higher_than_baseline",
+    "mean", "ci95", "diverged_seeds", "seeds", "values",
+    # what was searched: how many, the ranges ("lr:0.0001:0.1:log …") and what was fixed
+    "search_dims", "search_space", "fixed",
+    "trials", "diverged_trials", "best_trial", "best_value", "spec",
     # the gate (empty for optimizers without one): as the table's, see GATE_NOTE
     "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
     "ungated_fraction", "gate_verdict", "gate_never", "gate_source",
@@ -321,6 +415,23 @@ def _gate_csv(row: ResultRow) -> dict:
         gate_verdict=gate_across(gates, "seeds"), gate_never=row.never_gates,
         gate_source=row.gate_source,
     )  # fmt: skip
+
+
+def _search_csv(row: ResultRow) -> dict:
+    ranges = " ".join(f"{r['name']}:{r['low']:g}:{r['high']:g}:{'log' if r['log'] else 'linear'}"
+                      for r in row.space)  # fmt: skip
+    fixed = " ".join(f"{k}={v:g}" for k, v in row.fixed.items())
+    return dict(search_dims=row.dims, search_space=ranges, fixed=fixed)
+
+
+def _paired_csv(row: ResultRow) -> dict:
+    p = row.paired
+    if p is None:
+        keys = CSV_FIELDS[CSV_FIELDS.index("baseline") : CSV_FIELDS.index("mean")]
+        return {**dict.fromkeys(keys, ""), "baseline": baseline() if row.is_baseline else ""}
+    return dict(baseline=p.baseline, paired_diff=p.mean, paired_ci95=p.ci95, paired_n=p.pairs,
+                paired_diverged=p.diverged, lower_than_baseline=p.lower,
+                higher_than_baseline=p.higher)  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -347,8 +458,10 @@ def run_meta(config: TuneConfig, storage: str, group: str) -> dict:
         steps=config.steps, training_seed=config.seed, sampler_seed=config.sampler_seed,
         device=config.device, storage=redact(storage), study=group,
         studies={o: study_name(group, o) for o in config.optimizers},
-        search_spaces={o: [asdict(r) for r in search_space(o, config.task)]
-                       for o in config.optimizers},
+        search_spaces={o: [asdict(r) for r in config.space(o)] for o in config.optimizers},
+        lr_only=list(config.lr_only),
+        fixed={o: config.fixed(o) for o in config.lr_only},
+        baseline=baseline(),
         versions=versions(),
     )  # fmt: skip
 
@@ -364,9 +477,13 @@ def _finite(value):
     return value
 
 
-def results_json(meta: dict, rows: list[ResultRow], trials: list[dict]) -> str:
-    """Settings, versions, the results, every trial and the paper's table, as JSON."""
-    payload = dict(meta=meta, results=[r.as_dict() for r in rows], trials=trials,
+def results_json(meta: dict, rows: list[ResultRow], trials: list[dict], curves=()) -> str:
+    """Settings, versions, what was compared (in words), the results, the budget curves
+    (:class:`~.budget.BudgetCurve` each, if any), every trial and the paper's table (its
+    own models and data), as JSON."""
+    payload = dict(meta=meta, comparison=comparison_note(rows, meta.get("trials")),
+                   results=[r.as_dict() for r in rows],
+                   budget_curves=[asdict(c) for c in curves], trials=trials,
                    paper_table1=dict(note=PAPER_NOTE, rows=paper_rows()))  # fmt: skip
     return json.dumps(_finite(payload), indent=1, allow_nan=False) + "\n"
 
@@ -381,7 +498,7 @@ def results_csv(rows: list[ResultRow], versions: dict[str, str]) -> str:
         d = r.as_dict()
         d["seeds"] = " ".join(map(str, d["seeds"]))
         d["values"] = " ".join("nan" if v is None else repr(v) for v in d["values"])
-        d.update(_gate_csv(r))
+        d.update({**_gate_csv(r), **_search_csv(r), **_paired_csv(r)})
         d.update({f"version_{k}": v for k, v in versions.items()})
         writer.writerow({k: d[k] for k in fields})
     return buffer.getvalue()

@@ -1,4 +1,10 @@
-"""What the tuning protocol searches: each optimizer record's ranges around a task's suggestions."""
+"""What the tuning protocol searches: each optimizer record's ranges around a task's suggestions.
+
+Two search spaces per optimizer (``SPACES``): ``full``, every hyperparameter whose record
+has a ``search`` range (VRAdam: α0, β3, α1), and ``lr``, α0 alone with the others fixed
+at the task's suggestion (β3) or the record's default (α1), so that every optimizer
+searches one dimension and a comparison on equal budgets is also one on equal dimensions.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from vradam.studies.networks import Task, get_task
 # first, the others in registry order.
 TUNABLE = tunable()
 SIG_DIGITS = 4  # sampled values are rounded to 4 significant digits before training
+SPACES = ("full", "lr")  # every searchable hyperparameter, or α0 alone
 
 
 # ----------------------------------------------------------------------------- search spaces
@@ -30,17 +37,51 @@ class Range:
             raise ValueError(f"{self.name}: need 0 < low < high, got {self.low}, {self.high}")
 
 
-def search_space(optimizer: str, task: Task | str) -> tuple[Range, ...]:
+def _suggestions(task: Task) -> dict[str, float]:
+    """The task's own values for the hyperparameters it suggests (its α0, its β3)."""
+    return {"lr": task.default_lr, "beta3": task.default_beta3}
+
+
+def search_space(optimizer: str, task: Task | str, lr_only: bool = False) -> tuple[Range, ...]:
     """What Optuna searches for ``optimizer`` on ``task``: each hyperparameter whose record
-    has a ``search`` range, around the task's suggestion for it (its α0, its β3)."""
+    has a ``search`` range, around the task's suggestion for it (its α0, its β3); with
+    ``lr_only``, α0's range alone (see :func:`fixed_values` for the others)."""
     task = get_task(task) if isinstance(task, str) else task
     check_optimizer(optimizer)
-    suggestion = {"lr": task.default_lr, "beta3": task.default_beta3}
+    suggestion = _suggestions(task)
     return tuple(
         Range(hp.name, *hp.search(suggestion.get(hp.name, hp.default)))
         for hp in REGISTRY[optimizer].hyperparams
-        if hp.search is not None
+        if hp.search is not None and (hp.name == "lr" or not lr_only)
     )
+
+
+def fixed_values(optimizer: str, task: Task | str, lr_only: bool = False) -> dict[str, float]:
+    """The searchable hyperparameters that a ``lr_only`` search holds fixed, at the task's
+    suggestion (β3) or the record's default (α1); {} for a full search."""
+    if not lr_only:
+        return {}
+    task = get_task(task) if isinstance(task, str) else task
+    suggestion = _suggestions(task)
+    return {hp.name: float(suggestion.get(hp.name, hp.default))
+            for hp in REGISTRY[optimizer].hyperparams
+            if hp.search is not None and hp.name != "lr"}  # fmt: skip
+
+
+def widens(optimizer: str) -> bool:
+    """Whether the optimizer's full search has more than α0 (so ``lr`` narrows it)."""
+    return any(hp.search is not None and hp.name != "lr" for hp in REGISTRY[optimizer].hyperparams)
+
+
+def baseline() -> str:
+    """The record every other optimizer is compared with (``Tuning(baseline=True)``)."""
+    return next(k for k in tunable() if REGISTRY[k].tuning.baseline)
+
+
+def symbols(optimizer: str, names) -> str:
+    """ "α₀, β₃, α₁": the record's symbols for hyperparameter names."""
+    info = REGISTRY[optimizer]
+    return ", ".join(info.param(n).symbol for n in names)
 
 
 def check_optimizer(key: str) -> None:
@@ -54,6 +95,10 @@ def _round(value: float) -> float:
     return float(f"{value:.{SIG_DIGITS}g}")
 
 
-def spec_text(optimizer: str, params: dict[str, float]) -> str:
-    """The optimizer spec a trial trains: its sampled values, rounded to 4 digits."""
-    return str(OptimizerSpec(optimizer, {k: _round(v) for k, v in params.items()}))
+def spec_text(
+    optimizer: str, params: dict[str, float], fixed: dict[str, float] | None = None
+) -> str:
+    """The optimizer spec a trial trains: its sampled values, rounded to 4 digits, and the
+    values a narrowed search holds fixed."""
+    return str(OptimizerSpec(optimizer, {**(fixed or {}),
+                                         **{k: _round(v) for k, v in params.items()}}))  # fmt: skip

@@ -1,5 +1,8 @@
 """Where studies live: storage URLs (SQLite by default, PostgreSQL for many machines),
-and the heartbeats that tell a dead worker's trial from a running one."""
+and the heartbeats that tell a dead worker's trial from a running one.
+
+Optuna loads only when a storage opens, so checking a URL (the CLI does it before its
+heavy imports) costs SQLAlchemy's URL parser alone."""
 
 from __future__ import annotations
 
@@ -7,10 +10,13 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import optuna
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    import optuna
 
 ENV_STORAGE = "VRADAM_STORAGE"  # a storage URL that replaces the default (tests, servers)
 ENV_HEARTBEAT = "VRADAM_HEARTBEAT"  # "interval,grace" in seconds (tests shorten them)
@@ -73,8 +79,12 @@ def heartbeat_settings() -> tuple[int, int]:
 def open_storage(url: str | None = None, *, create: bool = True) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage with heartbeats; ValueError in one line when it cannot be used.
 
-    ``create=False`` does not create a missing SQLite file (for listing studies).
+    ``create=False`` does not create a missing SQLite file (for listing studies). A
+    PostgreSQL URL without a password takes it from ``PGPASSWORD`` or ``~/.pgpass``
+    (libpq's own rules), so it never needs to be on a command line.
     """
+    import optuna
+
     url = normalise_url(url or default_storage_url())
     parsed = make_url(url)
     connect_args: dict = {}
