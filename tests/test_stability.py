@@ -191,6 +191,18 @@ def test_below_line_text_and_figure_use_the_measurements(page_maps):
     assert f"Rerun for {S.BELOW_LINE_STEPS:,} steps" in text
     assert f"converges in {int(b.ema_converged[b.failing].sum())} of the {n}" in text
     assert f"of these {n}, {int(b.robust[b.failing].sum())} still fail" in text
+    # as rates by band of α0·L over the line: the failures sit just below it
+    bands = S.failure_rates(vr, b)
+    assert sum(f for *_, f, _ in bands) == n  # every failing cell is below the line
+    (lo, hi, f, cells), *_ = bands
+    assert (lo, hi) == (0.5, 1.0) and f / cells > 0.1 and f > bands[-1][2]
+    rated = below_line_text(b, vr)
+    assert rated.startswith(text)
+    assert (
+        f"{100 * f / cells:.0f} % ({f} of {cells}) of the map's cells at 0.5–1× the line" in rated
+    )
+    ((*_, f1, n1),) = S.failure_rates(vr, b, bands=((0.5, 1.0),), max_lr=1.0)
+    assert f"with α₀ ≤ 1, {100 * f1 / n1:.0f} % ({f1} of {n1})" in rated
     fig = stabplots.momentum_maps_figure([ema, vr], b, b.example())
     layer = [t for t in fig["data"] if t.get("name") == stabplots.FAILURE_NAME]
     assert len(layer) == 2  # the heatmap layer and its legend swatch

@@ -22,9 +22,12 @@ backward policy P_B is uniform over a cell's parents. Trajectory balance (Malkin
 
 Training samples trajectories from the policy itself (on-policy, one per row of the batch);
 validation uses a fixed batch of trajectories drawn from the true distribution R/Z (cells
-drawn ∝ R, paths drawn backwards by P_B), so the validation loss is deterministic and is 0
-exactly when the policy samples cells ∝ R. The learned distribution over cells is computed
-exactly by dynamic programming over the DAG (:func:`terminal_distribution`), not sampled.
+drawn ∝ R, paths drawn backwards by P_B), so the validation loss is deterministic. A loss
+of 0 on every trajectory would mean the policy samples cells ∝ R, but not conversely: a
+policy can sample ∝ R with a log Z, or forward flows, that do not balance these backward
+paths. So the distribution itself is measured apart: the learned distribution over cells is
+computed exactly by dynamic programming over the DAG (:func:`terminal_distribution`), not
+sampled, and compared with R/Z (``val_l1``).
 """
 
 from __future__ import annotations

@@ -339,6 +339,28 @@ def below_line_failures(m: MomentumMap, *, steps: int = BELOW_LINE_STEPS) -> Bel
                      period, robust, fails_from, m.limit, m.classes.shape)  # fmt: skip
 
 
+RATE_BANDS = ((0.5, 1.0), (0.25, 0.5), (0.0, 0.25))  # α0·L as a fraction of the line
+
+
+def failure_rates(
+    m: MomentumMap, b: BelowLine, bands=RATE_BANDS, max_lr: float | None = None
+) -> list[tuple[float, float, int, int]]:
+    """Where below the line the gate fails, as rates: for each band [lo, hi) of α0·L over
+    the line, (lo, hi, cells of the band that never converge, cells of the band on the map),
+    keeping only α0 ≤ ``max_lr`` when given. A count over every cell below the line hides
+    that the failures sit in the band just below it."""
+    ratio = m.curvatures[:, None] * m.lrs[None, :] / m.limit
+    keep = np.ones(ratio.shape, dtype=bool)
+    if max_lr is not None:
+        keep &= m.lrs[None, :] <= max_lr
+    failing = b.mask()
+    out = []
+    for lo, hi in bands:
+        cells = (ratio >= lo) & (ratio < hi) & keep
+        out.append((lo, hi, int((failing & cells).sum()), int(cells.sum())))
+    return out
+
+
 # ----------------------------------------------------------------------------- Adam family
 
 

@@ -110,8 +110,23 @@ def _periods_text(b: S.BelowLine) -> str:
     return ", ".join(parts)
 
 
-def below_line_text(b: S.BelowLine) -> str:
-    """What the purple cells are, every number measured from ``b``."""
+def _rates_text(m: S.MomentumMap, b: S.BelowLine) -> str:
+    """The failures as rates by band of α0·L over the line (studies.stability.failure_rates)."""
+
+    def pct(failing: int, cells: int) -> str:
+        return f"{100 * failing / cells:.0f} % ({failing} of {cells})" if cells else "no cells"
+
+    bands = S.failure_rates(m, b)
+    (lo, hi, f, n), *rest = bands
+    parts = [f"{pct(f, n)} of the map's cells at {lo:g}–{hi:g}× the line"]
+    parts += [f"{pct(f2, n2)} at {lo2:g}–{hi2:g}×" for lo2, hi2, f2, n2 in rest]
+    ((_, _, f1, n1),) = S.failure_rates(m, b, ((lo, hi),), max_lr=1.0)
+    return f" As a rate: {', '.join(parts)}; at {lo:g}–{hi:g}× the line with α₀ ≤ 1, {pct(f1, n1)}."
+
+
+def below_line_text(b: S.BelowLine, m: S.MomentumMap | None = None) -> str:
+    """What the purple cells are, every number measured from ``b`` (and, given the map
+    ``m``, as rates by band below the line)."""
     fail = b.failing
     n = int(fail.sum())
     head = (
@@ -124,18 +139,22 @@ def below_line_text(b: S.BelowLine) -> str:
     ratio = b.lrs[fail] * b.curvatures[fail] / b.limit
     n_div = int(b.diverged.sum())
     others = " and ".join(f"{int(f.sum())} from x₀ = {x0:g}" for x0, f in b.fails_from.items())
-    return head + (
-        f"from x₀ = {b.x0:g}, **{n} still have not converged** (purple), at α₀·L from "
-        f"{ratio.min():.3g} to {ratio.max():.3g} times the line; "
-        f"{'none diverges' if n_div == 0 else f'{n_div} diverge'}. They stay bounded and "
-        f"oscillate: {_periods_text(b)}, with |x| up to {b.amplitude[fail].max():.2g} over the "
-        "last 96 steps, where EMA momentum (β₃ = 0) at the same (α₀, L) converges in "
-        f"{int(b.ema_converged[fail].sum())} of the {n}. Every rate the gate picks is at most "
-        "α₀, stable on its own; the sequence it picks is not: the paper's Theorem 4.1 fails "
-        "for the state-dependent gate itself, not only under adversarial switching (last "
-        "tab). Which cells fail depends on the details: of these "
-        f"{n}, {int(b.robust[fail].sum())} still fail with α₀ changed by "
-        f"±{S.PERTURBATION:.1%}, {others}."
+    return (
+        head
+        + (
+            f"from x₀ = {b.x0:g}, **{n} still have not converged** (purple), at α₀·L from "
+            f"{ratio.min():.3g} to {ratio.max():.3g} times the line; "
+            f"{'none diverges' if n_div == 0 else f'{n_div} diverge'}. They stay bounded and "
+            f"oscillate: {_periods_text(b)}, with |x| up to {b.amplitude[fail].max():.2g} over the "
+            "last 96 steps, where EMA momentum (β₃ = 0) at the same (α₀, L) converges in "
+            f"{int(b.ema_converged[fail].sum())} of the {n}. Every rate the gate picks is at most "
+            "α₀, stable on its own; the sequence it picks is not: the paper's Theorem 4.1 fails "
+            "for the state-dependent gate itself, not only under adversarial switching (last "
+            "tab). Which cells fail depends on the details: of these "
+            f"{n}, {int(b.robust[fail].sum())} still fail with α₀ changed by "
+            f"±{S.PERTURBATION:.1%}, {others}."
+        )
+        + (_rates_text(m, b) if m is not None else "")
     )
 
 
@@ -151,7 +170,7 @@ def _playground_link(query: dict) -> None:
 
 
 def below_line_section(maps, b: S.BelowLine, narrow: bool = False) -> None:
-    st.markdown(below_line_text(b))
+    st.markdown(below_line_text(b, maps[1]))
     order = b.examples()
     if order.size == 0:
         return
