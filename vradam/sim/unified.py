@@ -70,11 +70,6 @@ class Coefficients:
     def steps(self) -> int:
         return self.lr.shape[0]
 
-    @property
-    def gated(self) -> bool:
-        """Whether the velocity gate acts at any step (β3 > 0 somewhere)."""
-        return bool(self.beta3.any())
-
 
 def gate(lr, sq_norm, beta3, alpha1):
     """The VR optimizers' rate η = lr / (1 + min(β3·‖v‖², α1)) (docs/theory.md §1); lr
