@@ -42,6 +42,7 @@ pages = [
         icon=":material/grid_on:",
         url_path="stability_maps",
     ),
+    st.Page("app_pages/evidence.py", title="Evidence", icon=":material/fact_check:"),
     st.Page("app_pages/about.py", title="About VRAdam", icon=":material/info:"),
 ]
 st.navigation(pages).run()

@@ -26,6 +26,8 @@ FINISHED_ANY = {  # a whole run, or a fragment's
     ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
 }
 
+MAX_CACHED_AGE = 2  # runs (Streamlit's global.maxCachedMessageAge)
+
 
 @dataclass
 class Run:
@@ -46,6 +48,11 @@ class Session:
         self.fragment: dict[str, str] = {}  # label → the fragment that drew it ("": none)
         self.page_hash = ""
         self.query = ""  # the address's query string, as the page last wrote it
+        # As a browser does: the hashes of the large messages it holds (hash → the run that
+        # last brought it), sent with each rerun, so that an unchanged figure comes back as
+        # a reference; one unused for MAX_CACHED_AGE runs is dropped.
+        self.cached: dict[str, int] = {}
+        self.runs = 0
 
     async def __aenter__(self) -> Session:
         self.ws = await websockets.connect(
@@ -83,6 +90,9 @@ class Session:
         return await self._run(msg)
 
     async def _run(self, msg: BackMsg) -> Run:
+        self.runs += 1
+        self.cached = {h: r for h, r in self.cached.items() if self.runs - r <= MAX_CACHED_AGE}
+        msg.rerun_script.cached_message_hashes.extend(self.cached)
         start = time.perf_counter()
         await self.ws.send(msg.SerializeToString())
         received, exceptions = 0, []
@@ -92,6 +102,8 @@ class Session:
             fwd = ForwardMsg()
             fwd.ParseFromString(data)
             kind = fwd.WhichOneof("type")
+            if kind == "ref_hash" or fwd.metadata.cacheable:
+                self.cached[fwd.ref_hash or fwd.hash] = self.runs
             if kind == "new_session":
                 self.page_hash = fwd.new_session.page_script_hash
             elif kind == "navigation" and fwd.navigation.page_script_hash:

@@ -6,6 +6,7 @@
     python benchmarks/bench_optim.py --threads 1 --clock cpu  # a busy shared machine
     python benchmarks/bench_optim.py --quick      # tiny sizes, a smoke run
     python benchmarks/bench_optim.py --sizes 10M/196 --kernels fused
+    python benchmarks/bench_optim.py --fused-floor --threads 1 --clock cpu  # the fused gap
 
 Parameters are shaped like a small transformer (embedding, attention and MLP
 matrices, biases, layer norms: many tensors of mixed sizes). Each repetition
@@ -179,6 +180,71 @@ def summarise(name, shapes, device, kernel, rounds: list[dict[str, list[float]]]
     )
 
 
+def fused_floor(shapes, reps: int, clock) -> list[tuple[str, float, float]]:
+    """What the fused kernel's gap is made of, on CPU tensors of ``shapes``: the fused AdamW
+    kernel alone against VRAdam's pass before it (which must read every velocity and
+    gradient once, as the gate needs ‖v_t‖² before any parameter moves) and against the
+    cheapest reads of the same data. Rows: (what, median ms, bytes moved per element)."""
+    from vradam.kernels.fused import NormMemo, next_velocity_sq_norm
+    from vradam.norm import SqNormAccumulator
+
+    params = make_params(shapes, torch.device("cpu"))
+    grads = [p.grad for p in params]
+    gen = torch.Generator().manual_seed(1)
+    vs = [1e-3 * torch.randn(p.shape, generator=gen) for p in params]
+    ms = [1e-6 * torch.rand(p.shape, generator=gen) for p in params]
+    steps = [torch.tensor(3.0) for _ in params]
+    memo = NormMemo.after_kernel(*next_velocity_sq_norm(
+        grads, vs, beta1=0.9, maximize=False, norms=SqNormAccumulator()))  # fmt: skip
+    scratch = torch.empty(max(v.numel() for v in vs))
+
+    def kernel():  # reads θ, g, v, m and writes θ, v, m: 7 × 4 bytes an element
+        torch._fused_adamw_(params, grads, vs, ms, [], steps, amsgrad=False, lr=1e-3,
+                            beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+                            maximize=False, grad_scale=None, found_inf=None)  # fmt: skip
+
+    def phase1(m):
+        next_velocity_sq_norm(grads, vs, beta1=0.9, maximize=False,
+                              norms=SqNormAccumulator(), memo=m)  # fmt: skip
+
+    def lerp_dot():  # v_t into a scratch buffer, then its dot: the previous pass
+        for g, v in zip(grads, vs, strict=True):
+            out = scratch[: v.numel()]
+            torch.lerp(v.view(-1), g.view(-1), 0.1, out=out)
+            torch.dot(out, out)
+
+    rows = [
+        ("fused AdamW kernel", kernel, 28),
+        ("VRAdam's pass, last norm known (2 dots a tensor)", lambda: phase1(memo), 8),
+        ("VRAdam's pass, first step or after a load (3 dots)", lambda: phase1(None), 8),
+        ("lerp into scratch + dot (the pass before this change)", lerp_dot, 8),
+        (
+            "one dot ⟨v, g⟩ a tensor: one read of v and g",
+            lambda: [torch.dot(v.view(-1), g.view(-1)) for v, g in zip(vs, grads, strict=True)],
+            8,
+        ),
+        ("sum of g: one read of g", lambda: [g.sum() for g in grads], 4),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, _, _ in rows}
+    for _ in range(reps):
+        for name, fn, _ in rows:
+            start = clock()
+            fn()
+            times[name].append(clock() - start)
+    return [(name, 1e3 * statistics.median(times[name]), b) for name, _, b in rows]
+
+
+def print_fused_floor(shapes, reps, clock) -> None:
+    numel = sum(torch.Size(s).numel() for s in shapes)
+    rows = fused_floor(shapes, reps, clock)
+    base = rows[0][1]
+    print(f"{numel:,} float32 parameters in {len(shapes)} tensors\n")
+    print("| what | ms | × the fused kernel | bytes / element | GB/s |")
+    print("|---|---|---|---|---|")
+    for name, ms, per in rows:
+        print(f"| {name} | {ms:.2f} | {ms / base:.2f}× | {per} | {per * numel / ms / 1e6:.0f} |")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -192,6 +258,8 @@ def main(argv=None) -> int:
     parser.add_argument("--kernels", default=None,
                         help=f"comma list of {', '.join(KERNELS)} (default: all)")  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="tiny sizes, few reps (smoke run)")
+    parser.add_argument("--fused-floor", action="store_true",
+                        help="the fused kernel's gap, part by part (first size given)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args(argv)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -211,6 +279,13 @@ def main(argv=None) -> int:
                 f"--sizes: unknown {', '.join(sorted(unknown))}; one of {', '.join(sizes)}"
             )
         sizes = {k: v for k, v in sizes.items() if k in args.sizes.split(",")}
+    if args.fused_floor:
+        name, config = next(iter(sizes.items())) if args.sizes or args.quick else (
+            "10M/196", SIZES["10M/196"])  # fmt: skip
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.clock} "
+              f"clock, size {name}")  # fmt: skip
+        print_fused_floor(transformer_shapes(**config), args.reps or 15, clock)
+        return 0
     rounds = args.rounds or (1 if args.quick else 3)
     kernels = args.kernels.split(",") if args.kernels else list(KERNELS)
     if set(kernels) - set(KERNELS):

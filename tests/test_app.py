@@ -263,7 +263,7 @@ def test_stability_maps_page_shows_all_four_sections():
 def test_edge_of_stability_page_runs_both_problems():
     at = _page("eos")
     _no_errors(at)
-    assert len(at.get("plotly_chart")) == 1 and len(at.dataframe) == 1
+    assert len(at.get("plotly_chart")) == 2 and len(at.dataframe) == 1  # + the frontier
     text = _text(at)
     assert "GD reaches 2/η by step" in text and "Adam at VRAdam's mean rate" in text
     assert "eos_problem" not in at.query_params  # defaults stay out of the URL
@@ -272,7 +272,7 @@ def test_edge_of_stability_page_runs_both_problems():
     assert "Adam reaches 38/η by step" in _text(at)
     at.select_slider(key="eos_q_beta3").set_value(0.0).run()
     _no_errors(at)
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2
     assert at.query_params["eos_q_beta3"] == "0"
 
 

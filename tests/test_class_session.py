@@ -29,6 +29,7 @@ PAGES = [
     ("Edge of stability", "/edge_of_stability", "?eos_problem=quadratic&eos_q_lr=0.1"),
     ("Physics", "/physics", "?ph_b3=10"),
     ("Stability maps", "/stability_maps", "?sm_beta=0.8"),
+    ("Evidence", "/evidence", "?ev_task=lm"),
     ("About VRAdam", "/about", ""),
 ]
 

@@ -131,6 +131,57 @@ def test_module_entry_point_and_argparse_errors():
     assert bad.returncode == 2 and "invalid choice: 'linear'" in bad.stderr
 
 
+# Bad arguments of every command, checked before torch (and Optuna) load; the time this
+# saves is measured by benchmarks/bench_cli.py (BENCHMARKS.md), not here.
+_LIGHT = textwrap.dedent(
+    """
+    import sys
+    from vradam.cli import main
+
+    def heavy():
+        return sorted({m.split(".")[0] for m in sys.modules} & {"torch", "optuna", "sqlalchemy"})
+
+    import vradam
+    assert heavy() == [], heavy()
+    bad = [["tune", "--bogus"], ["tune", "--trials", "0"], ["tune", "--seeds", "x"],
+           ["tune", "--space", "vradam=wide"], ["tune", "--sampler-seeds", "0"],
+           ["tune", "--workers-join", "--out", "x"], ["train", "--bogus"],
+           ["train", "--steps", "x"], ["simulate", "--bogus"], ["robustness", "--seeds", "x"],
+           ["landscape", "--grid", "x"], ["nope"]]
+    for argv in bad:
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code
+        assert code == 2, (argv, code)
+        assert heavy() == [], (argv, heavy())
+    try:
+        main(["tune", "--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    # the help lists the records' tasks and optimizers (torch), never Optuna or the protocol
+    study = [m for m in sys.modules if m.startswith("vradam.studies.tuning.")
+             and m.rsplit(".", 1)[1] not in ("config", "limits", "space")]
+    assert "torch" in heavy() and "optuna" not in heavy() and not study, (heavy(), study)
+    from vradam import VRAdam  # the lazy package still gives its names
+    print(VRAdam.__name__)
+    """
+)
+
+
+@pytest.mark.slow  # a process that loads torch once (for the help), 3-8 s
+def test_bad_arguments_answer_before_torch_and_optuna_load():
+    run = subprocess.run([sys.executable, "-c", _LIGHT], cwd=ROOT, capture_output=True,
+                         text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().endswith("VRAdam")
+    errors = [line for line in run.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == 12, run.stderr[-3000:]
+    assert "unrecognized arguments: --bogus" in errors[0]
+    assert "invalid int value: 'x'" in errors[2]
+    assert "tasks: moons" in run.stdout and "optimizers: adamw" in run.stdout  # the help
+
+
 @pytest.mark.slow  # 9 s
 def test_train_csv_and_progress(tmp_path, capsys):
     out = tmp_path / "metrics.csv"
@@ -144,6 +195,37 @@ def test_train_csv_and_progress(tmp_path, capsys):
     assert len(rows) == 2 * 31
     assert {r["optimizer"] for r in rows} == {"vradam:lr=0.01", "adamw:lr=0.01"}
     assert rows[0]["val_acc"] != "" and rows[-1]["train_loss"] != ""
+
+
+def test_train_ctrl_c_keeps_the_rows_trained_so_far(tmp_path, capsys, monkeypatch):
+    """Ctrl+C during `train`: the rows so far are written, with the run's task, seed, length
+    and resolved hyperparameters, the versions in a sidecar, one line, exit 130."""
+    from vradam.studies import training
+
+    real = training.train_steps
+
+    def interrupted(config):
+        for k, record in enumerate(real(config)):
+            if k == 9:  # after 5 steps of 2 optimizers
+                raise KeyboardInterrupt
+            yield record
+
+    monkeypatch.setattr(training, "train_steps", interrupted)
+    out = tmp_path / "metrics.csv"
+    argv = ["train", "--task", "moons", "--optimizer", "vradam:lr=0.01", "--optimizer",
+            "adamw:lr=0.02", "--steps", "30", "--seed", "3", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"interrupted at step 4 of 30: the 9 rows trained so far are written to {out}"
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 9 and [r["step"] for r in rows[:3]] == ["0", "0", "1"]
+    assert {(r["task"], r["seed"], r["run_steps"]) for r in rows} == {("moons", "3", "30")}
+    vr, ad = rows[0]["hyperparams"], rows[1]["hyperparams"]
+    assert vr.startswith("lr=0.01 beta1=0.9 beta2=0.999 beta3=1 alpha1=10") and "eps=1e-08" in vr
+    assert ad.startswith("lr=0.02 beta1=0.9") and "beta3" not in ad
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["interrupted_at"] == 4 and "torch" in meta["versions"]
 
 
 @pytest.mark.slow  # 2.6 s
@@ -186,8 +268,9 @@ KIND_COLUMNS = {
     "gflownet": ["val_loss", "val_l1"],
 }
 NO_SHARPNESS = {"gflownet"}
-BASE_COLUMNS = ["optimizer", "label", "step", "loss", "grad_norm", "effective_lr",
-                "velocity_sq_norm", "clip_active", "train_loss"]  # fmt: skip
+BASE_COLUMNS = ["optimizer", "label", "task", "seed", "run_steps", "hyperparams", "step", "loss",
+                "grad_norm", "effective_lr", "velocity_sq_norm", "clip_active",
+                "train_loss"]  # fmt: skip
 
 
 GATE_COLUMNS = ["eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",

@@ -20,7 +20,7 @@ import torch
 from optimizer_table import COMPILE
 from torch._dynamo.testing import CompileCounterWithBackend
 
-from vradam import VRAdam
+from vradam import VRAdam, VRMomentum
 
 pytestmark = pytest.mark.slow  # every test compiles with torch.compile
 
@@ -147,3 +147,40 @@ def test_first_compiled_step_creates_the_state_like_eager():
         assert set(opt.state[p]) == {"step", "exp_avg", "exp_avg_sq"}
         assert float(opt.state[p]["step"]) == 1.0
         torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cls", [VRAdam, VRMomentum])
+def test_compiled_step_with_auto_beta3_calibrates_as_eager(cls):
+    """``beta3="auto"`` under torch.compile: a compiled training step runs the 10 gate-off
+    calibration steps, sets the same β3 as the eager twin, and then gates as it does; the
+    parameters equal eager's to rounding over the whole run, and the gate moves after the
+    calibration (η_t below α0). The calibration's records stay out of the graph: no recompile
+    during the calibration (a guard on each step's new record would recompile every step)
+    and one when β3 is set."""
+    torch._dynamo.reset()
+    gen = torch.Generator().manual_seed(1)
+    x, y = (
+        torch.randn(32, 8, generator=gen).to(DEVICE),
+        torch.randn(32, 1, generator=gen).to(DEVICE),
+    )
+    model = _model()
+    twin = copy.deepcopy(model)
+    opt = cls(model.parameters(), lr=0.01, beta3="auto")
+    eager = cls(twin.parameters(), lr=0.01, beta3="auto")
+    counter = CompileCounterWithBackend(BACKEND)
+    step = torch.compile(_train_step, backend=counter)
+    etas, frames = [], []
+    for _ in range(20):
+        step(model, opt, x, y)
+        _train_step(twin, eager, x, y)
+        etas.append(float(opt.param_groups[0]["effective_lr"]))
+        frames.append(counter.frame_count)
+    beta3, eager_beta3 = opt.param_groups[0]["beta3"], eager.param_groups[0]["beta3"]
+    assert isinstance(beta3, float) and beta3 > 0
+    assert beta3 == pytest.approx(eager_beta3, rel=1e-6)
+    assert opt.beta3_calibration.done and eager.beta3_calibration.done
+    assert etas[:10] == pytest.approx([0.01] * 10)  # the calibration runs with the gate off
+    assert max(etas[10:]) < 0.01  # then the gate acts
+    assert frames[1] == frames[9] and frames[10] == frames[-1] <= frames[1] + 1
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)

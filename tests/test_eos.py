@@ -392,3 +392,109 @@ def test_a_diverging_row_ends_and_the_others_go_on():
         eos.lockstep_series([OptimizerSpec.parse("vradam:beta3=auto")], [0], 10, 5).__next__()
     with pytest.raises(ValueError):
         eos.lockstep_series(specs, [0], 10, 5).__next__()
+
+
+# ----------------------------------------------------------------------------- the stored
+# measurements the page states: its statements in both precisions, and the frontier
+
+
+def _stored_precision() -> list[dict]:
+    from importlib import resources
+
+    from vradam.studies import eos_precision
+
+    path = resources.files("vradam").joinpath("assets/evidence/eos-findings.csv")
+    return eos_precision.read_rows(path.read_text())
+
+
+def test_the_precision_sentences_recompute_from_the_stored_rows():
+    """Every count the page states is recounted from the rows, per precision; the seeds are
+    more than the page's 3, both precisions have every seed, and "auto" has released."""
+    from vradam.studies import eos_precision as ep
+
+    rows = _stored_precision()
+    seeds = {r["seed"] for r in rows}
+    assert len(seeds) >= 10
+    for setting in ("page", "auto"):
+        for dtype in ep.PRECISIONS:
+            mine = [r for r in rows if r["setting"] == setting and r["dtype"] == dtype]
+            assert {r["seed"] for r in mine} == seeds
+    table = {t["statement"]: t for t in ep.precision_table(rows, "page")}
+    for statement, t in table.items():
+        for dtype in ep.PRECISIONS:
+            held = [r["holds"] for r in rows if r["setting"] == "page" and r["dtype"] == dtype
+                    and r["statement"] == statement]  # fmt: skip
+            assert t[dtype] == f"{sum(held)} of {len(held)}"
+    words = ep.precision_sentences(rows)
+    gd = table["GD then stays at its edge for most of the run"]
+    assert f"{gd['float32']} (float32) and {gd['float64']} (float64)" in words["damping"]
+    gate = [r for r in rows if r["setting"] == "auto" and r["statement"] == ep.GATE_STATEMENT]
+    assert all(r["holds"] == (r["window_eta_ratio"] >= ep.RELEASED) for r in gate)
+    released = sum(r["holds"] for r in gate if r["dtype"] == "float32")
+    assert f"in {released} of {len(seeds)} (float32)" in words["auto"]
+
+
+def test_both_words_follow_the_counts():
+    from vradam.studies.eos_precision import both_words
+
+    assert both_words({"float32": (10, 10), "float64": (10, 10)}).startswith("holds in every")
+    assert both_words({"float32": (0, 10), "float64": (0, 10)}).startswith("holds in no")
+    assert both_words({"float32": (9, 10), "float64": (6, 10)}).startswith("holds in most")
+    assert both_words({"float32": (10, 10), "float64": (3, 10)}).startswith("depends")
+
+
+@pytest.mark.slow  # seed 0 trained twice, float32 and float64 (4-8 s)
+def test_a_fresh_run_reproduces_the_stored_precision_rows():
+    from vradam.studies.eos_precision import precision_rows
+
+    stored = {(r["dtype"], r["statement"]): r for r in _stored_precision()
+              if r["setting"] == "page" and r["seed"] == 0}  # fmt: skip
+    fresh = precision_rows(seeds=[0], settings=("page",))
+    assert len(fresh) == len(stored)
+    for r in fresh:
+        s = stored[(r["dtype"], r["statement"])]
+        assert (r["holds"], r["value"]) == (s["holds"], s["value"]), r["statement"]
+
+
+def test_the_frontier_figure_shows_every_cell_and_the_envelope():
+    from importlib import resources
+
+    from vradam.app.figures.eos_frontier import frontier_figure, symbol_key
+    from vradam.studies import frontier as fr
+
+    path = resources.files("vradam").joinpath("assets/evidence/frontier-eos.csv")
+    rows = fr.read_rows(path.read_text())
+    v = fr.frontier_verdict(rows)
+    fig = frontier_figure(v)
+    go.Figure(fig)  # a valid Plotly figure
+    names = [t["name"] for t in fig["data"]]
+    beta3s = sorted({c.vradam.beta3 for c in v.comparisons})
+    assert [n for n in names if n.startswith("VRAdam")] == [f"VRAdam β₃ = {b:g}" for b in beta3s]
+    points = sum(len(t["x"]) for t in fig["data"] if t.get("mode") == "markers")
+    assert points == len(v.comparisons) + sum(c.ok for c in v.baseline)
+    line = next(t for t in fig["data"] if t["name"] == "Adam's frontier")
+    assert sorted(set(line["y"]), reverse=True) == [c.final for c in v.frontier]
+    assert symbol_key(v).count("α₀ =") == len({c.vradam.lr for c in v.comparisons})
+
+
+def test_the_findings_sentence_says_not_lower_only_when_measured():
+    """ "a smoother loss is not always a lower one" only when VRAdam climbed less somewhere
+    and did not end lower in every run; the counts come from the findings."""
+    from vradam.app.ui.eos import findings_text
+    from vradam.studies.eos import Finding
+
+    def made(up: list[bool], lower: list[bool]) -> list[Finding]:
+        ratio = [0.1 if h else 2.0 for h in up]
+        values = ["x"] * len(up)
+        return [
+            Finding("VRAdam's loss climbs less than the control's", "m", up, values, ratio),
+            Finding("VRAdam oscillates with a smaller amplitude", "m", up, values, ratio),
+            Finding("VRAdam's loss goes up on fewer steps", "m", up, values, ratio),
+            Finding("VRAdam ends lower than the control", "m", lower, values, ratio),
+            Finding("VRAdam ends lower than Adam at the same α₀", "m", lower, values, ratio),
+        ]
+
+    text = findings_text(made([True] * 3, [True, False, False]), "seeds")
+    assert "not always a lower one" in text and "control in 1 of 3" in text
+    assert "not always" not in findings_text(made([True] * 3, [True] * 3), "seeds")
+    assert "not always" not in findings_text(made([False] * 3, [False] * 3), "seeds")

@@ -15,7 +15,12 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from vradam.app.figures.landscape import landscape_figure, slice_figure, surface3d_figure
+from vradam.app.figures.landscape import (
+    landscape_figure,
+    slice_figure,
+    static_figure,
+    surface3d_figure,
+)
 from vradam.studies.landscape import (
     Landscape,
     LandscapeConfig,
@@ -24,12 +29,10 @@ from vradam.studies.landscape import (
     collect_snapshots,
     filter_normalized_directions,
     landscape,
-    line_slice,
     pca_plane,
     plane_range,
-    sharpness_marks,
-    to_record,
 )
+from vradam.studies.landscape_views import line_slice, sharpness_marks, to_record
 from vradam.studies.networks import get_task
 from vradam.studies.training import TrainConfig, final_records, train_steps
 
@@ -321,29 +324,53 @@ def test_the_figures_are_valid_plotly(run_landscape):
         fig = landscape_figure(ls, COLORS, log_color=log, marks=sharpness_marks(records, ls))
         go.Figure(fig)  # full schema validation (the app skips it)
         assert [f["name"] for f in fig["frames"]] == ["0", "4", "8", "12", "16", "20"]
-        heads, cursor = (fig["data"][k] for k in fig["frames"][-1]["traces"])
+        heads, cursor, sharp_cursor = (fig["data"][k] for k in fig["frames"][-1]["traces"])
         assert heads["name"] == "now" and cursor["xaxis"] == "x2"
+        assert sharp_cursor["xaxis"] == "x3" and len(fig["frames"][-1]["data"]) == 3
+        # the sharpness panel: λmax with ◆ per optimizer, and its threshold dotted
+        panel = [t for t in fig["data"] if t.get("yaxis") == "y3" and t["name"] != "step"]
+        assert [t["name"].split(": ")[1] for t in panel] == ["sharpness", "threshold"] * 3
+        assert panel[1]["line"]["dash"] == "dot" and panel[1]["y"] == [8.0, 8.0]
+        assert fig["layout"]["yaxis3"]["type"] == "log"
         last = fig["frames"][-1]["data"][0]
         np.testing.assert_allclose(last["x"], [c[-1, 0] for c in ls.coords])
         assert fig["layout"]["sliders"][0]["active"] == len(fig["frames"]) - 1
-        diamonds = [t for t in fig["data"] if "sharpness" in t.get("name", "")]
+        diamonds = [t for t in fig["data"] if "sharpness" in t.get("name", "")
+                    and t["yaxis"] == "y"]  # fmt: skip
         assert len(diamonds) == 3 and diamonds[0]["marker"]["symbol"] == ["diamond-open", "diamond"]
         assert fig["layout"]["images"][0]["source"].startswith("data:image/png;base64,")
         assert "PC1" in fig["layout"]["xaxis"]["title"]["text"]
+        plain = landscape_figure(ls, COLORS, log_color=log)  # no marks: no third panel
+        assert "yaxis3" not in plain["layout"] and len(plain["frames"][-1]["traces"]) == 2
+        go.Figure(plain)
+        still = static_figure(fig)
+        assert "sliders" not in still["layout"] and "frames" not in still
+        go.Figure(still)
     sl = line_slice(SurfaceLoss(RUN), ls, 0, 1)
-    go.Figure(slice_figure(sl, list(ls.labels), COLORS))
+    fig = slice_figure(sl, list(ls.labels), COLORS, notes=["λmax(H) 2, threshold 8", "x"])
+    assert "λmax(H) 2, threshold 8" in fig["data"][1]["hovertemplate"]
+    go.Figure(fig)
     go.Figure(surface3d_figure(ls, COLORS, log_color=True))
 
 
 # ----------------------------------------------------------------------------- the view
 
 
-@pytest.mark.slow  # 20 s: the Networks page trains, then draws the landscape
+@pytest.mark.slow  # 20-40 s: the Networks page trains, then draws the landscape
 def test_networks_page_landscape_view():
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "app_pages" / "networks.py"), default_timeout=300).run()
-    at.slider(key="nt_steps").set_value(20).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "networks.py"), default_timeout=300)
+    # a link: a valid colour scale, a garbage grid and view (their defaults, one warning each)
+    for key, value in dict(nt_steps="20", nt_ls_scale="linear", nt_ls_grid="1e308",
+                           nt_ls_view="**bold** <b>").items():  # fmt: skip
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert at.session_state["nt_ls_scale"] == "linear" and at.session_state["nt_ls_grid"] == 41
+    assert at.session_state["nt_ls_view"] == "map"
+    assert sorted(w.value.split("=")[0] for w in at.warning) == ["Ignored nt_ls_grid",
+                                                                 "Ignored nt_ls_view"]  # fmt: skip
     assert not any(b.label == "Compute the landscape" for b in at.button)  # no run yet
     next(b for b in at.button if b.label == "Train").click().run()
     assert len(at.get("plotly_chart")) == 2  # nothing drawn before it is asked for
@@ -354,13 +381,44 @@ def test_networks_page_landscape_view():
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(specs) == 4  # results, boundaries, landscape, slice
     assert specs[2]["frames"] and specs[3]["data"][0]["name"] == "train loss on the line"
+    assert specs[2]["layout"]["yaxis3"]["type"] == "log"  # the run's sharpness, step 20
     summaries = [c.value for c in at.caption if c.value.startswith("Summary: PC1")]
     assert summaries and "explain" in summaries[0]
-    at.toggle(key="nt_ls_3d").set_value(True).run()
+    ends = [c.value for c in at.caption if c.value.startswith("Sharpness at the ends")]
+    assert ends and "λmax" in ends[0] and "curvature along this line" in ends[0]
+    labels = [b.label for b in at.get("download_button")]
+    assert "CSV (every point)" in labels and "JSON (with settings)" in labels
+    assert any(b.label == "Render PNG" for b in at.button)
+    # the view's controls go to the URL, also from the fragment's own reruns
+    at.segmented_control(key="nt_ls_view").set_value("3d").run()
     assert not at.exception
     assert json.loads(at.get("plotly_chart")[2].proto.spec)["data"][0]["type"] == "surface"
+    assert at.query_params["nt_ls_view"] == ["3d"] or at.query_params["nt_ls_view"] == "3d"
     at.selectbox(key="nt_ls_plane").set_value("random").run()
     assert any("previous settings" in c.value for c in at.caption)
+    assert "random" in str(at.query_params["nt_ls_plane"])
+    # garbage in every view field of a link, on a page with a landscape: defaults, no crash
+    for key in ("nt_ls_plane", "nt_ls_reference", "nt_ls_split", "nt_ls_grid", "nt_ls_scale",
+                "nt_ls_view"):  # fmt: skip
+        at.query_params[key] = "nan"
+    at.run()
+    assert not at.exception
+    # (an open session keeps what it had; a fresh one takes the defaults, as above)
+    assert at.session_state["nt_ls_plane"] == "random" and at.session_state["nt_ls_view"] == "3d"
+    assert any(w.value.startswith("Ignored nt_ls_split") for w in at.warning)
+
+
+@pytest.mark.slow  # 10 s: Kaleido starts Chromium
+def test_the_landscape_png_renders(run_landscape):
+    """The PNG export: the map without its animation controls, through Kaleido."""
+    import shutil
+
+    from vradam.app.ui.landscape import png_bytes
+
+    if shutil.which("chromium") is None and shutil.which("google-chrome") is None:
+        pytest.skip("no Chromium for Kaleido")
+    png = png_bytes(landscape_figure(run_landscape, COLORS))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 @pytest.mark.slow  # 16 s on a loaded machine: a subprocess imports torch and the tasks
@@ -370,3 +428,155 @@ def test_bench_landscape_quick_run():
                             capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "| moons |" in result.stdout and "| teacher |" in result.stdout
+
+
+# ----------------------------------------------------------------------------- exports
+
+
+def test_the_csv_has_every_grid_point_path_point_mark_and_slice_point(run_landscape):
+    import csv
+    import io
+
+    from vradam.studies.landscape_views import CSV_COLUMNS, to_csv
+
+    ls = run_landscape
+    records = [dict(step=s, optimizer=i, sharpness=1.0 + s, threshold=10.0)
+               for i in range(3) for s in (0, 12, 20)]  # fmt: skip
+    marks = sharpness_marks(records, ls)
+    sl = line_slice(SurfaceLoss(RUN), ls, 1, 2)
+    rows = list(csv.DictReader(io.StringIO(to_csv(ls, marks, sl, "vradam test"))))
+    assert list(rows[0]) == CSV_COLUMNS
+    parts = [r["part"] for r in rows]
+    assert parts.count("grid") == 81 and parts.count("path") == 18
+    assert parts.count("sharpness") == 9 and parts.count("slice") == sl.t.size
+    grid = [r for r in rows if r["part"] == "grid"]
+    assert float(grid[9 * 4 + 7]["loss"]) == pytest.approx(ls.Z[4, 7])  # row b, column a
+    assert float(grid[9 * 4 + 7]["a"]) == pytest.approx(ls.xs[7])
+    path = [r for r in rows if r["part"] == "path" and r["optimizer"] == ls.labels[2]]
+    assert [int(r["step"]) for r in path] == ls.steps[2].tolist()
+    np.testing.assert_allclose([float(r["loss"]) for r in path], ls.true_loss[2])
+    np.testing.assert_allclose([float(r["surface_loss"]) for r in path], ls.surface_loss[2])
+    assert {r["versions"] for r in rows} == {"vradam test"} and {r["task"] for r in rows} == {
+        "moons"}  # fmt: skip
+    record = json.loads(json.dumps(to_record(ls, marks, {"seed": 0}, sl), allow_nan=False))
+    assert record["meta"] == {"seed": 0} and record["slice"]["t"][0] == pytest.approx(-0.25)
+    assert record["paths"][1]["sharpness"]["step"] == [0, 12, 20]
+
+
+def test_the_slice_gives_the_curvature_along_it_at_both_ends(run_landscape):
+    """uᵀHu from the Hessian-vector product equals the second difference of the loss along
+    the line (float64 model), and is at most λmax(H) there."""
+    ls = run_landscape
+    loss = SurfaceLoss(RUN)
+    sl = line_slice(loss, ls, 1, 2)
+    A, B = ls.finals[1].astype(np.float64), ls.finals[2].astype(np.float64)
+    u = (B - A) / np.linalg.norm(B - A)
+    for theta, curvature in ((A, sl.curvature[0]), (B, sl.curvature[1])):
+        h = 1e-2
+        f = loss.at(np.stack([theta - h * u, theta, theta + h * u]))
+        assert curvature == pytest.approx((f[0] - 2 * f[1] + f[2]) / h**2, rel=0.05, abs=1e-4)
+    assert np.isnan(SurfaceLoss(TrainConfig(task="lm", device="cpu")).curvature(
+        np.zeros(1), np.ones(1)))  # fmt: skip
+
+
+def test_end_sharpness_is_the_run_s_last_measurement(run_landscape):
+    from vradam.studies.landscape_views import end_sharpness
+
+    ls = run_landscape
+    records = [dict(step=s, optimizer=0, sharpness=float(s), threshold=6.0,
+                    sharpness_kind="hessian") for s in (0, 10, 20)]  # fmt: skip
+    e = end_sharpness(records, ls, 0)
+    assert (e.step, e.sharpness, e.threshold, e.final) == (20, 20.0, 6.0, True)
+    e = end_sharpness(records[:2], ls, 0)
+    assert e.step == 10 and not e.final
+    assert end_sharpness(records, ls, 1) is None
+
+
+def test_a_random_plane_covers_plus_minus_one_in_filter_normalised_units():
+    ls = landscape(RUN, LandscapeConfig(plane="random", grid=5, budget_s=None, snapshot_every=10))
+    assert ls.xs[0] <= -1 and ls.xs[-1] >= 1 and ls.ys[0] <= -1 and ls.ys[-1] >= 1
+    (a0, a1), _ = plane_range([np.array([[0.0, 0.0], [3.0, 0.1]])], margin=0.0, at_least=1.0)
+    assert (a0, a1) == (-1.0, 3.0)
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+
+def _cli(args, capsys):
+    from vradam.cli import main
+
+    code = main(["landscape", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.slow  # 2 runs of 20 steps on moons with sharpness: 3-6 s
+def test_landscape_cli_writes_the_plane_grid_paths_and_slice(tmp_path, capsys):
+    common = ["--task", "moons", "--optimizer", "adamw:lr=0.01", "--optimizer",
+              "vradam:lr=0.01,beta3=86", "--steps", "20", "--grid", "7",
+              "--sharpness-every", "10", "--device", "cpu"]  # fmt: skip
+    code, out, err = _cli([*common, "--out", str(tmp_path / "s.json")], capsys)
+    assert code == 0, err
+    assert "[██████████████████████████████] 100 %" in err and "again" not in err
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert record["meta"]["plane"] == "pca" and record["meta"]["versions"]["vradam"]
+    assert len(record["grid"]["loss"]) == 7 and len(record["plane"]["explained"]) == 2
+    assert [p["optimizer"] for p in record["paths"]] == ["AdamW (α₀=0.01)",
+                                                         "VRAdam (β₃=86, α₀=0.01)"]  # fmt: skip
+    assert record["paths"][0]["sharpness"]["step"][-2:] == [10, 20]
+    assert record["slice"]["a"] == "AdamW (α₀=0.01)" and "barrier" in record["slice"]
+    assert "plane: pca, PC1, PC2 explain" in out and "slice AdamW" in out
+    # the same run as CSV, around the initial weights, on a random plane
+    code, out, err = _cli([*common, "--plane", "random", "--centre", "init", "--out",
+                           str(tmp_path / "s.csv")], capsys)  # fmt: skip
+    assert code == 0, err
+    text = (tmp_path / "s.csv").read_text().splitlines()
+    assert text[0].startswith("part,optimizer,step,t,a,b,loss")
+    assert sum(line.startswith("grid,") for line in text) == 49
+    assert all(",random,init," in line for line in text[1:])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--plane", "tsne"], "--plane must be one of pca, random, got 'tsne'"),
+        (["--centre", "last"], "--centre must be one of best, init"),
+        (["--task", "mnist"], "--task must be one of moons"),
+        (["--grid", "2"], "grid must be between 3 and 201"),
+        (["--grid", "x"], "argument --grid: invalid int value: 'x'"),
+        (["--steps", "0"], "--steps must be between 1 and 100000"),
+        (["--budget", "nan"], "--budget must be a positive number"),
+        (["--optimizer", "nope"], "unknown optimizer 'nope'"),
+        (["--out", "surface.txt"], "--out must end in .json or .csv"),
+        (["--out", "/no/such/folder/s.json"], "--out: no such folder"),
+    ],
+)
+def test_landscape_cli_refuses_bad_input_in_one_line(args, message, capsys):
+    from vradam.cli import main
+
+    try:
+        code = main(["landscape", *args])
+    except SystemExit as stop:  # argparse's own checks
+        code = stop.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and message in err, err
+    assert err.startswith("python -m vradam landscape: error: ")
+
+
+def test_the_slice_says_its_sharpness_or_why_there_is_none(run_landscape):
+    from vradam.app.ui.landscape import slice_sharpness_text
+    from vradam.studies.landscape_views import Slice, end_sharpness
+
+    ls, labels = run_landscape, list(run_landscape.labels)
+    sl = Slice(0, 1, np.array([0.0, 1.0]), np.array([0.3, 0.2]), 0.0, 1.0, (0.5, float("nan")))
+    records = [dict(step=20, optimizer=0, sharpness=7.0, threshold=6.0 + 2 / 3,
+                    sharpness_kind="hessian")]  # fmt: skip
+    ends = [end_sharpness(records, ls, i) for i in (0, 1)]
+    text = slice_sharpness_text(sl, labels, ends, RUN)
+    assert f"A, {labels[0]}: λmax(H) 7, threshold 6.67 — at or over it" in text
+    assert "curvature along this line 0.5 (a lower bound on λmax(H))" in text
+    assert f"B, {labels[1]}: sharpness was off in this run" in text
+    text = slice_sharpness_text(sl, labels, [None, None], replace(RUN, task="gflownet"))
+    assert "no sharpness for this task (its loss is on" in text
+    assert "needs a loss of the weights alone" in text

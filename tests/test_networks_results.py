@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 
 import numpy as np
@@ -62,3 +63,20 @@ def test_figure_caption_and_final_values(result):
     diverged = [{"optimizer": 0, "step": 5, "val_loss": 1.0, "train_loss": 0.5},
                 {"optimizer": 1, "step": 3, "diverged": True}]  # fmt: skip
     assert final_values(diverged, "train_loss", 2) == [0.5, None]
+
+
+def test_narrow_screens_get_one_column_of_panels(result):
+    """On a phone the panels stack: each panel's x domain spans the width, no two overlap."""
+    config = result["config"]
+    labels, colors = labels_colors(config)
+    wide = results_figure(result["runs"], labels, colors, config)
+    narrow = results_figure(result["runs"], labels, colors, config, narrow=True)
+
+    def domains(fig, axis):
+        return [v["domain"] for k, v in fig["layout"].items() if k.startswith(axis)]
+
+    assert len({tuple(d) for d in domains(wide, "xaxis")}) > 1  # side by side
+    assert {tuple(d) for d in domains(narrow, "xaxis")} == {tuple(domains(narrow, "xaxis")[0])}
+    rows = sorted(domains(narrow, "yaxis"))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(rows))  # stacked, with gaps
+    assert narrow["layout"]["height"] > wide["layout"]["height"]

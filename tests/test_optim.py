@@ -868,10 +868,10 @@ def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkey
     numbers, bit for bit, as the step tensor by tensor (maximize, weight decay, a Tensor lr,
     the gate on and off, and a parameter whose first gradient comes later, so that the step
     counts differ)."""
-    import vradam.gated
+    import vradam.kernels.flat
 
     def run(flat: bool, **kwargs):
-        monkeypatch.setattr(vradam.gated, "_FLAT_STEP_MAX", 1 << 20 if flat else 0)
+        monkeypatch.setattr(vradam.kernels.flat, "FLAT_STEP_MAX", 1 << 20 if flat else 0)
         model = _model(dtype=torch.float32)
         late = torch.nn.Parameter(torch.ones(5))
         opt = cls([*model.parameters(), late], foreach=foreach, **kwargs)
@@ -882,7 +882,7 @@ def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkey
             loss = model(x).pow(2).mean() + (late.sum() ** 2 if step >= 6 else 0)
             loss.backward()
             opt.step()
-        buffers = opt._velocity_buffers[0][2]
+        buffers = opt._velocities.buffers(0)
         assert (buffers[0]._scratch is not None) == flat  # the flat step ran, or did not
         return [p.detach().clone() for p in opt.param_groups[0]["params"]]
 
@@ -901,7 +901,7 @@ def test_flat_step_of_small_tensors_equals_tensor_by_tensor(cls, foreach, monkey
         opt = cls([p], foreach=foreach)
         p.grad = torch.ones(numel)
         opt.step()
-        assert (opt._velocity_buffers[0][2][0]._scratch is not None) == flat
+        assert (opt._velocities.buffers(0)[0]._scratch is not None) == flat
 
 
 # ----------------------------------------------------------------------------- what users do
@@ -1043,10 +1043,10 @@ def test_beta3_auto_diverging_window_warns_and_uses_the_finite_steps():
 def test_tensor_lr_of_one_element_with_one_or_two_dims(cls, kernel, shape, monkeypatch):
     """A 1-element Tensor lr of any number of dimensions steps as a 0-dim one, bit for bit
     (torch's test_tensor_lr_num_dim_1/2); with β3 = 0 VRAdam still equals AdamW."""
-    import vradam.gated
+    import vradam.kernels.flat
 
     if kernel != "flat":
-        monkeypatch.setattr(vradam.gated, "_FLAT_STEP_MAX", 0)
+        monkeypatch.setattr(vradam.kernels.flat, "FLAT_STEP_MAX", 0)
     foreach = kernel == "foreach"
 
     def run(lr, beta3=2.0, klass=cls):
@@ -1302,3 +1302,65 @@ def test_fused_norm_of_large_and_small_tensors_equals_the_for_loop_kernel(maximi
     assert fused_eta == pytest.approx(loop_eta, rel=1e-12) and fused_eta < 0.005
     for p, q in zip(fused, loop, strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-12)
+
+
+@pytest.mark.slow
+def test_fused_norm_from_the_last_step_follows_edits_loads_and_gate_off_steps():
+    """The fused kernel's ‖v_t‖² starts from the last step's (β1²‖v‖² + 2β1(1−β1)⟨v,g⟩ +
+    (1−β1)²‖g‖²): it stays equal to the for-loop kernel's, to rounding, over 40 steps through
+    an in-place edit of a velocity, a velocity replaced by hand, a gate-off step (the kernel
+    runs without phase 1), a parameter without a gradient, a state dict loaded, and β1 moved."""
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(80, 60), (70,), (3, 5), (100, 50)]  # two tensors take the dots, two are tiny
+    init = [torch.randn(s, generator=gen, dtype=torch.float64) for s in shapes]
+    runs = {}
+    for kwargs in (dict(fused=True), dict(foreach=False)):
+        params = [torch.nn.Parameter(t.clone()) for t in init]
+        opt = VRAdam(params, lr=0.01, beta3=0.05, **kwargs)
+        group, norms = opt.param_groups[0], []
+        for step in range(40):
+            g = torch.Generator().manual_seed(step)
+            for p in params:
+                p.grad = torch.randn(p.shape, generator=g, dtype=torch.float64) * (1 + step % 7)
+            if step == 5:
+                opt.state[params[0]]["exp_avg"].mul_(0.5)  # edited in place
+            if step == 9:
+                opt.state[params[3]]["exp_avg"] = torch.ones(shapes[3], dtype=torch.float64)
+            group["beta3"] = 0.0 if step == 14 else 0.05
+            if step == 18:
+                params[0].grad = None
+            if step == 24:
+                opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+                group = opt.param_groups[0]
+            group["betas"] = (0.8, 0.999) if step >= 30 else (0.9, 0.999)
+            opt.step()
+            norms.append(group["velocity_sq_norm"].item())
+        runs[str(kwargs)] = (params, norms, opt)
+    (fused, fused_norms, opt), (loop, loop_norms, _) = runs.values()
+    assert fused_norms == pytest.approx(loop_norms, rel=1e-11)
+    for p, q in zip(fused, loop, strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-11)
+    assert opt._velocities.norm_memo(0, opt.param_groups[0]) is not None  # the memo is used
+
+
+def test_fused_norm_by_the_identity_is_never_negative_where_velocity_cancels():
+    """A gradient that cancels the velocity (g = −β1/(1−β1)·v, so v_t ≈ 0) leaves the three
+    terms of β1²‖v‖² + 2β1(1−β1)⟨v,g⟩ + (1−β1)²‖g‖² cancelling to rounding, in float32: the
+    fused kernel's ‖v_t‖² stays ≥ 0 (so η_t ≤ lr) and within rounding of the loop kernel's."""
+    gen = torch.Generator().manual_seed(3)
+    init = torch.randn(80, 60, generator=gen)
+    first = torch.randn(80, 60, generator=gen)
+    out = {}
+    for kwargs in (dict(fused=True), dict(foreach=False)):
+        p = torch.nn.Parameter(init.clone())
+        opt = VRAdam([p], lr=0.01, beta3=1.0, **kwargs)
+        p.grad = first.clone()
+        opt.step()
+        p.grad = -0.9 / 0.1 * opt.state[p]["exp_avg"].clone()
+        opt.step()
+        group = opt.param_groups[0]
+        out[str(kwargs)] = (group["velocity_sq_norm"].item(), group["effective_lr"].item())
+    (fused_sq, fused_eta), (loop_sq, _) = out.values()
+    scale = (0.9 * 0.1) ** 2 * first.square().sum().item()  # β1²‖v‖², the cancelling terms
+    assert 0.0 <= fused_sq and fused_eta <= 0.01
+    assert abs(fused_sq - loop_sq) <= 1e-5 * scale

@@ -22,7 +22,6 @@ from vradam.sim.optimizers import (
     HyperParam,
     OptimizerInfo,
     OptimizerSpec,
-    Tuning,
     make_optimizer,
     register,
     stability_threshold,
@@ -297,84 +296,6 @@ def test_toy_record_in_the_step_through(toy):
     r = replay("himmelblau", "toy:lr=0.002", [(0.0, 0.0)], 5)
     assert r.theta.shape == (6, 2) and np.isfinite(r.theta).all()
     assert r.spec.info.formulas is TOY.formulas
-
-
-def _dampened_coefficients(hp, lr):
-    """torch SGD with dampening d: buf ← g at the first update, μ·buf + (1 − d)·g after;
-    the step is along buf. A step-dependent b1 (and c2): one record, no engine code."""
-    mu, d = hp["momentum"], hp["dampening"]
-    b1 = np.full(lr.shape, 1 - d)
-    b1[0] = 1.0
-    c = Coefficients.plain(lr, a1=mu, b1=b1, wd_l2=hp["weight_decay"])
-    return Coefficients(lr=c.lr, c1=c.e * mu, c2=b1, c3=c.c3, e=c.e, a1=mu, b1=b1,
-                        wd_l2=c.wd_l2)  # fmt: skip
-
-
-def _dampened_torch(params, *, lr, momentum, dampening, weight_decay):
-    return torch.optim.SGD(params, lr=lr, momentum=momentum, dampening=dampening,
-                           weight_decay=weight_decay)  # fmt: skip
-
-
-DAMPENED = OptimizerInfo(
-    key="sgd_dampened", name="SGD (dampened)",
-    hyperparams=(
-        HyperParam(name="lr", symbol="α₀", default=0.05, slider=(1e-4, 1.0), domain=(0.0, 10.0),
-                   log=True, help="Step size.", search=lambda d: (d / 3, 100 * d)),
-        HyperParam(name="momentum", symbol="μ", default=0.9, slider=(0.0, 0.99),
-                   domain=(0.0, 1.0), log=False, help="Momentum.", open_high=True),
-        HyperParam(name="dampening", symbol="d", default=0.5, slider=(0.0, 0.99),
-                   domain=(0.0, 1.0), log=False, help="Dampening.", open_high=True),
-        HyperParam(name="weight_decay", symbol="λ", default=0.0, slider=(0.0, 0.5),
-                   domain=(0.0, 10.0), log=False, help="L2 weight decay.")),
-    description="torch.optim.SGD(momentum=μ, dampening=d).",
-    coefficients=_dampened_coefficients, torch_class=_dampened_torch,
-    formulas=lambda s: formulas.gd_lines(s), stability="sharpness", suggested_lr=False,
-    network_lr=0.05, velocity_state="momentum_buffer",
-    tuning=Tuning(paper_name="SGD (dampened)"),
-)  # fmt: skip
-
-
-def test_a_step_dependent_record_runs_everywhere(monkeypatch):
-    """torch SGD with dampening (b1 = 1 at the first update, 1 − d after) is one record:
-    the engine, its threshold, the EoS trainer, the stability maps and the tuning search
-    space take it from the record alone (the toy tests above cover the CLI, the
-    Playground picker and the step-through)."""
-    from vradam.studies import eos
-    from vradam.studies import stability as S
-    from vradam.studies import tuning as T
-    from vradam.studies.networks import TASKS
-    from vradam.studies.training import train_steps
-
-    monkeypatch.setitem(REGISTRY, "sgd_dampened", DAMPENED)
-    text = "sgd_dampened:lr=0.002,momentum=0.8,dampening=0.5"
-    spec = OptimizerSpec.parse(text)
-    ls = landscapes.get("himmelblau")
-    (tr,) = simulate(ls, [spec], [ls.start], 60)
-    p = torch.nn.Parameter(torch.tensor(ls.start, dtype=torch.float64))
-    opt = make_optimizer(spec, [p])
-    for k in range(60):
-        opt.zero_grad()
-        ls.fn(p[0], p[1]).backward()
-        opt.step()
-        np.testing.assert_allclose(p.detach().numpy(), tr.xy[0, k + 1], rtol=1e-12)
-    # the threshold after the first step is heavy ball's with gradient weight 1 − d
-    late = threshold_at(spec, 50, 0.002)
-    assert late == pytest.approx(2 * (1 + 0.8) / (0.002 * 0.5))
-    assert threshold_at(spec, 1, 0.002) != late
-    # the EoS trainer follows torch
-    config = eos.EoSConfig(steps=30, sharpness_every=15)
-    old = list(train_steps(config.train_config([text])))
-    *_, (_, (new,)) = eos.lockstep_series([spec], [0], 30, 15)
-    np.testing.assert_allclose(new.loss, eos.series_from_records(old, 0).loss, rtol=1e-5)
-    # a stability map of the record by its key, with the record's own line
-    m = S.momentum_map("sgd_dampened", [0.1, 1.0, 10.0], [1.0], beta=0.8, steps=300)
-    assert m.limit == pytest.approx(2 * (1 + 0.8) / 0.5)
-    assert list(m.classes[0]) == [S.CONVERGED, S.CONVERGED, S.DIVERGED]
-    # the tuning protocol searches its α0 from the record's range
-    assert "sgd_dampened" in T.tunable()
-    (lr,) = T.search_space("sgd_dampened", "moons")
-    d = TASKS["moons"].default_lr
-    assert (lr.name, lr.low, lr.high) == ("lr", d / 3, 100 * d)
 
 
 @pytest.mark.parametrize("row", [r for r in ROWS if r.threshold is not None], ids=lambda r: r.key)

@@ -3,6 +3,7 @@ basins, switching."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 import landscapes
+from vradam.app.figures.arrays import unpacked
 from vradam.sim.engine import simulate
 from vradam.studies import stability as S
 
@@ -204,10 +206,15 @@ def test_below_line_text_and_figure_use_the_measurements(page_maps):
     ((*_, f1, n1),) = S.failure_rates(vr, b, bands=((0.5, 1.0),), max_lr=1.0)
     assert f"with α₀ ≤ 1, {100 * f1 / n1:.0f} % ({f1} of {n1})" in rated
     fig = stabplots.momentum_maps_figure([ema, vr], b, b.example())
-    layer = [t for t in fig["data"] if t.get("name") == stabplots.FAILURE_NAME]
-    assert len(layer) == 2  # the heatmap layer and its legend swatch
-    z = np.array(layer[0]["z"], dtype=float)
-    assert int(np.isfinite(z).sum()) == n and layer[0]["xaxis"] == "x2"
+    assert [t["name"] for t in fig["data"] if t.get("name") == stabplots.FAILURE_NAME] == [
+        stabplots.FAILURE_NAME  # the legend swatch; the cells have their own code …
+    ]
+    (heat,) = [t for t in fig["data"] if t["type"] == "heatmap" and t["xaxis"] == "x2"]
+    codes = unpacked(heat["z"])
+    assert int((codes == stabplots.FAILURE_CODE).sum()) == n  # … on VRMomentum's map only
+    assert (codes[b.mask()] == stabplots.FAILURE_CODE).all()
+    (ema_heat,) = [t for t in fig["data"] if t["type"] == "heatmap" and t["xaxis"] == "x"]
+    assert not (unpacked(ema_heat["z"]) == stabplots.FAILURE_CODE).any()
     marker = [t for t in fig["data"] if t.get("name") == "example (opened below)"]
     assert marker[0]["x"] == [float(b.lrs[b.example()])]
     summary = momentum_maps_summary([ema, vr], b)
@@ -248,6 +255,7 @@ def test_page_settings_round_trip_through_the_url():
     """Every tab's settings are written to the URL (defaults left out) and a link with them
     opens the page as it was, the typed basin optimizers and the α₀ range included."""
     from streamlit.testing.v1 import AppTest
+    from test_chart_text import default_log_ticks, too_small
 
     from vradam.app.ui.stability import FIELDS, basin_defaults
 
@@ -255,6 +263,14 @@ def test_page_settings_round_trip_through_the_url():
     at = AppTest.from_file(page, default_timeout=300).run()
     assert not at.exception
     assert not {f.key for f in FIELDS} & set(at.query_params)  # all defaults: a clean URL
+    # every tab's figures together, what a change could send at most: ≤ 0.5 MB, like the
+    # Playground (the momentum maps alone were 0.92 MB with a heatmap per class)
+    specs = {e.proto.id.rsplit("-", 1)[-1]: len(e.proto.spec) for e in at.get("plotly_chart")}
+    assert set(specs) == {"sm_maps", "sm_trace", "sm_adam", "sm_basins", "sm_switch"}
+    assert sum(specs.values()) < 250_000 and specs["sm_maps"] < 100_000, specs
+    for chart in at.get("plotly_chart"):  # chart text ≥ 12 px (tests/test_chart_text.py),
+        fig = json.loads(chart.proto.spec)  # log axes labelled with values, not "2", "5"
+        assert too_small(fig) == [] and default_log_ticks(fig) == []
     at.slider(key="sm_beta").set_value(0.8)
     at.select_slider(key="sm_steps").set_value(200)
     (lr,) = [s for s in at.select_slider if s.label == "α₀ range"]
@@ -293,6 +309,50 @@ def _axis_boxes(layout):
 
 def _overlap(a, b) -> bool:
     return a[0] < b[1] - 1e-9 and b[0] < a[1] - 1e-9
+
+
+def test_momentum_maps_are_one_heatmap_of_codes_per_panel(page_maps):
+    """Each map is one heatmap of uint8 codes (a tenth of the bytes of a heatmap per class):
+    every class keeps its cells and its colour, converged cells are darker the fewer steps
+    they took, and the colour bar still reads log₁₀ steps."""
+    from vradam.app.figures import stability as stabplots
+
+    vr, ema, b = page_maps
+    fig = stabplots.momentum_maps_figure([ema, vr], b, b.example())
+    assert len(json.dumps(fig)) < 60_000  # two 100 × 100 maps (a heatmap per class: 0.7 MB)
+    heats = [t for t in fig["data"] if t["type"] == "heatmap"]
+    assert len(heats) == 2 and all(t["z"]["dtype"] == "u1" for t in heats)
+    colors = stabplots.code_colors()
+    assert all(t["coloraxis"] == "coloraxis" for t in heats)
+    axis = fig["layout"]["coloraxis"]
+    scale, lo, hi = axis["colorscale"], axis["cmin"], axis["cmax"]
+
+    def color(code: int) -> str:  # the band of the colour scale the code falls in
+        at = (code - lo) / (hi - lo)
+        return next(c for (p0, c), (p1, _) in zip(scale[::2], scale[1::2]) if p0 <= at <= p1)
+
+    for m, heat in zip((ema, vr), heats):
+        codes = unpacked(heat["z"]).astype(int)
+        assert codes.shape == m.classes.shape
+        assert np.allclose(unpacked(heat["x"]), m.lrs) and np.allclose(
+            unpacked(heat["y"]), m.curvatures
+        )
+        failing = b.mask() if m is vr else np.zeros_like(codes, dtype=bool)
+        assert ((codes == stabplots.FAILURE_CODE) == failing).all()
+        for cls, code in stabplots.CLASS_CODES.items():
+            assert ((codes == code) == ((m.classes == cls) & ~failing)).all()
+        conv = m.classes == S.CONVERGED
+        assert (codes[conv] < stabplots.CONVERGED_LEVELS).all()
+        # fewer steps, darker shade (a lower code): the order of steps is kept
+        steps, shade = m.steps_to_tol[conv], codes[conv]
+        order = np.argsort(steps, kind="stable")
+        assert (np.diff(shade[order]) >= 0).all() and shade.min() < shade.max()
+        for code in np.unique(codes):
+            assert color(int(code)) == colors[code]
+    assert colors[stabplots.FAILURE_CODE] == stabplots.FAILURE_COLOR
+    (bar,) = [t for t in fig["data"] if "colorbar" in (t.get("marker") or {})]
+    assert bar["marker"]["cmax"] == pytest.approx(math.log10(stabplots.STEPS_SCALE_MAX))
+    assert "steps" in bar["marker"]["colorbar"]["title"]["text"]
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -287,6 +288,14 @@ def test_network_figures_are_valid_plotly():
     fig = netplots.boundary_figure(runs[0], boundary_grid(data), data, labels, colors, 4)
     assert len(fig["frames"]) == 4  # steps 0, 10, 20, 30
     go.Figure(fig)
+    K = len(labels)
+    two = netplots.boundary_figure(runs[0], boundary_grid(data), data, labels, colors, 4, 2)
+    go.Figure(two)  # a phone: two panels a row, the rows stacked without overlap
+    suffixes = ["", *map(str, range(2, K + 1))]
+    x = {tuple(two["layout"][f"xaxis{s}"]["domain"]) for s in suffixes}
+    y = sorted({tuple(two["layout"][f"yaxis{s}"]["domain"]) for s in suffixes})
+    assert len(x) == min(2, K) and len(y) == -(-K // 2)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(y))
     rows = lr_sweep(TrainConfig(task="moons", optimizers=("gd:lr=1",), steps=20),
                     factors=(1, 1000), steps=20)  # fmt: skip
     sweep = netplots.sweep_figure(rows, ["GD"], ["#000000"])

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+import torch
 from conftest import start_server, stop_server, wait_for_server
 from optuna.trial import TrialState
 
@@ -120,7 +121,8 @@ def test_modadd_is_left_out_of_tuning_with_its_reason(tmp_path):
         (dict(optimizers=("adamw", "adamw")), "listed twice"),
         (dict(trials=0), "trials must be between 1"),
         (dict(seeds=0), "seeds must be between 1"),
-        (dict(steps=0), "steps must be between 1"),
+        (dict(steps=0), "steps must be ≥ 1"),
+        (dict(steps=10**6), "steps must be between 1 and 5000"),
         (dict(device="tpu"), "device must be"),
         (dict(lr_only=("lion",)), "a search space for lion, which is not tuned here"),
     ],
@@ -242,6 +244,30 @@ def test_csv_and_json_carry_the_pairing_and_the_search():
     assert "model" in json.dumps(data["paper_table1"]) and "paper" not in data["results"][0]
 
 
+def test_log_axes_of_the_history_and_budget_charts_use_the_projects_ticks():
+    """A metric over many decades gets a log axis labelled by vradam.app.figures.ticks (not
+    Plotly's own minor labels "2" and "5")."""
+    from optuna.trial import create_trial
+
+    from vradam.app.figures import tuning as tplots
+
+    def study(values):
+        s = optuna.create_study(direction="minimize")
+        for v in values:
+            s.add_trial(create_trial(value=v))
+        return s
+
+    studies = {"adamw": study([3.0, 0.4, 0.002]), "vradam": study([9.0, 0.05, 0.001])}
+    history = tplots.history_figure(studies, "val_loss")
+    budget = tplots.budget_figure(T.budget_curves({0: studies, 1: studies}, 3), "val_loss")
+    for fig in (history, budget):
+        axis = fig["layout"]["yaxis"]
+        assert axis["type"] == "log" and axis["tickmode"] == "array", axis
+        lo, hi = axis["range"]
+        assert lo <= math.log10(0.001) and hi >= math.log10(3.0)
+        assert all(lo <= math.log10(v) <= hi for v in axis["tickvals"])
+
+
 def test_budget_curves_are_medians_of_best_so_far_over_sampler_seeds():
     from optuna.trial import create_trial
 
@@ -327,13 +353,20 @@ def test_storage_urls(tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- one worker
 
 
+def _untimed(rows) -> list[dict]:
+    out = [r.as_dict() for r in rows]
+    for r in out:
+        r["curves"] = [{k: v for k, v in c.items() if k != "seconds"} for c in r["curves"]]
+    return out
+
+
 @pytest.mark.slow  # 12 s
 def test_tune_is_reproducible_and_gives_every_optimizer_the_same_budget(tmp_path):
     config = T.TuneConfig(optimizers=("adamw", "vradam"), **TINY)
     seen = []
     first = T.tune(config, sqlite(tmp_path, "a.db"), on_progress=seen.append)
     second = T.tune(config, sqlite(tmp_path, "b.db"))
-    assert [r.as_dict() for r in first] == [r.as_dict() for r in second]
+    assert _untimed(first) == _untimed(second)  # all but the wall seconds of the seed runs
     assert seen[-1].phase == "done" and seen[-1].done == seen[-1].total == 2 * (3 + 2)
     studies = T.open_studies(config, sqlite(tmp_path, "a.db"))
     for row in first:
@@ -349,39 +382,123 @@ def test_tune_is_reproducible_and_gives_every_optimizer_the_same_budget(tmp_path
     assert len(studies["adamw"].get_trials()) == 3
 
 
-def test_seed_runs_of_concurrent_workers_merge_and_a_late_write_cannot_shrink_a_table(
+@pytest.mark.slow  # 7 s: a tiny study, then two more seed runs
+def test_each_seed_is_claimed_and_trained_once_and_another_workers_claim_is_left_to_it(
     tmp_path, monkeypatch
 ):
-    """Two workers evaluate the best setting at once: each merges what the other stored
-    (no seed trained twice once stored), and a slower worker's stale write of fewer seeds
-    does not cut the finished worker's table (found under pytest-xdist: a table of 1 seed)."""
+    """The seed phase: every seed trained once (counted in the claims study); a seed that
+    another worker's running claim holds is not trained here; more seeds reuse the stored."""
     config = T.TuneConfig(optimizers=("adamw",), **{**TINY, "trials": 2, "seeds": 3})
     url = sqlite(tmp_path)
-    T.tune(config, url)  # tuned and evaluated once; now pretend seeds 2-3 are another's
+    T.tune(config, url)
     study = T.open_studies(config, url)["adamw"]
-    stored = study.user_attrs["evaluation"]
-    spec, full = stored["spec"], {r[0]: r for r in stored["runs"]}
-    study.set_user_attr("evaluation", dict(stored, runs=[full[1]]))
-    trained = []
-    real = T.train_once
+    spec = T.best_trial(study.get_trials(), 2).user_attrs["spec"]
+    assert sorted(T.trainings(study)) == [(spec, 1), (spec, 2), (spec, 3)]
+    claims = T.claims_study(study)
+    with warnings.catch_warnings():  # Optuna: heartbeats are meant for Study.optimize
+        warnings.simplefilter("ignore", UserWarning)
+        other = claims.ask()  # another worker holds seed 4
+    other.set_user_attr("spec", spec)
+    other.set_user_attr("seed", 4)
+    trained, real = [], T.train_once
 
-    def train_once(task, spec_, steps, seed, device, tick=None):
-        if seed == 2:  # while this worker trains seed 2, the other stores seed 3
-            study.set_user_attr("evaluation", dict(stored, runs=[full[1], full[3]]))
+    def train_once(task, spec_, steps, seed, device, tick=None, **kw):
         trained.append(seed)
-        return real(task, spec_, steps, seed, device, tick)
+        run = real(task, spec_, steps, seed, device, tick, **kw)
+        if seed == 5:  # meanwhile the other worker finishes seed 4
+            theirs = real(task, spec_, steps, 4, device, None, **kw)
+            other.set_user_attr("run", T.seeds._record(4, theirs, steps))
+            claims.tell(other, 0.0)
+        return run
 
     monkeypatch.setattr(T.protocol, "train_once", train_once)
-    values = T.evaluate_best(study, config, "adamw")
-    assert trained == [2]  # seed 1 was stored before, seed 3 appeared while it trained
-    assert values == {k: full[k][1] for k in (1, 2, 3)}
-    assert sorted(r[0] for r in study.user_attrs["evaluation"]["runs"]) == [1, 2, 3]
-    assert study.user_attrs["evaluation"]["spec"] == spec
-    # A slower worker now writes what it had read before: one seed. The table built from
-    # this worker's own values keeps all three.
-    study.set_user_attr("evaluation", dict(stored, runs=[full[1]]))
-    (row,) = T.results_table(config, {"adamw": study}, {"adamw": values})
-    assert row.seeds == (1, 2, 3) and len(row.values) == 3
+    values = T.evaluate_best(study, replace(config, seeds=5), "adamw", poll=0.05)
+    assert trained == [5]  # seed 4 was the other worker's (trained inside the patch)
+    assert sorted(seed for _, seed in T.trainings(study)) == [1, 2, 3, 4, 5]
+    assert list(values) == [1, 2, 3, 4, 5] and all(v is not None for v in values.values())
+    # the table reads the runs from the claims, with their curves
+    (row,) = T.results_table(replace(config, seeds=5), {"adamw": study})
+    assert row.seeds == (1, 2, 3, 4, 5) and [c["seed"] for c in row.curves] == [1, 2, 3, 4, 5]
+
+
+def test_a_curve_is_recorded_without_changing_the_run():
+    plain = T.train_once("moons", "adamw:lr=0.01", 30, 1, "cpu")
+    curved = T.train_once("moons", "adamw:lr=0.01", 30, 1, "cpu", curve_every=T.curve_every(30))
+    assert curved.value == plain.value and plain.curve == ((), ())
+    steps, values = curved.curve
+    assert steps == tuple(range(0, 31, 1)) and values[-1] == curved.value
+    assert values[0] > values[-1]  # it learned
+
+
+@pytest.mark.slow  # 4 s: a tiny study
+def test_the_held_out_split_is_a_fresh_draw_reported_beside_validation(tmp_path):
+    from vradam.studies.training import TrainConfig, train_steps
+
+    train = TASKS["moons"].make_data(1)
+    test = T.test_data("moons", 1)
+    seen = torch.cat([train.x_train, train.x_val])
+    assert len(test.x_val) == 512 and torch.cdist(test.x_val, seen).min() > 0  # new points
+    run = T.train_once("moons", "adamw:lr=0.01", 20, 1, "cpu", test=True)
+    (last,) = [
+        r
+        for r in train_steps(
+            TrainConfig(
+                task="moons",
+                optimizers=("adamw:lr=0.01",),
+                steps=20,
+                seed=1,
+                sharpness_every=0,
+                snapshot_every=20,
+            )
+        )
+        if r["step"] == 20
+    ]
+    model = TASKS["moons"].make_model()
+    torch.nn.utils.vector_to_parameters(torch.as_tensor(last["flat_params"]), model.parameters())
+    with torch.no_grad():
+        by_hand = float(torch.nn.functional.cross_entropy(model(test.x_val), test.y_val))
+    assert run.test == pytest.approx(by_hand, rel=1e-6) and run.test != run.value
+    config = T.TuneConfig(**{**TINY, "seeds": 3})
+    adamw, vradam = T.tune(config, sqlite(tmp_path))
+    assert list(adamw.test) == [1, 2, 3] and all(v is not None for v in adamw.test.values())
+    diffs = [vradam.test[s] - adamw.test[s] for s in (1, 2, 3)]
+    assert vradam.test_paired.mean == pytest.approx(np.mean(diffs))
+    (_, cells) = T.table_rows([adamw, vradam])
+    assert cells["held-out test val_loss (mean ± 95% CI)"] != "—"
+    table = list(csv.DictReader(io.StringIO(T.results_csv([adamw, vradam], {}))))
+    assert float(table[1]["test_paired_diff"]) == pytest.approx(np.mean(diffs))
+    assert float(table[0]["test_mean"]) == pytest.approx(np.mean(list(adamw.test.values())))
+    assert "the held-out test columns are a fresh draw" in T.split_note("moons", "val_loss")
+    assert not T.has_split("digits") and "No held-out test split for digits" in T.split_note(
+        "digits", "val_loss")  # fmt: skip
+
+
+def test_time_to_target_and_the_performance_profile_by_hand():
+    assert T.steps_to([0, 10, 20, 30], [1.0, 0.6, 0.4, 0.5], 0.5) == 20
+    assert T.steps_to([0, 10], [1.0, 0.6], 0.5) is None
+    assert T.target_values(0.5) == {"tight": 0.5, "loose": pytest.approx(0.55)}
+    curves = [
+        dict(seed=1, steps=[0, 10, 20], values=[1.0, 0.5, 0.4], seconds=2.0, run_steps=20),
+        dict(seed=2, steps=[0, 10, 20], values=[1.0, 0.7, 0.6], seconds=4.0, run_steps=20),
+        dict(seed=3, steps=[0, 10, 20], values=[1.0, 0.5, 0.5], seconds=2.0, run_steps=20),
+    ]
+    t = T.time_to_target("vradam", curves, "tight", 0.5)
+    assert t.steps == (10, None, 10) and t.seconds == (1.0, None, 1.0) and t.reached == 2
+    assert t.median_steps == 10 and t.text() == "10 steps, 1 s (2/3 seeds)"
+    never = T.time_to_target("adamw", curves[1:2] * 2 + curves[:1], "tight", 0.5)
+    assert never.median_steps == math.inf and never.text() == "never (1/3 seeds)"
+    # three tasks: A fastest on moons, B within 2× there; B alone reaches on digits
+    per_task = {"moons": {"a": 100, "b": 200}, "digits": {"a": math.inf, "b": 50},
+                "teacher": {"a": 30, "b": 30}}  # fmt: skip
+    rho = T.performance_profile(per_task, (1.0, 1.5, 2.0, 4.0))
+    assert rho["a"] == pytest.approx([2 / 3, 2 / 3, 2 / 3, 2 / 3])
+    assert rho["b"] == pytest.approx([2 / 3, 2 / 3, 1.0, 1.0])
+    steps = {"moons": {"adamw": 100.0, "vradam": 200.0}, "digits": {"adamw": math.inf}}
+    profile = T.Profile({k: f"{k}-run" for k in steps}, steps, (1.0,), {})
+    assert profile.text_rows() == [
+        {"task": "moons", "run": "moons-run", "AdamW: steps": "100", "VRAdam: steps": "200"},
+        {"task": "digits", "run": "digits-run", "AdamW: steps": "never", "VRAdam: steps": "—"},
+    ]
 
 
 def test_a_diverged_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path, monkeypatch):
@@ -538,6 +655,17 @@ def test_cli_tune_writes_json_and_csv_with_versions(tmp_path, capsys):
     assert vradam["paired"]["mean"] == pytest.approx(np.mean(diffs))
     assert float(rows[1]["paired_diff"]) == pytest.approx(np.mean(diffs))
     assert data["meta"]["baseline"] == "adamw" and data["meta"]["lr_only"] == []
+    # time to target: AdamW's mean final metric, recomputed from the stored curves
+    assert "Time to target (AlgoPerf's view)" in flat and "Workers: one process" in flat
+    target = data["results"][0]["mean"]
+    times = {(t["optimizer"], t["target"]): t for t in data["time_to_target"]["rows"]}
+    for r in data["results"]:
+        first = [next((s for s, v in zip(c["steps"], c["values"]) if v <= target), None)
+                 for c in r["curves"]]  # fmt: skip
+        assert times[(r["optimizer"], "tight")]["steps"] == first
+        assert times[(r["optimizer"], "loose")]["value"] == pytest.approx(1.1 * target)
+    assert float(rows[0]["target"]) == pytest.approx(target)
+    assert rows[1]["reached_target"] == f"{times[('vradam', 'tight')]['reached']}/3"
     # the equal-dimension comparison is one flag; two seeds are warned about
     argv = [*argv[: argv.index("--study")], "--study", "cli-lr", "--space", "vradam=lr",
             "--seeds", "2", "--out", str(out)]  # fmt: skip
@@ -583,13 +711,14 @@ def test_cli_budget_curves_over_sampler_seeds_are_printed_stored_and_drawn(
     study = optuna.load_study(study_name="bc-sampler1-vradam", storage=storage)
     assert "evaluation" not in study.user_attrs and len(study.trials) == 3
     at = _page(monkeypatch, storage, tn_study="bc")
-    assert not at.exception and len(at.get("plotly_chart")) == 4  # and the budget curves
+    # the history, the budget curves, the profile across tasks, the contour
+    assert not at.exception and len(at.get("plotly_chart")) == 5
     summaries = [c.value for c in at.caption if c.value.startswith("Summary: Budget:")]
     assert len(summaries) == 1 and "After 3 trials: AdamW" in summaries[0]
 
 
 def test_cli_warns_about_a_password_on_its_command_line(capsys):
-    from vradam.tune_cli import _warnings
+    from vradam.commands.tune import _warnings
 
     config = T.TuneConfig(task="moons")
     url = "postgresql+psycopg://me:secret@db/studies"
@@ -663,6 +792,8 @@ def _two_workers_share_one_study(storage: str, out: Path) -> None:
         trials = study.get_trials()
         assert len(T.evaluated_trials(trials)) == 4, [(t.number, t.state) for t in trials]
         assert all(t.state != TrialState.RUNNING for t in trials)
+        # the seed phase is shared: each seed trained once, by one of the two workers
+        assert sorted(seed for _, seed in T.trainings(study)) == [1, 2]
     results = [json.loads((out / str(k) / "shared.json").read_text())["results"] for k in (0, 1)]
     assert results[0] == results[1]
     assert all(r["trials"] == 4 and len(r["values"]) == 2 for r in results[0])
@@ -884,9 +1015,15 @@ def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
     assert any("No studies stored on this server yet" in c.value for c in at.caption)
     at.button[0].click().run()  # Run study
     assert not at.exception and not at.warning
-    assert len(at.get("plotly_chart")) == 3  # history, VRAdam's contour and importances
+    # history, the performance profile, VRAdam's contour and importances
+    assert len(at.get("plotly_chart")) == 4
     summaries = [c.value for c in at.caption if c.value.startswith("Summary: ")]
-    assert len(summaries) == 3 and "AdamW: best" in summaries[0]
+    assert len(summaries) == 4 and "AdamW: best" in summaries[0]
+    profile = T.tuned_profile(storage)  # one task: each optimizer fastest there or not
+    rho = {o: r[0] for o, r in profile.rho.items()}
+    assert set(rho) == {"adamw", "vradam"} and summaries[1].startswith("Summary: Over 1 tuned")
+    assert all(f"{REGISTRY[o].name}: fastest on {v:.0%} of the tasks" in summaries[1]
+               for o, v in rho.items())  # fmt: skip
     table = at.dataframe[0].value
     assert list(table["optimizer"]) == ["AdamW", "VRAdam"]
     (run,) = T.list_runs(storage)
@@ -904,7 +1041,8 @@ def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
 
     figures = [tplots.history_figure(studies, "val_loss"),
                tplots.contour_figure(studies["vradam"], "val_loss"),
-               tplots.importance_figure(studies["vradam"], "val_loss")]  # fmt: skip
+               tplots.importance_figure(studies["vradam"], "val_loss"),
+               tplots.profile_figure(profile.rho, profile.taus, 1)]  # fmt: skip
     for fig in figures:
         go.Figure(fig)  # Plotly's schema (the page skips this check)
     names = {t["name"] for t in figures[0]["data"]}
@@ -913,7 +1051,7 @@ def test_tuning_page_runs_a_study_and_opens_it_again(tmp_path, monkeypatch):
         "α₀ (lr)", "β₃ (beta3)"}  # fmt: skip
     # A link to the stored run opens it, with its settings in the sidebar.
     again = _page(monkeypatch, storage, tn_study=run.group)
-    assert not again.exception and len(again.get("plotly_chart")) == 3
+    assert not again.exception and len(again.get("plotly_chart")) == 4
     assert again.session_state["tn_task"] == "moons" and again.session_state["tn_steps"] == 20
 
 

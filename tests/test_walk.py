@@ -49,17 +49,31 @@ LOAD_MS = 400_000  # a cold page (the Edge of stability MLP, the stability maps)
 SHOOT_ALL = os.environ.get("VRADAM_WALK_SHOTS") == "1"
 
 
-def app_pages() -> dict[str, str]:
-    """Page title → URL path, read from app.py's st.Page(...) calls."""
-    pages = {}
+def page_calls() -> list[tuple[str, str, str]]:
+    """(file, title, URL path) of each page, read from app.py's st.Page(...) calls."""
+    pages = []
     for node in ast.walk(ast.parse((ROOT / "app.py").read_text())):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "Page":
             file = node.args[0].value
             kw = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
             default = kw.get("default", False)
             path = "" if default else kw.get("url_path", file.rpartition("/")[2][:-3])
-            pages[kw["title"]] = path
+            pages.append((file, kw["title"], path))
     return pages
+
+
+def app_pages() -> dict[str, str]:
+    """Page title → URL path."""
+    return {title: path for _file, title, path in page_calls()}
+
+
+def test_plain_page_links_use_the_navigation_urls():
+    """A page run alone links to the others by URL; each URL is app.py's."""
+    from vradam.app.ui.links import page_url
+
+    for file, _title, path in page_calls():
+        assert page_url(file) == f"./{path}", file
+        assert page_url(file, {"a": "1 2"}) == f"./{path}?a=1+2"
 
 
 PAGES = app_pages()
@@ -375,8 +389,10 @@ def shots(browser, app_server):
 
 def test_the_walk_covers_the_navigation():
     """Every page of app.py is walked (a page added there is walked without editing this)."""
-    assert {"Playground", "Lessons", "Physics", "Stability maps", "About VRAdam"} <= set(PAGES)
+    assert {"Playground", "Lessons", "Physics", "Stability maps", "Evidence",
+            "About VRAdam"} <= set(PAGES)  # fmt: skip
     assert PAGES["Playground"] == "" and PAGES["Stability maps"] == "stability_maps"
+    assert PAGES["Evidence"] == "evidence"
     assert set(WALK) >= {t for t in PAGES if t != "Lessons"}
     assert len([t for t in WALK if t.startswith("Lesson ")]) == len(LESSONS) >= 8
     assert set(LESSONS_EVERYWHERE) <= set(LESSONS)

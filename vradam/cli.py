@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vradam.commands.args import LazyChoices, Parser, optimizer_keys, task_keys
+
 PROG = "python -m vradam"
 # Options whose value may start with '-' (a negative number), e.g. --start -1.5,2
 _NUMERIC_OPTIONS = {"--start", "--domain"}
@@ -55,7 +57,7 @@ def _extra_for(distribution: str) -> str:
     return "app"
 
 
-def _require_optional() -> None:
+def require_optional() -> None:
     """Raise ModuleNotFoundError, without importing anything, if an optional module is absent.
 
     The studies layer needs scikit-learn (data sets) and scipy (Lanczos for sharpness).
@@ -180,9 +182,11 @@ def cmd_simulate(args) -> int:
 
 
 TRAIN_FIELDS = [
-    "optimizer", "label", "step", "loss", "grad_norm", "effective_lr", "velocity_sq_norm",
-    "clip_active", "train_loss", "train_acc", "val_loss", "val_acc", "sharpness",
-    "sharpness_kind", "threshold", "diverged",
+    # the run: task, seed, its length and each optimizer's resolved hyperparameters (its
+    # defaults included, "lr=0.01 beta1=0.9 …"), on every row
+    "optimizer", "label", "task", "seed", "run_steps", "hyperparams", "step", "loss",
+    "grad_norm", "effective_lr", "velocity_sq_norm", "clip_active", "train_loss", "train_acc",
+    "val_loss", "val_acc", "sharpness", "sharpness_kind", "threshold", "diverged",
 ]  # fmt: skip
 EVALUATION_FIELDS = ("train_loss", "train_acc", "val_loss", "val_acc")  # the task's own
 SHARPNESS_FIELDS = ("sharpness", "sharpness_kind", "threshold")  # --sharpness-every > 0 only
@@ -253,11 +257,9 @@ def _finite_or_none(value):
 
 
 def cmd_train(args) -> int:
-    import csv
-    import json
-
-    _require_optional()  # before any output, so a missing extra is one line
+    require_optional()  # before any output, so a missing extra is one line
     from vradam.sim import export
+    from vradam.sim.optimizers import value_text
     from vradam.studies.networks import default_optimizers, get_task
     from vradam.studies.training import (
         TrainConfig,
@@ -291,12 +293,19 @@ def cmd_train(args) -> int:
     print(f"training {task.name} on {device} with {len(optimizers)} optimizer(s)", file=sys.stderr)
     records, raw, last_row = [], [], {}
     K = len(optimizers)
-    for r in train_steps(config):
-        raw.append(r)
-        last_row[r["optimizer"]] = len(records)
-        records.append({**r, "optimizer": r["spec"]})
-        if r["optimizer"] == K - 1 and (r["step"] % 10 == 0 or r["step"] == config.steps):
-            _progress(r["step"], config.steps)
+    run = [dict(task=task.key, seed=config.seed, run_steps=config.steps,
+                hyperparams=" ".join(f"{k}={value_text(v)}" for k, v in spec.hyperparams.items()))
+           for spec in config.specs()]  # fmt: skip
+    interrupted = False
+    try:
+        for r in train_steps(config):
+            raw.append(r)
+            last_row[r["optimizer"]] = len(records)
+            records.append({**r, **run[r["optimizer"]], "optimizer": r["spec"]})
+            if r["optimizer"] == K - 1 and (r["step"] % 10 == 0 or r["step"] == config.steps):
+                _progress(r["step"], config.steps)
+    except KeyboardInterrupt:  # Ctrl+C: keep the rows trained so far
+        interrupted = True
     print(file=sys.stderr)
     gates = gate_activities(raw, config.specs())
     for i, gate in gates.items():  # on the optimizer's last row: its whole run
@@ -305,7 +314,34 @@ def cmd_train(args) -> int:
     meta = dict(task=args.task, optimizers=list(optimizers), steps=config.steps,
                 batch_size=config.batch_size, seed=args.seed, device=str(device),
                 sharpness_every=config.sharpness_every, eval_every=config.eval_every,
-                columns=columns, versions=export.versions())  # fmt: skip
+                columns=columns, versions=export.versions(),
+                interrupted_at=records[-1]["step"] if interrupted and records else None,
+                )  # fmt: skip
+    _write_train(args, columns, meta, records)
+    if interrupted:
+        where = f"to {args.out}" if args.out else "above"
+        print(f"interrupted at step {meta['interrupted_at']} of {config.steps}: the "
+              f"{len(records)} rows trained so far are written {where}",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    last = {}
+    for r in records:
+        if "val_loss" in r or r.get("diverged"):
+            last[r["optimizer"]] = r
+    for spec, r in last.items():
+        gate = f"; gate: {r['gate_verdict']}" if "gate_verdict" in r else ""
+        print(f"  {spec}: {_status(task, r)}{gate}", file=sys.stderr)
+    if args.generate is not None:
+        _generate_samples(list(last.values()), args)
+    return 0
+
+
+def _write_train(args, columns: list[str], meta: dict, records: list[dict]) -> None:
+    """``train``'s rows as JSON (with the settings and versions) or CSV (the settings and
+    versions in a sidecar ``OUT.meta.json`` when written to a file)."""
+    import csv
+    import json
+
     fmt = args.format or ("json" if args.out and args.out.suffix == ".json" else "csv")
     out = open(args.out, "w", newline="") if args.out else sys.stdout  # noqa: SIM115
     try:
@@ -320,16 +356,8 @@ def cmd_train(args) -> int:
     finally:
         if args.out:
             out.close()
-    last = {}
-    for r in records:
-        if "val_loss" in r or r.get("diverged"):
-            last[r["optimizer"]] = r
-    for spec, r in last.items():
-        gate = f"; gate: {r['gate_verdict']}" if "gate_verdict" in r else ""
-        print(f"  {spec}: {_status(task, r)}{gate}", file=sys.stderr)
-    if args.generate is not None:
-        _generate_samples(list(last.values()), args)
-    return 0
+    if args.out and fmt == "csv":
+        args.out.with_suffix(".meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
 def _text_table(rows: list[dict]) -> str:
@@ -364,7 +392,7 @@ def _read_results(path: Path, columns: list[str]) -> list[dict]:
 def cmd_robustness(args) -> int:
     import time
 
-    _require_optional()
+    require_optional()
     from vradam.studies import robustness as rb
 
     config = rb.RobustnessConfig(
@@ -427,9 +455,8 @@ def _progress_runs(done: int, total: int, what: str, seconds: float, width: int 
 
 def build_parser() -> argparse.ArgumentParser:
     from vradam.sim import schedules
-    from vradam.sim.optimizers import REGISTRY
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="VRAdam and baselines: simulate them on 2-D landscapes, or train small "
         "networks with them.",
@@ -442,9 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
             "Run optimizers from one or more starts on a 2-D landscape; write one row per "
             "(optimizer, run, step) with all telemetry."
         ),
-        epilog=f"optimizers: {', '.join(REGISTRY)}. Example: {PROG} simulate --landscape "
-        "rosenbrock --optimizer vradam:lr=0.05 --optimizer adam:lr=0.05 --start -1.5,2 "
-        "--steps 500 --out runs.csv",
+        epilog=lambda: (
+            f"optimizers: {', '.join(optimizer_keys())}. Example: {PROG} simulate "
+            "--landscape rosenbrock --optimizer vradam:lr=0.05 --optimizer adam:lr=0.05 --start "
+            "-1.5,2 --steps 500 --out runs.csv"
+        ),
     )
     where = sim.add_mutually_exclusive_group()
     where.add_argument(
@@ -469,8 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--out", type=Path, help="output file (default: standard output)")
     sim.set_defaults(func=cmd_simulate)
 
-    from vradam.studies.networks import TASKS
-
+    tasks = LazyChoices(task_keys)  # torch loads only for a bad --task or --help
     train = sub.add_parser(
         "train",
         help="train a small network with several optimizers (same weights, same batches)",
@@ -480,10 +508,14 @@ def build_parser() -> argparse.ArgumentParser:
         "VRAdam or VRMomentum also says what its gate did over the run (η/α₀ min, median, "
         "final, steps clipped at α₁ or at the full rate, and a verdict). Needs scikit-learn "
         "and scipy: pip install 'vradam[app]'.",
-        epilog=f"tasks: {', '.join(TASKS)}. Example: {PROG} train --task moons --optimizer "
-        "vradam:lr=0.01 --optimizer adamw:lr=0.01 --steps 500 --device auto --out metrics.csv",
+        epilog=lambda: (
+            f"tasks: {', '.join(tasks)}. Example: {PROG} train --task moons "
+            "--optimizer vradam:lr=0.01 --optimizer adamw:lr=0.01 --steps 500 --device auto "
+            "--out metrics.csv"
+        ),
     )
-    train.add_argument("--task", default="moons", choices=list(TASKS))
+    train.add_argument("--task", default="moons", choices=tasks, metavar="TASK",
+                       help="a network task (default: moons; listed below)")  # fmt: skip
     train.add_argument("--optimizer", action="append",
                        help="key:name=value,... (repeatable; default: GD, momentum, AdamW, "
                        "VRAdam at the task's settings)")  # fmt: skip
@@ -509,9 +541,21 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="output file (default: standard output)")
     train.set_defaults(func=cmd_train)
 
-    add_robustness_parser(sub, TASKS)
+    add_robustness_parser(sub, tasks)
 
-    from vradam.tune_cli import add_tune_parser  # optuna loads only when tune runs
+    from vradam.commands.landscape import add_landscape_parser
+
+    add_landscape_parser(sub)
+
+    from vradam.commands.frontier import add_frontier_parser
+
+    add_frontier_parser(sub)
+
+    from vradam.commands.evidence import add_evidence_parser
+
+    add_evidence_parser(sub)
+
+    from vradam.commands.tune import add_tune_parser  # optuna loads only when tune runs
 
     add_tune_parser(sub)
     return parser
@@ -529,12 +573,15 @@ def add_robustness_parser(sub, tasks) -> None:
         "VRAdam's gate did. Rows go to a CSV as each run ends (rerun the same command to "
         "resume: finished runs are skipped), then a JSON with the settings, versions, rows "
         "and measures. Needs scikit-learn and scipy: pip install 'vradam[app]'.",
-        epilog=f"tasks: {', '.join(tasks)}; landscapes: those with a known minimum. Example: "
-        f"{PROG} robustness --task moons --points 11 --seeds 5 --out robustness-moons.csv",
+        epilog=lambda: (
+            f"tasks: {', '.join(tasks)}; landscapes: those with a known minimum. "
+            f"Example: {PROG} robustness --task moons --points 11 --seeds 5 --out "
+            "robustness-moons.csv"
+        ),
     )
     where = rb.add_mutually_exclusive_group()
-    where.add_argument("--task", default="moons", choices=list(tasks),
-                       help="a network task (default: moons)")  # fmt: skip
+    where.add_argument("--task", default="moons", choices=tasks, metavar="TASK",
+                       help="a network task (default: moons; listed below)")  # fmt: skip
     where.add_argument("--landscape", help="a 2-D landscape instead, e.g. rosenbrock "
                        "(seeds move its start by up to 5 %% of the domain)")  # fmt: skip
     rb.add_argument("--optimizer", action="append",

@@ -18,26 +18,32 @@ used on accelerators, η_t never leaves the device and nothing in the step
 synchronises with the host.
 
 VRAdam's third kernel, ``fused=True``, is torch's own fused AdamW kernel
-(:func:`adamw_fused_`), which does phases 1 and 3 in one pass: phase 1 then only takes
-‖v_t‖² (:func:`next_velocity_sq_norm`, from the same lerp, leaving the state as it is),
-and the kernel runs after the gate with η_t as its learning rate.
+(:func:`vradam.kernels.fused.adamw_fused_`), which does phases 1 and 3 in one pass: phase 1
+then only takes ‖v_t‖² (:func:`vradam.kernels.fused.next_velocity_sq_norm`, leaving the state
+as it is), and the kernel runs after the gate with η_t as its learning rate.
 
-:func:`vradam` and :func:`vrmomentum` compose the phases for one list of tensors
-(one param group), in the style of ``torch.optim.adam.adam``.
+A group's tensors travel as one named record, :class:`GroupTensors`. The phase functions of
+one group (``adam_group_moments`` / ``adam_group_apply`` and the momentum pair) are what
+the optimizers' ``step()`` runs per bucket and what :func:`gated_step` composes for the
+functional :func:`vradam` and :func:`vrmomentum` (one list of tensors, one param group, in
+the style of ``torch.optim.adam.adam``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.optimizer import _default_to_fused_or_foreach
 
-from vradam.norm import SqNormAccumulator, VelocityBuffer
+from vradam.norm import SqNormAccumulator, compiling
+from vradam.options import Options
 
 __all__ = [
+    "GroupTensors",
     "adam_apply_",
     "adam_moments_",
     "effective_lr",
@@ -71,13 +77,7 @@ def effective_lr(lr, velocity_sq_norm, beta3, alpha1):
     return lr / (1.0 + (penalty if penalty <= alpha1 else alpha1))
 
 
-def compiling() -> bool:
-    """Whether torch.compile is tracing: then no value is read on the host (a graph
-    break, and a recompile each time the Python number changes)."""
-    return torch.compiler.is_compiling()
-
-
-def _step_values(state_steps: Sequence[Tensor]) -> list[float]:
+def step_values(state_steps: Sequence[Tensor]) -> list[float]:
     # The step counters live on the CPU (as in torch.optim), so reading them
     # is not a device synchronisation.
     return [s.item() if isinstance(s, Tensor) else s for s in state_steps]
@@ -86,7 +86,7 @@ def _step_values(state_steps: Sequence[Tensor]) -> list[float]:
 _ONE = torch.tensor(1.0)  # the step increment of CPU step counters (never written)
 
 
-def _increment_steps(state_steps: list[Tensor], foreach: bool) -> None:
+def increment_steps(state_steps: list[Tensor], foreach: bool) -> None:
     if len(state_steps) == 0:
         return
     if state_steps[0].is_cpu and not compiling():
@@ -120,7 +120,7 @@ def adam_moments_(
     With ``foreach`` the lists must share one device and dtype. ``norms``, when
     given, receives ‖v‖² of every updated velocity.
     """
-    _increment_steps(state_steps, foreach)
+    increment_steps(state_steps, foreach)
     if foreach:
         if len(grads) == 0:
             return
@@ -155,7 +155,7 @@ def momentum_moments_(
 
     ``norms``, when given, receives ‖v‖² of every updated velocity.
     """
-    _increment_steps(state_steps, foreach)
+    increment_steps(state_steps, foreach)
     if foreach:
         if len(grads) == 0:
             return
@@ -207,7 +207,7 @@ def adam_apply_(
         _adam_apply_traced(params, exp_avgs, exp_avg_sqs, state_steps, lr=lr, beta1=beta1,
                            beta2=beta2, eps=eps, weight_decay=weight_decay)  # fmt: skip
         return
-    steps = _step_values(state_steps)
+    steps = step_values(state_steps)
     bias_correction1 = [1 - beta1**s for s in steps]
     bias_correction2_sqrt = [(1 - beta2**s) ** 0.5 for s in steps]
     if isinstance(lr, Tensor) and not (adamw_ops and lr.is_cpu):
@@ -228,7 +228,7 @@ def adam_apply_(
             torch._foreach_mul_(params, 1 - lr * weight_decay)
         denom = torch._foreach_sqrt(exp_avg_sqs)
         if adamw_ops:
-            step_size = [_number((lr / bc) * -1) for bc in bias_correction1]
+            step_size = [to_number((lr / bc) * -1) for bc in bias_correction1]
             torch._foreach_div_(denom, bias_correction2_sqrt)
             torch._foreach_add_(denom, eps)
         else:
@@ -254,7 +254,7 @@ def adam_apply_(
             param.addcdiv_(exp_avg, denom, value=-lr * bc2_sqrt / bc1)
 
 
-def _number(x: float | Tensor) -> float:
+def to_number(x: float | Tensor) -> float:
     return x.item() if isinstance(x, Tensor) else x
 
 
@@ -352,191 +352,6 @@ def momentum_apply_(
             p.add_(v, alpha=-lr)
 
 
-# ----------------------------------------------------------------------------- flat
-
-
-def _flat_grads(buffer: VelocityBuffer, grads: list[Tensor], maximize: bool) -> Tensor:
-    """The gradients copied into the buffer's zero-padded layout (one call), negated for
-    ``maximize``."""
-    (g, views), _ = buffer.scratch()
-    torch._foreach_copy_(views, grads)
-    return g.neg_() if maximize else g
-
-
-def adam_flat_moments_(
-    buffer: VelocityBuffer,
-    grads: list[Tensor],
-    state_steps: list[Tensor],
-    *,
-    beta1: float,
-    beta2: float,
-    maximize: bool,
-) -> None:
-    """:func:`adam_moments_` for a group whose ``exp_avg`` and ``exp_avg_sq`` are exactly the
-    views of ``buffer`` (in order): each update is one operation on the whole flat tensors,
-    elementwise the same operations, so the same numbers, as tensor by tensor."""
-    _increment_steps(state_steps, True)
-    g = _flat_grads(buffer, grads, maximize)
-    buffer.flat.lerp_(g, 1 - beta1)
-    buffer.moments["exp_avg_sq"][0].mul_(beta2).addcmul_(g, g, value=1 - beta2)
-
-
-def adam_flat_apply_(
-    buffer: VelocityBuffer,
-    params: list[Tensor],
-    state_steps: list[Tensor],
-    *,
-    lr: float | Tensor,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    adamw_ops: bool = True,
-) -> bool:
-    """:func:`adam_apply_` on ``buffer`` (see :func:`adam_flat_moments_`) when every tensor
-    has the same step count, with the same operations elementwise; returns False, having
-    done nothing, when the step counts differ."""
-    steps = _step_values(state_steps)
-    if steps.count(steps[0]) != len(steps):
-        return False
-    bias_correction1 = 1 - beta1 ** steps[0]
-    bias_correction2_sqrt = (1 - beta2 ** steps[0]) ** 0.5
-    if weight_decay != 0:
-        torch._foreach_mul_(params, 1 - lr * weight_decay)
-    _, (denom, denom_views) = buffer.scratch()
-    torch.sqrt(buffer.moments["exp_avg_sq"][0], out=denom)
-    if adamw_ops:
-        denom.div_(bias_correction2_sqrt).add_(eps)
-        value = _number(-(lr / bias_correction1))
-    else:
-        denom.add_(eps * bias_correction2_sqrt)
-        value = -lr * bias_correction2_sqrt / bias_correction1
-    torch._foreach_addcdiv_(params, buffer.views, denom_views, value)
-    return True
-
-
-def momentum_flat_moments_(
-    buffer: VelocityBuffer,
-    grads: list[Tensor],
-    state_steps: list[Tensor],
-    *,
-    beta1: float,
-    maximize: bool,
-) -> None:
-    """:func:`momentum_moments_` for a group whose ``exp_avg`` are exactly the views of
-    ``buffer``: one operation on the flat tensor."""
-    _increment_steps(state_steps, True)
-    buffer.flat.lerp_(_flat_grads(buffer, grads, maximize), 1 - beta1)
-
-
-def momentum_flat_apply_(
-    buffer: VelocityBuffer, params: list[Tensor], *, lr: float | Tensor, weight_decay: float
-) -> None:
-    """:func:`momentum_apply_` with the velocities of ``buffer``, the same operations
-    elementwise."""
-    if weight_decay != 0:
-        torch._foreach_mul_(params, 1 - lr * weight_decay)
-    if isinstance(lr, Tensor):
-        _, (scaled, views) = buffer.scratch()
-        torch.mul(buffer.flat, -lr, out=scaled)
-        torch._foreach_add_(params, views)
-    else:
-        torch._foreach_add_(params, buffer.views, alpha=-lr)
-
-
-# ----------------------------------------------------------------------------- fused
-
-
-_SMALL_NEXT = 1 << 16  # below this many elements a CPU tensor's v_t is one of a foreach batch
-
-
-def next_velocity_sq_norm(
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    *,
-    beta1: float,
-    maximize: bool,
-    norms: SqNormAccumulator,
-) -> None:
-    """‖v_t‖² of v_t = β1·v + (1−β1)·g into ``norms``, leaving ``exp_avgs`` unchanged.
-
-    The fused kernel updates the moments and the parameters in one pass, so the gate's norm
-    is taken before it from the same lerp (equal to the kernel's v_t to rounding). On the
-    CPU each v_t is written into one reused scratch buffer and reduced while in cache; on
-    other devices one multi-tensor lerp and norm per device and dtype, with no host read.
-    """
-    weight = 1 - beta1
-    plain = all(type(v) in (Tensor, torch.nn.Parameter) and v.is_cpu for v in exp_avgs)
-    if plain:
-        # Small tensors: one multi-tensor lerp and norm for all (a call per tensor would cost
-        # more than the arithmetic); large ones one at a time through the scratch buffer.
-        large = [i for i, v in enumerate(exp_avgs) if v.numel() >= _SMALL_NEXT]
-        if len(large) < len(exp_avgs):
-            small = sorted(set(range(len(exp_avgs))) - set(large))
-            small_g, small_v = [grads[i] for i in small], [exp_avgs[i] for i in small]
-            for _, g, v in tensor_buckets([small_v, small_g, small_v], True):
-                if maximize:
-                    g = torch._foreach_neg(g)
-                norms.add_bucket(torch._foreach_lerp(v, g, weight))
-        if not large:
-            return
-        grads, exp_avgs = [grads[i] for i in large], [exp_avgs[i] for i in large]
-        scratch: dict[torch.dtype, Tensor] = {}
-        size = max(v.numel() for v in exp_avgs)
-        for grad, exp_avg in zip(grads, exp_avgs, strict=True):
-            buf = scratch.get(exp_avg.dtype)
-            if buf is None:
-                buf = scratch[exp_avg.dtype] = torch.empty(size, dtype=exp_avg.dtype)
-            out = buf[: exp_avg.numel()].view(exp_avg.shape)
-            torch.lerp(exp_avg, -grad if maximize else grad, weight, out=out)
-            norms.add_now(out)
-        return
-    for _, g, v in tensor_buckets([exp_avgs, grads, exp_avgs], True):
-        if maximize:
-            g = torch._foreach_neg(g)
-        norms.add_bucket(torch._foreach_lerp(v, g, weight))
-
-
-def adamw_fused_(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    exp_avg_sqs: list[Tensor],
-    state_steps: list[Tensor],
-    *,
-    lr: float | Tensor,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    maximize: bool,
-) -> None:
-    """One step of torch's fused AdamW kernel (``torch._fused_adamw_``) at the rate ``lr``:
-    VRAdam passes the gated η_t (a float on the CPU, a 0-dim tensor on the device
-    elsewhere, so nothing is read on the host), and with β3 = 0 the group's ``lr`` exactly
-    as ``torch.optim.AdamW(fused=True)`` does, so the numbers are AdamW's bit for bit."""
-    if len(params) == 0:
-        return
-    # As torch.optim.adam._fused_adam: a CPU tensor lr is passed as it is, a device one
-    # moved to each bucket's device once.
-    lr_by_device = {lr.device: lr} if isinstance(lr, Tensor) and lr.device.type != "cpu" else None
-    grouped = Optimizer._group_tensors_by_device_and_dtype(
-        [params, grads, exp_avgs, exp_avg_sqs, state_steps]
-    )
-    for (device, _), ((p, g, v, m, s), _) in grouped.items():
-        bucket_lr = lr
-        if lr_by_device is not None:
-            if device not in lr_by_device:
-                lr_by_device[device] = lr.to(device=device, non_blocking=True)
-            bucket_lr = lr_by_device[device]
-        torch._foreach_add_(s, 1)
-        torch._fused_adamw_(
-            p, g, v, m, [], s, amsgrad=False, lr=bucket_lr, beta1=beta1, beta2=beta2,
-            weight_decay=weight_decay, eps=eps, maximize=maximize, grad_scale=None,
-            found_inf=None,
-        )  # fmt: skip
-
-
 # ----------------------------------------------------------------------------- gate
 
 
@@ -584,6 +399,83 @@ def default_foreach(params: list[Tensor]) -> bool:
     return foreach
 
 
+class GroupTensors(NamedTuple):
+    """The tensors of one param group's step (or of one device/dtype bucket of it): the
+    parameters that have a gradient, in order, with their gradients, moments and steps."""
+
+    params: list[Tensor]
+    grads: list[Tensor]
+    moments: tuple[list[Tensor], ...]  # one list per state key, the velocity (exp_avg) first
+    steps: list[Tensor]
+
+    @property
+    def velocities(self) -> list[Tensor]:
+        return self.moments[0]
+
+    def buckets(self, foreach: bool) -> list[GroupTensors]:
+        """By device and dtype for the foreach kernel; the whole group otherwise."""
+        lists = [self.params, self.grads, *self.moments, self.steps]
+        return [
+            GroupTensors(p, g, tuple(moments), s)
+            for p, g, *moments, s in tensor_buckets(lists, foreach)
+        ]
+
+
+# The phases of one group (or bucket), as both the optimizers' step() and the functional
+# vradam() / vrmomentum() below run them: moments (feeding ‖v_t‖² into ``norms`` when given)
+# and the update at the gated rate ``lr``.
+
+
+def adam_group_moments(o: Options, t: GroupTensors, foreach: bool, norms) -> None:
+    exp_avgs, exp_avg_sqs = t.moments
+    adam_moments_(t.grads, exp_avgs, exp_avg_sqs, t.steps, beta1=o.beta1, beta2=o.beta2,
+                  maximize=o.maximize, foreach=foreach, norms=norms)  # fmt: skip
+
+
+def adam_group_apply(o: Options, t: GroupTensors, lr, foreach: bool) -> None:
+    exp_avgs, exp_avg_sqs = t.moments
+    adam_apply_(t.params, exp_avgs, exp_avg_sqs, t.steps, lr=lr, beta1=o.beta1, beta2=o.beta2,
+                eps=o.eps, weight_decay=o.weight_decay, foreach=foreach,
+                adamw_ops=o.beta3 == 0, capturable=o.capturable)  # fmt: skip
+
+
+def momentum_group_moments(o: Options, t: GroupTensors, foreach: bool, norms) -> None:
+    momentum_moments_(t.grads, t.velocities, t.steps, beta1=o.beta1, maximize=o.maximize,
+                      foreach=foreach, norms=norms)  # fmt: skip
+
+
+def momentum_group_apply(o: Options, t: GroupTensors, lr, foreach: bool) -> None:
+    momentum_apply_(t.params, t.velocities, lr=lr, weight_decay=o.weight_decay,
+                    foreach=foreach)  # fmt: skip
+
+
+Phase = Callable[..., None]
+
+
+def gated_step(
+    o: Options, tensors: GroupTensors, moments: Phase, apply: Phase, process_group=None
+) -> tuple[float | Tensor, Tensor]:
+    """One step of one list of tensors in the three phases: ``moments`` per bucket (and
+    ‖v_t‖²), the gate η_t, ``apply`` per bucket at η_t. Returns ``(η_t, ‖v_t‖²)``."""
+    foreach = default_foreach(tensors.params) if o.foreach is None else o.foreach
+    buckets = tensors.buckets(foreach)
+    norms = SqNormAccumulator()
+    for bucket in buckets:
+        moments(o, bucket, foreach, norms)
+    sq_norm = norms.total(process_group)
+    eta = gate_lr(o.lr, sq_norm, o.beta3, o.alpha1)
+    cache: dict = {}
+    for bucket in buckets:
+        lr = on_device(eta, bucket.params[0].device, cache) if bucket.params else eta
+        apply(o, bucket, lr, foreach)
+    return eta, sq_norm
+
+
+def _one_element(lr: float | Tensor) -> float | Tensor:
+    """A tensor lr of one element in any number of dimensions, as a 0-dim tensor."""
+    return lr.reshape(()) if isinstance(lr, Tensor) and lr.dim() else lr
+
+
 def vradam(
     params: list[Tensor],
     grads: list[Tensor],
@@ -607,34 +499,11 @@ def vradam(
     The squared norm covers exactly the tensors passed (plus the other ranks'
     shards when ``process_group`` is given). Returns ``(η_t, ‖v_t‖²)``.
     """
-    if foreach is None:
-        foreach = default_foreach(params)
-    if isinstance(lr, Tensor) and lr.dim():  # one element in any number of dimensions
-        lr = lr.reshape(())
-    buckets = tensor_buckets([params, grads, exp_avgs, exp_avg_sqs, state_steps], foreach)
-    norms = SqNormAccumulator()
-    for _, g, v, m, s in buckets:
-        adam_moments_(
-            g, v, m, s, beta1=beta1, beta2=beta2, maximize=maximize, foreach=foreach, norms=norms
-        )
-    sq_norm = norms.total(process_group)
-    eta = gate_lr(lr, sq_norm, beta3, alpha1)
-    cache: dict = {}
-    for p, _, v, m, s in buckets:
-        adam_apply_(
-            p,
-            v,
-            m,
-            s,
-            lr=on_device(eta, p[0].device, cache) if p else eta,
-            beta1=beta1,
-            beta2=beta2,
-            eps=eps,
-            weight_decay=weight_decay,
-            foreach=foreach,
-            adamw_ops=beta3 == 0,
-        )
-    return eta, sq_norm
+    o = Options(lr=_one_element(lr), beta1=beta1, beta2=beta2, beta3=beta3, alpha1=alpha1,
+                eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                capturable=False, fused=False)  # fmt: skip
+    tensors = GroupTensors(params, grads, (exp_avgs, exp_avg_sqs), state_steps)
+    return gated_step(o, tensors, adam_group_moments, adam_group_apply, process_group)
 
 
 def vrmomentum(
@@ -656,23 +525,8 @@ def vrmomentum(
 
     Returns ``(η_t, ‖v_t‖²)``.
     """
-    if foreach is None:
-        foreach = default_foreach(params)
-    if isinstance(lr, Tensor) and lr.dim():  # one element in any number of dimensions
-        lr = lr.reshape(())
-    buckets = tensor_buckets([params, grads, exp_avgs, state_steps], foreach)
-    norms = SqNormAccumulator()
-    for _, g, v, s in buckets:
-        momentum_moments_(g, v, s, beta1=beta1, maximize=maximize, foreach=foreach, norms=norms)
-    sq_norm = norms.total(process_group)
-    eta = gate_lr(lr, sq_norm, beta3, alpha1)
-    cache: dict = {}
-    for p, _, v, _ in buckets:
-        momentum_apply_(
-            p,
-            v,
-            lr=on_device(eta, p[0].device, cache) if p else eta,
-            weight_decay=weight_decay,
-            foreach=foreach,
-        )
-    return eta, sq_norm
+    o = Options(lr=_one_element(lr), beta1=beta1, beta2=0.0, beta3=beta3, alpha1=alpha1,
+                eps=0.0, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
+                capturable=False, fused=False)  # fmt: skip
+    tensors = GroupTensors(params, grads, (exp_avgs,), state_steps)
+    return gated_step(o, tensors, momentum_group_moments, momentum_group_apply, process_group)

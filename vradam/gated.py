@@ -3,16 +3,16 @@ takes one global ‖v‖² over every parameter, gates the rate and applies it p
 kernel per path (for-loop, foreach, flat small-tensor, fused). The update maths is in
 :mod:`vradam.functional`, the options' checks in :mod:`vradam.options`.
 
-The flat path: on the CPU each group's velocities (``exp_avg``) are views of one buffer
-(:class:`vradam.norm.VelocityBuffer`), so ‖v‖² is one reduction; a group of small tensors
-also steps as a few operations on flat tensors. The buffer stays alive through its views;
-it is rebuilt when the group's tensors change (new gradients, a load, a copy).
+The flat path (:mod:`vradam.kernels.flat`): on the CPU each group's velocities (``exp_avg``) are
+views of one buffer, so ‖v‖² is one reduction; a group of small tensors also steps as a few
+operations on flat tensors. The optimizer's one cache, :class:`vradam.kernels.flat.VelocityCache`,
+knows which buffers each group has (its invariants are written there). The fused path is
+:mod:`vradam.kernels.fused`.
 """
 
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -21,13 +21,15 @@ from torch.optim import Optimizer
 
 from vradam import calibrate
 from vradam.functional import (
+    GroupTensors,
     compiling,
     default_foreach,
     gate_lr,
     on_device,
-    tensor_buckets,
 )
-from vradam.norm import SqNormAccumulator, VelocityBuffer
+from vradam.kernels.flat import VelocityBuffer, VelocityCache, steps_flat
+from vradam.kernels.fused import NormMemo
+from vradam.norm import SqNormAccumulator
 from vradam.options import (
     DIAGNOSTICS,
     Options,
@@ -43,34 +45,9 @@ from vradam.options import (
 
 __all__ = ["VelocityGatedOptimizer"]
 
-# A group of small tensors up to this many elements in all steps on flat tensors: a few
-# operations per step instead of a few per tensor, for two scratch buffers of its size.
-_FLAT_STEP_MAX = 1 << 20
-
-
-def _steps_flat(buffer: VelocityBuffer, lists: list[list[Tensor]], keys) -> bool:
-    """Whether a group whose velocities are exactly ``buffer``'s views steps on flat tensors:
-    small tensors only, every other moment a view of the buffer too (in order), gradients of
-    the buffer's dtype."""
-    if not buffer.all_small or buffer.flat.numel() > _FLAT_STEP_MAX:
-        return False
-    for key, values in zip(keys[1:], lists[3 : 2 + len(keys)], strict=True):
-        if key not in buffer.moments or not all(map(operator.is_, values, buffer.moments[key][1])):
-            return False
-    dtype = buffer.flat.dtype
-    return all(g.dtype == dtype for g in lists[1])
-
 
 def _as_real(t: Tensor) -> Tensor:
     return torch.view_as_real(t) if torch.is_complex(t) else t
-
-
-class _Buffers(NamedTuple):
-    """A param group's flat velocity buffers (CPU, eager steps), cached by group index."""
-
-    group: dict[str, Any]  # the group they were built for (a load replaces the groups)
-    known: frozenset[int]  # ids of the velocities they hold, and of those that stay apart
-    buffers: list[VelocityBuffer]  # one per dtype
 
 
 class VelocityGatedOptimizer(Optimizer):
@@ -91,9 +68,9 @@ class VelocityGatedOptimizer(Optimizer):
         super().__init__(params, defaults)
         # Not a param-group option: a process group cannot be copied or saved.
         self._process_group = process_group
-        # group index → (group, ids of its known velocities, its flat buffers); see
-        # _flat_velocities. Not saved: a checkpoint holds the views, a load rebuilds.
-        self._velocity_buffers: dict[int, _Buffers] = {}
+        # The flat velocity buffers per group (see vradam.kernels.flat.VelocityCache): never
+        # saved, a checkpoint holds the views, a load or copy rebuilds.
+        self._velocities = VelocityCache()
         zero_shard_warning(self, process_group)
 
     # Beta3Calibration checks for this: step() advances the calibration records.
@@ -108,7 +85,7 @@ class VelocityGatedOptimizer(Optimizer):
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
         self.__dict__.setdefault("_process_group", None)
-        self._velocity_buffers = {}  # rebuilt from the state on the next step
+        self._velocities = VelocityCache()  # rebuilt from the state on the next step
         for group in self.param_groups:
             for key, value in self._group_defaults.items():
                 group.setdefault(key, value)
@@ -262,9 +239,9 @@ class VelocityGatedOptimizer(Optimizer):
             steps.append(state["step"])
         return has_complex
 
-    def _gather_group(self, group: dict[str, Any]) -> tuple[list[list[Tensor]], bool]:
-        """[params, grads, *state tensors, steps] of the params that have a gradient
-        (complex tensors viewed as real pairs), and whether any is complex."""
+    def _gather_group(self, group: dict[str, Any]) -> tuple[GroupTensors, bool]:
+        """The tensors of the params that have a gradient (complex tensors viewed as real
+        pairs), and whether any is complex."""
         params: list[Tensor] = []
         grads: list[Tensor] = []
         states: list[list[Tensor]] = [[] for _ in self._state_keys]
@@ -273,105 +250,35 @@ class VelocityGatedOptimizer(Optimizer):
         if has_complex:
             params, grads = [_as_real(t) for t in params], [_as_real(t) for t in grads]
             states = [[_as_real(t) for t in values] for values in states]
-        return [params, grads, *states, steps], has_complex
-
-    def _flat_velocities(
-        self, index: int, group: dict[str, Any], state_lists: list[list[Tensor]]
-    ) -> tuple[list[VelocityBuffer], VelocityBuffer | None]:
-        """The group's flat velocity buffers (CPU, eager steps), rebuilt when a stepping
-        velocity is not known yet: new state, a loaded checkpoint, a replaced tensor.
-
-        ``state_lists`` are the gathered state tensors of the stepping parameters, the
-        velocities first. A rebuild copies every velocity the group has into one flat tensor
-        per dtype and puts views of it into the state (and into ``state_lists``), so ‖v‖² of
-        the group is one reduction. The state keeps its names, shapes and values; a rebuild
-        happens on the first step, when a parameter gets its first gradient later, and after
-        a load.
-
-        Returns the buffers, and the one buffer whose views are exactly the stepping
-        velocities when there is one (then the moment kernels need not feed the norm one
-        tensor at a time, and a group of small tensors can step on flat tensors).
-        """
-        velocities = state_lists[0]
-        entry = self._velocity_buffers.get(index)
-        if (
-            entry is None
-            or entry.group is not group
-            or not entry.known.issuperset(map(id, velocities))
-        ):
-            entry = self._rebuild_velocities(index, group, state_lists)
-        buffers = entry.buffers
-        if len(buffers) == 1 and len(buffers[0].views) == len(velocities):
-            whole = buffers[0]
-            return buffers, (whole if whole.ids.issuperset(map(id, velocities)) else None)
-        return buffers, None
-
-    def _rebuild_velocities(
-        self, index: int, group: dict[str, Any], state_lists: list[list[Tensor]]
-    ) -> _Buffers:
-        """Copy every velocity of the group (and, where they all can follow, its other
-        moments) into new flat buffers, one per dtype, and point the state and the gathered
-        ``state_lists`` at their views; returns the new cache entry."""
-        keys = self._state_keys  # the velocity ("exp_avg") first
-        by_dtype: dict[torch.dtype, list[Tensor]] = {}
-        known: set[int] = set()  # velocities that stay separate tensors (not eligible)
-        for p in group["params"]:
-            state = self.state.get(p)
-            if state and keys[0] in state:
-                v = state[keys[0]]
-                if VelocityBuffer.eligible(v):
-                    by_dtype.setdefault(v.dtype, []).append(p)
-                else:
-                    known.add(id(v))
-        buffers, moved = [], {}
-        for params in by_dtype.values():
-            states = [self.state[p] for p in params]
-            others = {key: [s.get(key) for s in states] for key in keys[1:]}
-            if not all(
-                isinstance(t, Tensor) and VelocityBuffer.eligible(t) and t.dtype == v.dtype
-                and t.shape == v.shape
-                for key in keys[1:] for t, v in zip(others[key], (s[keys[0]] for s in states))
-            ):  # fmt: skip
-                others = {}
-            buffer = VelocityBuffer([s[keys[0]] for s in states], others)
-            for key, views in [(keys[0], buffer.views)] + [
-                (k, buffer.moments[k][1]) for k in others
-            ]:
-                for state, view in zip(states, views, strict=True):
-                    moved[id(state[key])] = view
-                    state[key] = view
-            buffers.append(buffer)
-            known |= buffer.ids
-        for values in state_lists:
-            values[:] = [moved.get(id(t), t) for t in values]
-        entry = self._velocity_buffers[index] = _Buffers(group, frozenset(known), buffers)
-        return entry
+        return GroupTensors(params, grads, tuple(states), steps), has_complex
 
     # ------------------------------------------------------------------- kernels, per class
-    # Each takes the group's checked options and its gathered lists
-    # [params, grads, *moments, steps] (or one device/dtype bucket of them).
+    # Each takes the group's checked options and its GroupTensors (or one device/dtype
+    # bucket of them).
 
-    def _moments(self, o: Options, lists: list[list[Tensor]], foreach: bool, norms) -> None:
+    def _moments(self, o: Options, t: GroupTensors, foreach: bool, norms) -> None:
         """v_t (and the other moments) in place; ‖v_t‖² into ``norms`` when given."""
         raise NotImplementedError
 
-    def _moments_flat(self, o: Options, lists: list[list[Tensor]], buffer: VelocityBuffer):
+    def _moments_flat(self, o: Options, t: GroupTensors, buffer: VelocityBuffer):
         """:meth:`_moments` on the flat tensors of ``buffer`` (a group of small tensors)."""
         raise NotImplementedError
 
-    def _apply(self, o: Options, lists: list[list[Tensor]], lr, foreach: bool) -> None:
+    def _apply(self, o: Options, t: GroupTensors, lr, foreach: bool) -> None:
         """The parameter update with the gated rate ``lr`` (η_t)."""
         raise NotImplementedError
 
-    def _apply_flat(self, o: Options, lists, lr, buffer: VelocityBuffer) -> bool:
+    def _apply_flat(self, o: Options, t: GroupTensors, lr, buffer: VelocityBuffer) -> bool:
         """:meth:`_apply` on flat tensors; False (nothing done) when the steps differ."""
         raise NotImplementedError
 
-    def _next_sq_norm(self, o: Options, lists: list[list[Tensor]], norms) -> None:
-        """The fused kernel's phase 1: ‖v_t‖² into ``norms`` without changing the state."""
+    def _next_sq_norm(self, o: Options, t: GroupTensors, norms, memo):
+        """The fused kernel's phase 1: ‖v_t‖² into ``norms`` without changing the state,
+        starting from ``memo`` where valid; returns what the next step's memo is made of
+        (see :func:`vradam.kernels.fused.next_velocity_sq_norm`)."""
         raise NotImplementedError
 
-    def _step_fused(self, o: Options, lists: list[list[Tensor]], lr) -> None:
+    def _step_fused(self, o: Options, t: GroupTensors, lr) -> None:
         """The fused kernel: moments and update in one pass at the rate ``lr``."""
         raise NotImplementedError
 
@@ -390,27 +297,32 @@ class VelocityGatedOptimizer(Optimizer):
         if isinstance(group["beta3"], str) and group["beta3"] == "auto":  # set by hand
             calibrate.join(group, self.param_groups)
         options = self._options(group, read_lr=read_lr)
-        lists, has_complex = self._gather_group(group)
-        if len(lists[0]) == 0:
+        tensors, has_complex = self._gather_group(group)
+        if len(tensors.params) == 0:
             return None
         if options.fused:
-            return _Plan(group, options, lists, "fused", True, tensor_buckets(lists, True), None)
+            buckets = tensors.buckets(True)
+            return _Plan(index, group, options, tensors, "fused", True, buckets, None)
         whole = None  # a flat buffer holding exactly this group's stepping velocities
-        if eager and not has_complex and not options.capturable and lists[0][0].is_cpu:
-            states = lists[2 : 2 + len(self._state_keys)]
-            group_buffers, whole = self._flat_velocities(index, group, states)
+        if eager and not has_complex and not options.capturable and tensors.params[0].is_cpu:
+            group_buffers, whole = self._velocities.group_buffers(
+                index, group, self.state, self._state_keys, list(tensors.moments)
+            )
             buffers += group_buffers
         foreach = options.foreach
         if foreach is None:
-            foreach = default_foreach(lists[0])
-        if whole is not None and _steps_flat(whole, lists, self._state_keys):
+            foreach = default_foreach(tensors.params)
+        if whole is not None and steps_flat(
+            whole, tensors.moments[1:], self._state_keys[1:], tensors.grads
+        ):
             kernel = "flat"
         else:
             kernel = "foreach" if foreach else "loop"
             # The for-loop kernel takes a large tensor's norm while it is in cache.
             if whole is not None and kernel == "loop" and not whole.all_small:
                 whole = None
-        return _Plan(group, options, lists, kernel, foreach, tensor_buckets(lists, foreach), whole)
+        buckets = tensors.buckets(foreach)
+        return _Plan(index, group, options, tensors, kernel, foreach, buckets, whole)
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -439,17 +351,20 @@ class VelocityGatedOptimizer(Optimizer):
         gate_on = any(plan.options.beta3 != 0 for plan in plans)
 
         norms = SqNormAccumulator(buffers)
+        taken: dict[int, tuple] = {}  # fused groups: (large velocities, their ‖v_t‖²)
         for plan in plans:
-            o, lists = plan.options, plan.lists
+            o, tensors = plan.options, plan.tensors
             if plan.kernel == "fused":
                 if gate_on:
-                    self._next_sq_norm(o, lists, norms)
+                    memo = self._velocities.norm_memo(plan.index, plan.group)
+                    taken[plan.index] = self._next_sq_norm(o, tensors, norms, memo)
                 else:
-                    self._step_fused(o, lists, o.lr)
+                    self._step_fused(o, tensors, o.lr)
+                    self._velocities.keep_norm_memo(plan.index, plan.group, None)
                     for bucket in plan.buckets:
-                        norms.add_bucket(bucket[2])
+                        norms.add_bucket(bucket.velocities)
             elif plan.kernel == "flat":
-                self._moments_flat(o, lists, plan.buffer)
+                self._moments_flat(o, tensors, plan.buffer)
             else:
                 for bucket in plan.buckets:
                     self._moments(o, bucket, plan.foreach, norms if plan.buffer is None else None)
@@ -458,15 +373,19 @@ class VelocityGatedOptimizer(Optimizer):
 
         sq_norm = norms.total(self._process_group)
         for plan in plans:
-            o, lists, group = plan.options, plan.lists, plan.group
+            o, tensors, group = plan.options, plan.tensors, plan.group
             eta = gate_lr(o.lr, sq_norm, o.beta3, o.alpha1)
             if plan.kernel == "fused":
                 if gate_on:
-                    self._step_fused(o, lists, eta)
-            elif plan.kernel != "flat" or not self._apply_flat(o, lists, eta, plan.buffer):
+                    self._step_fused(o, tensors, eta)
+                    large = taken[plan.index]  # the next step's norm starts from this one
+                    memo = None if large is None else NormMemo.after_kernel(*large)
+                    self._velocities.keep_norm_memo(plan.index, group, memo)
+            elif plan.kernel != "flat" or not self._apply_flat(o, tensors, eta, plan.buffer):
                 cache: dict = {}
                 for bucket in plan.buckets:
-                    self._apply(o, bucket, on_device(eta, bucket[0][0].device, cache), plan.foreach)
+                    device = bucket.params[0].device
+                    self._apply(o, bucket, on_device(eta, device, cache), plan.foreach)
             if not isinstance(eta, Tensor):
                 eta = torch.tensor(eta, dtype=torch.float64)
             elif eta is o.lr or eta is group["lr"]:  # gate off: a copy, not the scheduler's lr
@@ -477,17 +396,27 @@ class VelocityGatedOptimizer(Optimizer):
                 set_diagnostic(group, "effective_lr", eta)
                 set_diagnostic(group, "velocity_sq_norm", sq_norm)
         if calibrate.in_progress(self.param_groups):
-            calibrate.advance_groups(self.param_groups, sq_norm)
+            advance = _advance_outside_graph if compiling() else calibrate.advance_groups
+            advance(self.param_groups, sq_norm)
         return loss
+
+
+# The calibration's records are Python values (a new dict each step, a step count, one host
+# read at the end): under torch.compile they run outside the graph, so the ten calibration
+# steps cost one graph break each instead of a recompile each (a guard on every new record).
+# torch's lazy form of torch.compiler.disable: importing torch._dynamo here would load it (and
+# the science stack it pulls in) with the optimizer, in every eager program too.
+_advance_outside_graph = torch._disable_dynamo(calibrate.advance_groups)
 
 
 class _Plan(NamedTuple):
     """One param group's step: what :meth:`VelocityGatedOptimizer.step` runs for it."""
 
+    index: int  # of the group in param_groups
     group: dict[str, Any]
     options: Options
-    lists: list[list[Tensor]]  # [params, grads, *moments, steps] of the stepping params
+    tensors: GroupTensors  # the stepping params, their gradients, moments and steps
     kernel: str  # "loop", "foreach", "flat" (small CPU tensors) or "fused"
     foreach: bool  # the kernel of the buckets (also the flat kernel's fallback apply)
-    buckets: list[list[list[Tensor]]]  # ``lists`` by device and dtype (foreach), or [lists]
+    buckets: list[GroupTensors]  # ``tensors`` by device and dtype (foreach), or [tensors]
     buffer: VelocityBuffer | None  # the flat buffer holding exactly the group's velocities

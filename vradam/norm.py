@@ -9,25 +9,32 @@ result stays a 0-dim tensor on the device of the first tensor.
 The moment kernels feed a :class:`SqNormAccumulator` while they update the
 velocities, so on the CPU each large tensor's norm is taken while it is still in cache.
 On the CPU the optimizers keep each param group's velocities as views of one flat
-:class:`VelocityBuffer`, so the many small tensors of a model (biases, norms, small
-layers) are reduced together, by one reduction instead of one each.
+buffer (:class:`vradam.kernels.flat.VelocityBuffer`), so the many small tensors of a model (biases,
+norms, small layers) are reduced together, by one reduction instead of one each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
+if TYPE_CHECKING:
+    from vradam.kernels.flat import VelocityBuffer
+
 
 def compiling() -> bool:
+    """Whether torch.compile is tracing: then no value is read on the host (a graph
+    break, and a recompile each time the Python number changes)."""
     return torch.compiler.is_compiling()
 
 
 _FLOAT_DTYPES = (torch.float32, torch.float64)
-# Below this many elements a CPU tensor's norm waits for one batched reduction (total()).
-_SMALL = 1 << 16
+# Below this many elements a CPU tensor is "small": its norm waits for one batched
+# reduction (SqNormAccumulator.total), and a flat buffer lays it out first.
+SMALL_NUMEL = 1 << 16
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
 
@@ -74,78 +81,6 @@ def _tensor_sq_norm(t: Tensor) -> Tensor:
     return torch.linalg.vector_norm(t, dtype=accumulation_dtype(t.dtype)).square()
 
 
-class VelocityBuffer:
-    """Velocities of one param group, one dtype, on the CPU, as views of one flat tensor.
-
-    The views are ordered small tensors first, so ``small`` (the first part of ``flat``)
-    holds every velocity under the per-tensor-norm size: the for-loop kernel reduces it
-    with one reduction and the large ones while they are in cache; the foreach kernel
-    reduces all of ``flat`` at once. A norm uses the buffer only when every one of its views
-    stepped (:meth:`SqNormAccumulator.total` checks identity), so a velocity that did not
-    step, or one a checkpoint replaced, is never counted from here.
-
-    ``moments`` holds the group's other moments (VRAdam's ``exp_avg_sq``) the same way,
-    with the same layout, and :meth:`scratch` two zeroed buffers of that layout (for the
-    gradients and the Adam denominator): with them a group of small tensors steps as a few
-    operations on whole flat tensors (see ``vradam.functional.adam_flat_moments_``).
-    """
-
-    __slots__ = ("_layout", "_scratch", "flat", "ids", "moments", "small", "small_ids", "views")
-
-    def __init__(
-        self, velocities: Sequence[Tensor], others: dict[str, Sequence[Tensor]] | None = None
-    ) -> None:
-        """Copy ``velocities`` (contiguous, one dtype and device) into one new flat tensor;
-        ``views[i]`` then holds ``velocities[i]``'s values with its shape. ``others`` maps a
-        state name to tensors of the same shapes (and dtype), laid out the same way."""
-        order = sorted(range(len(velocities)), key=lambda i: velocities[i].numel() >= _SMALL)
-        # Each view starts on a 64-byte boundary, as a tensor of its own would (the gaps
-        # stay zero, so they add nothing to the norm).
-        align = max(1, 64 // velocities[0].element_size())
-        starts, offset, small_end = [0] * len(velocities), 0, 0
-        for i in order:
-            starts[i] = offset
-            if velocities[i].numel() < _SMALL:
-                small_end = offset + velocities[i].numel()
-            offset += -(-velocities[i].numel() // align) * align
-        self._layout = (offset, starts, [v.shape for v in velocities], velocities[0])
-        self.flat, self.views = self._fill(velocities)
-        self.moments = {key: self._fill(values) for key, values in (others or {}).items()}
-        self._scratch: tuple | None = None
-        self.small = self.flat[:small_end]
-        self.ids = frozenset(map(id, self.views))
-        self.small_ids = frozenset(id(v) for v in self.views if v.numel() < _SMALL)
-
-    def _fill(self, tensors: Sequence[Tensor] | None) -> tuple[Tensor, list[Tensor]]:
-        size, starts, shapes, like = self._layout
-        flat = torch.zeros(size, dtype=like.dtype, device=like.device)
-        views = [flat[a : a + shape.numel()].view(shape) for a, shape in zip(starts, shapes)]
-        for view, t in zip(views, tensors or (), strict=False):
-            view.copy_(t)
-        return flat, views
-
-    @property
-    def all_small(self) -> bool:
-        return len(self.small_ids) == len(self.views)
-
-    def scratch(self) -> tuple[tuple[Tensor, list[Tensor]], tuple[Tensor, list[Tensor]]]:
-        """Two zeroed flat tensors with their views, made once: the views are written, the
-        gaps between them stay zero."""
-        if self._scratch is None:
-            self._scratch = (self._fill(None), self._fill(None))
-        return self._scratch
-
-    @staticmethod
-    def eligible(velocity: Tensor) -> bool:
-        """A velocity the buffer can hold: a plain contiguous float32/float64 CPU tensor."""
-        return (
-            type(velocity) is torch.Tensor
-            and velocity.is_cpu
-            and velocity.dtype in _FLOAT_DTYPES
-            and velocity.is_contiguous()
-        )
-
-
 def _sum_parts(parts: list[Tensor], device: torch.device) -> Tensor:
     """Sum 0-dim tensors onto ``device``, in float64 if any part is float64."""
     dtype = torch.float64 if any(p.dtype == torch.float64 for p in parts) else torch.float32
@@ -185,7 +120,8 @@ class SqNormAccumulator:
                 self._parts[None] = []
             elif None not in self._parts:
                 self._parts[None] = []
-            if self._batch_small and t.numel() < _SMALL and t.is_cpu and t.dtype in _FLOAT_DTYPES:
+            small = t.numel() < SMALL_NUMEL and t.is_cpu and t.dtype in _FLOAT_DTYPES
+            if self._batch_small and small:
                 self._small.append(t)
             else:
                 self._parts[None].append(_tensor_sq_norm(t))
@@ -202,6 +138,12 @@ class SqNormAccumulator:
             self._device = t.device
         self._parts.setdefault(None, []).append(_tensor_sq_norm(t))
 
+    def add_part(self, sq_norm: Tensor) -> None:
+        """Add a squared norm already taken (a 0-dim tensor of plain tensors' Σ‖v‖²)."""
+        if self._device is None:
+            self._device = sq_norm.device
+        self._parts.setdefault(None, []).append(sq_norm)
+
     def add_buffer(self, buffer: VelocityBuffer) -> None:
         """Add ‖v‖² of every view of ``buffer`` (all of which stepped): one reduction."""
         if self._device is None:
@@ -214,7 +156,7 @@ class SqNormAccumulator:
         if len(tensors) == 0:
             return
         for buffer in self._buffers:  # every view of one flat buffer: one reduction
-            if len(tensors) == len(buffer.views) and buffer.ids.issuperset(map(id, tensors)):
+            if buffer.is_all_of(tensors):
                 self.add_buffer(buffer)
                 return
         key, first = self._local(tensors[0])

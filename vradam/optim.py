@@ -8,7 +8,9 @@ norm is one global norm over every parameter the optimizer holds.
 This module imports torch only: no web stack, nothing else from the project. The two
 classes hold their defaults, options and kernels; what they share (gathering, the global
 norm, the gate, the kernel per path) is :class:`vradam.gated.VelocityGatedOptimizer`, the
-option checks are :mod:`vradam.options` and the update maths :mod:`vradam.functional`.
+option checks are :mod:`vradam.options`, the update maths :mod:`vradam.functional` (for-loop
+and foreach kernels), :mod:`vradam.kernels.flat` (flat small-tensor kernels) and
+:mod:`vradam.kernels.fused`.
 """
 
 from __future__ import annotations
@@ -18,18 +20,19 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from vradam.functional import (
-    adam_apply_,
-    adam_flat_apply_,
-    adam_flat_moments_,
-    adam_moments_,
-    adamw_fused_,
-    momentum_apply_,
-    momentum_flat_apply_,
-    momentum_flat_moments_,
-    momentum_moments_,
-    next_velocity_sq_norm,
+    adam_group_apply,
+    adam_group_moments,
+    momentum_group_apply,
+    momentum_group_moments,
 )
 from vradam.gated import VelocityGatedOptimizer
+from vradam.kernels.flat import (
+    adam_flat_apply_,
+    adam_flat_moments_,
+    momentum_flat_apply_,
+    momentum_flat_moments_,
+)
+from vradam.kernels.fused import adamw_fused_, next_velocity_sq_norm
 from vradam.options import (
     Options,
     check_beta,
@@ -127,7 +130,7 @@ class VRAdam(VelocityGatedOptimizer):
     (η_t) and ``group["velocity_sq_norm"]`` (‖v_t‖²) as 0-dim tensors. On
     accelerators the step never synchronises with the host. On the CPU the
     ``exp_avg`` tensors of each param group are views of one flat buffer
-    (:class:`vradam.norm.VelocityBuffer`), so ‖v‖² of many small tensors is one
+    (:class:`vradam.kernels.flat.VelocityBuffer`), so ‖v‖² of many small tensors is one
     reduction; a loaded checkpoint is copied into a new buffer at the next step.
 
     ``load_state_dict`` takes VRAdam, AdamW and Adam checkpoints: options a saved group
@@ -188,33 +191,26 @@ class VRAdam(VelocityGatedOptimizer):
             **self._common_options(group, read_lr),
         )
 
-    def _moments(self, o, lists, foreach, norms):
-        _, grads, exp_avgs, exp_avg_sqs, steps = lists
-        adam_moments_(grads, exp_avgs, exp_avg_sqs, steps, beta1=o.beta1, beta2=o.beta2,
-                      maximize=o.maximize, foreach=foreach, norms=norms)  # fmt: skip
+    # The same phase functions as the functional vradam().
+    _moments = staticmethod(adam_group_moments)
+    _apply = staticmethod(adam_group_apply)
 
-    def _moments_flat(self, o, lists, buffer):
-        adam_flat_moments_(buffer, lists[1], lists[-1], beta1=o.beta1, beta2=o.beta2,
+    def _moments_flat(self, o, t, buffer):
+        adam_flat_moments_(buffer, t.grads, t.steps, beta1=o.beta1, beta2=o.beta2,
                            maximize=o.maximize)  # fmt: skip
 
-    def _apply_flat(self, o, lists, lr, buffer):
-        return adam_flat_apply_(buffer, lists[0], lists[-1], lr=lr, beta1=o.beta1,
+    def _apply_flat(self, o, t, lr, buffer):
+        return adam_flat_apply_(buffer, t.params, t.steps, lr=lr, beta1=o.beta1,
                                 beta2=o.beta2, eps=o.eps, weight_decay=o.weight_decay,
                                 adamw_ops=o.beta3 == 0)  # fmt: skip
 
-    def _apply(self, o, lists, lr, foreach):
-        params, _, exp_avgs, exp_avg_sqs, steps = lists
-        adam_apply_(params, exp_avgs, exp_avg_sqs, steps, lr=lr, beta1=o.beta1, beta2=o.beta2,
-                    eps=o.eps, weight_decay=o.weight_decay, foreach=foreach,
-                    adamw_ops=o.beta3 == 0, capturable=o.capturable)  # fmt: skip
+    def _next_sq_norm(self, o, t, norms, memo):
+        return next_velocity_sq_norm(t.grads, t.velocities, beta1=o.beta1, maximize=o.maximize,
+                                     norms=norms, memo=memo)  # fmt: skip
 
-    def _next_sq_norm(self, o, lists, norms):
-        next_velocity_sq_norm(lists[1], lists[2], beta1=o.beta1, maximize=o.maximize,
-                              norms=norms)  # fmt: skip
-
-    def _step_fused(self, o, lists, lr):
-        params, grads, exp_avgs, exp_avg_sqs, steps = lists
-        adamw_fused_(params, grads, exp_avgs, exp_avg_sqs, steps, lr=lr, beta1=o.beta1,
+    def _step_fused(self, o, t, lr):
+        exp_avgs, exp_avg_sqs = t.moments
+        adamw_fused_(t.params, t.grads, exp_avgs, exp_avg_sqs, t.steps, lr=lr, beta1=o.beta1,
                      beta2=o.beta2, eps=o.eps, weight_decay=o.weight_decay,
                      maximize=o.maximize)  # fmt: skip
 
@@ -342,18 +338,12 @@ class VRMomentum(VelocityGatedOptimizer):
             **self._common_options(group, read_lr),
         )
 
-    def _moments(self, o, lists, foreach, norms):
-        _, grads, exp_avgs, steps = lists
-        momentum_moments_(grads, exp_avgs, steps, beta1=o.beta1, maximize=o.maximize,
-                          foreach=foreach, norms=norms)  # fmt: skip
+    # The same phase functions as the functional vrmomentum().
+    _moments = staticmethod(momentum_group_moments)
+    _apply = staticmethod(momentum_group_apply)
 
-    def _moments_flat(self, o, lists, buffer):
-        momentum_flat_moments_(buffer, lists[1], lists[-1], beta1=o.beta1, maximize=o.maximize)
+    def _moments_flat(self, o, t, buffer):
+        momentum_flat_moments_(buffer, t.grads, t.steps, beta1=o.beta1, maximize=o.maximize)
 
-    def _apply_flat(self, o, lists, lr, buffer):
-        momentum_flat_apply_(buffer, lists[0], lr=lr, weight_decay=o.weight_decay)
-        return True
-
-    def _apply(self, o, lists, lr, foreach):
-        params, _, exp_avgs, _ = lists
-        momentum_apply_(params, exp_avgs, lr=lr, weight_decay=o.weight_decay, foreach=foreach)
+    def _apply_flat(self, o, t, lr, buffer):
+        return momentum_flat_apply_(buffer, t.params, lr=lr, weight_decay=o.weight_decay)

@@ -28,10 +28,15 @@ def labels_colors(config: TrainConfig):
     return [s.display_name for s in specs], assign_colors(specs)
 
 
-def results_figure(runs, labels, colors, config: TrainConfig) -> dict:
+def results_figure(runs, labels, colors, config: TrainConfig, narrow: bool = False) -> dict:
     """The training panels: the paper's tasks show their own metrics (perplexity, TB loss
-    and distance to the true distribution, flow-matching loss)."""
+    and distance to the true distribution, flow-matching loss). ``narrow`` (a phone): one
+    column, so no panel's title runs into its neighbour's."""
     panels = get_task(config.task).figure_panels(config.sharpness_every > 0)
+    if narrow:
+        panels = panels or netplots.default_panels(runs)
+        return netplots.training_figure(runs, labels, colors, config.steps, panels=panels,
+                                        cols=1, height=80 + 230 * len(panels))  # fmt: skip
     return netplots.training_figure(runs, labels, colors, config.steps, panels=panels)
 
 

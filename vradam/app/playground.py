@@ -7,9 +7,9 @@ prints and round-trips through the URL). :func:`run` turns it into trajectories;
 
 from __future__ import annotations
 
+import functools
 import math
-import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 import numpy as np
@@ -36,22 +36,6 @@ SAME_LR_RANGE = (1e-4, 50.0)
 NOISE_RANGE = (0.0, 1000.0)
 SEED_RANGE = (0, 2**31 - 1)
 COORD_LIMIT = 1e6  # |x|, |y| of a start point or a custom domain's edge
-QUOTE_LIMIT = 40  # characters of a link's value quoted in a warning
-
-
-def _quote(value) -> str:
-    """A link's value for a warning: quoted, at most QUOTE_LIMIT characters."""
-    text = str(value)
-    if len(text) > QUOTE_LIMIT:
-        text = text[:QUOTE_LIMIT] + f"… ({len(text):,} characters)"
-    return f"'{text}'"
-
-
-def _short(message: str, limit: int = 120) -> str:
-    """An error message for a warning: long quoted values shortened, at most ``limit``."""
-    long_quoted = re.compile("'([^']{" + str(QUOTE_LIMIT + 1) + ",})'")
-    message = long_quoted.sub(lambda m: _quote(m[1]), message)
-    return message if len(message) <= limit else message[:limit] + "…"
 
 
 def default_optimizers(ls: landscapes.Landscape | str) -> tuple[str, ...]:
@@ -71,9 +55,10 @@ DEFAULT_OPTIMIZERS = (
 )
 
 
-def canonical(text: str) -> OptimizerSpec:
-    """``"vradam:lr=0.3,beta1=0.9"`` → the spec ``vradam:lr=0.3``: defaults dropped."""
-    spec = OptimizerSpec.parse(text)
+def canonical(text: str | OptimizerSpec) -> OptimizerSpec:
+    """``"vradam:lr=0.3,beta1=0.9"`` → the spec ``vradam:lr=0.3``: defaults dropped (a
+    spec is taken as it is, not parsed again)."""
+    spec = text if isinstance(text, OptimizerSpec) else OptimizerSpec.parse(text)
     defaults = spec.info.defaults
     if all(v != defaults[k] for k, v in spec.params):
         return spec
@@ -94,12 +79,16 @@ class PlaygroundConfig:
     start: tuple[float, float] | None = None  # None: the landscape's default start
     start_mode: str = "single"  # single | cloud | grid
     n_starts: int = 16  # cloud size, or points of the grid (rounded to a square)
+    # Given as specs (the editor) or spec strings (links, presets); kept as canonical text,
+    # the URL's form, with the specs alongside (optimizer_specs(), specs()).
     optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
     same_lr: float | None = None  # when set, every optimizer runs at this α0
     steps: int = 500
     noise: float = 0.0  # std of Gaussian gradient noise
     seed: int = 0
     schedule: str = "constant"
+    _canonical: tuple[OptimizerSpec, ...] = field(default=(), init=False, repr=False,
+                                                  compare=False)  # fmt: skip
     _specs: tuple[OptimizerSpec, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,9 +104,10 @@ class PlaygroundConfig:
         if not 1 <= len(self.optimizers) <= MAX_OPTIMIZERS:
             raise ValueError(f"choose between 1 and {MAX_OPTIMIZERS} optimizers")
         # Canonical spec strings (sorted, defaults dropped), so equal setups compare equal;
-        # each text is parsed once here and the specs kept for specs().
+        # each text is parsed once here (a spec not at all) and the specs kept.
         parsed = [canonical(t) for t in self.optimizers]
         object.__setattr__(self, "optimizers", tuple(str(s) for s in parsed))
+        object.__setattr__(self, "_canonical", tuple(parsed))
         if self.same_lr is not None and not (math.isfinite(self.same_lr) and self.same_lr >= 0):
             raise ValueError(f"α0 must be a finite number ≥ 0, got {self.same_lr}")
         if not 1 <= self.steps <= MAX_STEPS:
@@ -158,8 +148,12 @@ class PlaygroundConfig:
         return np.vstack([[x, y], np.stack([X.ravel(), Y.ravel()], axis=1)])
 
     def specs(self) -> list[OptimizerSpec]:
-        """The optimizers as specs (α0 replaced by ``same_lr`` when set); parsed once."""
+        """The optimizers as they run (α0 replaced by ``same_lr`` when set); parsed once."""
         return list(self._specs)
+
+    def optimizer_specs(self) -> list[OptimizerSpec]:
+        """The optimizers as given (each its own α0), canonical: what the editor shows."""
+        return list(self._canonical)
 
     # -- URL ---------------------------------------------------------------------------
 
@@ -190,139 +184,14 @@ class PlaygroundConfig:
 
     @classmethod
     def from_query(cls, query) -> tuple[PlaygroundConfig, list[str]]:
-        """A config from query parameters; bad values fall back to defaults, with warnings.
+        """A config from query parameters; bad values fall back to defaults, with warnings
+        (:func:`vradam.app.playground_link.read_link`).
 
         ``query`` maps names to a string or a list of strings (repeated keys).
         """
-        q, warnings = _Query(query), []
-        version = q.get("v")
-        if version is not None and version != SCHEMA_VERSION:
-            warnings.append(
-                f"link version {_quote(version)} is not {SCHEMA_VERSION}; read as well as possible"
-            )
-        default = cls()
-        fields = _landscape_fields(q, default, warnings)
-        key = fields.get("landscape", default.landscape)
-        fields.update(_start_fields(q, warnings))
-        opts = _optimizer_fields(q, warnings)
-        if opts:
-            fields["optimizers"] = opts
-        elif "landscape" in fields and key != "custom":
-            fields["optimizers"] = default_optimizers(
-                landscapes.get(key, **dict(fields.get("landscape_params", ())))
-            )
-        fields.update(_scalar_fields(q, default, warnings))
-        try:
-            config = cls(**fields)
-            if key == "custom" and not opts:
-                config = replace(config, optimizers=default_optimizers(config.landscape_obj()))
-        except ValueError as exc:
-            warnings.append(
-                f"the link's settings could not be used ({_short(str(exc))}); showing the defaults"
-            )
-            config = default
-        return config, warnings
+        from vradam.app.playground_link import read_link  # it builds configs of this class
 
-
-class _Query:
-    """Read a query mapping whose values are strings or lists of strings (repeated keys)."""
-
-    def __init__(self, query) -> None:
-        self.query = query
-
-    def get(self, name):
-        """The last value of ``name``, or None."""
-        value = self.query.get(name)
-        if isinstance(value, (list, tuple)):
-            return value[-1] if value else None
-        return value
-
-    def get_all(self, name) -> list:
-        value = self.query.get(name)
-        if value is None:
-            return []
-        return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _landscape_fields(q: _Query, default: PlaygroundConfig, warnings: list[str]) -> dict:
-    """landscape, landscape_params, expression and domain from the link."""
-    fields: dict = {}
-    landscape = q.get("ls")
-    if landscape is not None:
-        if landscape == "custom" or landscape in landscapes.REGISTRY:
-            fields["landscape"] = landscape
-        else:
-            warnings.append(
-                f"unknown landscape {_quote(landscape)} in the link; showing Rosenbrock"
-            )
-    key = fields.get("landscape", default.landscape)
-    if key in landscapes.FACTORIES:
-        params = []
-        ranges = landscapes.PARAM_RANGES.get(key, {})
-        for name, _ in landscapes.get(key).params:
-            raw = q.get(f"lp_{name}")
-            if raw is None:
-                continue
-            value = _number(raw)
-            lo, hi, _step = ranges.get(name, (-math.inf, math.inf, None))
-            if value is None:
-                warnings.append(f"ignored {name}={_quote(raw)}: not a number")
-            elif not lo <= value <= hi:
-                warnings.append(f"ignored {name}={_quote(raw)}: must be between {lo:g} and {hi:g}")
-            else:
-                params.append((name, value))
-        if params:
-            try:
-                landscapes.get(key, **dict(params))
-                fields["landscape_params"] = tuple(params)
-            except ValueError as exc:
-                warnings.append(f"ignored the landscape parameters: {_short(str(exc))}")
-    if key == "custom":
-        fields["expression"] = q.get("expr") or ""
-        dom = parse_floats(q.get("dom"), 4)
-        if dom is not None and domain_ok(dom):
-            fields["domain"] = tuple(dom)
-        elif q.get("dom") is not None:
-            warnings.append(
-                "ignored the domain in the link: expected xmin,xmax,ymin,ymax with "
-                f"xmin < xmax, ymin < ymax, each within ±{COORD_LIMIT:g}"
-            )
-    return fields
-
-
-def _start_fields(q: _Query, warnings: list[str]) -> dict:
-    fields: dict = {}
-    start = q.get("start")
-    if start is not None:
-        pt = parse_floats(start, 2)
-        if pt is None or max(abs(v) for v in pt) > COORD_LIMIT:
-            warnings.append(f"ignored start={_quote(start)}: expected x,y within ±{COORD_LIMIT:g}")
-        else:
-            fields["start"] = tuple(pt)
-    mode = q.get("starts")
-    if mode is not None:
-        if mode in START_MODES:
-            fields["start_mode"] = mode
-        else:
-            warnings.append(
-                f"ignored starts={_quote(mode)}: expected one of {', '.join(START_MODES)}"
-            )
-    return fields
-
-
-def _optimizer_fields(q: _Query, warnings: list[str]) -> tuple[str, ...]:
-    """The link's valid optimizer specs (at most MAX_OPTIMIZERS)."""
-    opts = []
-    for text in q.get_all("opt"):
-        try:
-            spec = OptimizerSpec.parse(text)
-            check_widget_values(spec)
-            opts.append(text)
-        except ValueError as exc:
-            warnings.append(f"ignored optimizer {_quote(text)}: {_short(str(exc))}")
-    if len(opts) > MAX_OPTIMIZERS:
-        warnings.append(f"kept the first {MAX_OPTIMIZERS} optimizers of the link")
-    return tuple(opts[:MAX_OPTIMIZERS])
+        return read_link(query)
 
 
 def check_widget_values(spec: OptimizerSpec) -> None:
@@ -336,49 +205,6 @@ def check_widget_values(spec: OptimizerSpec) -> None:
             raise ValueError(f"{hp.name} must be a finite number")
         if hp.log and hp.name != "beta3" and value <= 0:
             raise ValueError(f"{hp.name} must be greater than 0")
-
-
-_SCALARS = [  # config field, query name, whole number?, the widget's range
-    ("n_starts", "n", True, N_STARTS_RANGE),
-    ("same_lr", "lr", False, SAME_LR_RANGE),  # (written as plain numbers in warnings)
-    ("steps", "steps", True, STEPS_RANGE),
-    ("noise", "noise", False, NOISE_RANGE),
-    ("seed", "seed", True, SEED_RANGE),
-]
-
-
-def _number(raw) -> float | None:
-    """A finite number from a link's text, or None."""
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _scalar_fields(q: _Query, default: PlaygroundConfig, warnings: list[str]) -> dict:
-    fields: dict = {}
-    for name, qname, whole, (lo, hi) in _SCALARS:
-        raw = q.get(qname)
-        if raw is None:
-            continue
-        value = _number(raw)
-        if value is None:
-            warnings.append(f"ignored {qname}={_quote(raw)}: not a number")
-        elif whole and value != int(value):
-            warnings.append(f"ignored {qname}={_quote(raw)}: not a whole number")
-        elif not lo <= value <= hi:
-            warnings.append(f"ignored {qname}={_quote(raw)}: must be between {lo} and {hi}")
-        else:
-            fields[name] = int(value) if whole else value
-    raw = q.get("sched")
-    if raw is not None:
-        if raw in schedules.SCHEDULES:
-            fields["schedule"] = raw
-        else:
-            known = ", ".join(schedules.SCHEDULES)
-            warnings.append(f"ignored sched={_quote(raw)}: expected one of {known}")
-    return fields
 
 
 def domain_ok(dom) -> bool:
@@ -397,6 +223,19 @@ def parse_floats(text, n):
     if len(values) != n or not all(math.isfinite(v) for v in values):
         return None
     return values
+
+
+def landscape_of(key: str, params: tuple, expression: str, domain: tuple) -> landscapes.Landscape:
+    """The landscape of these config fields (cached; ValueError for a bad expression)."""
+    if key != "custom" and key not in landscapes.REGISTRY:
+        raise ValueError(f"unknown landscape {key!r}")
+    return _landscape(key, params, expression, domain)
+
+
+@functools.cache
+def default_config() -> PlaygroundConfig:
+    """``PlaygroundConfig()``, built once (the page compares with it on every rerun)."""
+    return PlaygroundConfig()
 
 
 @lru_cache(maxsize=32)
@@ -539,8 +378,9 @@ def python_snippet(config: PlaygroundConfig) -> str:
 
 
 def config_dict(config: PlaygroundConfig) -> dict:
-    """The config as plain JSON-able data (for exports)."""
-    d = asdict(config)
+    """The config's fields as plain JSON-able data (for exports; not its parsed specs,
+    which ``optimizers`` states as text)."""
+    d = {f.name: getattr(config, f.name) for f in fields(config) if f.init}
     d["landscape_params"] = dict(config.landscape_params)
     return d
 

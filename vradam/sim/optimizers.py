@@ -9,11 +9,9 @@ Every optimizer follows its torch.optim class (VRAdam's and VRMomentum's for the
 VR pair, the published algorithm for Lion, Chen et al. 2023) with the same
 defaults, except that ``momentum`` and ``nesterov`` default to momentum 0.9.
 Hyperparameters use flat names everywhere (``lr``, ``momentum``, ``beta1``,
-``beta2``, ``beta3``, ``alpha1``, ``alpha``, ``eps``, ``weight_decay``).
-
-Each hyperparameter has a slider range (what the app offers) and a wider valid
-domain (what the API and CLI accept), so stability studies can pass lr = 46 or
-alpha1 = 1e9.
+``beta2``, ``beta3``, ``alpha1``, ``alpha``, ``eps``, ``weight_decay``); their records
+(:class:`HyperParam`, with a slider range and a wider valid domain) and the ones several
+optimizers share are in :mod:`vradam.sim.hyperparams`.
 """
 
 from __future__ import annotations
@@ -31,6 +29,20 @@ from torch.optim import Optimizer
 from vradam.optim import VRAdam, VRMomentum
 from vradam.sim import formulas, measures
 from vradam.sim.formulas import Step
+from vradam.sim.hyperparams import (
+    ALPHA1,
+    B1,
+    B2,
+    BETA3,
+    MOMENTUM,
+    PAPER_BETA3,
+    HyperParam,
+    beta_param,
+    eps_param,
+    lr_param,
+    lr_search,
+    wd_param,
+)
 from vradam.sim.lion import Lion
 from vradam.sim.unified import Coefficients, linear_threshold
 
@@ -50,94 +62,6 @@ __all__ = [
     "tunable",
     "velocity_sq_norm",
 ]
-
-
-@dataclass(frozen=True, kw_only=True)
-class HyperParam:
-    name: str
-    symbol: str  # Unicode, for figures and labels
-    default: float
-    slider: tuple[float, float]  # the app's slider range
-    domain: tuple[float, float]  # valid values: [lo, hi] (hi may be inf)
-    log: bool  # slider on a log scale
-    help: str
-    open_high: bool = False  # domain excludes hi (e.g. β < 1)
-    auto: bool = False  # also accepts "auto" (β3: calibrated during training)
-    # The range the tuning protocol searches (log scale), from the task's suggestion for
-    # this hyperparameter (its Adam-scale α0, its β3); None: not searched.
-    search: Callable[[float], tuple[float, float]] | None = None
-
-    def check(self, value: float | str, optimizer: str) -> float | str:
-        if self.auto and isinstance(value, str) and value.strip() == "auto":
-            return "auto"
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"{optimizer}: {self.name} must be a number, got {value!r}") from None
-        lo, hi = self.domain
-        above = value >= hi if self.open_high else value > hi
-        if math.isnan(value) or value < lo or above:
-            bracket = ")" if self.open_high else "]"
-            raise ValueError(
-                f"{optimizer}: {self.name}={value:g} is outside its valid range "
-                f"[{lo:g}, {hi:g}{bracket}"
-            )
-        return value
-
-
-def _lr_search(low_cap: float, low: float, high_floor: float, high: float):
-    """α0's tuning range around a task's Adam rate d: [min(low_cap, low·d), max(high_floor,
-    high·d)] (wide enough to hold the paper's rates whatever the task suggests)."""
-    return lambda d: (min(low_cap, low * d), max(high_floor, high * d))
-
-
-def _lr(default: float, search=None) -> HyperParam:
-    return HyperParam(
-        name="lr", symbol="α₀", default=default, slider=(1e-4, 2.0), domain=(0.0, math.inf),
-        log=True, help="Learning rate (for VR optimizers α₀, the largest rate).", search=search,
-    )  # fmt: skip
-
-
-def _beta(name: str, symbol: str, default: float, help: str) -> HyperParam:
-    return HyperParam(name=name, symbol=symbol, default=default, slider=(0.0, 0.999),
-                      domain=(0.0, 1.0), log=False, help=help, open_high=True)  # fmt: skip
-
-
-def _eps(default: float) -> HyperParam:
-    return HyperParam(
-        name="eps", symbol="ε", default=default, slider=(1e-10, 1e-1), domain=(0.0, math.inf),
-        log=True, help="Added to the denominator for numerical stability.",
-    )  # fmt: skip
-
-
-def _wd(default: float, decoupled: bool) -> HyperParam:
-    kind = "decoupled (θ ← θ·(1 − η·λ))" if decoupled else "L2 (added to the gradient)"
-    return HyperParam(
-        name="weight_decay", symbol="λ", default=default, slider=(0.0, 0.5),
-        domain=(0.0, math.inf), log=False, help=f"Weight decay, {kind}.",
-    )  # fmt: skip
-
-
-# The paper's tuned β3 (its Table 3); the tuning range always holds it.
-PAPER_BETA3 = 1.015
-_MOMENTUM = HyperParam(
-    name="momentum", symbol="μ", default=0.9, slider=(0.0, 0.99), domain=(0.0, 1.0), log=False,
-    help="Heavy-ball momentum: buf ← μ·buf + g (torch.optim.SGD).", open_high=True,
-)  # fmt: skip
-_BETA3 = HyperParam(
-    name="beta3", symbol="β₃", default=1.0, slider=(0.0, 10.0), domain=(0.0, math.inf),
-    log=False, auto=True,
-    help="Velocity penalty: η = α₀ / (1 + min(β₃‖v‖², α₁)). 0 turns the gate off; in "
-    "training, 'auto' calibrates it from the first 10 steps' ‖v‖² (vradam.calibrate).",
-    search=lambda b3: (min(b3 / 100, PAPER_BETA3 / 2), max(b3 * 100, 2 * PAPER_BETA3)),
-)  # fmt: skip
-_ALPHA1 = HyperParam(
-    name="alpha1", symbol="α₁", default=10.0, slider=(0.0, 50.0), domain=(0.0, math.inf),
-    log=False, help="Penalty cap: the smallest rate is α₀/(1 + α₁).",
-    search=lambda _: (1.0, 100.0),  # holds the default 10 and the paper's 29
-)  # fmt: skip
-_B1 = _beta("beta1", "β₁", 0.9, "Decay of the first moment (the velocity).")
-_B2 = _beta("beta2", "β₂", 0.999, "Decay of the second moment.")
 
 
 # ----------------------------------------------------------------------------- records
@@ -304,7 +228,7 @@ def _betas(cls):
 
 
 _MOMENTUM_LINES = functools.partial(formulas.momentum_lines, nesterov=False)
-_ADAM = (_lr(1e-3), _B1, _B2, _eps(1e-8), _wd(0.0, False))
+_ADAM = (lr_param(1e-3), B1, B2, eps_param(1e-8), wd_param(0.0, False))
 
 REGISTRY: dict[str, OptimizerInfo] = {}
 
@@ -320,17 +244,18 @@ def register(info: OptimizerInfo) -> OptimizerInfo:
 
 
 # fmt: off
-_SGD_SEARCH = _lr_search(1e-3, 1 / 3, 1.0, 100.0)  # SGD rates are larger than Adam's
-_ADAM_SEARCH = _lr_search(1e-4, 1 / 10, 0.3, 10.0)  # Adam's kin; holds the paper's α0
+_SGD_SEARCH = lr_search(1e-3, 1 / 3, 1.0, 100.0)  # SGD rates are larger than Adam's
+_ADAM_SEARCH = lr_search(1e-4, 1 / 10, 0.3, 10.0)  # Adam's kin; holds the paper's α0
 for _info in [
     OptimizerInfo(
-        key="gd", name="GD", hyperparams=(_lr(1e-3), _wd(0.0, False)),
+        key="gd", name="GD", hyperparams=(lr_param(1e-3), wd_param(0.0, False)),
         description="Gradient descent, torch.optim.SGD without momentum.",
         coefficients=_gd, torch_class=_sgd, formulas=formulas.gd_lines,
         stability="sharpness", suggested_lr=False, network_lr=0.3, velocity_state=None,
     ),
     OptimizerInfo(
-        key="momentum", name="Momentum", hyperparams=(_lr(1e-3), _MOMENTUM, _wd(0.0, False)),
+        key="momentum", name="Momentum",
+        hyperparams=(lr_param(1e-3), MOMENTUM, wd_param(0.0, False)),
         description="Heavy ball, torch.optim.SGD(momentum=μ): buf ← μ·buf + g, θ ← θ − η·buf.",
         coefficients=functools.partial(_momentum, nesterov=False), torch_class=_sgd,
         formulas=_MOMENTUM_LINES, stability="sharpness", suggested_lr=False,
@@ -338,7 +263,7 @@ for _info in [
     ),
     OptimizerInfo(
         key="nesterov", name="Nesterov",
-        hyperparams=(_lr(1e-3, _SGD_SEARCH), _MOMENTUM, _wd(0.0, False)),
+        hyperparams=(lr_param(1e-3, _SGD_SEARCH), MOMENTUM, wd_param(0.0, False)),
         description="torch.optim.SGD(momentum=μ, nesterov=True): θ ← θ − η·(g + μ·buf).",
         coefficients=functools.partial(_momentum, nesterov=True),
         torch_class=functools.partial(_sgd, nesterov=True),
@@ -350,11 +275,11 @@ for _info in [
     OptimizerInfo(
         key="rmsprop", name="RMSprop",
         hyperparams=(
-            _lr(1e-2, _lr_search(1e-5, 1 / 100, 0.1, 10.0)),
+            lr_param(1e-2, lr_search(1e-5, 1 / 100, 0.1, 10.0)),
             HyperParam(name="alpha", symbol="α", default=0.99, slider=(0.0, 0.999),
                        domain=(0.0, 1.0), log=False, open_high=True,
                        help="Decay of the squared-gradient average."),
-            _eps(1e-8), _wd(0.0, False)),
+            eps_param(1e-8), wd_param(0.0, False)),
         description="torch.optim.RMSprop (not centered, no momentum).",
         coefficients=_rmsprop, torch_class=torch.optim.RMSprop,
         formulas=functools.partial(formulas.adaptive_lines, accumulate=False),
@@ -362,7 +287,8 @@ for _info in [
         tuning=Tuning(paper_name="RMSProp"),
     ),
     OptimizerInfo(
-        key="adagrad", name="Adagrad", hyperparams=(_lr(1e-2), _eps(1e-10), _wd(0.0, False)),
+        key="adagrad", name="Adagrad",
+        hyperparams=(lr_param(1e-2), eps_param(1e-10), wd_param(0.0, False)),
         description="torch.optim.Adagrad: the step shrinks as squared gradients accumulate.",
         coefficients=_adagrad, torch_class=torch.optim.Adagrad,
         formulas=functools.partial(formulas.adaptive_lines, accumulate=True),
@@ -376,7 +302,7 @@ for _info in [
     ),
     OptimizerInfo(
         key="adamw", name="AdamW",
-        hyperparams=(_lr(1e-3, _ADAM_SEARCH), *_ADAM[1:4], _wd(1e-2, True)),
+        hyperparams=(lr_param(1e-3, _ADAM_SEARCH), *_ADAM[1:4], wd_param(1e-2, True)),
         description="torch.optim.AdamW: Adam with decoupled weight decay.",
         coefficients=functools.partial(_adam, decoupled=True),
         torch_class=_betas(torch.optim.AdamW), formulas=formulas.adam_lines,
@@ -386,7 +312,7 @@ for _info in [
     OptimizerInfo(
         key="nadam", name="NAdam",
         hyperparams=(
-            _lr(2e-3), *_ADAM[1:],
+            lr_param(2e-3), *_ADAM[1:],
             HyperParam(name="momentum_decay", symbol="ψ", default=4e-3, slider=(0.0, 0.1),
                        domain=(0.0, math.inf), log=False,
                        help="NAdam's momentum schedule μ_t = β₁(1 − ½·0.96^(tψ)).")),
@@ -396,7 +322,7 @@ for _info in [
         stability="preconditioned", precond_state="exp_avg_sq", precond_bias_corrected=True,
     ),
     OptimizerInfo(
-        key="radam", name="RAdam", hyperparams=(_lr(1e-3, _ADAM_SEARCH), *_ADAM[1:]),
+        key="radam", name="RAdam", hyperparams=(lr_param(1e-3, _ADAM_SEARCH), *_ADAM[1:]),
         description="torch.optim.RAdam: Adam with a rectified (warm-up free) variance.",
         coefficients=_radam, torch_class=_betas(torch.optim.RAdam),
         formulas=functools.partial(formulas.adam_lines, direction="RAdam's rectified"),
@@ -407,18 +333,18 @@ for _info in [
         key="lion", name="Lion",
         hyperparams=(
             # Lion's rate is 3–10× below AdamW's (Chen et al. 2023)
-            _lr(1e-4, _lr_search(1e-5, 1 / 100, 0.03, 3.0)),
-            _beta("beta1", "β₁", 0.9, "Interpolation for the update direction."),
-            _beta("beta2", "β₂", 0.99, "Decay of the momentum."),
-            _wd(0.0, True)),
+            lr_param(1e-4, lr_search(1e-5, 1 / 100, 0.03, 3.0)),
+            beta_param("beta1", "β₁", 0.9, "Interpolation for the update direction."),
+            beta_param("beta2", "β₂", 0.99, "Decay of the momentum."),
+            wd_param(0.0, True)),
         description="Lion (Chen et al. 2023): θ ← θ − η·(sign(β₁m + (1−β₁)g) + λθ).",
         coefficients=_lion, torch_class=_betas(Lion), formulas=formulas.lion_lines,
         stability=None, suggested_lr=False, tuning=Tuning(paper_name="Lion"),
     ),
     OptimizerInfo(
         key="vradam", name="VRAdam",
-        hyperparams=(_lr(1e-3, _ADAM_SEARCH), _B1, _B2, _BETA3, _ALPHA1, _eps(1e-8),
-                     _wd(1e-2, True)),
+        hyperparams=(lr_param(1e-3, _ADAM_SEARCH), B1, B2, BETA3, ALPHA1, eps_param(1e-8),
+                     wd_param(1e-2, True)),
         description="Velocity-Regularized Adam: AdamW with η = α₀ / (1 + min(β₃‖v‖², α₁)).",
         coefficients=functools.partial(_adam, decoupled=True, gated=True),
         torch_class=_betas(VRAdam), formulas=formulas.adam_lines, stability="preconditioned",
@@ -427,7 +353,7 @@ for _info in [
     ),
     OptimizerInfo(
         key="vrmomentum", name="VRMomentum",
-        hyperparams=(_lr(1e-2), _B1, _BETA3, _ALPHA1, _wd(0.0, True)),
+        hyperparams=(lr_param(1e-2), B1, BETA3, ALPHA1, wd_param(0.0, True)),
         description="The paper's momentum ablation: EMA velocity gated like VRAdam, "
         "no preconditioner.",
         coefficients=_vrmomentum, torch_class=VRMomentum, formulas=formulas.vrmomentum_lines,
@@ -439,7 +365,8 @@ del _info
 # fmt: on
 
 
-def _text(value: float | str) -> str:
+def value_text(value: float | str) -> str:
+    """A hyperparameter as the spec text writes it: a number in %g, or "auto"."""
     return value if isinstance(value, str) else f"{value:g}"
 
 
@@ -522,7 +449,7 @@ class OptimizerSpec:
         return {**self.info.defaults, **dict(self.params)}
 
     def __str__(self) -> str:
-        args = ",".join(f"{k}={_text(v)}" for k, v in self.params)
+        args = ",".join(f"{k}={value_text(v)}" for k, v in self.params)
         text = f"{self.key}:{args}" if args else self.key
         return f"{text}@{self.label}" if self.label else text
 
@@ -534,7 +461,7 @@ class OptimizerSpec:
         if not self.params:
             return self.info.name
         symbols = {hp.name: hp.symbol for hp in self.info.hyperparams}
-        args = ", ".join(f"{symbols[k]}={_text(v)}" for k, v in self.params)
+        args = ", ".join(f"{symbols[k]}={value_text(v)}" for k, v in self.params)
         return f"{self.info.name} ({args})"
 
 

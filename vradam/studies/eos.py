@@ -46,8 +46,11 @@ unperturbed seed 0 among them; in float64 it was 0.8–3.4 in 24 of 24 (both ver
 GD's steps at its edge for seeds 1 and 2 were 280–320 and 260–300 in float32
 (train_steps: 320 and 300) but exactly 220 and 200 in float64, where GD overshoots 2/η
 for longer before it settles (presumably because the unstable direction starts from
-smaller rounding errors). TRAIN_DTYPE = torch.float64 trains the rows in float64 (about
-1.7× slower); the page keeps float32, the precision its statements were measured in.
+smaller rounding errors). ``dtype=torch.float64`` (:func:`run_mlp_seeds`,
+:func:`mlp_stream`) trains the rows in float64 (about 1.7× slower); the page trains in
+float32 and states what holds in both precisions from vradam.studies.eos_precision (its
+statements on 10 seeds, in each precision).
+The statements over several runs are in vradam.studies.eos_findings (re-exported here).
 """
 
 from __future__ import annotations
@@ -282,7 +285,10 @@ def series_from_records(records: list[dict], index: int) -> Series:
 
 
 def mlp_stream(
-    config: EoSConfig, seeds: Sequence[int] | None = None, chunk: int = 0
+    config: EoSConfig,
+    seeds: Sequence[int] | None = None,
+    chunk: int = 0,
+    dtype: torch.dtype = TRAIN_DTYPE,
 ) -> Iterator[tuple[float, list[EoSResult]]]:
     """The page's runs for every seed, all at once: yield (fraction done, one result per
     seed) every ``chunk`` steps while they train (partial results, ``complete`` False: the
@@ -290,7 +296,8 @@ def mlp_stream(
     complete results).
 
     Two batched passes: GD, heavy ball, Adam and VRAdam for every seed, then Adam at each
-    seed's VRAdam window-mean η (which needs VRAdam's run first)."""
+    seed's VRAdam window-mean η (which needs VRAdam's run first). ``dtype``: the rows'
+    precision (the page's: float32)."""
     seeds = [config.seed] if seeds is None else [int(s) for s in seeds]
     specs = [OptimizerSpec.parse(text) for text in config.optimizers()]
     S, steps = len(seeds), config.steps
@@ -306,14 +313,15 @@ def mlp_stream(
         rows = [spec for spec in specs for _ in seeds]
         main = []
         for t, series in lockstep_series(rows, seeds * len(specs), steps,
-                                         config.sharpness_every, chunk):  # fmt: skip
+                                         config.sharpness_every, chunk, dtype):  # fmt: skip
             main = [[series[i * S + j] for i in range(len(specs))] for j in range(S)]
             if t < steps:  # the control's panel stays empty until it trains
                 waiting = [[*m, _untrained(MATCHED_LABEL)] for m in main]
                 yield first_share * t / steps, results(waiting, [math.nan] * S)
         rates = [float(f"{main[j][3].mean_eta(start):.4g}") for j in range(S)]
         matched = [OptimizerSpec("adam", {"lr": r}, MATCHED_LABEL) for r in rates]
-        for t, series in lockstep_series(matched, seeds, steps, config.sharpness_every, chunk):
+        for t, series in lockstep_series(matched, seeds, steps, config.sharpness_every, chunk,
+                                         dtype):  # fmt: skip
             full = [main[j] + [series[j]] for j in range(S)]
             if t < steps:
                 yield first_share + (1 - first_share) * t / steps, results(full, rates)
@@ -329,13 +337,16 @@ def _untrained(label: str) -> Series:
 
 
 def run_mlp_seeds(
-    config: EoSConfig, seeds: Sequence[int], progress: Progress | None = None
+    config: EoSConfig,
+    seeds: Sequence[int],
+    progress: Progress | None = None,
+    dtype: torch.dtype = TRAIN_DTYPE,
 ) -> list[EoSResult]:
     """GD, heavy ball, Adam, VRAdam and Adam at VRAdam's window-mean η on the teacher MLP,
-    for each seed (``config.seed`` is ignored), trained together."""
+    for each seed (``config.seed`` is ignored), trained together in ``dtype``."""
     results: list[EoSResult] = []
     chunk = max(1, config.steps // 10) if progress is not None else 0
-    for fraction, partial in mlp_stream(config, seeds, chunk):
+    for fraction, partial in mlp_stream(config, seeds, chunk, dtype):
         results = partial
         if progress is not None:
             progress(fraction, "training" if fraction < 1 else "done")
@@ -524,115 +535,5 @@ def run_quadratic(config: QuadraticConfig = QuadraticConfig()) -> EoSResult:
     return run_quadratic_starts(config, 1)[0]
 
 
-# ----------------------------------------------------------------------------- findings
-
-
-@dataclass
-class Finding:
-    """One statement measured on several runs (seeds or starts)."""
-
-    statement: str
-    measure: str
-    holds: list[bool]  # per run
-    values: list[str]  # per run, what was measured
-    ratios: list[float] | None = None  # VRAdam ÷ the control, per run (comparisons only)
-
-    @property
-    def count(self) -> int:
-        return int(sum(self.holds))
-
-    def frequency(self) -> str:
-        return f"{self.count} of {len(self.holds)}"
-
-    def ratio_range(self) -> str:
-        if not self.ratios:
-            return ""
-        lo, hi = min(self.ratios), max(self.ratios)
-        return f"{lo:.2g}" if f"{lo:.2g}" == f"{hi:.2g}" else f"{lo:.2g}–{hi:.2g}"
-
-    def row(self, runs: str = "each run") -> dict:
-        """A table row; ``runs`` names the last column (e.g. "seeds 0, 1, 2")."""
-        return {
-            "statement": self.statement,
-            "holds in": self.frequency(),
-            "VRAdam ÷ control": self.ratio_range(),
-            "measure": self.measure,
-            runs: " · ".join(self.values),
-        }
-
-
-_NAMES = {"gd": "GD", "momentum": "Heavy ball", "adam": "Adam", "vradam": "VRAdam"}
-MORE_THAN_HALF = 0.5
-
-
-def _edge_finding(results, role, line, measure) -> Finding:
-    firsts = [r.role(role).first_edge_step() for r in results]
-    return Finding(
-        f"{_NAMES[role]}'s sharpness reaches {line}",
-        measure,
-        [f >= 0 for f in firsts],
-        [f"step {f}" if f >= 0 else "never" for f in firsts],
-    )
-
-
-def _compare(results, statement, measure, get, control="matched", fmt="{:.3g}") -> Finding:
-    """``statement`` holds in a run when VRAdam's ``get`` is below the control's."""
-    pairs = [(get(r.role("vradam"), r.window_start), get(r.role(control), r.window_start))
-             for r in results]  # fmt: skip
-    return Finding(
-        statement,
-        measure,
-        [bool(v < c) for v, c in pairs],
-        [f"{fmt.format(v)} vs {fmt.format(c)}" for v, c in pairs],
-        [float(v / c) if c > 0 else float("inf") for v, c in pairs],
-    )
-
-
-def _final(s: Series, _start: int) -> float:
-    return float(s.loss[-1])
-
-
-def findings(results: list[EoSResult]) -> list[Finding]:
-    """The page's statements, each measured on every run of ``results`` (same config,
-    different seeds or starts). Oscillation is compared over each run's window with Adam
-    at VRAdam's own window-mean rate (the "control")."""
-    r0 = results[0]
-    first, last = r0.window
-    out = []
-    if r0.problem == "mlp":
-        n = r0.sharpness_examples
-        lanczos = f"λmax(H), Lanczos on the {n} training examples, sampled"
-        out += [
-            _edge_finding(results, "gd", "2/η", f"first sample ≥ 0.9 · 2/η ({lanczos})"),
-            Finding(
-                "GD then stays at its edge for most of the run",
-                f"steps with λmax(H) within ±10 % of 2/η > {MORE_THAN_HALF:.0%} of the run",
-                [r.role("gd").edge_steps() > MORE_THAN_HALF * (last + 1) for r in results],
-                [f"{r.role('gd').edge_steps()} steps" for r in results],
-            ),
-            Finding(
-                "Heavy ball's sharpness stays below its line 2(1+μ)/η",
-                "largest sampled λmax(H) ÷ 2(1+μ)/η < 1",
-                [float(np.max(r.role("momentum").ratio)) < 1 for r in results],
-                [f"{np.max(r.role('momentum').ratio):.2f}" for r in results],
-            ),
-        ]
-    pre = "first sample with λmax(P⁻¹H) ≥ 0.9 × threshold"
-    out += [
-        _edge_finding(results, "adam", "38/η", pre),
-        _edge_finding(results, "vradam", "its moving threshold", pre),
-    ]
-    window = f"steps {first}–{last}; control: Adam at VRAdam's window-mean η"
-    out += [
-        _compare(results, "VRAdam's loss climbs less than the control's",
-                 f"upward movement Σ max(Δ log loss, 0), {window}", Series.upward_movement),
-        _compare(results, "VRAdam oscillates with a smaller amplitude than the control",
-                 f"std of Δ log loss (trend removed), {window}", Series.amplitude),
-        _compare(results, "VRAdam's loss goes up on fewer steps than the control's",
-                 f"steps with Δ loss > 0, {window}", Series.loss_increases, fmt="{:d}"),
-        _compare(results, "VRAdam ends lower than the control",
-                 "final loss; control: Adam at VRAdam's window-mean η", _final),
-        _compare(results, "VRAdam ends lower than Adam at the same α₀",
-                 "final loss; control: Adam at VRAdam's α₀", _final, control="adam"),
-    ]  # fmt: skip
-    return out
+# The statements over several runs live in their own module (they use Series' measures).
+from vradam.studies.eos_findings import Finding, findings  # noqa: E402

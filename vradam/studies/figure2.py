@@ -34,6 +34,7 @@ from vradam.studies.networks import get_task
 from vradam.studies.threads import one_thread
 from vradam.studies.training import (
     TrainConfig,
+    series,
     suggest_beta3,
     train_steps,
 )
@@ -172,14 +173,6 @@ def figure2_runs(
 # --------------------------------------------------------------------------- measures
 
 
-def _series(records: list[dict], i: int, key: str) -> tuple[np.ndarray, np.ndarray]:
-    pts = [(r["step"], r[key]) for r in records if r["optimizer"] == i and key in r]
-    if not pts:
-        return np.array([]), np.array([])
-    s, v = zip(*pts)
-    return np.asarray(s, dtype=int), np.asarray(v, dtype=float)
-
-
 @dataclass(frozen=True)
 class SeedMeasures:
     """One seed's numbers. Sharpness and losses by optimizer index (0 AdamW, 1 VRAdam,
@@ -202,7 +195,7 @@ class SeedMeasures:
 
 def _seed_measures(seed: int, records: list[dict], window: tuple[int, int]) -> SeedMeasures:
     lo, hi = window
-    _, eta = _series(records, VRADAM, "eta_ratio")
+    _, eta = series(records, VRADAM, "eta_ratio")
     k = int(np.argmin(eta))
     after = np.flatnonzero(eta[k:] >= RECOVERED)
     indices = sorted({r["optimizer"] for r in records})
@@ -211,14 +204,14 @@ def _seed_measures(seed: int, records: list[dict], window: tuple[int, int]) -> S
         mine = [r for r in records if r["optimizer"] == i]
         bad = any(r.get("diverged") for r in mine)
         out["dv"][i] = bad
-        s, v = _series(records, i, "sharpness")
+        s, v = series(records, i, "sharpness")
         inside = (s >= max(lo, 1)) & (s <= hi)
         out["sh"][i] = math.nan if bad else float(v[inside].mean())
         out["she"][i] = math.nan if bad else float(v[-1])
-        s, v = _series(records, i, "train_loss")
+        s, v = series(records, i, "train_loss")
         out["tl"][i] = math.nan if bad else float(v[-1])
         out["mtl"][i] = math.nan if bad else float(v[(s >= lo) & (s <= hi)].mean())
-        out["vl"][i] = math.nan if bad else float(_series(records, i, "val_loss")[1][-1])
+        out["vl"][i] = math.nan if bad else float(series(records, i, "val_loss")[1][-1])
         last = mine[-1]
         ratio = last.get("precond_sharpness", math.nan) / last.get("precond_threshold", math.nan)
         out["pr"][i] = float(ratio)
@@ -261,7 +254,7 @@ def measure(
     whole run, the window the control's rate is matched over)."""
     window = window or (1, setup_.steps)
     seeds = [_seed_measures(s, r, window) for s, r in zip(setup_.seeds, runs) if r]
-    tracked = _series(runs[0], VRADAM, "sharpness")[0] if runs and runs[0] else np.array([])
+    tracked = series(runs[0], VRADAM, "sharpness")[0] if runs and runs[0] else np.array([])
     inside = tuple(int(t) for t in tracked if max(window[0], 1) <= t <= window[1])
     return Figure2Measures(setup_, beta3, window, seeds, inside)
 

@@ -17,8 +17,9 @@ comes from ``torch.func.functional_call``, vmapped over chunks of grid points, o
 thread (:mod:`vradam.studies.threads`). The grid is made coarser when the asked one would
 take longer than a budget, measured on the paths' own points first. Along each path it
 returns the true loss at the snapshot beside the surface's value at its projection (and
-the distance the snapshot lies off the plane), and :func:`line_slice` gives the loss on
-the line through two optimizers' final weights. No Streamlit here.
+the distance the snapshot lies off the plane). What is drawn from a landscape besides
+(its JSON and CSV, the slice between two final points, the sharpness marks) is in
+:mod:`vradam.studies.landscape_views`. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, vmap
+from torch.func import functional_call, grad, jvp, vmap
 
 from vradam.studies.networks import get_task
 from vradam.studies.threads import one_thread
@@ -42,21 +43,16 @@ __all__ = [
     "GRID",
     "Landscape",
     "LandscapeConfig",
-    "Marks",
     "Plane",
-    "Slice",
     "Snapshots",
     "SurfaceLoss",
     "choose_grid",
     "collect_snapshots",
     "filter_normalized_directions",
     "landscape",
-    "line_slice",
     "pca_plane",
     "plane_range",
     "random_plane",
-    "sharpness_marks",
-    "to_record",
 ]
 
 GRID = 41  # points per axis asked for by default (Li et al.: 51)
@@ -67,8 +63,7 @@ MARGIN = 0.25  # the grid's range: the projected paths' span plus this share on 
 CHUNK = 128  # grid points per vmapped call
 OBJECTIVE_EXAMPLES = 64  # tasks with their own objective: at most this many examples
 SURFACE_SEED = 2024  # their random draws (noise, times, trajectories), the same everywhere
-SLICE_POINTS = 61
-SLICE_RANGE = (-0.25, 1.25)  # t of θ = (1 − t)·θ_A + t·θ_B
+RANDOM_SPAN = 1.0  # a random plane's grid covers at least ±1 (Li et al.'s range)
 PLANES = ("pca", "random")
 REFERENCES = ("best", "init")
 SPLITS = ("train", "val")
@@ -84,6 +79,7 @@ class LandscapeConfig:
     snapshot_every: int = 0  # 0: about SNAPSHOTS snapshots per optimizer
     margin: float = MARGIN
     direction_seed: int = 0  # the random plane's draws
+    sharpness: bool = False  # measure λmax in the re-run too (the train config's interval)
 
     def __post_init__(self) -> None:
         if self.plane not in PLANES:
@@ -114,6 +110,10 @@ class Snapshots:
     weights: tuple[np.ndarray, ...]  # per optimizer (T_i, P) float32
     diverged: tuple[bool, ...]
     every: int
+    sharpness: tuple[dict, ...] = ()  # rows: optimizer, step, sharpness, threshold, kind
+
+
+SHARPNESS_KEYS = ("optimizer", "step", "sharpness", "threshold", "sharpness_kind")
 
 
 def snapshot_interval(steps: int, every: int = 0) -> int:
@@ -122,33 +122,41 @@ def snapshot_interval(steps: int, every: int = 0) -> int:
 
 
 def collect_snapshots(
-    config: TrainConfig, every: int = 0, on_step: Callable[[int], None] | None = None
+    config: TrainConfig,
+    every: int = 0,
+    on_step: Callable[[int], None] | None = None,
+    sharpness: bool = False,
 ) -> Snapshots:
     """Train ``config`` again and keep each optimizer's weights every ``every`` steps (0:
-    :func:`snapshot_interval`) and at its last step; no sharpness, evaluation only at the
-    ends. ``on_step(t)`` is called once per step (progress)."""
+    :func:`snapshot_interval`) and at its last step; evaluation only at the ends, and
+    sharpness (at ``config.sharpness_every``) only when ``sharpness``. ``on_step(t)`` is
+    called once per step (progress)."""
     every = snapshot_interval(config.steps, every)
-    run = replace(config, snapshot_every=every, sharpness_every=0, eval_every=config.steps,
-                  boundary_every=0)  # fmt: skip
+    run = replace(config, snapshot_every=every, eval_every=config.steps, boundary_every=0,
+                  sharpness_every=config.sharpness_every if sharpness else 0)  # fmt: skip
     specs = config.specs()
     steps: list[list[int]] = [[] for _ in specs]
     weights: list[list[np.ndarray]] = [[] for _ in specs]
     diverged = [False] * len(specs)
+    sharp = []
     for r in train_steps(run):
         i = r["optimizer"]
         if on_step is not None and i == 0:
             on_step(r["step"])
         if r.get("diverged"):
             diverged[i] = True
+        if "sharpness" in r:
+            sharp.append({k: r[k] for k in SHARPNESS_KEYS if k in r})
         if "flat_params" in r and np.isfinite(r["flat_params"]).all():
             steps[i].append(r["step"])
             weights[i].append(r["flat_params"])
     return Snapshots(
         labels=tuple(s.display_name for s in specs),
         steps=tuple(np.asarray(s, dtype=int) for s in steps),
-        weights=tuple(np.stack(w) for w in weights),
+        weights=tuple(np.stack(w) if w else np.zeros((0, 0), np.float32) for w in weights),
         diverged=tuple(diverged),
         every=every,
+        sharpness=tuple(sharp),
     )
 
 
@@ -262,10 +270,13 @@ def random_plane(model: nn.Module, center: np.ndarray, fit: np.ndarray, seed: in
     return Plane("random", center, D, _axis_shares(M, D))
 
 
-def plane_range(paths: list[np.ndarray], margin: float = MARGIN) -> np.ndarray:
+def plane_range(
+    paths: list[np.ndarray], margin: float = MARGIN, at_least: float = 0.0
+) -> np.ndarray:
     """[[a0, a1], [b0, b1]]: the span of the paths' points (T_i, 2) and the origin (the
-    reference), widened by ``margin`` of the span on each side. An axis along which nothing
-    moves gets the other's span (or ±1)."""
+    reference), widened by ``margin`` of the span on each side, and covering at least
+    ±``at_least`` (a random plane: Li et al.'s ±1 in filter-normalised units). An axis
+    along which nothing moves gets the other's span (or ±1)."""
     pts = np.concatenate([np.zeros((1, 2)), *[p[np.isfinite(p).all(1)] for p in paths]])
     lo, hi = pts.min(0), pts.max(0)
     span = hi - lo
@@ -275,7 +286,10 @@ def plane_range(paths: list[np.ndarray], margin: float = MARGIN) -> np.ndarray:
         if span[k] <= 1e-9 * fallback:
             mid = (lo[k] + hi[k]) / 2
             lo[k], hi[k], span[k] = mid - fallback / 2, mid + fallback / 2, fallback
-    return np.stack([lo - margin * span, hi + margin * span], axis=1)
+    out = np.stack([lo - margin * span, hi + margin * span], axis=1)
+    out[:, 0] = np.minimum(out[:, 0], -at_least)
+    out[:, 1] = np.maximum(out[:, 1], at_least)
+    return out
 
 
 def choose_grid(
@@ -370,6 +384,21 @@ class SurfaceLoss:
                   for k in range(0, W.shape[0], self.chunk))  # fmt: skip
         return self._run(chunks, W.shape[0], progress)
 
+    def curvature(self, theta: np.ndarray, direction: np.ndarray) -> float:
+        """uᵀHu for the unit vector u along ``direction``: the loss's curvature at ``theta``
+        along that line, a lower bound on λmax(H) there (a Hessian-vector product, exact
+        up to float32). NaN for a task with its own objective (its loss is not a function
+        of the weights alone here)."""
+        if self.task.objective is not None:
+            return math.nan
+        th = torch.as_tensor(np.asarray(theta), dtype=torch.float32, device=self.device)
+        u = torch.as_tensor(np.asarray(direction), dtype=torch.float32, device=self.device)
+        u = u / u.norm()
+        cpu = self.device.type == "cpu"
+        with one_thread() if cpu else contextlib.nullcontext():
+            _, hu = jvp(grad(self._one), (th,), (u,))
+        return float(u @ hu)
+
     def on_plane(self, plane: Plane, ab: np.ndarray, progress=None) -> np.ndarray:
         """(N,): the loss at plane coordinates ab (N, 2), built chunk by chunk (a grid of a
         large model's weights would not fit in memory at once)."""
@@ -410,12 +439,13 @@ class Landscape:
     grid_asked: int
     snapshot_every: int
     steps_total: int
-    method: str  # "vmap" or "loop"
+    method: str  # how the grid was evaluated (SurfaceLoss.method)
     n_params: int
     n_examples: int
     seconds_per_point: float  # measured on the paths' points
     grid_seconds: float
     train_seconds: float
+    sharpness_rows: tuple[dict, ...] = ()  # measured in the re-run (LandscapeConfig.sharpness)
 
     @property
     def grid(self) -> int:
@@ -457,6 +487,7 @@ def landscape(
     snaps = collect_snapshots(
         train, config.snapshot_every,
         lambda t: say(0.6 * t / max(train.steps, 1), f"training again: step {t}"),
+        sharpness=config.sharpness,
     )  # fmt: skip
     train_s = time.perf_counter() - start
     say(0.6, "the loss along the paths")
@@ -486,7 +517,8 @@ def landscape(
     # the rate for the budget: the slower of the two measurements (the machine may be busy)
     per_point = max(per_point, (time.perf_counter() - tic) / max(n_points, 1))
     off = [plane.off_plane(w) if w.shape[0] else np.zeros(0) for w in snaps.weights]
-    (a0, a1), (b0, b1) = plane_range([coords[i] for i in usable], config.margin)
+    at_least = RANDOM_SPAN if config.plane == "random" else 0.0
+    (a0, a1), (b0, b1) = plane_range([coords[i] for i in usable], config.margin, at_least)
     n = choose_grid(config.grid, per_point, config.budget_s)
     xs, ys = np.linspace(a0, a1, n), np.linspace(b0, b1, n)
     A, B = np.meshgrid(xs, ys)
@@ -508,110 +540,5 @@ def landscape(
         reference_loss=reference_loss, grid_asked=config.grid, snapshot_every=snaps.every,
         steps_total=train.steps, method=loss.method, n_params=P, n_examples=loss.n_examples,
         seconds_per_point=per_point, grid_seconds=grid_s, train_seconds=train_s,
+        sharpness_rows=snaps.sharpness,
     )  # fmt: skip
-
-
-def _numbers(a) -> list:
-    """numpy → nested lists with None for NaN (JSON has no NaN)."""
-    a = np.asarray(a, dtype=np.float64)
-    out = a.astype(object)
-    out[~np.isfinite(a)] = None
-    return out.tolist()
-
-
-def to_record(ls: Landscape) -> dict:
-    """The landscape as JSON-ready data: the plane (kind, reference, explained shares), the
-    grid (axes and losses, rows along b), each projected path (steps, a, b, true loss,
-    surface loss, distance off the plane) and the grid's cost. The directions themselves
-    (2 × weights) are left out."""
-    return dict(
-        task=ls.task, split=ls.split,
-        plane=dict(kind=ls.plane.kind, reference=ls.reference,
-                   reference_optimizer=None if ls.reference_index is None
-                   else ls.labels[ls.reference_index],
-                   reference_loss=ls.reference_loss, explained=_numbers(ls.plane.explained)),
-        grid=dict(a=_numbers(ls.xs), b=_numbers(ls.ys), loss=_numbers(ls.Z),
-                  asked=ls.grid_asked, seconds=ls.grid_seconds, method=ls.method,
-                  examples=ls.n_examples, weights=ls.n_params),
-        paths=[dict(optimizer=label, diverged=ls.diverged[i], step=ls.steps[i].tolist(),
-                    a=_numbers(ls.coords[i][:, 0]), b=_numbers(ls.coords[i][:, 1]),
-                    true_loss=_numbers(ls.true_loss[i]),
-                    surface_loss=_numbers(ls.surface_loss[i]),
-                    off_plane=_numbers(ls.off_plane[i]))
-               for i, label in enumerate(ls.labels)],
-        snapshot_every=ls.snapshot_every,
-    )  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- the slice
-
-
-@dataclass(frozen=True)
-class Slice:
-    a: int  # optimizer at t = 0
-    b: int  # optimizer at t = 1
-    t: np.ndarray  # (n,)
-    loss: np.ndarray  # (n,)
-    barrier: float  # max loss on 0 ≤ t ≤ 1 above the higher end (0: no bump between them)
-    distance: float  # ‖θ_B − θ_A‖
-
-
-def line_slice(
-    loss: SurfaceLoss, ls: Landscape, a: int, b: int, n: int = SLICE_POINTS,
-    t_range: tuple[float, float] = SLICE_RANGE,
-) -> Slice:  # fmt: skip
-    """The loss along θ(t) = (1 − t)·θ_A + t·θ_B through optimizers a's and b's final
-    weights (mode connectivity in miniature): a barrier above both ends says they ended in
-    different basins."""
-    A, B = ls.finals[a].astype(np.float64), ls.finals[b].astype(np.float64)
-    if not (np.isfinite(A).all() and np.isfinite(B).all()):
-        raise ValueError("both optimizers need final weights (one of them diverged)")
-    t = np.linspace(*t_range, n)
-    t = np.unique(np.r_[t, 0.0, 1.0])  # both ends exactly
-    values = loss.at(A + t[:, None] * (B - A))
-    inside = (t >= 0) & (t <= 1)
-    ends = values[(t == 0) | (t == 1)]
-    barrier = math.nan
-    if np.isfinite(ends).all():
-        barrier = max(float(np.nanmax(values[inside]) - np.nanmax(ends)), 0.0)
-    return Slice(a, b, t, values, barrier, float(np.linalg.norm(B - A)))
-
-
-# ----------------------------------------------------------------------------- sharpness
-
-
-@dataclass(frozen=True)
-class Marks:
-    """Where the run measured its sharpness, on the plane (one optimizer)."""
-
-    steps: np.ndarray  # (m,)
-    coords: np.ndarray  # (m, 2) the path's projection there (linear between snapshots)
-    sharpness: np.ndarray  # (m,) λmax (of P^-½HP^-½ for adaptive methods)
-    threshold: np.ndarray  # (m,) the optimizer's stability threshold (NaN: none)
-    kind: str  # "hessian" or "preconditioned"
-
-
-def sharpness_marks(records: list[dict], ls: Landscape) -> list[Marks | None]:
-    """Each optimizer's sharpness measurements in the page's records (one seed, the run
-    ``ls`` was drawn from) placed on its projected path; None without any."""
-    out: list[Marks | None] = []
-    for i in range(len(ls.labels)):
-        rows = [r for r in records if r["optimizer"] == i and "sharpness" in r
-                and math.isfinite(r["sharpness"])]  # fmt: skip
-        s, c = ls.steps[i], ls.coords[i]
-        rows = [r for r in rows if s.size and s[0] <= r["step"] <= s[-1]]
-        if not rows:
-            out.append(None)
-            continue
-        at = np.array([r["step"] for r in rows], dtype=float)
-        coords = np.stack([np.interp(at, s, c[:, 0]), np.interp(at, s, c[:, 1])], axis=1)
-        out.append(
-            Marks(
-                steps=at.astype(int),
-                coords=coords,
-                sharpness=np.array([r["sharpness"] for r in rows], dtype=float),
-                threshold=np.array([r.get("threshold", math.nan) for r in rows], dtype=float),
-                kind=str(rows[-1].get("sharpness_kind", "hessian")),
-            )
-        )
-    return out

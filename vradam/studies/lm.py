@@ -38,6 +38,7 @@ __all__ = [
     "CONTEXT",
     "CORPUS_MODULES",
     "VOCAB_SIZE",
+    "Block",
     "CharTransformer",
     "corpus",
     "evaluate",
@@ -153,7 +154,8 @@ def make_split(seed: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block with causal self-attention written out."""
+    """Pre-norm transformer block with self-attention written out (softmax(QKᵀ/√d)V, so
+    that double backward works on every device); causal when given a mask."""
 
     def __init__(self, d: int, heads: int):
         super().__init__()
@@ -164,7 +166,8 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(d)
         self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
 
-    def forward(self, h: Tensor, mask: Tensor) -> Tensor:
+    def forward(self, h: Tensor, mask: Tensor | None = None) -> Tensor:
+        """``mask``: True where a position must not attend (None: every position may)."""
         B, T, d = h.shape
         q, k, v = self.qkv(self.norm1(h)).split(d, dim=-1)
         dh = d // self.heads
@@ -173,7 +176,9 @@ class Block(nn.Module):
             return t.view(B, T, self.heads, dh).transpose(1, 2)
 
         att = (split(q) @ split(k).transpose(-1, -2)) / math.sqrt(dh)  # (B, heads, T, T)
-        att = att.masked_fill(mask[:T, :T], float("-inf")).softmax(dim=-1)
+        if mask is not None:
+            att = att.masked_fill(mask[:T, :T], float("-inf"))
+        att = att.softmax(dim=-1)
         y = (att @ split(v)).transpose(1, 2).reshape(B, T, d)
         h = h + self.proj(y)
         return h + self.mlp(self.norm2(h))

@@ -127,7 +127,8 @@ class TanhMLPBatch:
 class Lockstep:
     """B copies of the teacher MLP (one row per optimizer × seed), trained full batch in
     lockstep on their seeds' data, in ``dtype``, for up to ``steps`` updates. Each row
-    follows its record's coefficients (the engine's unified form, one table per step);
+    follows its record's coefficients (the engine's unified form, one table per step, at
+    the row's base rate for that step: α0, or ``rates`` when given, e.g. a schedule's);
     ``eta`` holds each row's η_t of the last update (the gated rate for the VR rows)."""
 
     def __init__(
@@ -136,6 +137,7 @@ class Lockstep:
         seeds: list[int],
         steps: int,
         dtype: torch.dtype = TRAIN_DTYPE,
+        rates: list[np.ndarray] | None = None,
     ) -> None:
         from vradam.studies.networks import get_task
 
@@ -163,8 +165,13 @@ class Lockstep:
         self.second = torch.zeros(B, n, dtype=dtype)  # its second moment / accumulator
         self.steps = 0
         # the rows' coefficient tables: (T, B, 1) in the rows' dtype; the rate in float64
-        coefs = [s.coefficients(np.full(max(int(steps), 1), float(s.hyperparams["lr"])))
-                 for s in specs]  # fmt: skip
+        # (``rates``: each row's base rate per update, a schedule's α0·factor; default α0)
+        T = max(int(steps), 1)
+        if rates is None:
+            rates = [np.full(T, float(s.hyperparams["lr"])) for s in specs]
+        if len(rates) != len(specs) or any(np.shape(r) != (T,) for r in rates):
+            raise ValueError(f"give one rate per update ({T}) for every row")
+        coefs = [s.coefficients(np.asarray(r, dtype=np.float64)) for s, r in zip(specs, rates)]
         self.tables = {
             name: torch.from_numpy(np.stack([getattr(c, name) for c in coefs], axis=1))[..., None]
             for name in coefs[0].TABLES

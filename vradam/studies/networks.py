@@ -228,37 +228,19 @@ class SmallCNN(nn.Module):
 
 
 class TinyTransformer(nn.Module):
-    """One pre-norm block over the tokens (a, b, =), read out at "=".
-
-    Attention is written out (softmax(QKᵀ/√d)V) so that double backward, needed for
-    Hessian-vector products, works on every device.
-    """
+    """One pre-norm block (:class:`vradam.studies.lm.Block`, attention written out so that
+    double backward, needed for Hessian-vector products, works on every device) over the
+    tokens (a, b, =), read out at "="."""
 
     def __init__(self, vocab: int = MOD_P + 1, n_out: int = MOD_P, d: int = 32, heads: int = 2):
         super().__init__()
-        self.heads = heads
         self.embed = nn.Embedding(vocab, d)
         self.pos = nn.Parameter(0.1 * torch.randn(3, d))
-        self.norm1 = nn.LayerNorm(d)
-        self.qkv = nn.Linear(d, 3 * d)
-        self.proj = nn.Linear(d, d)
-        self.norm2 = nn.LayerNorm(d)
-        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.block = lm.Block(d, heads)
         self.out = nn.Linear(d, n_out)
 
     def forward(self, tokens: Tensor) -> Tensor:
-        h = self.embed(tokens) + self.pos  # (B, 3, d)
-        B, T, d = h.shape
-        q, k, v = self.qkv(self.norm1(h)).split(d, dim=-1)
-        dh = d // self.heads
-
-        def split(t):  # (B, T, d) → (B, heads, T, dh)
-            return t.view(B, T, self.heads, dh).transpose(1, 2)
-
-        att = (split(q) @ split(k).transpose(-1, -2)) / math.sqrt(dh)
-        y = (att.softmax(dim=-1) @ split(v)).transpose(1, 2).reshape(B, T, d)
-        h = h + self.proj(y)
-        h = h + self.mlp(self.norm2(h))
+        h = self.block(self.embed(tokens) + self.pos)  # (B, 3, d)
         return self.out(h[:, -1])
 
 

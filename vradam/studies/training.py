@@ -36,6 +36,7 @@ __all__ = [
     "gate_activities",
     "lr_sweep",
     "resolve_device",
+    "series",
     "suggest_beta3",
     "train_steps",
 ]
@@ -140,20 +141,38 @@ def train_steps(config: TrainConfig) -> Iterator[dict]:
         yield from _records(config)
 
 
-def _records(config: TrainConfig) -> Iterator[dict]:
-    task, device, specs, data, models, optimizers = setup(config)
-    n_train = data.x_train.shape[0]
-    batch = config.batch_size if config.batch_size is not None else task.default_batch
-    batch = None if batch is None or batch >= n_train else batch
-    gen = torch.Generator().manual_seed(config.seed + 1)
-    n_sharp = min(config.sharpness_samples, task.sharpness_samples or config.sharpness_samples)
-    sharp_idx = torch.randperm(n_train, generator=gen)[:n_sharp].to(device)
-    eigvecs: list[np.ndarray | None] = [None] * len(specs)
-    grid = boundary_grid(data) if task.input_2d and config.boundary_every else None
-    diverged = [False] * len(specs)
-    sharpness_every = config.sharpness_every if task.sharpness else 0
+class _Run:
+    """One lock-step training run's shared state: the task, its data, one model and one
+    optimizer per spec, the sharpness sample and the power iterations' last vectors."""
 
-    def evaluate(model) -> dict:
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.task, device, self.specs, self.data, self.models, self.optimizers = setup(config)
+        self.n_train = self.data.x_train.shape[0]
+        batch = config.batch_size if config.batch_size is not None else self.task.default_batch
+        self.batch = None if batch is None or batch >= self.n_train else batch
+        self.gen = torch.Generator().manual_seed(config.seed + 1)
+        limit = self.task.sharpness_samples or config.sharpness_samples
+        n_sharp = min(config.sharpness_samples, limit)
+        self.sharp_idx = torch.randperm(self.n_train, generator=self.gen)[:n_sharp].to(device)
+        self.device = device
+        self.eigvecs: list[np.ndarray | None] = [None] * len(self.specs)
+        drawn = self.task.input_2d and config.boundary_every
+        self.grid = boundary_grid(self.data) if drawn else None
+        self.diverged = [False] * len(self.specs)
+        self.sharpness_every = config.sharpness_every if self.task.sharpness else 0
+
+    def batch_at(self, last: bool):
+        """The batch of the next update (the full training set for full-batch runs)."""
+        data = self.data
+        if self.batch is not None and not last:
+            idx = torch.randint(0, self.n_train, (self.batch,), generator=self.gen)
+            idx = idx.to(self.device)
+            return data.x_train[idx], data.y_train[idx]
+        return data.x_train, data.y_train
+
+    def evaluate(self, model) -> dict:
+        task, data = self.task, self.data
         if task.evaluate is not None:
             return task.evaluate(model, data)
         with torch.no_grad():
@@ -166,18 +185,19 @@ def _records(config: TrainConfig) -> Iterator[dict]:
                     out[f"{split}_acc"] = _accuracy(logits, y)
             return out
 
-    def sharpness(i: int, eta: float, step: int, last: bool) -> dict:
-        spec, model, opt = specs[i], models[i], optimizers[i]
+    def sharpness(self, i: int, eta: float, step: int, last: bool) -> dict:
+        spec, model, opt = self.specs[i], self.models[i], self.optimizers[i]
         params = [p for p in model.parameters() if p.requires_grad]
         kind = spec.info.stability
         P = preconditioner(spec, opt, params) if kind == "preconditioned" else None
-        x, y = data.x_train[sharp_idx], data.y_train[sharp_idx]
+        x, y = self.data.x_train[self.sharp_idx], self.data.y_train[self.sharp_idx]
 
         def loss():  # stochastic objectives: the same draws at every measurement
-            return task.batch_loss(model, x, y, torch.Generator().manual_seed(SHARPNESS_SEED))
+            gen = torch.Generator().manual_seed(SHARPNESS_SEED)
+            return self.task.batch_loss(model, x, y, gen)
 
-        if config.sharpness_of == "hessian":
-            value, eigvecs[i], _ = top_eigenvalue(loss, params, v0=eigvecs[i])
+        if self.config.sharpness_of == "hessian":
+            value, self.eigvecs[i], _ = top_eigenvalue(loss, params, v0=self.eigvecs[i])
             out = dict(sharpness=value, sharpness_kind="hessian")
             if last and P is not None:
                 pre, _, _ = top_eigenvalue(loss, params, precond=P)
@@ -185,73 +205,83 @@ def _records(config: TrainConfig) -> Iterator[dict]:
             return out
         if kind == "preconditioned" and P is None:
             return {}  # no second moment yet (before the first update)
-        value, eigvecs[i], _ = top_eigenvalue(loss, params, precond=P, v0=eigvecs[i])
+        value, self.eigvecs[i], _ = top_eigenvalue(loss, params, precond=P, v0=self.eigvecs[i])
         return dict(
             sharpness=value,
             sharpness_kind="preconditioned" if P is not None else "hessian",
             threshold=threshold_at(spec, max(step, 1), eta),
         )
 
+    def observe(self, i: int, t: int, last: bool, record: dict) -> None:
+        """Add what step t measures of optimizer i before its update: evaluations, outputs,
+        weights, sharpness and the decision boundary, each on its own schedule."""
+        config, model, opt = self.config, self.models[i], self.optimizers[i]
+        eta_prev = float(opt.param_groups[0].get("effective_lr", opt.param_groups[0]["lr"]))
+        if t % config.eval_every == 0 or last:
+            record.update(self.evaluate(model))
+        if last and self.task.outputs is not None:
+            record.update(self.task.outputs(model, self.data))
+        if config.snapshot_every and (t % config.snapshot_every == 0 or last):
+            flat = torch.nn.utils.parameters_to_vector(model.parameters()).detach()
+            record["flat_params"] = flat.float().cpu().numpy()
+        if self.sharpness_every and (t % self.sharpness_every == 0 or last):
+            record.update(self.sharpness(i, eta_prev, max(t, 1), last))
+        if self.grid is not None and (t % config.boundary_every == 0 or last):
+            xs, ys, points = self.grid
+            with torch.no_grad():
+                probs = model(points).softmax(-1)
+            record["boundary"] = probs.view(ys.numel(), xs.numel(), -1).cpu().numpy()
+
+    def update(self, i: int, t: int, xb, yb, record: dict) -> bool:
+        """Optimizer i's update t + 1 on the batch, recorded; False when the loss or the
+        gradient is not finite or the loss is beyond the task's limit (nothing moves)."""
+        spec, model, opt, task = self.specs[i], self.models[i], self.optimizers[i], self.task
+        opt.zero_grad(set_to_none=True)
+        loss = task.batch_loss(model, xb, yb, step_generator(self.config.seed, t))
+        loss.backward()
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        grad_sq = float(torch.stack([g.double().square().sum() for g in grads]).sum())
+        record["loss"] = float(loss.detach())
+        record["grad_norm"] = math.sqrt(grad_sq)
+        if not (math.isfinite(record["loss"]) and math.isfinite(grad_sq)):
+            return False
+        if record["loss"] > task.loss_limit:
+            return False
+        opt.step()
+        group = opt.param_groups[0]
+        v2 = velocity_sq_norm(spec, opt)
+        record["effective_lr"] = float(group.get("effective_lr", group["lr"]))
+        record["velocity_sq_norm"] = grad_sq if v2 is None else float(v2)
+        if spec.info.velocity_regularized:  # the group's β3: "auto" calibrates it
+            beta3, alpha1 = group["beta3"], group["alpha1"]
+            record["clip_active"] = beta3 * record["velocity_sq_norm"] >= alpha1
+        return True
+
+
+def _records(config: TrainConfig) -> Iterator[dict]:
+    run = _Run(config)
     for t in range(config.steps + 1):
         last = t == config.steps
-        if batch is not None and not last:
-            idx = torch.randint(0, n_train, (batch,), generator=gen).to(device)
-            xb, yb = data.x_train[idx], data.y_train[idx]
-        else:
-            xb, yb = data.x_train, data.y_train
-        for i, (spec, model, opt) in enumerate(zip(specs, models, optimizers)):
-            record: dict = {
-                "step": t,
-                "optimizer": i,
-                "spec": str(spec),
-                "label": spec.display_name,
-            }
-            if diverged[i]:
+        xb, yb = run.batch_at(last)
+        for i, spec in enumerate(run.specs):
+            record: dict = {"step": t, "optimizer": i, "spec": str(spec),
+                            "label": spec.display_name}  # fmt: skip
+            if run.diverged[i]:
                 record["diverged"] = True
                 if last:  # the final record names every evaluation key (NaN: no value)
-                    record.update(dict.fromkeys(task.evaluation_keys, math.nan))
+                    record.update(dict.fromkeys(run.task.evaluation_keys, math.nan))
                 yield record
                 continue
-            eta_prev = float(opt.param_groups[0].get("effective_lr", opt.param_groups[0]["lr"]))
-            if t % config.eval_every == 0 or last:
-                record.update(evaluate(model))
-            if last and task.outputs is not None:
-                record.update(task.outputs(model, data))
-            if config.snapshot_every and (t % config.snapshot_every == 0 or last):
-                flat = torch.nn.utils.parameters_to_vector(model.parameters()).detach()
-                record["flat_params"] = flat.float().cpu().numpy()
-            if sharpness_every and (t % sharpness_every == 0 or last):
-                record.update(sharpness(i, eta_prev, max(t, 1), last))
-            if grid is not None and (t % config.boundary_every == 0 or last):
-                with torch.no_grad():
-                    probs = model(grid[2]).softmax(-1)
-                record["boundary"] = probs.view(grid[1].numel(), grid[0].numel(), -1).cpu().numpy()
+            run.observe(i, t, last, record)
             if not last:
-                opt.zero_grad(set_to_none=True)
-                loss = task.batch_loss(model, xb, yb, step_generator(config.seed, t))
-                loss.backward()
-                grads = [p.grad for p in model.parameters() if p.grad is not None]
-                grad_sq = float(torch.stack([g.double().square().sum() for g in grads]).sum())
-                record["loss"] = float(loss.detach())
-                record["grad_norm"] = math.sqrt(grad_sq)
-                finite = math.isfinite(record["loss"]) and math.isfinite(grad_sq)
-                if not finite or record["loss"] > task.loss_limit:
-                    diverged[i] = True
+                if not run.update(i, t, xb, yb, record):
+                    run.diverged[i] = True
                     record["diverged"] = True
                     yield record
                     continue
-                opt.step()
-                group = opt.param_groups[0]
-                eta = float(group.get("effective_lr", group["lr"]))
-                v2 = velocity_sq_norm(spec, opt)
-                record["effective_lr"] = eta
-                record["velocity_sq_norm"] = grad_sq if v2 is None else float(v2)
-                if spec.info.velocity_regularized:  # the group's β3: "auto" calibrates it
-                    beta3, alpha1 = group["beta3"], group["alpha1"]
-                    record["clip_active"] = beta3 * record["velocity_sq_norm"] >= alpha1
-                if not all(torch.isfinite(p).all() for p in model.parameters()):
-                    diverged[i] = True
-            record["diverged"] = diverged[i]
+                if not all(torch.isfinite(p).all() for p in run.models[i].parameters()):
+                    run.diverged[i] = True
+            record["diverged"] = run.diverged[i]
             yield record
 
 
@@ -360,12 +390,11 @@ def best_lrs(rows: list[dict]) -> dict[int, float]:
     return {i: lr for i, (_, lr) in best.items()}
 
 
-def curves(records: list[dict], key: str, n_optimizers: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(steps, values) per optimizer for one record field (missing values skipped)."""
-    out = []
-    for i in range(n_optimizers):
-        pts = [(r["step"], r[key]) for r in records if r["optimizer"] == i and key in r]
-        steps = np.array([p[0] for p in pts], dtype=float)
-        values = np.array([p[1] for p in pts], dtype=float)
-        out.append((steps, values))
-    return out
+def series(records: list[dict], i: int, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, values) of one record field for optimizer ``i`` (records without it
+    skipped), both as float arrays."""
+    pts = [(r["step"], r[key]) for r in records if r["optimizer"] == i and key in r]
+    if not pts:
+        return np.array([]), np.array([])
+    steps, values = zip(*pts)
+    return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)

@@ -21,9 +21,9 @@ from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies.eos import EDGE_TOLERANCE, MATCHED_LABEL, EoSResult, Series
 
 TITLE_LINE = 16  # px per line of a 12 px panel title
-TICK_FONT = 11  # px: "1000" then takes ~24 px beside its panel
+TICK_FONT = 12  # px (figures.fonts.MIN_TEXT): "1000" then takes ~26 px beside its panel
 TICKS = 22  # px of x tick labels under a panel
-AXIS_TITLE = 18  # px of the x axis title ("step") under the tick labels
+AXIS_TITLE = 26  # px of the x axis title ("step", 14 px: fonts.MIN_AXIS_TITLE) under them
 WINDOW_FILL = "rgba(230,159,0,0.12)"
 MARKED = 120  # sharpness samples drawn as dots up to this many (the quadratic has one a step)
 

@@ -20,6 +20,7 @@ import plotly.io as pio
 import plotly.tools
 
 from vradam.app.figures.colors import optimizer_dashes
+from vradam.app.figures.fonts import readable
 
 TRUSTED = "vradam.app.figures"  # layout.meta of a schema-checked figure
 PRESENTER = TRUSTED + " presenter"  # the same, styled for the presenter view
@@ -62,9 +63,10 @@ def _entity(m: re.Match) -> str:
 
 def finish(fig: dict) -> dict:
     """What every figure gets before it is shown or exported (in place): its strings
-    escaped (:func:`plain_text`) and each optimizer's line pattern
-    (:func:`~vradam.app.figures.colors.optimizer_dashes`)."""
-    return optimizer_dashes(plain_text(fig))
+    escaped (:func:`plain_text`), each optimizer's line pattern
+    (:func:`~vradam.app.figures.colors.optimizer_dashes`) and text no smaller than
+    :data:`~vradam.app.figures.fonts.MIN_TEXT` (:func:`~vradam.app.figures.fonts.readable`)."""
+    return readable(optimizer_dashes(plain_text(fig)))
 
 
 def plain_text(node):

@@ -43,6 +43,8 @@ SLIDER = 62  # px of the slider: its current value, rail and step labels
 HOVER_POINTS = 21  # per axis: the invisible markers that show the loss under the cursor
 CONTOUR_LEVELS = 10
 PANEL_TITLE = "Loss along each path: true (solid) and the<br>surface at its projection (dotted)"
+SHARP_TITLE = ("Sharpness along each path: λmax where the run<br>measured it (◆, filled at or "
+               "over the threshold)<br>and the optimizer's threshold (dotted)")  # fmt: skip
 
 
 def _finite(values) -> np.ndarray:
@@ -194,6 +196,37 @@ def _panel_range(ls) -> tuple[str, list[float]]:
     return "linear", [lo - pad, hi + pad]
 
 
+def _sharpness_panel(ls, marks, colors: list[str]) -> tuple[list[dict], list[float]]:
+    """Panel 3 (x3/y3): each optimizer's measured λmax at its steps (◆ filled at or over
+    its threshold) and its threshold (dotted, as on the other pages' sharpness panels), and
+    the log range covering both."""
+    data, values = [], []
+    for i, m in enumerate(marks):
+        if m is None:
+            continue
+        label = _label(ls, i)
+        what = "λmax(P^-½HP^-½)" if m.kind == "preconditioned" else "λmax(H)"
+        common = dict(legendgroup=label, showlegend=False, xaxis="x3", yaxis="y3")
+        data.append(line_trace(
+            m.steps.tolist(), as_list(m.sharpness), f"{label}, step %{{x}}<br>{what} %{{y:.4g}}",
+            name=f"{label}: sharpness", mode="lines+markers",
+            line=dict(color=colors[i], width=1.2),  # the optimizer's pattern
+            marker=dict(symbol=["diamond" if o else "diamond-open" for o in m.over], size=8,
+                        color=colors[i], line=dict(color=colors[i], width=1.5)), **common,
+        ))  # fmt: skip
+        values += [m.sharpness]
+        if np.isfinite(m.threshold).any():
+            data.append(line_trace(
+                m.steps.tolist(), as_list(m.threshold),
+                f"{label}, step %{{x}}<br>threshold %{{y:.4g}}", name=f"{label}: threshold",
+                line=dict(color=colors[i], width=1.4, dash="dot"), **common,
+            ))  # fmt: skip
+            values += [m.threshold]
+    finite = _finite(values)
+    finite = finite[finite > 0]
+    return data, (log_range([finite]) if finite.size else [0.0, 1.0])
+
+
 def landscape_figure(
     ls, colors: list[str], *, log_color: bool = False, marks=None, max_frames: int = 120
 ) -> dict:
@@ -246,12 +279,15 @@ def landscape_figure(
         data.append(line_trace(s, as_list(ls.true_loss[i]), f"{label}, step %{{x}}<br>true "
                                "loss %{y:.4g}<br>gap to the surface %{customdata:+.3g}",
                                name=f"{label}: true loss", customdata=gap,
-                               line=dict(color=colors[i], width=1.8), **common))  # fmt: skip
+                               line=dict(color=colors[i], width=1.8, dash="solid"),
+                               **common))  # fmt: skip
         data.append(line_trace(s, as_list(ls.surface_loss[i]), f"{label}, step %{{x}}<br>"
                                "surface at the projection %{y:.4g}",
                                name=f"{label}: surface", line=dict(color=colors[i], width=1.4,
                                dash="dot"), **common))  # fmt: skip
-    # what moves: the heads on the map, the cursor on the panel
+    sharp, sharp_range = _sharpness_panel(ls, marks or [], colors)
+    data += sharp
+    # what moves: the heads on the map, the cursor on the panel(s)
     steps = _frame_steps(ls, max_frames)
     lo, hi = (10.0 ** y_range[0], 10.0 ** y_range[1]) if kind == "log" else y_range
     hx, hy = _heads(ls, steps[-1])
@@ -262,22 +298,28 @@ def landscape_figure(
         text=[_label(ls, i) for i in range(K)], hovertemplate="%{text}<extra></extra>",
         xaxis="x", yaxis="y",
     ))  # fmt: skip
-    data.append(dict(type="scatter", x=[steps[-1], steps[-1]], y=[lo, hi], mode="lines",
-                     line=dict(color=CURSOR_COLOR, width=1), hoverinfo="skip",
-                     showlegend=False, name="step", xaxis="x2", yaxis="y2"))  # fmt: skip
+    cursors = [(lo, hi, "x2", "y2")]
+    if sharp:
+        cursors.append((10.0 ** sharp_range[0], 10.0 ** sharp_range[1], "x3", "y3"))
+    for c_lo, c_hi, xa, ya in cursors:
+        data.append(dict(type="scatter", x=[steps[-1], steps[-1]], y=[c_lo, c_hi], mode="lines",
+                         line=dict(color=CURSOR_COLOR, width=1), hoverinfo="skip",
+                         showlegend=False, name="step", xaxis=xa, yaxis=ya))  # fmt: skip
     frames = []
     for s in steps:
         fx, fy = _heads(ls, s)
-        frames.append(dict(name=str(s), traces=[heads, heads + 1],
+        frames.append(dict(name=str(s), traces=list(range(heads, heads + 1 + len(cursors))),
                            data=[dict(type="scatter", x=fx, y=fy),
-                                 dict(type="scatter", x=[s, s], y=[lo, hi])]))  # fmt: skip
+                                 *(dict(type="scatter", x=[s, s], y=[c[0], c[1]])
+                                   for c in cursors)]))  # fmt: skip
     # layout: legend, map, its axis title, colour bar, buttons, slider, panel title, panel
     names = [t["name"] for t in data if t.get("showlegend", True) is not False]
     top = legend_height(len(names), sum(n.count("<br>") for n in names)) + 12
     under_map = TICKS + AXIS_TITLE + 4
     gap = under_map + COLORBAR + 8 + BUTTONS + SLIDER + 2 * TITLE_ROW + 8
     below = TICKS + AXIS_TITLE + 6
-    st = stack([MAP_PX, PANEL_PX], [gap])
+    between = TICKS + AXIS_TITLE + 3 * TITLE_ROW + 10  # panel 2's axis, panel 3's title
+    st = stack([MAP_PX, PANEL_PX, PANEL_PX] if sharp else [MAP_PX, PANEL_PX], [gap, between])
     x_title, y_title = axis_titles(ls)
     a0, a1, b0, b1 = ls.xs[0], ls.xs[-1], ls.ys[0], ls.ys[-1]
     layout = dict(
@@ -302,6 +344,18 @@ def landscape_figure(
                      xanchor="left", yanchor="top")],
         annotations=[dict(panel_label(PANEL_TITLE, 0.0, st.y(st.tops[1] - 2)), align="left")],
     )  # fmt: skip
+    if sharp:
+        layout.update(
+            xaxis3=dict(domain=[0.0, 1.0], anchor="y3", range=[0, ls.steps_total],
+                        title=dict(text="step", standoff=4), gridcolor=GRID_COLOR,
+                        zeroline=False),
+            yaxis3=dict(domain=st.domain(2), anchor="x3", type="log", range=sharp_range,
+                        gridcolor=GRID_COLOR, zeroline=False, title=dict(text="λmax"),
+                        **log_ticks(*sharp_range, 4)),
+        )  # fmt: skip
+        layout["annotations"].append(
+            dict(panel_label(SHARP_TITLE, 0.0, st.y(st.tops[2] - 2)), align="left")
+        )
     bar["marker"]["colorbar"]["y"] = st.below(0, under_map)
     buttons_y = st.below(0, under_map + COLORBAR + 8)
     layout.update(animation_controls(
@@ -313,9 +367,19 @@ def landscape_figure(
     return dict(data=data, layout=layout, frames=frames)
 
 
-def slice_figure(sl, labels: list[str], colors: list[str], split: str = "train") -> dict:
+def static_figure(fig: dict) -> dict:
+    """The map at the step it opens on (the last), without frames or animation controls
+    (a PNG)."""
+    layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
+    return {"data": fig["data"], "layout": layout}
+
+
+def slice_figure(
+    sl, labels: list[str], colors: list[str], split: str = "train", notes=None
+) -> dict:
     """The loss along the line through two optimizers' final weights (t = 0 and 1), a
-    little beyond both; ``sl`` is a vradam.studies.landscape.Slice."""
+    little beyond both; ``sl`` is a vradam.studies.landscape_views.Slice, ``notes`` one
+    more hover line for each end (its sharpness)."""
     t, v = np.asarray(sl.t), np.asarray(sl.loss)
     finite = v[np.isfinite(v)]
     log = finite.size > 0 and finite.min() > 0
@@ -327,7 +391,8 @@ def slice_figure(sl, labels: list[str], colors: list[str], split: str = "train")
             type="scatter", x=[at], y=as_list(v[j : j + 1]), mode="markers",
             name=f"{'AB'[k]}: {labels[idx]} (t = {at:g})",
             marker=dict(size=12, color=colors[idx], line=dict(color="white", width=1.5)),
-            hovertemplate=f"{labels[idx]}'s final weights<br>loss %{{y:.4g}}<extra></extra>",
+            hovertemplate=f"{labels[idx]}'s final weights<br>loss %{{y:.4g}}"
+            + (f"<br>{notes[k]}" if notes else "") + "<extra></extra>",
         ))  # fmt: skip
     line = line_trace(as_list(t), as_list(v), "t = %{x:.3g}<br>loss %{y:.4g}",
                       name=f"{split} loss on the line",

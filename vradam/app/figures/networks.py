@@ -13,6 +13,7 @@ from vradam.app.figures.colors import GRID_COLOR, rgba, text_color
 from vradam.app.figures.ticks import log_range, log_ticks
 from vradam.app.figures.traces import band_traces, line_trace, panel_label
 from vradam.studies.networks import DYNAMICS, SHARPNESS_PANEL
+from vradam.studies.training import series
 
 PANELS = [
     ("loss", "training loss (batch)", "log"),
@@ -22,17 +23,9 @@ PANELS = [
 ]
 
 
-def _series(records: list[dict], i: int, key: str) -> tuple[np.ndarray, np.ndarray]:
-    pts = [(r["step"], r[key]) for r in records if r["optimizer"] == i and key in r]
-    if not pts:
-        return np.array([]), np.array([])
-    steps, values = zip(*pts)
-    return np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
-
-
 def seed_stats(runs: list[list[dict]], i: int, key: str):
     """(steps, mean, sd) over seeds at the steps every seed has (sd = 0 for one seed)."""
-    per_seed = [_series(r, i, key) for r in runs]
+    per_seed = [series(r, i, key) for r in runs]
     per_seed = [s for s in per_seed if s[0].size]
     if not per_seed:
         return np.array([]), np.array([]), np.array([])
@@ -50,7 +43,7 @@ def _suffix(p: int) -> str:
     return "" if p == 0 else str(p + 1)
 
 
-def _default_panels(runs: list[list[dict]]) -> list[tuple[str, str, str]]:
+def default_panels(runs: list[list[dict]]) -> list[tuple[str, str, str]]:
     """PANELS; regression tasks have no accuracy: the second panel shows the val loss."""
     if any("val_acc" in r for run in runs for r in run):
         return PANELS
@@ -153,7 +146,7 @@ def training_figure(
     ``panels`` lists (record key, title, "log" or "linear"). Regression tasks have no
     accuracy: the default second panel then shows the validation loss.
     """
-    panels = _default_panels(runs) if panels is None else panels
+    panels = default_panels(runs) if panels is None else panels
     data: list[dict] = []
     layout: dict = dict(
         height=height,
@@ -196,11 +189,14 @@ def _snapshots(records: list[dict], K: int) -> tuple[dict[int, dict[int, np.ndar
 
 
 def _boundary_panel(
-    i: int, K: int, xs, ys, z: list, n_classes: int, label: str, color: str
+    i: int, K: int, xs, ys, z: list, n_classes: int, label: str, color: str, per_row: int
 ) -> tuple[dict, dict, dict]:
-    """Panel i of K: the heatmap trace, its axes' layout entries and its title."""
-    suffix, width = _suffix(i), 1 / K
-    x0, x1 = i * width + 0.01, (i + 1) * width - 0.01
+    """Panel i of K (``per_row`` a row): the heatmap trace, its axes' entries, its title."""
+    suffix, width = _suffix(i), 1 / per_row
+    rows = -(-K // per_row)
+    r, c = divmod(i, per_row)
+    x0, x1 = c * width + 0.01, (c + 1) * width - 0.01
+    y0, y1 = 1 - (r + 1) / rows + (0.06 if r < rows - 1 else 0.0), 1 - r / rows
     scale = [[0, "#9ec5e8"], [0.5, "#f7f7f7"], [1, "#f2a7a0"]] if n_classes == 2 else "Viridis"
     heatmap = dict(
         type="heatmap",
@@ -223,7 +219,7 @@ def _boundary_panel(
             range=[float(xs[0]), float(xs[-1])],
         ),
         f"yaxis{suffix}": dict(
-            domain=[0, 1],
+            domain=[round(y0, 4), round(y1, 4)],
             anchor=f"x{suffix}",
             showticklabels=False,
             range=[float(ys[0]), float(ys[-1])],
@@ -231,9 +227,9 @@ def _boundary_panel(
         ),
     }
     title = dict(
-        text=label,
+        text=label.replace(" (", "<br>(", 1),  # two lines: side by side, long labels collide
         x=(x0 + x1) / 2,
-        y=1.02,
+        y=y1 + 0.01,
         xref="paper",
         yref="paper",
         showarrow=False,
@@ -263,14 +259,18 @@ def _training_points(data, K: int) -> list[dict]:
     ]
 
 
-def boundary_figure(records: list[dict], grid, data, labels, colors, n_classes: int) -> dict:
+def boundary_figure(
+    records: list[dict], grid, data, labels, colors, n_classes: int, per_row: int | None = None
+) -> dict:
     """One panel per optimizer: predicted class over the plane, the training points, a slider.
+    ``per_row`` panels a row (default: all in one row; 2 on a phone).
 
     Frames use ``redraw=True`` (heatmaps do not survive ``redraw=False`` animations).
     """
     xs, ys, _ = grid
     xs, ys = xs.cpu().numpy(), ys.cpu().numpy()
     K = len(labels)
+    per_row = min(per_row or K, K)
     snaps, steps = _snapshots(records, K)
     if not steps:
         return {}
@@ -280,15 +280,15 @@ def boundary_figure(records: list[dict], grid, data, labels, colors, n_classes: 
 
     traces: list[dict] = []
     layout: dict = dict(
-        height=330,
-        margin=dict(l=30, r=10, t=40, b=80),
+        height=60 + 290 * -(-K // per_row),
+        margin=dict(l=30, r=10, t=60, b=80),
         plot_bgcolor="white",
         showlegend=False,
         annotations=[],
     )
     for i in range(K):
         heatmap, axes, title = _boundary_panel(
-            i, K, xs, ys, z_at(steps[0], i), n_classes, labels[i], colors[i]
+            i, K, xs, ys, z_at(steps[0], i), n_classes, labels[i], colors[i], per_row
         )
         traces.append(heatmap)
         layout.update(axes)

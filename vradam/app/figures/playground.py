@@ -1,5 +1,7 @@
-"""The Playground's figures: the animated race, the static path map (step-through) and the
-3-D view of the landscape with the paths.
+"""The Playground's race figure: the animated map of every run with its panels, and its
+final frame as a static copy. The static path map (step-through, lessons) is in
+:mod:`vradam.app.figures.paths`, the 3-D view in :mod:`vradam.app.figures.surface`; both
+are importable from here as before.
 
 The race figure animates inside Streamlit, where contour and heatmap traces vanish
 during ``redraw=False`` animations: the landscape is a PNG in ``layout.images``,
@@ -21,9 +23,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from vradam.app.figures.animation import animation_controls, frame_steps
-from vradam.app.figures.arrays import PACK_MIN, as_list, packed, thinning_stride
-from vradam.app.figures.colors import GRID_COLOR, MINIMUM_STAR
+from vradam.app.figures.arrays import PACK_MIN, packed, thinning_stride
+from vradam.app.figures.colors import GRID_COLOR
 from vradam.app.figures.maps import map_axes, map_base, map_digits, start_marker
+
+# The static path map and the 3-D view, from here as before (lessons, step-through, tests)
+from vradam.app.figures.paths import LOSS_FLOOR as LOSS_FLOOR
+from vradam.app.figures.paths import floored as floored
+from vradam.app.figures.paths import loss_floor as loss_floor
+from vradam.app.figures.paths import path_figure as path_figure
+from vradam.app.figures.surface import SURFACE_SCALE as SURFACE_SCALE
+from vradam.app.figures.surface import legend_rows
+from vradam.app.figures.surface import surface_figure as surface_figure
 from vradam.app.figures.ticks import log_range, log_ticks
 from vradam.app.figures.traces import cursor_style, panel_label
 
@@ -64,17 +75,6 @@ class RaceLayout:
         return self.font / 12.0
 
 
-def _legend_rows(labels: list[str], width_px: float, font: float) -> int:
-    """How many rows a horizontal legend of these labels takes in ``width_px``."""
-    rows, used = 1, 0.0
-    for label in labels:
-        w = 46 + 0.62 * font * len(label)
-        if used and used + w > width_px:
-            rows, used = rows + 1, 0.0
-        used += w
-    return rows
-
-
 class _Geometry:
     """Pixel layout of the race, converted to Plotly's paper coordinates."""
 
@@ -90,7 +90,7 @@ class _Geometry:
         row = lay.font + 9
         if lay.stacked:
             self.margin = dict(l=round(46 * s), r=12, b=self.axis_px)
-            rows = _legend_rows(legend, 330, lay.font)
+            rows = legend_rows(legend, 330, lay.font)
             self.margin["t"] = round(10 + rows * row)
             panels = n_panels * (self.title_px + lay.panel_px + self.ticks_px + 8)
             between = self.axis_px + self.buttons_px + self.slider_px + 8
@@ -98,7 +98,7 @@ class _Geometry:
             self.height = self.plot_h + self.margin["t"] + self.margin["b"]
         else:
             self.margin = dict(l=round(50 * s), r=44, b=self.axis_px + self.buttons_px + 6)
-            rows = _legend_rows(legend, 700, lay.font)
+            rows = legend_rows(legend, 700, lay.font)
             self.margin["t"] = round(10 + rows * row)
             self.height = lay.height
             self.plot_h = self.height - self.margin["t"] - self.margin["b"]
@@ -145,159 +145,6 @@ class _Geometry:
         below = self.y(self.plot_h + self.axis_px)
         return dict(buttons_y=below, slider_y=below + 0.004, slider_len=1.0,
                     slider_pad_left=round(170 * self.lay.scale))  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- path figure
-
-
-LOSS_FLOOR = 1e-16  # of the largest loss shown: below it a loss is rounding, not progress
-
-
-def loss_floor(losses) -> float:
-    """Where a log loss panel stops: :data:`LOSS_FLOOR` times the largest finite loss."""
-    top = [float(np.max(v[np.isfinite(v) & (v > 0)])) for v in losses
-           if np.any(np.isfinite(v) & (v > 0))]  # fmt: skip
-    return LOSS_FLOOR * (max(top) if top else 1.0)
-
-
-def floored(loss: np.ndarray, floor: float) -> np.ndarray:
-    """``loss`` with exact zeros and values in [0, ``floor``) drawn at ``floor`` (a log axis
-    cannot show 0, and 1e-96 would squash the panel into one cliff); negative values, which
-    no log axis shows, stay as they are."""
-    return np.where(_under(loss, floor), floor, loss)
-
-
-def _under(loss: np.ndarray, floor: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(loss) & (loss >= 0) & (loss < floor)
-
-
-def _path_traces(trajectories, colors, floor: float = 0.0) -> list[dict]:
-    """Each optimizer's run 0: its path on the map (x/y) and its loss (x2/y2), drawn at
-    ``floor`` where it is lower."""
-    data = []
-    for tr, color in zip(trajectories, colors):
-        xy = tr.xy[0]
-        common = dict(mode="lines", line=dict(color=color, width=2), legendgroup=tr.label)
-        data.append(
-            dict(
-                type="scatter",
-                x=packed(xy[:, 0]),
-                y=packed(xy[:, 1]),
-                name=tr.label,
-                hoverinfo="skip",
-                xaxis="x",
-                yaxis="y",
-                **common,
-            )
-        )
-        data.append(
-            dict(
-                type="scatter",
-                x0=0,
-                dx=1,
-                y=packed(floored(tr.loss[0], floor)),
-                name=tr.label,
-                showlegend=False,
-                xaxis="x2",
-                yaxis="y2",
-                hovertemplate="step %{x}<br>loss %{y:.4g}<extra></extra>",
-                **common,
-            )
-        )
-    return data
-
-
-def _highlight_traces(trajectories, colors, k: int, t: int) -> list[dict]:
-    """Optimizer k's update from xy[t] to xy[t+1] on the map and step t on the loss panel."""
-    tr = trajectories[k]
-    a, b = tr.xy[0, t], tr.xy[0, min(t + 1, tr.steps)]
-    update = dict(
-        type="scatter",
-        x=[float(a[0]), float(b[0])],
-        y=[float(a[1]), float(b[1])],
-        mode="lines+markers",
-        name=f"update {t + 1}",
-        line=dict(color="black", width=4),
-        marker=dict(
-            size=[9, 14],
-            color=["white", colors[k]],
-            symbol=["circle", "circle"],
-            line=dict(color="black", width=2),
-        ),
-        hoverinfo="skip",
-        xaxis="x",
-        yaxis="y",
-    )
-    step = dict(
-        type="scatter",
-        x=[t],
-        y=as_list(tr.loss[0, t : t + 1]),
-        mode="markers",
-        showlegend=False,
-        name=f"step {t}",
-        marker=dict(size=12, color=colors[k], line=dict(color="black", width=2)),
-        hoverinfo="skip",
-        xaxis="x2",
-        yaxis="y2",
-    )
-    return [update, step]
-
-
-def path_figure(
-    ls,
-    trajectories,
-    colors,
-    bg: dict,
-    *,
-    highlight: tuple[int, int] | None = None,
-    height: int = 380,
-    stacked: bool = False,
-) -> dict:
-    """A static map with each optimizer's path (run 0) and its loss against the step.
-
-    ``highlight`` = (optimizer index, step t) marks the update from xy[t] to xy[t+1]
-    on the map and step t on the loss panel (the Playground's step-through mode).
-    ``stacked`` puts the loss panel under the map (phones); ``height`` is then the map's.
-    """
-    digits = map_digits(ls)
-    data = map_base(ls, bg, digits, click=False)
-    floor = loss_floor([tr.loss[0] for tr in trajectories])
-    data += _path_traces(trajectories, colors, floor)
-    start = trajectories[0].xy[0, 0]
-    data.append(start_marker([float(start[0])], [float(start[1])], size=12, hoverinfo="skip"))
-    if highlight is not None:
-        data += _highlight_traces(trajectories, colors, *highlight)
-    finite = [floored(tr.loss[0], floor)[np.isfinite(tr.loss[0])] for tr in trajectories]
-    lo, hi = log_range(finite)
-    loss_axis = dict(anchor="x2", type="log", range=[lo, hi], title=dict(text="loss"),
-                     gridcolor=GRID_COLOR, **log_ticks(lo, hi, 5))  # fmt: skip
-    step_axis = dict(anchor="y2", title=dict(text="step"), gridcolor=GRID_COLOR)
-    if stacked:  # the map (``height`` px), its axis, then a 120 px loss panel
-        total = height + 210
-        map_x, map_y = [0.0, 1.0], [round(1 - height / (total - 90), 4), 1.0]
-        loss_axis["domain"] = [0.0, round(120 / (total - 90), 4)]
-        axes = dict(xaxis2=dict(domain=[0.0, 1.0], **step_axis), yaxis2=loss_axis)
-        height = total
-    else:
-        map_x, map_y = [0.0, 0.52], [0.0, 1.0]
-        axes = dict(xaxis2=dict(domain=[0.6, 1.0], **step_axis), yaxis2=loss_axis)
-    layout = dict(
-        height=height,
-        margin=dict(l=50, r=20, t=30 if not stacked else 60, b=45),
-        plot_bgcolor="white",
-        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
-        **axes,
-        **map_axes(ls, bg, map_x),
-    )
-    layout["yaxis"]["domain"] = map_y
-    if any(np.any(_under(tr.loss[0], floor)) for tr in trajectories):
-        layout["annotations"] = [dict(
-            text=f"a loss under {floor:.0e} (or exactly 0) is drawn at {floor:.0e}",
-            xref="x2 domain", yref="y2 domain", x=1, y=0.02, xanchor="right",
-            yanchor="bottom", showarrow=False, font=dict(size=10, color="#555555"),
-        )]  # fmt: skip
-    return dict(data=data, layout=layout)
 
 
 # ----------------------------------------------------------------------------- race: the map
@@ -663,11 +510,6 @@ def race_figure(
     return dict(data=data, layout=layout_dict, frames=frames)
 
 
-# ----------------------------------------------------------------------------- 3-D view
-
-SURFACE_SCALE = [[0.0, "#ffffff"], [0.5, "#dee4ec"], [1.0, "#96a2b6"]]  # the map's ramp
-
-
 def final_state_figure(fig: dict) -> dict:
     """A static copy of the race showing its last frame (no animation controls)."""
     last = fig["frames"][-1]
@@ -676,111 +518,3 @@ def final_state_figure(fig: dict) -> dict:
         data[index] = {**data[index], **trace}  # a frame holds what moves (a cursor: its x)
     layout = {k: v for k, v in fig["layout"].items() if k not in ("sliders", "updatemenus")}
     return {"data": data, "layout": layout}
-
-
-def _height_transform(ls, Z: np.ndarray):
-    """z = f, or for steep landscapes (the map's log shading) log10(f − min + δ) with δ a
-    thousandth of f's range on the grid: the floor keeps a valley's bottom smooth instead of
-    grid-sized spikes toward log 0. Returns the function and the z axis title."""
-    finite = Z[np.isfinite(Z)]
-    if not ls.log_scale or finite.size == 0:
-        return (lambda v: np.asarray(v, dtype=np.float64)), "f(x, y)"
-    lo = float(finite.min())
-    if ls.min_value is not None:
-        lo = min(lo, ls.min_value)
-    floor = 1e-3 * max(float(finite.max()) - lo, 1e-300)
-
-    def transform(v):
-        v = np.asarray(v, dtype=np.float64)
-        return np.log10(np.maximum(v - lo, 0.0) + floor)
-
-    return transform, "log₁₀(f − min + δ)"
-
-
-def surface_figure(
-    ls, trajectories, colors, *, height: int = 560, n: int = 64, narrow: bool = False
-) -> dict:
-    """The landscape as a rotatable surface with every optimizer's path at its height.
-
-    Paths (all runs, thinned) are drawn at the height of each point (f, or log10(f − min + δ)
-    as :func:`_height_transform` says), lifted by 0.5 % of the z range so that they stay
-    above the surface; the last positions are dots,
-    the start a ring, minima gold diamonds. Static (no frames): dragging rotates.
-    """
-    xs, ys, Z = ls.grid(n)
-    transform, z_title = _height_transform(ls, Z)
-    ZT = transform(Z)
-    finite = ZT[np.isfinite(ZT)]
-    zlo, zhi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    lift = 0.005 * (zhi - zlo or 1.0)
-    data: list[dict] = [
-        dict(
-            type="surface", x=packed(xs), y=packed(ys), z=packed(ZT),
-            colorscale=SURFACE_SCALE, showscale=False, opacity=0.92, name="f(x, y)",
-            hovertemplate="x=%{x:.3g}, y=%{y:.3g}<br>" + z_title + "=%{z:.3g}<extra></extra>",
-            contours=dict(z=dict(show=True, color="rgba(70,78,92,0.35)", width=1,
-                                 start=zlo, end=zhi, size=(zhi - zlo) / 12 or 1.0)),
-            lighting=dict(ambient=0.75, diffuse=0.5, specular=0.05),
-        )
-    ]  # fmt: skip
-    N, T = trajectories[0].xy.shape[0], trajectories[0].steps
-    stride = thinning_stride(len(trajectories) * N * (T + 1), 20_000)
-    idx = np.unique(np.r_[np.arange(0, T + 1, stride), T])
-    for tr, color in zip(trajectories, colors):
-        gap = np.full((N, 1), np.nan)
-        px = np.hstack([tr.xy[:, idx, 0], gap]).ravel()
-        py = np.hstack([tr.xy[:, idx, 1], gap]).ravel()
-        pz = np.hstack([transform(tr.loss[:, idx]) + lift, gap]).ravel()
-        data.append(
-            dict(type="scatter3d", mode="lines", x=packed(px), y=packed(py), z=packed(pz),
-                 name=tr.label, legendgroup=tr.label, line=dict(color=color, width=5),
-                 hovertemplate=f"{tr.label}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>")
-        )  # fmt: skip
-        ok = np.isfinite(tr.loss[:, -1])
-        data.append(
-            dict(type="scatter3d", mode="markers", x=packed(tr.xy[ok, -1, 0]),
-                 y=packed(tr.xy[ok, -1, 1]), z=packed(transform(tr.loss[ok, -1]) + lift),
-                 name=f"{tr.label} (end)", legendgroup=tr.label, showlegend=False,
-                 marker=dict(size=5, color=color, line=dict(color="white", width=1)),
-                 hovertemplate=f"{tr.label}, last step<br>(%{{x:.4g}}, %{{y:.4g}})"
-                 "<extra></extra>")
-        )  # fmt: skip
-    start = trajectories[0].xy[0, 0]
-    data.append(
-        dict(type="scatter3d", mode="markers", x=[float(start[0])], y=[float(start[1])],
-             z=as_list(transform(trajectories[0].loss[0, :1]) + lift), name="start",
-             marker=dict(size=6, color="white", line=dict(color="black", width=2)),
-             hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>")
-    )  # fmt: skip
-    if ls.minima:
-        mx, my = (np.array(v, dtype=float) for v in zip(*ls.minima))
-        mz = transform(ls.value(np.stack([mx, my], axis=1)))
-        data.append(
-            dict(type="scatter3d", mode="markers", x=mx.tolist(), y=my.tolist(),
-                 z=as_list(mz + lift), name="global minimum",
-                 marker=dict(size=6, symbol="diamond", color=MINIMUM_STAR,
-                             line=dict(color="black", width=1)),
-                 hovertemplate="minimum (%{x:.4g}, %{y:.4g})<extra></extra>")
-        )  # fmt: skip
-    (x0, x1), (y0, y1) = ls.domain
-    aspect = (y1 - y0) / (x1 - x0)
-    labels = [t["name"] for t in data if t.get("showlegend", True) and t["type"] != "surface"]
-    rows = _legend_rows(labels, 330 if narrow else 700, 12)
-    axis = dict(gridcolor="#dddddd", backgroundcolor="white", showbackground=True)
-    layout = dict(
-        height=height,
-        margin=dict(l=0, r=0 if narrow else 40, t=round(12 + 21 * rows), b=0),
-        paper_bgcolor="white",
-        modebar=dict(orientation="v"),  # in the right margin, clear of the legend
-        legend=dict(orientation="h", x=0, y=1, yref="container", yanchor="top", font=dict(size=12)),
-        scene=dict(
-            xaxis=dict(title=dict(text="x"), range=[x0, x1], **axis),
-            yaxis=dict(title=dict(text="y"), range=[y0, y1], **axis),
-            zaxis=dict(title=dict(text=z_title), **axis),
-            aspectmode="manual",
-            aspectratio=dict(x=1.0, y=round(min(max(aspect, 0.3), 3.0), 3), z=0.6),
-            camera=dict(eye=dict(x=1.05, y=-1.25, z=0.8)),
-        ),
-        uirevision="surface",  # keep the user's rotation across reruns
-    )
-    return dict(data=data, layout=layout)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from vradam.app.figures.arrays import as_list, sig_list
+from vradam.app.figures.arrays import as_list, packed, sig_list
 from vradam.app.figures.colors import EXTRA_COLORS
 from vradam.app.figures.maps import minima_trace
 from vradam.app.figures.panels import (
@@ -33,10 +33,6 @@ FAILURE_NAME = "below the line, not converged"
 MINIMUM_COLORS = ["#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#E69F00"]
 # the classes drawn as flat layers over the converged heatmap, and in the legend
 CLASS_LAYERS = ((S.BOUNDED, BOUNDED_COLOR), (S.DIVERGED, DIVERGED_COLOR), (S.SLOW, SLOW_COLOR))
-
-
-def _flat(color: str):
-    return [[0, color], [1, color]]
 
 
 def _axes(layout, i, n, *, x_title, y_title, x_log=True, y_log=True, gap=0.06,
@@ -97,48 +93,102 @@ def _legend_swatch(name: str, color: str) -> dict:
     )
 
 
-def _momentum_panel(m: S.MomentumMap, colorbar: dict | None, axes: dict) -> list[dict]:
-    """One optimizer's map: steps to converge, a flat layer per other class, the α₀·L line
-    (and the colour bar when given)."""
-    steps = np.where(m.classes == S.CONVERGED, np.log10(np.maximum(m.steps_to_tol, 1)), np.nan)
+# The momentum maps as one heatmap per panel of small integer codes (Plotly's base64 uint8
+# typed array, 13 kB per 100 × 100 map instead of ~60 kB of JSON per class layer), coloured
+# through one colour axis shared by the panels: codes 0 … CONVERGED_LEVELS − 1 are the
+# converged cells' log₁₀ steps in even shades from dark (1 step) to light (STEPS_SCALE_MAX;
+# a shade per 0.011 decade, finer than the eye tells apart), then one code per other class.
+CONVERGED_LEVELS = 240
+STEPS_SCALE_MAX = 400  # steps at the light end of the blue scale (longer runs: as light)
+CLASS_CODES = {cls: CONVERGED_LEVELS + i for i, (cls, _) in enumerate(CLASS_LAYERS)}
+FAILURE_CODE = CONVERGED_LEVELS + len(CLASS_LAYERS)
+
+
+def _blue(t: np.ndarray) -> list[str]:
+    """Colours of CONVERGED_SCALE at fractions ``t`` (0: dark, 1: light)."""
+    (_, lo), (_, hi) = CONVERGED_SCALE
+    a = np.array([int(lo[k : k + 2], 16) for k in (1, 3, 5)], dtype=float)
+    b = np.array([int(hi[k : k + 2], 16) for k in (1, 3, 5)], dtype=float)
+    rgb = np.rint(a + np.asarray(t, dtype=float)[:, None] * (b - a)).astype(int)
+    return ["#" + "".join(f"{v:02x}" for v in c) for c in rgb]
+
+
+def code_colors() -> list[str]:
+    """The colour of every code, in code order (the converged shades, then the classes)."""
+    shades = _blue(np.linspace(0.0, 1.0, CONVERGED_LEVELS))
+    return shades + [color for _, color in CLASS_LAYERS] + [FAILURE_COLOR]
+
+
+def _code_scale() -> list:
+    """A colour scale with one flat band per code, for z from −0.5 to FAILURE_CODE + 0.5."""
+    colors = code_colors()
+    n = len(colors)
+    scale = []
+    for k, c in enumerate(colors):
+        scale += [[round(k / n, 6), c], [round((k + 1) / n, 6), c]]
+    return scale
+
+
+def code_axis() -> dict:
+    """The layout's colour axis of the codes: one flat band per code, no colour bar."""
+    return dict(colorscale=_code_scale(), cmin=-0.5, cmax=FAILURE_CODE + 0.5, showscale=False)
+
+
+def map_codes(m: S.MomentumMap, failures: np.ndarray | None = None) -> np.ndarray:
+    """(C, A) uint8 code of every cell: converged cells by their log₁₀ steps to converge,
+    the other classes (and, given the ``failures`` mask, VRMomentum's cells below the line
+    that never converge) by their own code."""
+    logs = np.log10(np.maximum(m.steps_to_tol, 1)) / math.log10(STEPS_SCALE_MAX)
+    codes = np.rint(np.clip(logs, 0, 1) * (CONVERGED_LEVELS - 1)).astype(np.uint8)
+    for cls, code in CLASS_CODES.items():
+        codes[m.classes == cls] = code
+    if failures is not None:
+        codes[failures] = FAILURE_CODE
+    return codes
+
+
+def _steps_colorbar(colorbar: dict, axes: dict) -> dict:
+    """The colour bar of the converged cells' shades (log₁₀ steps), on a data-free trace."""
+    top = math.log10(STEPS_SCALE_MAX)
+    return dict(
+        type="scatter",
+        x=[None],
+        y=[None],
+        mode="markers",
+        marker=dict(color=[0.0, top], cmin=0.0, cmax=top, colorscale=CONVERGED_SCALE,
+                    showscale=True, colorbar=colorbar),
+        showlegend=False,
+        hoverinfo="skip",
+        **axes,
+    )  # fmt: skip
+
+
+def _momentum_panel(m: S.MomentumMap, colorbar: dict | None, axes: dict,
+                    failures: np.ndarray | None = None) -> list[dict]:  # fmt: skip
+    """One optimizer's map as one heatmap of codes (:func:`map_codes`), the α₀·L line (and
+    the colour bar when given). Hover gives the cell's α₀ and L; its colour and the legend
+    say what happened there."""
     data = [
         dict(
             type="heatmap",
-            x=m.lrs.tolist(),
-            y=m.curvatures.tolist(),
-            z=as_list(steps),
-            colorscale=CONVERGED_SCALE,
-            showscale=colorbar is not None,
-            zmin=0,
-            zmax=math.log10(400),
-            colorbar=colorbar,
-            hovertemplate="α₀=%{x:.3g}, L=%{y:.3g}<br>converged, 10^%{z:.2f} steps<extra></extra>",
+            x=packed(m.lrs),
+            y=packed(m.curvatures),
+            z=packed(map_codes(m, failures), "u1"),
+            coloraxis="coloraxis",  # code_axis(), in the layout
+            hovertemplate="α₀=%{x:.3g}, L=%{y:.3g}<extra></extra>",
             **axes,
         )
     ]
-    for cls, color in CLASS_LAYERS:
-        name = S.CLASS_NAMES[cls]
-        data.append(
-            dict(
-                type="heatmap",
-                x=m.lrs.tolist(),
-                y=m.curvatures.tolist(),
-                z=as_list(np.where(m.classes == cls, 1.0, np.nan)),
-                colorscale=_flat(color),
-                showscale=False,
-                name=name,
-                hovertemplate=f"α₀=%{{x:.3g}}, L=%{{y:.3g}}<br>{name}<extra></extra>",
-                **axes,
-            )
-        )
+    if colorbar is not None:
+        data.append(_steps_colorbar(colorbar, axes))
     xs = np.geomspace(float(m.lrs.min()), float(m.lrs.max()), 50)
     ys = m.limit / xs
     keep = (ys >= m.curvatures.min()) & (ys <= m.curvatures.max())
     data.append(
         dict(
             type="scatter",
-            x=xs[keep].tolist(),
-            y=ys[keep].tolist(),
+            x=sig_list(xs[keep], 4),
+            y=sig_list(ys[keep], 4),
             mode="lines",
             line=dict(color="white", width=3, dash="dash"),
             name=f"α₀·L = {m.limit:.3g}",
@@ -150,40 +200,22 @@ def _momentum_panel(m: S.MomentumMap, colorbar: dict | None, axes: dict) -> list
     return data
 
 
-def _failure_layer(m: S.MomentumMap, below: S.BelowLine, example: int, axes: dict) -> list:
-    """VRMomentum's below-the-line failures as a flat layer, and the example cell ringed."""
-    z = np.where(below.mask(), 1.0, np.nan)
-    hover = (
-        f"α₀=%{{x:.3g}}, L=%{{y:.3g}}<br>below the line, not converged after "
-        f"{below.steps:,} steps<extra></extra>"
-    )
-    data = [
+def _example_ring(below: S.BelowLine, example: int, axes: dict) -> list:
+    """The example cell of VRMomentum's below-the-line failures, ringed."""
+    if example < 0:
+        return []
+    return [
         dict(
-            type="heatmap",
-            x=m.lrs.tolist(),
-            y=m.curvatures.tolist(),
-            z=as_list(z),
-            colorscale=_flat(FAILURE_COLOR),
-            showscale=False,
-            name=FAILURE_NAME,
-            hovertemplate=hover,
+            type="scatter",
+            x=[float(below.lrs[example])],
+            y=[float(below.curvatures[example])],
+            mode="markers",
+            marker=dict(size=13, symbol="circle-open", color="#000000", line=dict(width=2.5)),
+            name="example (opened below)",
+            hovertemplate="the example cell<br>α₀=%{x:.3g}, L=%{y:.3g}<extra></extra>",
             **axes,
         )
     ]
-    if example >= 0:
-        data.append(
-            dict(
-                type="scatter",
-                x=[float(below.lrs[example])],
-                y=[float(below.curvatures[example])],
-                mode="markers",
-                marker=dict(size=13, symbol="circle-open", color="#000000", line=dict(width=2.5)),
-                name="example (opened below)",
-                hovertemplate="the example cell<br>α₀=%{x:.3g}, L=%{y:.3g}<extra></extra>",
-                **axes,
-            )
-        )
-    return data
 
 
 # panel titles that fit a third of a 1024 px screen (S.KINDS has the long names)
@@ -198,12 +230,13 @@ PANEL_TITLES = {
 def _momentum_layout(n: int, narrow: bool, legend_entries: int) -> tuple[dict, list]:
     """The maps side by side (wide: colour bar right) or stacked (narrow: colour bar flat
     under the last map); the legend below, one entry per row."""
-    title = 3 * TITLE_ROW  # two lines and the dashed-line note
+    title = 3 * TITLE_ROW + 10  # two lines and the dashed-line note, at 13 px
     below = TICKS + AXIS_TITLE + 8
     if narrow:
         st = stack([240] * n, [below + title] * (n - 1))
-        colorbar = flat_colorbar("log₁₀ steps to converge", 0.0, 0.6, st.below(n - 1, below))
-        under = below + COLORBAR + 6  # px from the last map's bottom to the legend
+        # the colour bar's title 6 px under the α₀ title (touching it otherwise)
+        colorbar = flat_colorbar("log₁₀ steps to converge", 0.0, 0.6, st.below(n - 1, below + 6))
+        under = below + 6 + COLORBAR + 6  # px from the last map's bottom to the legend
         domains = [((0.0, 1.0), st.domain(i)) for i in range(n)]
     else:
         st = stack([330], [])
@@ -215,7 +248,8 @@ def _momentum_layout(n: int, narrow: bool, legend_entries: int) -> tuple[dict, l
     legend = column_legend(st.below(n - 1 if narrow else 0, under))
     bottom = under + legend_height(legend_entries)
     margin = dict(l=60, r=20 if narrow else 90, t=title, b=bottom)
-    layout = _layout(title + st.plot + bottom, margin, showlegend=True, legend=legend)
+    layout = _layout(title + st.plot + bottom, margin, showlegend=True, legend=legend,
+                     coloraxis=code_axis())  # fmt: skip
     return layout, [domains, colorbar]
 
 
@@ -243,10 +277,11 @@ def momentum_maps_figure(
         _log_axis(layout[f"yaxis{s}"], m.curvatures)
         layout[f"yaxis{s}"]["showticklabels"] = label
         axes = dict(xaxis=f"x{s}", yaxis=f"y{s}")
-        data += _momentum_panel(m, colorbar if i == 0 else None, axes)
-        if below is not None and m.gated:
-            data += _failure_layer(m, below, example, axes)
-        title = f"{PANEL_TITLES[m.kind]}<br><sup>dashed: α₀·L = {m.limit:.3g}</sup>"
+        failures = below.mask() if below is not None and m.gated else None
+        data += _momentum_panel(m, colorbar if i == 0 else None, axes, failures)
+        if failures is not None:
+            data += _example_ring(below, example, axes)
+        title = f"{PANEL_TITLES[m.kind]}<br>dashed: α₀·L = {m.limit:.3g}"
         _panel_title(layout, s, title, font=dict(size=13))
     data += [_legend_swatch(S.CLASS_NAMES[cls], color) for cls, color in CLASS_LAYERS]
     if below is not None:
@@ -263,13 +298,16 @@ def trace_figure(
     colors = {"vrmomentum": "#882255", "ema": "#009E73"}
     names = {"vrmomentum": "VRMomentum", "ema": "EMA momentum (β₃ = 0)"}
     data = []
+    positive = []  # |x_t| > 0 of both runs, for the log axis's ticks
     for tr in (vr, ema):
         y = np.abs(tr.x)
+        positive.append(y[np.isfinite(y) & (y > 0)])
         data.append(
             dict(
                 type="scatter",
-                x=list(range(y.size)),
-                y=sig_list(np.where(y > 0, y, np.nan)),
+                x0=0,  # steps 0, 1, 2 …: no x array
+                dx=1,
+                y=packed(np.where(y > 0, y, np.nan)),  # typed: ~11 kB per 2,000 steps
                 mode="lines",
                 name=names[tr.kind],
                 line=dict(color=colors[tr.kind], width=2),
@@ -332,9 +370,9 @@ def trace_figure(
         yaxis2=dict(domain=y_domains[1], anchor="x2", title=dict(text="η_t·L"),
                     gridcolor="#eeeeee", rangemode="tozero"),
     )  # fmt: skip
-    finite = [y for t in data[:2] for y in t["y"] if y is not None and y > 0]
-    if finite:
-        lo, hi = math.log10(min(finite)), math.log10(max(finite))
+    finite = np.concatenate(positive)
+    if finite.size:
+        lo, hi = math.log10(finite.min()), math.log10(finite.max())
         layout["yaxis"].update(log_ticks(lo, hi))
     _panel_title(layout, "", f"|x_t| over {T:,} steps", font=dict(size=13))
     _panel_title(layout, "2", f"the last {T - t0} rates η_t·L", font=dict(size=13))
@@ -345,12 +383,12 @@ def adam_map_figure(m: S.AdamMap, narrow: bool = False) -> dict:
     """Left: final loss over (α0, β3); right: how many steps the loss went up (stacked when
     ``narrow``). Each colour bar lies flat under its own map, so none reaches the other."""
     y_labels = [("0 (Adam)" if b == 0 else f"{b:.3g}") for b in m.beta3s]
-    panels = [
+    panels = [  # colour scales by plotly.js names (it has no "Magma")
         ("final loss − f* (last quarter)", np.log10(np.maximum(m.final_loss, 1e-16)),
          "log₁₀ loss", "Viridis"),
-        ("loss increases (oscillation)", m.increases.astype(float), "count", "Magma"),
+        ("loss increases (oscillation)", m.increases.astype(float), "count", "Reds"),
     ]  # fmt: skip
-    below = TICKS + AXIS_TITLE + 6
+    below = TICKS + AXIS_TITLE + 12  # the colour bar's title 12 px under the α₀ title
     if narrow:
         st = stack([240, 240], [below + COLORBAR + 10 + TITLE_ROW])
         x_domains = [(0.0, 1.0), (0.0, 1.0)]

@@ -20,6 +20,7 @@ import optuna
 from optuna.trial import TrialState
 
 from vradam.app.figures.colors import GRID_COLOR, KEY_COLORS, rgba
+from vradam.app.figures.ticks import log_range, log_ticks
 from vradam.sim.optimizers import REGISTRY
 
 SYMBOLS = {"lr": "α₀", "beta3": "β₃", "alpha1": "α₁", "momentum": "μ"}
@@ -104,7 +105,8 @@ def history_figure(studies: dict[str, optuna.Study], metric: str) -> dict:
     layout["xaxis"]["title"] = dict(text="trial (each optimizer's own study)")
     layout["yaxis"]["title"] = dict(text=metric + (" (✕ at the top: diverged)" if diverged else ""))
     if finite and min(finite) > 0 and max(finite) / min(finite) > 20:
-        layout["yaxis"].update(type="log", exponentformat="power")
+        span = log_range([finite])
+        layout["yaxis"].update(type="log", range=span, **log_ticks(*span))
     layout["legend"] = dict(orientation="h", x=0, y=-0.2, yanchor="top")
     layout["margin"]["b"] = 40
     return d
@@ -190,9 +192,9 @@ def budget_figure(curves, metric: str) -> dict:
     seeds = len(curves[0].sampler_seeds) if curves else 0
     ks = list(curves[0].trials) if curves else []
     layout = dict(
-        title=dict(text=f"Budget: best {metric} after k trials, median and min – max over "
+        title=dict(text=f"Budget: best {metric} after k trials,<br>median and min – max over "
                    f"{seeds} sampler seeds", x=0, xanchor="left", font=dict(size=14)),
-        height=380, margin=dict(l=60, r=20, t=60, b=40), plot_bgcolor="white",
+        height=380, margin=dict(l=60, r=20, t=70, b=40), plot_bgcolor="white",
         paper_bgcolor="white", font=dict(size=13),
         xaxis=dict(title=dict(text="trials (the budget)"), type="log", tickvals=ks,
                    ticktext=[str(k) for k in ks], gridcolor=GRID_COLOR, zeroline=False),
@@ -203,5 +205,32 @@ def budget_figure(curves, metric: str) -> dict:
     finite = [v for c in curves for v, n in zip(c.low, c.studies) if n and v > 0]
     tops = [v for c in curves for v, n in zip(c.high, c.studies) if n]
     if finite and tops and max(tops) / min(finite) > 20:
-        layout["yaxis"].update(type="log", exponentformat="power")
+        span = log_range([finite, tops])
+        layout["yaxis"].update(type="log", range=span, **log_ticks(*span))
+    return dict(data=data, layout=layout)
+
+
+def profile_figure(profile: dict[str, list[float]], taus, tasks: int) -> dict:
+    """The performance profile: per optimizer, the fraction of the tuned tasks on which it
+    reached the baseline's final metric within τ× the fewest steps any optimizer took
+    (``profile``: optimizer → ρ at each τ of ``taus``, from
+    :func:`vradam.studies.tuning.performance_profile`)."""
+    data = [
+        dict(type="scatter", mode="lines", x=list(taus), y=list(rho), name=REGISTRY[o].name,
+             line=dict(color=KEY_COLORS.get(o, "#444444"), width=2.5, shape="hv"),
+             hovertemplate=f"{REGISTRY[o].name}: within %{{x:.2f}}× the fastest on "
+             "%{y:.0%} of the tasks<extra></extra>")
+        for o, rho in profile.items()
+    ]  # fmt: skip
+    layout = dict(
+        title=dict(text=f"Performance profile over {tasks} tuned task(s):<br>steps to "
+                   "AdamW's final metric", x=0, xanchor="left", font=dict(size=14)),
+        height=380, margin=dict(l=60, r=20, t=70, b=40), plot_bgcolor="white",
+        paper_bgcolor="white", font=dict(size=13),
+        xaxis=dict(title=dict(text="τ: steps ÷ the fastest optimizer's on that task"),
+                   range=[1, max(taus)], gridcolor=GRID_COLOR, zeroline=False),
+        yaxis=dict(title=dict(text="share of tasks within τ"), range=[-0.02, 1.02],
+                   tickformat=".0%", gridcolor=GRID_COLOR, zeroline=False),
+        legend=dict(orientation="h", x=0, y=-0.2, yanchor="top"),
+    )  # fmt: skip
     return dict(data=data, layout=layout)

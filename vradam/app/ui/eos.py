@@ -12,12 +12,14 @@ import numpy as np
 import streamlit as st
 
 from vradam.app.figures import eos as eosplots
+from vradam.app.figures.eos_frontier import frontier_figure, symbol_key
 from vradam.app.figures.ticks import tick_label
 from vradam.app.summaries import eos_summary
 from vradam.app.ui.charts import chart_summary, trusted
 from vradam.app.ui.screen import narrow_screen
 from vradam.app.ui.sliders import fmt_value
 from vradam.app.ui.url_state import UrlField, url_state, write_url
+from vradam.studies import eos_precision, frontier
 from vradam.studies.eos import (
     EoSConfig,
     EoSResult,
@@ -30,6 +32,8 @@ from vradam.studies.eos import (
 )
 
 PROBLEMS = {"mlp": "Small MLP (full batch)", "quadratic": "2-D quadratic"}
+FRONTIER = {"eos": "this MLP", "quadratic": "the 2-D ravine", "moons": "two moons",
+            "digits": "8×8 digits"}  # fmt: skip
 _M, _Q = EoSConfig(), QuadraticConfig()
 MLP_OPTIONS = {
     "eos_lr_gd": [0.05, 0.1, 0.2, 0.3, 0.5],
@@ -55,6 +59,7 @@ DEFAULTS = {
 # The URL holds the whole page: a link (or a lesson) opens it exactly as it was.
 FIELDS = [
     UrlField("eos_problem", "mlp", tuple(PROBLEMS)),
+    UrlField("eos_frontier", "eos", tuple(FRONTIER)),
     *(UrlField(k, DEFAULTS[k], tuple(o)) for k, o in {**MLP_OPTIONS, **Q_OPTIONS}.items()),
 ]
 
@@ -215,14 +220,19 @@ def findings_text(found: list[Finding], what: str) -> str:
         if max(up.ratios) < min(count.ratios)
         else ""
     )
+    not_lower = (
+        ": a smoother loss is not always a lower one"
+        if up.count and min(ctrl.count, same.count) < n
+        else ""
+    )
     return (
         f"**Over {n} {what}.** How far VRAdam's loss climbs is {_size_word(up)} than the "
         f"control's: {up.ratio_range()} of it (lower in {up.frequency()}); its amplitude "
         f"{amp.ratio_range()} of the control's ({amp.frequency()}); the number of steps its "
         f"loss goes up {count.ratio_range()} of the control's ({count.frequency()})."
         f"{size_vs_count} VRAdam ends lower than the control in {ctrl.frequency()} and lower "
-        f"than Adam at the same α₀ in {same.frequency()}: a smoother loss is not always a "
-        "lower one. Each statement, its measure and every run's numbers:"
+        f"than Adam at the same α₀ in {same.frequency()}{not_lower}. Each statement, its "
+        "measure and every run's numbers:"
     )
 
 
@@ -299,13 +309,27 @@ def mlp_section(narrow: bool = False) -> None:
     found = findings(results)
     st.markdown(findings_text(found, "seeds" if n_seeds > 1 else "seed"))
     _findings_table(found, "seeds " + ", ".join(str(i) for i in range(n_seeds)))
+    precision_section()
+
+
+def precision_section() -> None:
+    """The page's statements over more seeds in float32 and float64 (stored), and what the
+    damping costs, and where the gate is at beta3="auto", in sentences from those rows."""
+    rows = precision_rows()
+    words = eos_precision.precision_sentences(rows)
+    st.markdown(
+        "**What holds in both precisions.** At the edge the runs are chaotic: a change as "
+        "small as rounding changes their details and sometimes a count above (a seed draws "
+        "the MLP's initial weights and its input points; the teacher is the same for all). "
+        f"So the page's statements were also measured on {len({r['seed'] for r in rows})} "
+        "seeds in float32 and in float64, at the default settings (table below). "
+        f"{words['damping']} {words.get('auto', '')}"
+    )
+    st.table(eos_precision.precision_table(rows, "page"), hide_index=True, border="horizontal")
     st.caption(
-        "‖v‖² is of order 10⁻⁴ at the edge on this problem, so β₃ must be large (10⁴) for "
-        "the gate to act there; with β₃ ≤ 10³ VRAdam behaves like Adam. A seed draws the "
-        "MLP's initial weights and its input points; the teacher network is the same for all. "
-        "At the edge the runs are chaotic: a change as small as rounding changes their "
-        "details, and now and then whether VRAdam's loss bursts, so trust the statements "
-        "measured over seeds more than one run (measurements in vradam/studies/eos.py)."
+        "Stored measurement (assets/evidence/eos-findings.csv), reproduced by `python -m "
+        "vradam.studies.eos_precision eos-findings.csv`; the table above this one is "
+        "measured live, in float32, on the seeds chosen."
     )
 
 
@@ -360,6 +384,66 @@ def quadratic_section(narrow: bool = False) -> None:
     _findings_table(found, "the preset start, then the circle" if n_starts > 1 else "the start")
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _frontier_text(problem: str) -> str:
+    from importlib import resources
+
+    return resources.files("vradam").joinpath(f"assets/evidence/frontier-{problem}.csv").read_text()
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def _precision_text() -> str:
+    from importlib import resources
+
+    return resources.files("vradam").joinpath("assets/evidence/eos-findings.csv").read_text()
+
+
+def precision_rows() -> list[dict]:
+    """The stored measurement of the page's statements over 10 seeds in both precisions
+    (vradam.studies.eos_precision)."""
+    return eos_precision.read_rows(_precision_text())
+
+
+def frontier_section(narrow: bool = False) -> None:
+    """Is the damping more than a smaller step? The frontier from the shipped rows."""
+    st.markdown("#### Is the damping more than a smaller step?")
+    st.markdown(
+        "VRAdam damps the oscillation by shrinking its step while ‖v‖ is large. A smaller "
+        "step damps too, and so does a schedule that decays the rate. Each point below is "
+        "one setting, its mean over the seeds: how much the loss climbed over the second half "
+        "of the run (Σ max(Δ ln loss, 0)) against where it ended. The baseline ran at every "
+        "α₀ of a grid, with a constant rate (circles) and with a warm-up then cosine decay "
+        "(diamonds); its lower-left envelope is its frontier (dashed). VRAdam ran over a "
+        "grid of β₃ (colours) at several α₀ (shapes). A VRAdam point below the dashed line "
+        "would be damping that no baseline setting matches."
+    )
+    problem = st.radio("Frontier on", list(FRONTIER), key="eos_frontier", horizontal=True,
+                       persist_state="session", format_func=FRONTIER.get)  # fmt: skip
+    text = _frontier_text(problem)
+    rows = frontier.read_rows(text)
+    verdict = frontier.frontier_verdict(rows)
+    p = frontier.PROBLEMS[problem]
+    fig = frontier_figure(verdict, p.baseline_name, height=620 if narrow else 460)
+    st.plotly_chart(trusted(fig), key="eos_frontier_fig")
+    chart_summary(
+        f"oscillation against final training loss on {p.name}: {len(verdict.baseline)} "
+        f"{p.baseline_name} settings, {len(verdict.comparisons)} VRAdam settings; "
+        f"{verdict.below} VRAdam settings below {p.baseline_name}'s frontier"
+    )
+    st.markdown(f"**Verdict.** {verdict.sentence}")
+    st.caption(
+        f"Means over {verdict.seeds} seeds (final loss: geometric). VRAdam's markers: "
+        f"{symbol_key(verdict)}. Bars: the seeds' lowest and highest values. Oscillation "
+        f"is measured on {p.oscillation_of}; final loss: the {p.final}. A run whose loss "
+        f"never rose in the window (oscillation 0) is drawn at the left edge. "
+        f"{p.baseline_name}: `{p.baseline}`, "
+        f"VRAdam: `{p.vradam}`, {p.steps} steps. Reproduce: `python -m vradam frontier "
+        f"--problem {problem} --out frontier-{problem}.csv`."
+    )
+    st.download_button("Download the frontier's runs (CSV)", text, f"frontier-{problem}.csv",
+                       "text/csv", key="eos_frontier_csv")  # fmt: skip
+
+
 def show() -> None:
     st.subheader("Edge of stability")
     st.markdown(
@@ -384,4 +468,5 @@ def show() -> None:
         mlp_section(narrow)
     else:
         quadratic_section(narrow)
+    frontier_section(narrow)
     write_url(FIELDS)

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-QUOTE_LIMIT = 40  # characters of a user's value quoted in a message
+from vradam.app.quoting import QUOTE_LIMIT, quote
+
+__all__ = ["QUOTE_LIMIT", "md_escape", "quote"]  # quote: one definition, in vradam.app.quoting
 
 # Characters that Streamlit's Markdown reads as formatting anywhere (bold, code, links,
 # HTML, tables, strike-through, LaTeX; a colon before a word: emoji/colour/icon short
@@ -35,11 +37,3 @@ def md_escape(text: object) -> str:
                 out = out.replace(head, head[:-1] + "\\" + head[-1], 1)
         lines.append(out)
     return "\n".join(lines)
-
-
-def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
-    """A user's value for a message: quoted, at most ``limit`` characters (then "…")."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[:limit] + f"… ({len(text):,} characters)"
-    return f"'{text}'"

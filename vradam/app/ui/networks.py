@@ -1,8 +1,9 @@
 """The Networks page: train small networks live, sweep learning rates, export.
 
 The URL holds the page's settings (task, mode, steps, batch, seed, seeds, sharpness,
-device, and up to eight optimizers as ``nt_o1`` … ``nt_o8``), so a link reproduces a run;
-values a widget cannot take are dropped with one short warning each.
+device, up to eight optimizers as ``nt_o1`` … ``nt_o8``, and the Robustness and Landscape
+views' controls), so a link reproduces a run; values a widget cannot take are dropped with
+one short warning each.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import torch
 from vradam.app.figures import networks as netplots
 from vradam.app.figures.colors import assign_colors
 from vradam.app.networks import (
-    final_values,
     labels_colors,
     metric_summary,
     records_csv,
@@ -28,13 +28,17 @@ from vradam.app.networks import (
 from vradam.app.playground import check_widget_values
 from vradam.app.summaries import sweep_summary, training_summary
 from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.landscape import FIELDS as LANDSCAPE_FIELDS
 from vradam.app.ui.landscape import show_landscape
 from vradam.app.ui.markdown import md_escape, quote
+from vradam.app.ui.network_outputs import OUTPUT_VIEWS
 from vradam.app.ui.optimizer_editor import load_optimizers, optimizer_editor, set_hyperparam
+from vradam.app.ui.robustness import FIELDS as ROBUSTNESS_FIELDS
 from vradam.app.ui.robustness import show_robustness
+from vradam.app.ui.screen import narrow_screen
 from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
-from vradam.studies import figure2, gflownet, imagegen, lm, training
+from vradam.studies import figure2, training
 from vradam.studies.networks import TASKS, Task, default_optimizers, get_task
 from vradam.studies.training import TrainConfig, final_records
 
@@ -63,6 +67,8 @@ def _fields(task: Task) -> list[UrlField]:
         UrlField("nt_device", "auto", ("auto", "cpu", "cuda")),
         *(UrlField(_slot(k), defaults[k] if k < len(defaults) else "")
           for k in range(MAX_OPTIMIZERS)),
+        *ROBUSTNESS_FIELDS,  # the views' own controls
+        *LANDSCAPE_FIELDS,
     ]  # fmt: skip
 
 
@@ -254,7 +260,7 @@ def networks_controls() -> tuple[TrainConfig, str, int, str | None]:
 # --------------------------------------------------------------------------- training
 
 
-def run_training(config: TrainConfig, n_seeds: int) -> None:
+def run_training(config: TrainConfig, n_seeds: int, narrow: bool = False) -> None:
     """Train with live updates; results go to session state as they arrive (Stop keeps them)."""
     seeds = [config.seed + k for k in range(n_seeds)]
     runs: list[list[dict]] = []
@@ -277,7 +283,7 @@ def run_training(config: TrainConfig, n_seeds: int) -> None:
             done = s_index * config.steps + r["step"]
             bar.progress(min(1.0, done / total))
             status.caption(f"seed {seed}: step {r['step']} of {config.steps}")
-            fig = results_figure(runs, labels, colors, config)
+            fig = results_figure(runs, labels, colors, config, narrow)
             chart.plotly_chart(trusted(fig), key=f"nt_live_{s_index}_{r['step']}")
     result["done"] = True
     status.empty()
@@ -285,106 +291,7 @@ def run_training(config: TrainConfig, n_seeds: int) -> None:
     chart.empty()
 
 
-def _in_columns(figures: list[dict], per_row: int, key: str) -> None:
-    """Small figures side by side, ``per_row`` a row (Streamlit stacks them on a phone)."""
-    for start in range(0, len(figures), per_row):
-        columns = st.columns(per_row)
-        for k, fig in enumerate(figures[start : start + per_row]):
-            columns[k].plotly_chart(trusted(fig), key=f"{key}_{start + k}",
-                                    config={"displayModeBar": False})  # fmt: skip
-
-
-def show_distribution(result: dict, records: list[dict], labels, colors) -> None:
-    """GFlowNet: the true distribution over the cells beside each optimizer's learned one."""
-    config: TrainConfig = result["config"]
-    learned = final_values(records, "terminal_dist", len(labels))
-    true = gflownet.true_distribution()
-    st.markdown(f"**Where each policy ends** (seed {config.seed}): the probability of "
-                "stopping at each cell, exact by dynamic programming over the grid.")  # fmt: skip
-    _in_columns(netplots.distribution_panels(true, learned, labels, colors), 3, "nt_gfn")
-    parts = [f"{label} L1 {np.abs(d - true).sum():.3f}"
-             for d, label in zip(learned, labels) if d is not None]  # fmt: skip
-    chart_summary("True distribution R/Z with four modes of p = "
-                  f"{true.max():.3f} at (1, 1), (1, 6), (6, 1) and (6, 6); learned: "
-                  + ("; ".join(parts) or "every run diverged") + ".")  # fmt: skip
-    top = max([float(true.max())] + [float(d.max()) for d in learned if d is not None])
-    st.caption("x grows to the right and y upwards from the start (0, 0) at the bottom left; "
-               "actions x+1, y+1, x+2, y+2 and stop. Colour: probability, one scale for all, "
-               f"from 0 (dark blue) to {top:.3f} (yellow). L1 = Σ|P_learned − R/Z| "
-               "(0 … 2).")  # fmt: skip
-
-
-def show_samples(result: dict, records: list[dict], labels, colors) -> None:
-    """Image generation: each optimizer's digits, drawn from the same noise."""
-    config: TrainConfig = result["config"]
-    samples = final_values(records, "samples", len(labels))
-    per = imagegen.SAMPLES_PER_CLASS
-    st.markdown(f"**Samples** (seed {config.seed}): {per} per digit, one digit per column "
-                f"(0 … 9), {imagegen.EULER_STEPS} Euler steps from the same noise for every "
-                "optimizer.")  # fmt: skip
-    _in_columns(netplots.samples_panels(samples, labels, colors, per), 2, "nt_ig")
-    drawn = [label for grid, label in zip(samples, labels) if grid is not None]
-    chart_summary(f"{per * imagegen.N_CLASSES} generated 8×8 digits for each of "
-                  + (", ".join(drawn) or "no optimizer (every run diverged)") + ".")  # fmt: skip
-
-
-GENERATE_DEFAULTS = dict(nt_prompt="def ", nt_gen_chars=300, nt_temperature=0.8)
-
-
-def _generate(result: dict, records: list[dict], labels: list[str]) -> None:
-    ss = st.session_state
-    weights = final_values(records, "weights", len(labels))
-    prompt, seed = str(ss["nt_prompt"]), result["config"].seed
-    n, temperature = int(ss["nt_gen_chars"]), float(ss["nt_temperature"])
-    texts = []
-    with st.spinner("Generating…"):
-        for w, label in zip(weights, labels):
-            text = None
-            if w is not None:
-                model = lm.from_weights(w)
-                text = lm.generate(model, prompt, n, temperature, seed=seed)
-            texts.append((label, text))
-    ss["nt_generated"] = dict(config=result["config"], prompt=prompt, texts=texts)
-
-
-def show_generation(result: dict, records: list[dict], labels, colors) -> None:
-    """Language model: continue a prompt with each optimizer's trained model."""
-    ss = st.session_state
-    for key, value in GENERATE_DEFAULTS.items():
-        ss.setdefault(key, value)
-    config: TrainConfig = result["config"]
-    st.markdown(f"**Generate text** with each optimizer's trained model (seed {config.seed}).")
-    c1, c2, c3 = st.columns([3, 1, 1])
-    c1.text_input("prompt", key="nt_prompt", persist_state="session", max_chars=200)
-    c2.number_input("characters", 10, 2000, key="nt_gen_chars", persist_state="session", step=50)
-    c3.selectbox(
-        "temperature",
-        [0.0, 0.5, 0.8, 1.0, 1.2],
-        key="nt_temperature",
-        persist_state="session",
-        help="0: the likeliest next character; higher: more varied.",
-    )
-    if st.button("Generate", key="nt_generate", disabled=not result["done"],
-                 help="Samples from each model with the run's seed, so the same settings "
-                 "give the same text."):  # fmt: skip
-        _generate(result, records, labels)
-    shown = ss.get("nt_generated")
-    if not shown or shown["config"] != config:
-        return
-    for label, text in shown["texts"]:
-        st.markdown(f"**{md_escape(label)}**")
-        if text is None:
-            st.caption("Diverged: no model to sample from.")
-        else:
-            st.code(shown["prompt"] + text, language=None, wrap_lines=True)
-
-
-# how each task's ``output_view`` (vradam.studies.networks.Task) is drawn
-OUTPUT_VIEWS = {"distribution": show_distribution, "samples": show_samples,
-                "generation": show_generation}  # fmt: skip
-
-
-def show_results(result: dict) -> None:
+def show_results(result: dict, narrow: bool = False) -> None:
     config: TrainConfig = result["config"]
     labels, colors = labels_colors(config)
     runs = [r for r in result["runs"] if r]
@@ -402,7 +309,8 @@ def show_results(result: dict) -> None:
             st.warning(f"{label} diverged at step {first} (non-finite loss or weights). "
                        "Try a smaller α₀.", icon="⚠️")  # fmt: skip
     task = get_task(config.task)
-    st.plotly_chart(trusted(results_figure(runs, labels, colors, config)), key="nt_result_chart")
+    fig = results_figure(runs, labels, colors, config, narrow)
+    st.plotly_chart(trusted(fig), key="nt_result_chart")
     chart_summary(training_summary(runs[0], labels) + metric_summary(runs[0], labels, task)
                   + (" (seed 0 of several)" if len(runs) > 1 else ""))  # fmt: skip
     st.caption(results_caption(task, config))
@@ -416,7 +324,8 @@ def show_results(result: dict) -> None:
     if task.input_2d and config.boundary_every:
         data = task.make_data(config.seed)
         grid = training.boundary_grid(data)
-        fig = netplots.boundary_figure(runs[0], grid, data, labels, colors, task.n_classes)
+        fig = netplots.boundary_figure(runs[0], grid, data, labels, colors, task.n_classes,
+                                       per_row=2 if narrow else None)  # fmt: skip
         if fig:
             st.markdown(
                 f"**Decision boundaries** (seed {config.seed}): press ▶ to watch them form."
@@ -594,16 +503,17 @@ def show_networks(config: TrainConfig, mode: str, n_seeds: int, error: str | Non
         run_figure2()
     if go:
         ss["nt_view"] = mode
+    narrow = narrow_screen()  # a phone: the training panels in one column
     if mode == "train" and ss.get("nt_view") == "figure2" and ss.get("nt_fig2"):
         show_figure2(ss["nt_fig2"])
     elif mode == "train":
         if go:
-            run_training(config, n_seeds)
+            run_training(config, n_seeds, narrow)
         result = ss.get("nt_results")
         if result:
             if result["config"] != config or len(result["seeds"]) != n_seeds:
                 st.caption("Results below are from the previous settings; press Train to rerun.")
-            show_results(result)
+            show_results(result, narrow)
         else:
             st.info("Press **Train** to train every optimizer from the same initial weights on "
                     "the same batches and watch the curves live.")  # fmt: skip

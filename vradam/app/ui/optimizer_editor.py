@@ -1,6 +1,8 @@
 """The optimizer editor in the sidebar: one expander per optimizer with its hyperparameter
 sliders, label, remove and "suggest β₃" buttons, and a picker to add one. Its state
-lives in ``st.session_state`` under the page's prefix; it returns spec strings.
+lives in ``st.session_state`` under the page's prefix; it returns OptimizerSpecs
+(:func:`edit_optimizers`), or their text for a page that keeps text
+(:func:`optimizer_editor`).
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ def entries(prefix: str) -> list[dict]:
     return st.session_state.setdefault(f"{prefix}_opts", [])
 
 
-def load_optimizers(prefix: str, texts) -> None:
-    """Replace the editor's optimizers with these spec strings (before widgets are drawn)."""
+def load_optimizers(prefix: str, specs) -> None:
+    """Replace the editor's optimizers with these specs (OptimizerSpec, or spec strings
+    from a link) before the widgets are drawn."""
     ss = st.session_state
     for entry in entries(prefix):
         for name in [*REGISTRY[entry["key"]].defaults, "label"]:
             ss.pop(opt_key(prefix, entry["uid"], name), None)
     new = []
-    for text in texts:
-        spec = OptimizerSpec.parse(text)
+    for spec in specs:
+        spec = spec if isinstance(spec, OptimizerSpec) else OptimizerSpec.parse(spec)
         uid = ss.get(f"{prefix}_next_uid", 0)
         ss[f"{prefix}_next_uid"] = uid + 1
         new.append(dict(uid=uid, key=spec.key))
@@ -131,7 +134,39 @@ def _overrides(info, values: dict) -> dict:
     return {k: v for k, v in values.items() if v != info.defaults[k]}
 
 
-def optimizer_editor(
+def optimizer_editor(prefix: str, **options) -> list[str]:
+    """:func:`edit_optimizers` as canonical spec strings, for a page that keeps its
+    optimizers as text (the Networks page's configs and link slots)."""
+    return [str(spec) for spec in edit_optimizers(prefix, **options)]
+
+
+def _sliders(prefix: str, uid: int, info: OptimizerInfo, values: dict, *, same_lr: float | None,
+             auto_beta3: bool, beta3_center: float) -> None:  # fmt: skip
+    """One optimizer's hyperparameter widgets; ``values`` takes what they hold."""
+    for hp in info.hyperparams:
+        if hp.name == "lr" and same_lr is not None:
+            st.caption(f"α₀ = {same_lr:g} (same for all)")
+            continue
+        if hp.name == "beta3" and auto_beta3:
+            auto_key = opt_key(prefix, uid, "beta3_auto")
+            st.checkbox("β₃ = auto (calibrated from the first 10 steps)", key=auto_key,
+                        persist_state="session", help=AUTO_HELP)  # fmt: skip
+            if st.session_state.get(auto_key):
+                values["beta3"] = "auto"
+                continue
+        values[hp.name] = _hyperparam_widget(prefix, uid, hp, beta3_center)
+
+
+def _add_row(prefix: str, new_values: Callable[[str], dict], limit: int, n: int) -> None:
+    """The picker of an optimizer to add, and its button (off at ``limit`` optimizers)."""
+    c1, c2 = st.sidebar.columns([3, 2])
+    c1.selectbox("add", list(REGISTRY), key=f"{prefix}_add_key", persist_state="session",
+                 label_visibility="collapsed", format_func=lambda k: REGISTRY[k].name)  # fmt: skip
+    c2.button("add", key=f"{prefix}_add", on_click=_add, args=(prefix, new_values, limit),
+              width="stretch", disabled=n >= limit)  # fmt: skip
+
+
+def edit_optimizers(
     prefix: str,
     *,
     beta3_center: float,
@@ -140,8 +175,9 @@ def optimizer_editor(
     new_values: Callable[[str], dict],
     limit: int = 8,
     auto_beta3: bool = False,
-) -> list[str]:
-    """One expander per optimizer in the sidebar; returns canonical spec strings.
+) -> list[OptimizerSpec]:
+    """One expander per optimizer in the sidebar; returns their specs (defaults dropped),
+    built from the widgets' values: no text on the way (text is the URL's business).
 
     ``same_lr`` hides each α0 slider (one α0 for all); ``suggest(index)`` backs the
     "suggest β₃" button; ``new_values(key)`` gives an added optimizer's starting values;
@@ -149,7 +185,7 @@ def optimizer_editor(
     """
     ss = st.session_state
     sb = st.sidebar
-    texts = []
+    specs = []
     current = entries(prefix)
     for i, entry in enumerate(current):
         info = REGISTRY[entry["key"]]
@@ -168,21 +204,8 @@ def optimizer_editor(
             if spec.params or spec.label:
                 st.caption(md_escape(spec.display_name))
             st.caption(info.description)
-            for hp in info.hyperparams:
-                if hp.name == "lr" and same_lr is not None:
-                    st.caption(f"α₀ = {same_lr:g} (same for all)")
-                    continue
-                if hp.name == "beta3" and auto_beta3:
-                    st.checkbox(
-                        "β₃ = auto (calibrated from the first 10 steps)",
-                        key=auto_key,
-                        persist_state="session",
-                        help=AUTO_HELP,
-                    )
-                    if ss.get(auto_key):
-                        values["beta3"] = "auto"
-                        continue
-                values[hp.name] = _hyperparam_widget(prefix, uid, hp, beta3_center)
+            _sliders(prefix, uid, info, values, same_lr=same_lr, auto_beta3=auto_beta3,
+                     beta3_center=beta3_center)  # fmt: skip
             if "beta3" in values and suggest is not None:
                 st.button("suggest β₃ from this run", key=f"{prefix}_sugg_{uid}",
                           on_click=_suggest, args=(prefix, i, uid, suggest),
@@ -194,16 +217,6 @@ def optimizer_editor(
                       disabled=len(current) <= 1)  # fmt: skip
         if _overrides(info, values) != overrides:  # a widget changed a value on this run
             spec = OptimizerSpec(entry["key"], _overrides(info, values), label)
-        texts.append(str(spec))
-    c1, c2 = sb.columns([3, 2])
-    c1.selectbox(
-        "add",
-        list(REGISTRY),
-        key=f"{prefix}_add_key",
-        persist_state="session",
-        label_visibility="collapsed",
-        format_func=lambda k: REGISTRY[k].name,
-    )
-    c2.button("add", key=f"{prefix}_add", on_click=_add, args=(prefix, new_values, limit),
-              width="stretch", disabled=len(current) >= limit)  # fmt: skip
-    return texts
+        specs.append(spec)
+    _add_row(prefix, new_values, limit, len(current))
+    return specs

@@ -5,7 +5,9 @@ study's; the grid, seeds and steps are set here, within the server operator's li
 Tuning page's: ``VRADAM_PAGE_MAX_STEPS``, ``_SEEDS``, and ``_TRIALS`` runs per optimizer).
 Rows accumulate in session state as each run ends, so Stop keeps them and Run with the same
 settings resumes. The computation is :mod:`vradam.studies.robustness`, the figure
-:func:`vradam.app.figures.robustness.robustness_figure`.
+:func:`vradam.app.figures.robustness.robustness_figure`. The view's settings live in the
+URL (:data:`FIELDS`, read and written with the Networks page's own fields); a value over
+the operator's limits comes down to the largest option within them.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from vradam.app.figures.robustness import robustness_figure
 from vradam.app.ui.charts import chart_summary, trusted
 from vradam.app.ui.markdown import md_escape
 from vradam.app.ui.tuning import LIMITS
+from vradam.app.ui.url_state import UrlField
 from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies import robustness as rb
 from vradam.studies.training import TrainConfig
 
-__all__ = ["show_robustness"]
+__all__ = ["FIELDS", "show_robustness"]
 
 POINTS = (4, 5, 6, 8, 11)
 SEEDS = (2, 3, 5, 8, 10)
@@ -32,11 +35,26 @@ ABOVE = (1.0, 1.5, 2.0, 2.5)
 # 60 runs, about 20 s for the two moons on 2 CPU cores.
 DEFAULTS = dict(nt_rb_points=6, nt_rb_seeds=5, nt_rb_steps=150, nt_rb_below=1.0,
                 nt_rb_above=1.5)  # fmt: skip
+OPTIONS = dict(nt_rb_points=POINTS, nt_rb_seeds=SEEDS, nt_rb_steps=STEPS, nt_rb_below=BELOW,
+               nt_rb_above=ABOVE)  # fmt: skip
+FIELDS = [UrlField(key, DEFAULTS[key], options) for key, options in OPTIONS.items()]
 STATE = "nt_rb"  # session state: {"config": RobustnessConfig, "rows": [...], "device": str}
 
 
 def _options(options: tuple, limit: int) -> list:
     return [o for o in options if o <= limit] or [min(options[0], limit)]
+
+
+def _within(key: str, limit: int) -> None:
+    """The session's value of ``key`` as the largest option within ``limit`` (a value
+    from an older session or a link may be neither an option nor within it)."""
+    ss = st.session_state
+    allowed = _options(OPTIONS[key], limit)
+    try:
+        value = int(ss[key])
+    except (TypeError, ValueError):
+        value = DEFAULTS[key]
+    ss[key] = max([o for o in allowed if o <= value] or [allowed[0]])
 
 
 def _chosen(config: TrainConfig) -> tuple[list[OptimizerSpec], list[OptimizerSpec]]:
@@ -52,8 +70,8 @@ def robustness_controls(config: TrainConfig) -> tuple[rb.RobustnessConfig | None
     ss = st.session_state
     for key, value in DEFAULTS.items():
         ss.setdefault(key, value)
-    ss["nt_rb_steps"] = min(int(ss["nt_rb_steps"]), LIMITS.steps)
-    ss["nt_rb_seeds"] = min(int(ss["nt_rb_seeds"]), LIMITS.seeds)
+    _within("nt_rb_steps", LIMITS.steps)
+    _within("nt_rb_seeds", LIMITS.seeds)
     columns = st.columns(5)
     columns[0].select_slider("α₀ values", POINTS, key="nt_rb_points", persist_state="session")
     columns[1].select_slider("seeds", _options(SEEDS, LIMITS.seeds), key="nt_rb_seeds",
@@ -169,7 +187,7 @@ def show_robustness(config: TrainConfig) -> None:
     st.markdown("**Learning-rate robustness**: every optimizer at every α₀ of one log grid "
                 "around the task's α₀ for AdamW, over several seeds.")  # fmt: skip
     study, problem = robustness_controls(config)
-    c1, c2, _ = st.columns([1, 1, 4])
+    c1, c2, _ = st.columns([2, 1, 2])  # "Run robustness" whole at 1024 px
     go = c1.button("Run robustness", type="primary", width="stretch", disabled=study is None)
     c2.button("Stop", key="nt_rb_stop", width="stretch",
               help="Stops the run; finished runs are kept, and Run resumes.")  # fmt: skip

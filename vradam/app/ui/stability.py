@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
-from streamlit.errors import StreamlitPageNotFoundError
 
 import landscapes
 from vradam.app.figures import stability as stabplots
@@ -20,6 +18,7 @@ from vradam.app.summaries import (
     trace_summary,
 )
 from vradam.app.ui.charts import chart_summary, trusted
+from vradam.app.ui.links import page_link
 from vradam.app.ui.markdown import md_escape
 from vradam.app.ui.screen import narrow_screen
 from vradam.app.ui.url_state import UrlField, url_state, write_url
@@ -158,17 +157,6 @@ def below_line_text(b: S.BelowLine, m: S.MomentumMap | None = None) -> str:
     )
 
 
-def _playground_link(query: dict) -> None:
-    """A link to the Playground with ``query``: a page link inside the app; a plain link
-    when this page runs alone (no st.navigation, e.g. under AppTest)."""
-    label = "Open this cell in the Playground"
-    try:
-        st.page_link("app_pages/playground.py", label=label, icon=":material/open_in_new:",
-                     query_params=query)  # fmt: skip
-    except StreamlitPageNotFoundError:
-        st.markdown(f"[{label}](./?{urlencode(query, doseq=True)})")
-
-
 def below_line_section(maps, b: S.BelowLine, narrow: bool = False) -> None:
     st.markdown(below_line_text(b, maps[1]))
     order = b.examples()
@@ -194,7 +182,8 @@ def below_line_section(maps, b: S.BelowLine, narrow: bool = False) -> None:
     fig = stabplots.trace_figure(vr, ema, b.limit, narrow=narrow)
     st.plotly_chart(trusted(fig), key="sm_trace")
     chart_summary(trace_summary(vr, ema, b.limit))
-    _playground_link(playground_config(lr, L, vr, settings).to_query())
+    page_link("app_pages/playground.py", "Open this cell in the Playground",
+              query=playground_config(lr, L, vr, settings).to_query())  # fmt: skip
     st.caption(
         f"The Playground runs f = (L/2)·x² (flat in y) from ({settings['x0']:g}, 0): the same "
         "1-D recurrence, with α₀ rounded to 6 digits."

@@ -330,9 +330,13 @@ def show_run(storage: str, group: str) -> None:
                 "t-interval; its own mean ± 95 % interval is beside it.")  # fmt: skip
     st.markdown(md_escape(T.comparison_note(rows, config.trials)))
     st.dataframe(T.table_rows(rows), hide_index=True, width="stretch")
+    st.caption(md_escape(T.split_note(config.task, config.metric, any(r.test for r in rows))))
     if any(r.gates for r in rows):
         st.caption(md_escape(T.GATE_NOTE))
+    _target_section(rows, config)
+    st.caption(md_escape(T.parallel_note(studies)))
     _budget_section(storage, group, config, studies)
+    _profile_section(storage)
     st.markdown("**The paper's Table 1**: its own models and data, not these tasks.")
     st.caption(md_escape(T.PAPER_NOTE))
     st.dataframe(T.paper_rows(), hide_index=True, width="stretch")
@@ -364,6 +368,44 @@ def show_run(storage: str, group: str) -> None:
                    "to a shared storage (PostgreSQL: its password in PGPASSWORD or "
                    "~/.pgpass, never on the command line), joins the same studies and shares "
                    "the budget.")  # fmt: skip
+
+
+def _target_section(rows: list, config: T.TuneConfig) -> None:
+    """Time to target: each optimizer's steps and seconds to AdamW's final metric."""
+    base = next((r.name for r in rows if r.is_baseline), None)
+    if base is None:
+        return
+    times = T.of_rows(rows)
+    st.markdown("**Time to target**")
+    st.markdown(md_escape(T.target_note(times, base, config.metric)))
+    if times:
+        names = {r.optimizer: r.name for r in rows}
+        st.dataframe(T.target_table(times, names), hide_index=True, width="stretch")
+
+
+def _profile_section(storage: str) -> None:
+    """The performance profile over every tuned task in this storage."""
+    try:
+        profile = T.tuned_profile(storage)
+    except ValueError as exc:
+        st.warning(_private(exc, storage))
+        return
+    if not profile.steps:
+        return
+    st.markdown("**Across tasks**: the performance profile of time to target")
+    st.plotly_chart(trusted(tplots.profile_figure(profile.rho, profile.taus,
+                                                  len(profile.steps))),
+                    key="tn_profile")  # fmt: skip
+    at = {o: (rho[0], rho[-1]) for o, rho in profile.rho.items()}
+    chart_summary(
+        f"Over {len(profile.steps)} tuned task(s) in this storage (one run each, the largest "
+        "budget), each optimizer's median steps to AdamW's mean final metric, divided by the "
+        "fewest any optimizer took on that task. "
+        + "; ".join(f"{REGISTRY[o].name}: fastest on {a:.0%} of the tasks, within 4× on "
+                    f"{b:.0%}" for o, (a, b) in at.items())
+        + ". With few tasks, read it as a count, not as a distribution."
+    )  # fmt: skip
+    st.dataframe(profile.text_rows(), hide_index=True, width="stretch")
 
 
 def _budget_runs(storage: str, group: str, config: T.TuneConfig, studies: dict) -> dict:

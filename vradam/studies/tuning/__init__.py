@@ -17,7 +17,11 @@ The protocol:
    is each optimizer's paired difference from the baseline (AdamW, the record with
    ``Tuning(baseline=True)``) over the seeds both ran, with its 95 % t-interval, beside
    each optimizer's own mean ± 95 % t-interval (:mod:`.paired`, which also says how a
-   diverged seed counts). The paper's Table 1 is printed apart: other models and data.
+   diverged seed counts). Each seed run is claimed by one worker and trained once
+   (:mod:`.seeds`), and records its metric's curve, from which :mod:`.target` gives each
+   optimizer's time to the baseline's final metric (AlgoPerf's view) and, over the tuned
+   tasks of a storage (:mod:`.profile`), the performance profile. The paper's Table 1 is
+   printed apart: other models and data.
 
 Search spaces (:func:`search_space`). The paper gives its tuned CIFAR-10 values (α0 = 0.0846,
 β1 = 0.9, β2 = 0.999, β3 = 1.015, α1 = 29 for VRAdam) but no sweep ranges, so the ranges
@@ -45,14 +49,17 @@ trial from (sampler seed, trial number), so one worker reproduces a study exactl
 resumed worker does not repeat the settings already tried, and concurrent workers propose
 different ones.
 
-The package, one concept per module: :mod:`.space` (what is searched, from the optimizer
-records), :mod:`.config` (one run's settings and the tasks left out), :mod:`.storage`
-(where studies live), :mod:`.protocol` (the sampler, the budget, trials, studies and seed
-evaluations), :mod:`.paired` (the paired comparison), :mod:`.budget` (best-so-far curves over
-sampler seeds), :mod:`.results` (the table, stored runs, export) and :mod:`.paper` (the
-paper's Table 1). The names below load their module
-on first use, so ``vradam.studies.tuning.config`` (what the CLI validates its arguments
-with) imports without Optuna.
+The package, one concept per module: :mod:`.limits` (the numbers' limits, checked without
+torch), :mod:`.space` (what is searched, from the optimizer records), :mod:`.config` (one
+run's settings and the tasks left out), :mod:`.storage` (where studies live),
+:mod:`.protocol` (the sampler, the budget, trials, studies, which ran in parallel),
+:mod:`.seeds` (the shared seed phase), :mod:`.paired` (the paired comparison),
+:mod:`.target` (time to target, the performance profile), :mod:`.budget` (best-so-far curves
+over sampler seeds), :mod:`.results` (the table, stored runs, export), :mod:`.profile` (time
+to target across a storage's tasks) and :mod:`.paper` (the paper's Table 1). The names
+below load their module on first use, so ``vradam.studies.tuning.limits`` (what the CLI
+checks its numbers with, before torch) and ``.config`` (the names, with torch) import
+without Optuna.
 """
 
 from __future__ import annotations
@@ -63,20 +70,29 @@ import importlib
 _WHERE = {
     "budget": ("BudgetCurve", "best_so_far", "budget_curves", "budget_note", "budget_points",
                "budget_text", "sampler_group"),
-    "config": ("MAX_SEEDS", "MAX_TRIALS", "MIN_SEEDS", "PROTOCOL", "UNSUITABLE", "TuneConfig",
-               "check_task"),
+    "config": ("UNSUITABLE", "TuneConfig", "check_task"),
+    "heldout": ("NO_SPLIT", "SOURCES", "TEST_SEED", "has_split", "split_note", "test_data",
+                "test_metric"),
+    "limits": ("DEVICES", "MAX_SAMPLER_SEEDS", "MAX_SEEDS", "MAX_TRIALS", "MIN_SEEDS", "PROTOCOL",
+               "SPACES", "check_numbers"),
     "paper": ("PAPER_ALPHA0", "PAPER_ALPHA1", "PAPER_NAMES", "PAPER_NOTE", "PAPER_TABLE1",
               "PaperRow", "paper_row", "paper_rows"),
     "paired": ("Paired", "paired_difference", "paired_text", "t_interval", "wins_text"),
+    "profile": ("Profile", "tuned_profile"),
     "protocol": ("WORKER", "Progress", "RunOutcome", "TrialSeededTPE", "best_trial",
-                 "evaluate_best", "evaluated_trials", "evaluation", "evaluation_gates",
-                 "fail_stale_trials", "make_objective", "open_studies", "startup_trials",
-                 "study_name", "train_once", "tune"),
+                 "evaluated_trials", "fail_stale_trials", "make_objective", "open_studies",
+                 "parallel_note", "parallel_trials", "startup_trials", "study_name",
+                 "train_once", "tune"),
+    "seeds": ("claims_study", "evaluate_best", "evaluation", "evaluation_curves",
+              "evaluation_gates", "evaluation_tests", "stored_runs", "trainings"),
+    "target": ("CURVE_POINTS", "LOOSE", "TAUS", "TARGETS", "TimeToTarget", "curve_every",
+               "of_rows", "performance_profile", "steps_to", "target_note", "target_table",
+               "target_values", "targets_of", "time_to_target"),
     "results": ("GATE_FLAG", "GATE_NOTE", "ResultRow", "RunSummary", "comparison_note",
                 "fmt_mean", "format_table", "gate_text", "history_summary", "list_runs",
                 "load_run", "results_csv", "results_json", "results_table", "run_meta",
                 "setting_text", "table_rows", "trial_rows", "versions", "with_paired"),
-    "space": ("SIG_DIGITS", "SPACES", "TUNABLE", "Range", "baseline", "check_optimizer",
+    "space": ("SIG_DIGITS", "TUNABLE", "Range", "baseline", "check_optimizer",
               "fixed_values", "search_space", "spec_text", "symbols", "tunable", "widens"),
     "storage": ("ENV_HEARTBEAT", "ENV_STORAGE", "HEARTBEAT", "data_dir", "default_storage_url",
                 "normalise_url", "open_storage", "redact"),

@@ -6,14 +6,14 @@ from dataclasses import asdict, dataclass
 
 from vradam.studies.networks import MOD_P, get_task
 from vradam.studies.training import MAX_STEPS
+from vradam.studies.tuning.limits import (  # noqa: F401 (MAX_*, MIN_SEEDS, PROTOCOL: here too)
+    MAX_SEEDS,
+    MAX_TRIALS,
+    MIN_SEEDS,
+    PROTOCOL,
+    check_numbers,
+)
 from vradam.studies.tuning.space import check_optimizer, fixed_values, search_space, widens
-
-PROTOCOL = 1  # bump when what a trial means changes; studies of another protocol don't join
-MAX_TRIALS = 1000
-MAX_SEEDS = 50
-# Fewer evaluation seeds than this give no paired interval worth reading: the CLI and the
-# page warn, and the table says "not enough seeds" instead of a difference.
-MIN_SEEDS = 3
 
 # Tasks whose metric does not reward learning in their default run, and why: a new study
 # on them is refused with the reason (studies stored earlier still open).
@@ -51,6 +51,8 @@ class TuneConfig:
     lr_only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        check_numbers(trials=self.trials, seeds=self.seeds, steps=self.steps, seed=self.seed,
+                      sampler_seed=self.sampler_seed, device=self.device)  # fmt: skip
         task = get_task(self.task)
         if self.steps is None:
             object.__setattr__(self, "steps", task.default_steps)
@@ -65,16 +67,8 @@ class TuneConfig:
             raise ValueError(f"a search space for {', '.join(stray)}, which is not tuned here")
         object.__setattr__(self, "lr_only", tuple(o for o in self.optimizers
                                                   if o in self.lr_only and widens(o)))  # fmt: skip
-        if not 1 <= self.trials <= MAX_TRIALS:
-            raise ValueError(f"trials must be between 1 and {MAX_TRIALS}, got {self.trials}")
-        if not 1 <= self.seeds <= MAX_SEEDS:
-            raise ValueError(f"seeds must be between 1 and {MAX_SEEDS}, got {self.seeds}")
         if not 1 <= self.steps <= MAX_STEPS:
             raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {self.steps}")
-        if self.seed < 0 or self.sampler_seed < 0:
-            raise ValueError("seed and sampler seed must be ≥ 0")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
     @property
     def metric(self) -> str:

@@ -93,28 +93,45 @@ class RunOutcome:
     # VRAdam / VRMomentum: what the gate did over the run (GateActivity.as_dict(): plain
     # values for the study's user attrs); None for optimizers without the gate
     gate: dict | None = None
+    # (steps, values): the metric every ``curve_every`` steps and at the end (up to a
+    # divergence); empty without ``curve_every``
+    curve: tuple[tuple[int, ...], tuple[float, ...]] = ((), ())
+    # with ``test``: the final weights' metric on the task's held-out split (:mod:`.heldout`)
+    test: float | None = None
 
 
 def train_once(
     task: str, spec: str, steps: int, seed: int, device: str,
-    on_step: Callable[[int], None] | None = None,
+    on_step: Callable[[int], None] | None = None, curve_every: int = 0, test: bool = False,
 ) -> RunOutcome:  # fmt: skip
     """One training run of one optimizer: the task's metric at the end, or why it diverged,
-    and, for a VR optimizer, what its gate did (up to its last update if it diverged)."""
+    and, for a VR optimizer, what its gate did (up to its last update if it diverged).
+    With ``curve_every`` = k > 0 the metric is also recorded every k steps (the curve; the
+    training itself is the same); with ``test``, the final weights are also evaluated on
+    the task's held-out split."""
     metric = get_task(task).metric
     config = TrainConfig(task=task, optimizers=(spec,), steps=steps, seed=seed, device=device,
-                         sharpness_every=0, eval_every=steps)  # fmt: skip
+                         sharpness_every=0, eval_every=curve_every or steps,
+                         snapshot_every=steps if test else 0)  # fmt: skip
     start = time.perf_counter()
     last: dict = {}
     diverged_at = None
     every = max(1, steps // 20)
     eta: list[float] = []  # η_t of each update
+    weights = None  # the final weights (``test`` only)
+    at: list[int] = []  # the curve's steps and values
+    values: list[float] = []
     with one_thread():  # also makes the numbers independent of the machine's core count
         for record in train_steps(config):
             if "effective_lr" in record:
                 eta.append(record["effective_lr"])
             if "val_loss" in record or metric in record or record.get("diverged"):
                 last = record
+            if test and record["step"] == steps and "flat_params" in record:
+                weights = record["flat_params"]
+            if curve_every and metric in record and not record.get("diverged"):
+                at.append(record["step"])
+                values.append(float(record[metric]))
             if record.get("diverged") and diverged_at is None:
                 diverged_at = record["step"]
             if on_step is not None and record["step"] % every == 0:
@@ -122,15 +139,23 @@ def train_once(
     seconds = time.perf_counter() - start
     activity = gate_activity_of(OptimizerSpec.parse(spec), eta)
     gate = None if activity is None else activity.as_dict()
+    curve = (tuple(at), tuple(values))
     if last.get("diverged"):
         where = f" at step {diverged_at}" if diverged_at is not None else ""
-        return RunOutcome(None, f"diverged{where}: non-finite loss or weights", seconds, gate)
+        return RunOutcome(None, f"diverged{where}: non-finite loss or weights", seconds, gate,
+                          curve)  # fmt: skip
     if metric not in last:
         raise ValueError(f"task {task!r} reports no {metric!r} in its final record")
     value = float(last[metric])
     if not math.isfinite(value):
-        return RunOutcome(None, f"diverged: {metric} is {value}", seconds, gate)
-    return RunOutcome(value, "", seconds, gate)
+        return RunOutcome(None, f"diverged: {metric} is {value}", seconds, gate, curve)
+    held = None
+    if weights is not None:
+        from vradam.studies.tuning.heldout import test_metric
+
+        held = test_metric(task, weights, seed)
+        held = held if math.isfinite(held) else None
+    return RunOutcome(value, "", seconds, gate, curve, held)
 
 
 # ----------------------------------------------------------------------------- progress
@@ -339,6 +364,8 @@ def tune(
             fail_stale_trials(s, store, nudged)
         time.sleep(poll)
 
+    from vradam.studies.tuning import seeds  # the seed phase builds on this module
+
     evaluations: dict[str, dict[int, float | None]] = {}
     for k, o in enumerate(config.optimizers):
         first = K * config.trials + k * config.seeds
@@ -348,7 +375,7 @@ def tune(
                     f"step {step}/{config.steps}")  # fmt: skip
             report(Progress("seeds", first + i + step / config.steps, total, o, text))
 
-        evaluations[o] = evaluate_best(studies[o], config, o, on_step)
+        evaluations[o] = seeds.evaluate_best(studies[o], config, o, on_step, poll=poll)
     from vradam.studies.tuning.results import results_table  # results reads studies: no cycle
 
     rows = results_table(config, studies, evaluations)
@@ -394,64 +421,48 @@ def best_trial(trials: Iterable[FrozenTrial], budget: int) -> FrozenTrial | None
     return min(complete, key=lambda t: (t.value, t.number), default=None)
 
 
-def evaluate_best(
-    study: optuna.Study, config: TuneConfig, optimizer: str,
-    on_step: Callable[[int, int], None] | None = None,
-) -> dict[int, float | None]:  # fmt: skip
-    """The best setting's metric on each evaluation seed (None: diverged), {} if none.
-
-    Runs are stored in the study's user attrs as they finish (``evaluation``: the spec and
-    [seed, value, reason, gate] per run, gate being what a VR optimizer's gate did, as
-    :meth:`~vradam.sim.measures.GateActivity.as_dict`, or None; runs stored before gates
-    were recorded have no fourth item), so a rerun, another worker or more seeds reuse
-    them.
-    Workers evaluating at the same time each merge what the others stored before writing
-    (a run is deterministic, so two workers' runs of one seed agree), and the returned
-    values are this worker's own, whatever a slower worker writes afterwards.
-    """
-    best = best_trial(study.get_trials(deepcopy=False), config.trials)
-    if best is None:
-        return {}
-    spec = best.user_attrs["spec"]
-    runs: dict[int, list] = {}
-    for i, seed in enumerate(config.eval_seeds()):
-        runs = {**_stored_runs(study, spec), **runs}  # what other workers stored meanwhile
-        if seed in runs:
-            continue
-        tick = None if on_step is None else (lambda step, i=i: on_step(i, step))
-        run = train_once(config.task, spec, config.steps, seed, config.device, tick)
-        runs = {**_stored_runs(study, spec), **runs,
-                seed: [seed, run.value, run.reason, run.gate]}  # fmt: skip
-        study.set_user_attr("evaluation", dict(spec=spec, trial=best.number,
-                                               runs=[runs[k] for k in sorted(runs)]))  # fmt: skip
-    return {seed: runs[seed][1] for seed in config.eval_seeds()}
+# ----------------------------------------------------------------------------- parallel runs
 
 
-def _stored_runs(study: optuna.Study, spec: str | None) -> dict[int, list]:
-    """seed → [seed, value, reason, gate] of the runs stored for ``spec`` (read afresh;
-    [seed, value, reason] from a study stored before gates were recorded)."""
-    cached = study.user_attrs.get("evaluation") or {}
-    if cached.get("spec") != spec:
-        return {}
-    return {run[0]: list(run) for run in cached.get("runs", [])}
+def parallel_trials(study: optuna.Study) -> list[int]:
+    """The evaluated trials that ran beside another worker's trial of the same study (their
+    times overlapped): TPE proposed each without the other's result."""
+    trials = [t for t in study.get_trials(deepcopy=False) if t.datetime_start is not None]
+    now = datetime.datetime.now()
+    out = []
+    for t in evaluated_trials(trials):
+        end = t.datetime_complete or now
+        if any(u.number != t.number and u.user_attrs.get("worker") != t.user_attrs.get("worker")
+               and u.datetime_start < end and t.datetime_start < (u.datetime_complete or now)
+               for u in trials):  # fmt: skip
+            out.append(t.number)
+    return out
 
 
-def evaluation(study: optuna.Study, config: TuneConfig) -> dict[int, float | None]:
-    """The stored seed runs of the best setting (only the seeds of ``config``)."""
-    best = best_trial(study.get_trials(deepcopy=False), config.trials)
-    if best is None:
-        return {}
-    runs = _stored_runs(study, best.user_attrs.get("spec"))
-    return {s: runs[s][1] for s in config.eval_seeds() if s in runs}
-
-
-def evaluation_gates(study: optuna.Study, config: TuneConfig) -> dict[int, dict]:
-    """What the gate did in each stored seed run of the best setting (VR optimizers; only
-    the seeds of ``config``): seed → GateActivity.as_dict(). Runs stored without a gate (an
-    optimizer without one, or a study from before gates were recorded) are absent."""
-    best = best_trial(study.get_trials(deepcopy=False), config.trials)
-    if best is None:
-        return {}
-    runs = _stored_runs(study, best.user_attrs.get("spec"))
-    return {s: runs[s][3] for s in config.eval_seeds()
-            if s in runs and len(runs[s]) > 3 and runs[s][3] is not None}  # fmt: skip
+def parallel_note(studies: dict[str, optuna.Study]) -> str:
+    """Which trials ran in parallel or were retried, and why the table can then differ from
+    one uninterrupted worker's."""
+    workers = {t.user_attrs.get("worker") for s in studies.values()
+               for t in s.get_trials(deepcopy=False)} - {None}  # fmt: skip
+    beside = {o: parallel_trials(s) for o, s in studies.items()}
+    lost = sum(t.state == TrialState.FAIL and t.user_attrs.get("outcome") != "diverged"
+               for s in studies.values() for t in s.get_trials(deepcopy=False))  # fmt: skip
+    if len(workers) <= 1 and not lost:
+        return ("Workers: one process ran every trial, in order: this table is what an "
+                "uninterrupted run of these settings gives.")  # fmt: skip
+    parts = [f"Workers: {len(workers)} processes ran the trials."]
+    ran = "; ".join(f"{REGISTRY[o].name} {', '.join(map(str, n))}" for o, n in beside.items() if n)
+    if ran:
+        parts.append(
+            f"Trials that ran beside another worker's ({ran}) were proposed by TPE without "
+            "that trial's result, so one worker would have proposed other settings after "
+            "the random start, and its table can differ."
+        )
+    if lost:
+        parts.append(
+            f"{lost} trial(s) were interrupted (a stopped or killed worker) and did not count; "
+            "their places were taken by new trials, whose draws are seeded by trial number, "
+            "so a resumed study can differ from an uninterrupted one as well."
+        )
+    parts.append("The seed runs are the same either way: each seed is trained once.")
+    return " ".join(parts)

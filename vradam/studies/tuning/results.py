@@ -16,6 +16,7 @@ from vradam.sim.measures import GateActivity, gate_across, gate_means, percent
 from vradam.sim.optimizers import REGISTRY, OptimizerSpec
 from vradam.studies.networks import TASKS, get_task
 from vradam.studies.tuning.config import MIN_SEEDS, TuneConfig
+from vradam.studies.tuning.heldout import split_note
 from vradam.studies.tuning.paired import (
     Paired,
     paired_difference,
@@ -24,16 +25,18 @@ from vradam.studies.tuning.paired import (
     wins_text,
 )
 from vradam.studies.tuning.paper import PAPER_NOTE, paper_rows
-from vradam.studies.tuning.protocol import (
-    best_trial,
-    evaluated_trials,
+from vradam.studies.tuning.protocol import best_trial, evaluated_trials, quiet_optuna, study_name
+from vradam.studies.tuning.seeds import (
     evaluation,
+    evaluation_curves,
     evaluation_gates,
-    quiet_optuna,
-    study_name,
+    evaluation_tests,
 )
 from vradam.studies.tuning.space import TUNABLE, baseline, symbols, widens
 from vradam.studies.tuning.storage import default_storage_url, open_storage, redact
+from vradam.studies.tuning.target import CSV_FIELDS as TARGET_FIELDS
+from vradam.studies.tuning.target import as_dict as target_dict
+from vradam.studies.tuning.target import of_rows, target_csv, target_note
 
 # ----------------------------------------------------------------------------- results
 
@@ -65,15 +68,32 @@ class ResultRow:
     # This optimizer minus the baseline over the seeds both ran; None for the baseline
     # itself and when the run has no baseline
     paired: Paired | None = None
+    # the metric's curve of each seed run that recorded one (seed, steps, values, seconds,
+    # run_steps): time to target (:mod:`.target`)
+    curves: tuple[dict, ...] = ()
+    # the held-out test split (heldout.py): the metric per seed run that measured it (None:
+    # diverged), and the paired difference from the baseline on it
+    test: dict = field(default_factory=dict)
+    test_paired: Paired | None = None
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["seeds"], out["values"] = list(self.seeds), list(self.values)
         out["gates"], out["space"] = list(self.gates), list(self.space)
+        out["curves"] = list(self.curves)
         if self.paired is not None:
             out["paired"]["seeds"] = list(self.paired.seeds)
+        if self.test_paired is not None:
+            out["test_paired"]["seeds"] = list(self.test_paired.seeds)
+        out["test"] = {str(k): v for k, v in self.test.items()}
+        out["test_mean"], out["test_ci95"] = self.test_interval
         out["search_dims"] = self.dims
         return out
+
+    @property
+    def test_interval(self) -> tuple[float, float]:
+        """The held-out metric's mean and 95 % half-width over the seeds that finished."""
+        return t_interval([v for v in self.test.values() if v is not None])
 
     @property
     def dims(self) -> int:
@@ -139,6 +159,8 @@ def results_table(
             params={} if best is None else dict(best.params),
             gates=gates, gate_source=source if gates else "",
             space=tuple(dict(r) for r in space), fixed=dict(fixed),
+            curves=tuple(evaluation_curves(studies[o], config)),
+            test=evaluation_tests(studies[o], config),
         ))  # fmt: skip
     return with_paired(rows)
 
@@ -149,8 +171,10 @@ def with_paired(rows: list[ResultRow]) -> list[ResultRow]:
     if base is None:
         return rows
     by_seed = dict(zip(base.seeds, base.values))
-    return [r if r is base else replace(r, paired=paired_difference(
-        dict(zip(r.seeds, r.values)), by_seed, base.optimizer)) for r in rows]  # fmt: skip
+    return [r if r is base else replace(
+        r, paired=paired_difference(dict(zip(r.seeds, r.values)), by_seed, base.optimizer),
+        test_paired=paired_difference(r.test, base.test, base.optimizer) if base.test
+        and r.test else None) for r in rows]  # fmt: skip
 
 
 def fmt_mean(row: ResultRow) -> str:
@@ -252,7 +276,7 @@ def table_rows(rows: list[ResultRow]) -> list[dict]:
     optimizer's paired difference from the baseline (when the baseline ran), then its own
     mean; the gate columns (:data:`GATE_NOTE`) only when some optimizer has a gate."""
     out = []
-    gated = any(r.gates for r in rows)
+    gated, tested = any(r.gates for r in rows), any(r.test for r in rows)
     base = next((r for r in rows if r.is_baseline), None)
     for r in rows:
         n = len(r.seeds)
@@ -266,6 +290,15 @@ def table_rows(rows: list[ResultRow]) -> list[dict]:
             "trials (diverged)": f"{r.trials} ({r.diverged_trials})",
             "best setting": setting_text(r) or "—",
         })  # fmt: skip
+        if tested:
+            mean, half = r.test_interval
+            row[f"held-out test {r.metric} (mean ± 95% CI)"] = (
+                "—" if not r.test else fmt_mean(replace(r, mean=mean, ci95=half))
+            )
+            if base is not None:
+                row[f"Δ test vs {base.name} (paired)"] = (
+                    paired_text(r.test_paired) if r.is_baseline or r.test_paired else "—"
+                )
         if gated:
             numbers, verdict = gate_text(r)
             row["gate: η/α₀ min · median · final; clipped · ≥ 0.99"] = numbers
@@ -400,6 +433,10 @@ CSV_FIELDS = [
     # the gate (empty for optimizers without one): as the table's, see GATE_NOTE
     "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
     "ungated_fraction", "gate_verdict", "gate_never", "gate_source",
+    # time to target (empty without curves): see target.py
+    *TARGET_FIELDS,
+    # the held-out test split (empty without one): see heldout.py
+    "test_mean", "test_ci95", "test_values", "test_paired_diff", "test_paired_ci95",
 ]  # fmt: skip
 
 
@@ -407,7 +444,8 @@ def _gate_csv(row: ResultRow) -> dict:
     """The gate's CSV cells of one row (empty strings without a gate)."""
     gates = row.gate_activities()
     if not gates:
-        return dict.fromkeys(CSV_FIELDS[CSV_FIELDS.index("eta_ratio_min") :], "")
+        gate = CSV_FIELDS[CSV_FIELDS.index("eta_ratio_min") : CSV_FIELDS.index("gate_source") + 1]
+        return dict.fromkeys(gate, "")
     m = gate_means(gates)
     return dict(
         eta_ratio_min=m["minimum"], eta_ratio_median=m["median"], eta_ratio_final=m["final"],
@@ -432,6 +470,16 @@ def _paired_csv(row: ResultRow) -> dict:
     return dict(baseline=p.baseline, paired_diff=p.mean, paired_ci95=p.ci95, paired_n=p.pairs,
                 paired_diverged=p.diverged, lower_than_baseline=p.lower,
                 higher_than_baseline=p.higher)  # fmt: skip
+
+
+def _test_csv(row: ResultRow) -> dict:
+    if not row.test:
+        return dict.fromkeys(CSV_FIELDS[CSV_FIELDS.index("test_mean") :], "")
+    p = row.test_paired
+    return dict(test_mean=row.test_interval[0], test_ci95=row.test_interval[1],
+                test_values=" ".join("nan" if v is None else repr(v) for v in row.test.values()),
+                test_paired_diff="" if p is None else p.mean,
+                test_paired_ci95="" if p is None else p.ci95)  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -481,8 +529,14 @@ def results_json(meta: dict, rows: list[ResultRow], trials: list[dict], curves=(
     """Settings, versions, what was compared (in words), the results, the budget curves
     (:class:`~.budget.BudgetCurve` each, if any), every trial and the paper's table (its
     own models and data), as JSON."""
-    payload = dict(meta=meta, comparison=comparison_note(rows, meta.get("trials")),
+    times = of_rows(rows)
+    base = REGISTRY[baseline()].name
+    measured = any(r.test for r in rows)
+    splits = split_note(meta["task"], meta.get("metric", ""), measured) if "task" in meta else ""
+    payload = dict(meta=meta, comparison=comparison_note(rows, meta.get("trials")), splits=splits,
                    results=[r.as_dict() for r in rows],
+                   time_to_target=dict(note=target_note(times, base, meta.get("metric", "")),
+                                       rows=[target_dict(t) for t in times]),
                    budget_curves=[asdict(c) for c in curves], trials=trials,
                    paper_table1=dict(note=PAPER_NOTE, rows=paper_rows()))  # fmt: skip
     return json.dumps(_finite(payload), indent=1, allow_nan=False) + "\n"
@@ -494,11 +548,13 @@ def results_csv(rows: list[ResultRow], versions: dict[str, str]) -> str:
     fields = CSV_FIELDS + [f"version_{k}" for k in versions]
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
+    times = of_rows(rows)
     for r in rows:
         d = r.as_dict()
         d["seeds"] = " ".join(map(str, d["seeds"]))
         d["values"] = " ".join("nan" if v is None else repr(v) for v in d["values"])
-        d.update({**_gate_csv(r), **_search_csv(r), **_paired_csv(r)})
+        d.update({**_gate_csv(r), **_search_csv(r), **_paired_csv(r),
+                  **target_csv(times, r.optimizer), **_test_csv(r)})  # fmt: skip
         d.update({f"version_{k}": v for k, v in versions.items()})
         writer.writerow({k: d[k] for k in fields})
     return buffer.getvalue()

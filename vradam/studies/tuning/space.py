@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 from vradam.sim.optimizers import REGISTRY, OptimizerSpec, tunable
 from vradam.studies.networks import Task, get_task
+from vradam.studies.tuning.limits import SPACES  # noqa: F401 (here too, as before)
 
 # The paper's baselines (Table 1 and Lion): the records with tuning facts, the baseline
 # first, the others in registry order.
 TUNABLE = tunable()
 SIG_DIGITS = 4  # sampled values are rounded to 4 significant digits before training
-SPACES = ("full", "lr")  # every searchable hyperparameter, or α0 alone
 
 
 # ----------------------------------------------------------------------------- search spaces

@@ -21,19 +21,32 @@ from functools import partial
 from pathlib import Path
 
 PROG = "python -m vradam"
-MAX_SAMPLER_SEEDS = 20
 WIDTH = 100  # the notes' line length
 # Modules tune needs beyond the app extra, and the distributions that provide them.
 NEEDS = {"optuna": "optuna", "sqlalchemy": "sqlalchemy"}
 
 
-def add_tune_parser(sub) -> None:
-    """Register ``tune`` on the CLI's subparsers (no optuna import here)."""
+def _epilog() -> str:
+    """The help's list of tasks and optimizers (from the records: loads torch, not Optuna)."""
     from vradam.sim.optimizers import tunable
     from vradam.studies.networks import TASKS
     from vradam.studies.tuning.config import UNSUITABLE
 
     tasks = [k for k in TASKS if k not in UNSUITABLE]
+    return (
+        f"tasks: {', '.join(tasks)} ({', '.join(UNSUITABLE)}: not tuned, see the error it "
+        f"gives). optimizers: {', '.join(tunable())}. Example: {PROG} tune --task digits "
+        "--optimizers adamw,vradam --trials 8 --seeds 5 --out results/ (add --space "
+        "vradam=lr for equal search dimensions). Many workers: export "
+        "VRADAM_STORAGE=postgresql+psycopg://USER@HOST/DB with the password in PGPASSWORD "
+        "or ~/.pgpass (never in the command line: ps shows it), then the same command with "
+        "--study NAME on each machine (--workers-join on helpers that only add trials)."
+    )
+
+
+def add_tune_parser(sub) -> None:
+    """Register ``tune`` on the CLI's subparsers: nothing heavy is imported here (the
+    epilog's lists load when the help is shown), so a bad argument answers at once."""
     p = sub.add_parser(
         "tune",
         help="tune optimizers with Optuna on the same budget, then compare them over seeds",
@@ -47,15 +60,7 @@ def add_tune_parser(sub) -> None:
             "$VRADAM_STORAGE, else a SQLite file in your data directory); run the same command "
             "on more machines with a shared storage and --study name and they share the budget."
         ),
-        epilog=(
-            f"tasks: {', '.join(tasks)} ({', '.join(UNSUITABLE)}: not tuned, see the error it "
-            f"gives). optimizers: {', '.join(tunable())}. Example: {PROG} tune --task digits "
-            "--optimizers adamw,vradam --trials 8 --seeds 5 --out results/ (add --space "
-            "vradam=lr for equal search dimensions). Many workers: export "
-            "VRADAM_STORAGE=postgresql+psycopg://USER@HOST/DB with the password in PGPASSWORD "
-            "or ~/.pgpass (never in the command line: ps shows it), then the same command with "
-            "--study NAME on each machine (--workers-join on helpers that only add trials)."
-        ),
+        epilog=_epilog,
     )
     p.add_argument("--task", default="digits", help="task key (default: digits)")
     p.add_argument("--optimizers", default="adamw,vradam",
@@ -145,7 +150,7 @@ def write_outputs(
 
 def _lr_only(text: str, optimizers: tuple[str, ...]) -> tuple[str, ...]:
     """``--space``: "vradam=lr", "lr" (every optimizer) or "" → the optimizers searching α0 only."""
-    from vradam.studies.tuning.space import SPACES
+    from vradam.studies.tuning.limits import SPACES
 
     lr_only: list[str] = []
     for part in filter(None, (p.strip().lower() for p in text.split(","))):
@@ -164,18 +169,16 @@ def _lr_only(text: str, optimizers: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(lr_only)
 
 
-def tune_config(args: argparse.Namespace):
-    """The run's settings from the arguments, checked without Optuna or the protocol
-    (bad input answers before the heavy imports)."""
-    from vradam.studies.tuning.config import TuneConfig, check_task
+def check_arguments(args: argparse.Namespace) -> tuple[str, ...]:
+    """Everything about the arguments that needs no record (numbers, the search-space
+    syntax, the study name, --out with --workers-join): checked before torch and Optuna
+    load, so such a mistake answers at once. Returns the optimizers' keys as given."""
+    from vradam.studies.tuning.limits import MAX_SAMPLER_SEEDS, check_numbers
 
+    check_numbers(trials=args.trials, seeds=args.seeds, steps=args.steps, seed=args.seed,
+                  sampler_seed=args.sampler_seed, device=args.device)  # fmt: skip
     optimizers = tuple(o.strip().lower() for o in args.optimizers.split(",") if o.strip())
-    config = TuneConfig(
-        task=args.task, optimizers=optimizers, trials=args.trials, seeds=args.seeds,
-        steps=args.steps, seed=args.seed, sampler_seed=args.sampler_seed, device=args.device,
-        lr_only=_lr_only(args.space, optimizers),
-    )  # fmt: skip
-    check_task(config.task)
+    _lr_only(args.space, optimizers)
     if args.study is not None and not args.study.strip():
         raise ValueError("--study needs a name")
     if not 1 <= args.sampler_seeds <= MAX_SAMPLER_SEEDS:
@@ -188,7 +191,21 @@ def tune_config(args: argparse.Namespace):
             "--workers-join once the trials are done (it trains only the seed runs not "
             "yet stored, then writes the table)"
         )
-    return config
+    return optimizers
+
+
+def tune_config(args: argparse.Namespace):
+    """The run's settings from the arguments: :func:`check_arguments` first (no torch),
+    then the names against the records (torch, not Optuna or the protocol)."""
+    optimizers = check_arguments(args)
+    from vradam.studies.tuning.config import TuneConfig, check_task
+
+    check_task(args.task)
+    return TuneConfig(
+        task=args.task, optimizers=optimizers, trials=args.trials, seeds=args.seeds,
+        steps=args.steps, seed=args.seed, sampler_seed=args.sampler_seed, device=args.device,
+        lr_only=_lr_only(args.space, optimizers),
+    )  # fmt: skip
 
 
 def _warnings(config, args: argparse.Namespace, storage: str) -> None:
@@ -204,6 +221,46 @@ def _warnings(config, args: argparse.Namespace, storage: str) -> None:
         print("warning: the --storage URL holds a password, which other users of this machine "
               "can read in the process list (ps); put it in PGPASSWORD or ~/.pgpass, or the "
               "whole URL in $VRADAM_STORAGE", file=sys.stderr)  # fmt: skip
+
+
+def _print_targets(rows, metric: str) -> None:
+    """Time to target: the note and, when the runs recorded curves, the table."""
+    from vradam.studies import tuning
+
+    base = next((r.name for r in rows if r.is_baseline), None)
+    if base is None:
+        return
+    times = tuning.of_rows(rows)
+    print()
+    print(textwrap.fill(tuning.target_note(times, base, metric), WIDTH))
+    if times:
+        names = {r.optimizer: r.name for r in rows}
+        print(tuning.format_table(tuning.target_table(times, names)))
+    print()
+
+
+def _print_results(task, config, rows, studies, curves) -> None:
+    """The results on standard output: the paired table, time to target, which trials ran
+    in parallel, the budget curves and the paper's table."""
+    from vradam.studies import tuning
+    from vradam.studies.tuning import budget
+
+    seeds = ", ".join(map(str, config.eval_seeds()))
+    print(f"{task.name}, {config.steps} steps: {config.metric} of each optimizer's best setting "
+          f"(of {config.trials} trials, training seed {config.seed}) on seeds {seeds}")  # fmt: skip
+    print(textwrap.fill(tuning.comparison_note(rows, config.trials), WIDTH))
+    print(tuning.format_table(tuning.table_rows(rows)))
+    splits = tuning.split_note(config.task, config.metric, any(r.test for r in rows))
+    print(textwrap.fill(splits, WIDTH))
+    _print_targets(rows, config.metric)
+    print(textwrap.fill(tuning.parallel_note(studies), WIDTH))
+    if curves:
+        print()
+        print(textwrap.fill(budget.budget_note(curves, config.metric), WIDTH))
+        print(tuning.format_table(budget.budget_text(curves, config.metric)))
+    print()
+    print(textwrap.fill(tuning.PAPER_NOTE, WIDTH))
+    print(tuning.format_table(tuning.paper_rows()))
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -265,18 +322,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         studies = {s: tuning.open_studies(each, store, name) for s, (each, name) in runs.items()}
         curves = budget.budget_curves(studies, config.trials)
-    seeds = ", ".join(map(str, config.eval_seeds()))
-    print(f"{task.name}, {config.steps} steps: {config.metric} of each optimizer's best setting "
-          f"(of {config.trials} trials, training seed {config.seed}) on seeds {seeds}")  # fmt: skip
-    print(textwrap.fill(tuning.comparison_note(rows, config.trials), WIDTH))
-    print(tuning.format_table(tuning.table_rows(rows)))
-    if curves:
-        print()
-        print(textwrap.fill(budget.budget_note(curves, config.metric), WIDTH))
-        print(tuning.format_table(budget.budget_text(curves, config.metric)))
-    print()
-    print(textwrap.fill(tuning.PAPER_NOTE, WIDTH))
-    print(tuning.format_table(tuning.paper_rows()))
+    _print_results(task, config, rows, tuning.open_studies(config, store, group), curves)
     if args.out is not None:
         meta = {**tuning.run_meta(config, storage, group), "device": str(device),
                 "sampler_seeds": list(runs),
