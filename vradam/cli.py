@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vradam.commands.args import LazyChoices, Parser, optimizer_keys, task_keys
+from vradam.commands.runlog import RunLog
 
 PROG = "python -m vradam"
 # Options whose value may start with '-' (a negative number), e.g. --start -1.5,2
@@ -390,7 +391,6 @@ def _read_results(path: Path, columns: list[str]) -> list[dict]:
 
 
 def cmd_robustness(args) -> int:
-    import time
 
     require_optional()
     from vradam.studies import robustness as rb
@@ -417,21 +417,13 @@ def cmd_robustness(args) -> int:
           f"{total - todo} already in {out}", file=sys.stderr)  # fmt: skip
     if args.restart or not out.exists():
         out.write_text(rb.rows_csv([]))
-    new, began = [], time.perf_counter()
-    try:
-        with open(out, "a", newline="") as fh:
-            _progress_runs(0, todo, "", 0.0)
-            for row in rb.robustness_runs(config, done, device=device):
-                new.append(row)
-                fh.write(rb.rows_csv([row], header=False))
-                fh.flush()  # a killed run keeps every finished row
-                what = f"{row['label']} α₀={row['lr']:.3g} seed {row['seed']}"
-                _progress_runs(len(new), todo, what, time.perf_counter() - began)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(new)} new run(s) saved in {out}; the same command "
-              "resumes", file=sys.stderr)  # fmt: skip
+    log = RunLog(out, rb.rows_csv, todo)
+    new = log.write(
+        rb.robustness_runs(config, done, device=device),
+        lambda row: f"{row['label']} α₀={row['lr']:.3g} seed {row['seed']}",
+    )
+    if new is None:
         return 130
-    print(file=sys.stderr)
     rows = rb.study_rows(config, [*existing, *new])
     json_path.write_text(rb.study_json(config, rows, device, csv=str(out)) + "\n")
     result = rb.summarize(config, rows)
@@ -444,13 +436,6 @@ def cmd_robustness(args) -> int:
         print(f"- {line}")
     print(f"wrote {out} ({len(rows)} runs of this study) and {json_path}", file=sys.stderr)
     return 0
-
-
-def _progress_runs(done: int, total: int, what: str, seconds: float, width: int = 30) -> None:
-    filled = int(width * done / total) if total else width
-    bar = "█" * filled + "·" * (width - filled)
-    print(f"\r[{bar}] {done}/{total} runs {seconds:.0f} s  {what}"[:120].ljust(120), end="",
-          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,9 +5,9 @@ point beside vradam.cli, which adds the parser (:func:`add_frontier_parser`)."""
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
+from vradam.commands.runlog import RunLog
 from vradam.studies.frontier.config import PROBLEMS, FrontierConfig
 
 
@@ -43,39 +43,15 @@ def cmd_frontier(args) -> int:
           file=sys.stderr)  # fmt: skip
     if args.restart or not out.exists():
         out.write_text(fr.rows_csv([]))
-    new, began = [], time.perf_counter()
-    state = {"what": ""}
-
-    def progress(fraction: float, text: str) -> None:
-        state["what"] = text
-        _bar(len(new), todo, text, time.perf_counter() - began)
-
-    try:
-        with open(out, "a", newline="") as fh:
-            _bar(0, todo, "", 0.0)
-            for row in fr.run_frontier(config, existing, progress):
-                new.append(row)
-                fh.write(fr.rows_csv([row], header=False))
-                fh.flush()  # a killed run keeps every finished row
-                _bar(len(new), todo, state["what"], time.perf_counter() - began)
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: {len(new)} new run(s) saved in {out}; the same command "
-              "resumes", file=sys.stderr)  # fmt: skip
+    log = RunLog(out, fr.rows_csv, todo)
+    new = log.write(fr.run_frontier(config, existing, lambda fraction, text: log.say(text)))
+    if new is None:
         return 130
-    print(file=sys.stderr)
     rows = fr.study_rows(config, [*existing, *new])
     verdict = fr.frontier_verdict(rows)
     print(verdict.sentence)
     print(f"wrote {out} ({len(rows)} runs of this study)", file=sys.stderr)
     return 0
-
-
-def _bar(done: int, total: int, what: str, seconds: float, width: int = 30) -> None:
-    """The progress line (as ``robustness`` draws it), rewritten in place on stderr."""
-    filled = int(width * done / total) if total else width
-    bar = "█" * filled + "·" * (width - filled)
-    print(f"\r[{bar}] {done}/{total} runs {seconds:.0f} s  {what}"[:120].ljust(120), end="",
-          file=sys.stderr, flush=True)  # fmt: skip
 
 
 def add_frontier_parser(sub) -> None:

@@ -7,11 +7,13 @@ import io
 import json
 import math
 import platform
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vradam.sim.engine import Trajectory
+if TYPE_CHECKING:  # a type only: the CSV helpers load without torch
+    from vradam.sim.engine import Trajectory
 
 # (column, attribute, component) — component None for scalars, 0/1 for x/y.
 STEP_COLUMNS = [
@@ -131,3 +133,23 @@ def to_json(trajectories: Sequence[Trajectory], meta: dict) -> str:
         ],
     }
     return json.dumps(payload, allow_nan=False)
+
+
+def _cell(value):
+    """A CSV cell: empty for None and NaN (floats are written exactly: csv uses repr)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return value
+
+
+def dicts_csv(rows: Iterable[dict], fields: Sequence[str], header: bool = True) -> str:
+    """Row dicts as CSV text with columns ``fields`` (other keys ignored; empty cells for
+    None and NaN): the studies' resumable files append one such row per finished run."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore",
+                            lineterminator="\n")  # fmt: skip
+    if header:
+        writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _cell(r.get(k)) for k in fields})
+    return buffer.getvalue()

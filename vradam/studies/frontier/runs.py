@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from vradam.sim import measures, schedules
+from vradam.sim import export, measures, schedules
 from vradam.studies.frontier.config import (
     GATE_FIELDS,
     ROW_FIELDS,
@@ -259,24 +259,9 @@ def parse_row(raw: dict) -> dict:
     return row
 
 
-def _cell(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
 def rows_csv(rows: Iterable[dict], header: bool = True) -> str:
     """Rows as CSV text (:data:`ROW_FIELDS`; empty cells for None and NaN, floats exact)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore",
-                            lineterminator="\n")  # fmt: skip
-    if header:
-        writer.writeheader()
-    for r in rows:
-        writer.writerow({k: _cell(r.get(k)) for k in ROW_FIELDS})
-    return buffer.getvalue()
+    return export.dicts_csv(rows, ROW_FIELDS, header)
 
 
 def read_rows(text: str) -> list[dict]:

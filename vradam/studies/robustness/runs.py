@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -11,6 +9,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 import landscapes
+from vradam.sim import export
 from vradam.sim.engine import simulate
 from vradam.sim.measures import GateActivity
 from vradam.sim.optimizers import OptimizerSpec, gate_activity_of
@@ -37,8 +36,6 @@ def _gate_columns(gate: GateActivity | None) -> dict:
 
 
 def _versions() -> dict:
-    from vradam.sim import export
-
     return export.versions()
 
 
@@ -168,22 +165,9 @@ def parse_row(raw: dict) -> dict:
     return row
 
 
-def _cell(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return value
-
-
 def rows_csv(rows: Iterable[dict], header: bool = True) -> str:
     """Rows as CSV text (:data:`ROW_FIELDS`; empty cells for None and NaN)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore",
-                            lineterminator="\n")  # fmt: skip
-    if header:
-        writer.writeheader()
-    for r in rows:
-        writer.writerow({k: _cell(r.get(k)) for k in ROW_FIELDS})
-    return buffer.getvalue()
+    return export.dicts_csv(rows, ROW_FIELDS, header)
 
 
 def study_rows(config: RobustnessConfig, rows: Iterable[dict]) -> list[dict]:
