@@ -212,11 +212,8 @@ def train_columns(evaluation_keys, sharpness: bool, gate: bool = False) -> list[
 
 def gate_columns(gate) -> dict:
     """The :data:`GATE_FIELDS` of one run's :class:`~vradam.sim.measures.GateActivity`."""
-    return dict(
-        eta_ratio_min=gate.minimum, eta_ratio_median=gate.median, eta_ratio_final=gate.final,
-        clipped_fraction=gate.clipped_fraction, ungated_fraction=gate.ungated_fraction,
-        gate_verdict=gate.verdict,
-    )  # fmt: skip
+    columns = gate.columns()
+    return {k: columns[k] for k in GATE_FIELDS}
 
 
 def _status(task, r: dict) -> str:

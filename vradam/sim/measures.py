@@ -146,6 +146,21 @@ class GateActivity:
         """The numbers, then the verdict: one sentence for a caption or a page."""
         return f"{self.numbers()}: {self.verdict}"
 
+    def columns(self) -> dict:
+        """The run's :data:`GATE_COLUMNS`, as the studies' CSV rows carry them."""
+        return dict(
+            eta_ratio_min=self.minimum, eta_ratio_median=self.median, eta_ratio_final=self.final,
+            clipped_fraction=self.clipped_fraction, ungated_fraction=self.ungated_fraction,
+            gate_label=self.label, gate_verdict=self.verdict,
+        )  # fmt: skip
+
+
+# A run's gate in a table row (GateActivity.columns): the numbers first, then the words.
+GATE_COLUMNS = (
+    "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
+    "ungated_fraction", "gate_label", "gate_verdict",
+)  # fmt: skip
+
 
 def percent(share: float) -> str:
     """0.004 → "<1 %", 0.995 → ">99 %" (never rounded to 0 or 100 unless exact)."""

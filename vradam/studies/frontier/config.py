@@ -8,15 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vradam.sim import schedules
+from vradam.sim.measures import GATE_COLUMNS
 
 KINDS = ("lockstep", "landscape", "network")
 MAX_SEEDS = 50
 MAX_GRID = 16
 MIN_SEEDS = 5  # the protocol's: fewer seeds are allowed, and the verdict says so
-GATE_FIELDS = (
-    "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
-    "ungated_fraction", "gate_label", "gate_verdict",
-)  # fmt: skip
+GATE_FIELDS = GATE_COLUMNS
 VERSION_FIELDS = ("vradam", "torch", "numpy", "python")
 # One row per run: the run's identity (run_key), its measures, the gate, versions.
 ROW_FIELDS = [

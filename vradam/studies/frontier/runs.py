@@ -34,13 +34,7 @@ def _gate_columns(spec, eta: np.ndarray, rates: np.ndarray) -> dict:
     from vradam.sim.optimizers import gate_activity_of
 
     gate = gate_activity_of(spec, eta, rates)
-    if gate is None:
-        return {}
-    return dict(
-        eta_ratio_min=gate.minimum, eta_ratio_median=gate.median, eta_ratio_final=gate.final,
-        clipped_fraction=gate.clipped_fraction, ungated_fraction=gate.ungated_fraction,
-        gate_label=gate.label, gate_verdict=gate.verdict,
-    )  # fmt: skip
+    return {} if gate is None else gate.columns()
 
 
 def _measured(config: FrontierConfig, loss: np.ndarray, final: float, end: int) -> dict:

@@ -11,6 +11,7 @@ import numpy as np
 
 import landscapes
 from vradam.sim.engine import MAX_STEPS as LANDSCAPE_MAX_STEPS
+from vradam.sim.measures import GATE_COLUMNS
 from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies.networks import get_task
 from vradam.studies.training import MAX_STEPS
@@ -24,10 +25,7 @@ MAX_DECADES = 6.0
 TOLERANCE = 0.10
 MIN_SEEDS = 5  # the protocol's: fewer seeds are allowed, and the statement says so
 
-GATE_FIELDS = (
-    "eta_ratio_min", "eta_ratio_median", "eta_ratio_final", "clipped_fraction",
-    "ungated_fraction", "gate_label", "gate_verdict",
-)  # fmt: skip
+GATE_FIELDS = GATE_COLUMNS
 VERSION_FIELDS = ("vradam", "torch", "numpy", "python")
 # One row per run. The settings that make two runs the same run (run_key) are on every
 # row with the run's own versions; the grid (anchor, decades, points) is not: a rerun

@@ -26,13 +26,7 @@ from vradam.studies.training import TrainConfig, final_records, train_steps
 
 
 def _gate_columns(gate: GateActivity | None) -> dict:
-    if gate is None:
-        return {}
-    return dict(
-        eta_ratio_min=gate.minimum, eta_ratio_median=gate.median, eta_ratio_final=gate.final,
-        clipped_fraction=gate.clipped_fraction, ungated_fraction=gate.ungated_fraction,
-        gate_label=gate.label, gate_verdict=gate.verdict,
-    )  # fmt: skip
+    return {} if gate is None else gate.columns()
 
 
 def _versions() -> dict:
