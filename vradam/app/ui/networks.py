@@ -32,12 +32,17 @@ from vradam.app.ui.landscape import FIELDS as LANDSCAPE_FIELDS
 from vradam.app.ui.landscape import show_landscape
 from vradam.app.ui.markdown import md_escape, quote
 from vradam.app.ui.network_outputs import OUTPUT_VIEWS
-from vradam.app.ui.optimizer_editor import load_optimizers, optimizer_editor, set_hyperparam
+from vradam.app.ui.optimizer_editor import (
+    apply_suggestions,
+    load_optimizers,
+    optimizer_editor,
+    page_values,
+)
 from vradam.app.ui.robustness import FIELDS as ROBUSTNESS_FIELDS
 from vradam.app.ui.robustness import show_robustness
 from vradam.app.ui.screen import narrow_screen
 from vradam.app.ui.url_state import UrlField, url_state, write_url
-from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
+from vradam.sim.optimizers import REGISTRY, OptimizerSpec
 from vradam.studies import figure2, training
 from vradam.studies.networks import TASKS, Task, default_optimizers, get_task
 from vradam.studies.training import TrainConfig, final_records
@@ -143,27 +148,14 @@ def _on_task_change() -> None:
     task = get_task(ss["nt_task"])
     ss["nt_steps"] = task.default_steps
     ss["nt_sharp"] = task.default_sharpness_every
-    set_hyperparam(P, _takes_task_lr, "lr", task.default_lr)
-    set_hyperparam(P, _is_gated, "beta3", task.default_beta3)
-
-
-def _takes_task_lr(info: OptimizerInfo) -> bool:
-    return info.suggested_lr
-
-
-def _is_gated(info: OptimizerInfo) -> bool:
-    return info.velocity_regularized
+    apply_suggestions(P, task.default_lr, task.default_beta3)
 
 
 def _new_values(key: str) -> dict:
     """An added optimizer starts at the task's α0 (if its record takes a suggested rate),
     at its record's network rate (SGD's scale), or at its defaults."""
     task, info = get_task(st.session_state["nt_task"]), REGISTRY[key]
-    values = {}
-    if _takes_task_lr(info):
-        values["lr"] = task.default_lr
-    if _is_gated(info):
-        values["beta3"] = task.default_beta3
+    values = page_values(info, task.default_lr, task.default_beta3)
     if info.network_lr is not None:
         values["lr"] = info.network_lr
     return values

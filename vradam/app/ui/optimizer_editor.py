@@ -51,14 +51,26 @@ def load_optimizers(prefix: str, specs) -> None:
     ss[f"{prefix}_opts"] = new
 
 
-def set_hyperparam(
-    prefix: str, applies: Callable[[OptimizerInfo], bool], name: str, value: float
-) -> None:
-    """Set ``name`` on every optimizer whose record ``applies`` (e.g. a new suggested α0)."""
+def page_values(info: OptimizerInfo, lr: float, beta3: float) -> dict:
+    """What a page suggests for an optimizer of record ``info``: the page's α0 where the
+    record takes a suggested rate (the adaptive optimizers and EMA momentum; SGD's and
+    Lion's rates live on other scales) and its β3 where the record is gated."""
+    values = {}
+    if info.suggested_lr:
+        values["lr"] = float(lr)
+    if info.velocity_regularized:
+        values["beta3"] = float(beta3)
+    return values
+
+
+def apply_suggestions(prefix: str, lr: float, beta3: float) -> None:
+    """Set the page's new suggestions (:func:`page_values`) on every optimizer of the editor
+    (a new landscape or task)."""
     for entry in entries(prefix):
         info = REGISTRY[entry["key"]]
-        if applies(info) and name in info.defaults:
-            st.session_state[opt_key(prefix, entry["uid"], name)] = float(value)
+        for name, value in page_values(info, lr, beta3).items():
+            if name in info.defaults:
+                st.session_state[opt_key(prefix, entry["uid"], name)] = value
 
 
 def append_optimizer(prefix: str, key: str, values: dict, label: str = "") -> None:

@@ -12,17 +12,18 @@ from vradam.app.playground import MATCHED_LABEL, PlaygroundConfig
 from vradam.app.ui.markdown import md_escape
 from vradam.app.ui.optimizer_editor import (
     append_optimizer,
+    apply_suggestions,
     edit_optimizers,
     entries,
     load_optimizers,
-    set_hyperparam,
+    page_values,
 )
 from vradam.app.ui.playground_cache import cached_race_figure, cached_run
 from vradam.app.ui.playground_view import png_bytes, show_playground
 from vradam.app.ui.sliders import fmt_value as _fmt
 from vradam.app.ui.sliders import log_options
 from vradam.sim import schedules
-from vradam.sim.optimizers import REGISTRY, OptimizerInfo, OptimizerSpec
+from vradam.sim.optimizers import REGISTRY, OptimizerSpec
 
 __all__ = ["cached_race_figure", "playground_controls", "png_bytes", "show_playground"]
 
@@ -71,8 +72,7 @@ def _on_landscape_change() -> None:
         params = dict(condition=ss["pg_condition"], angle=ss["pg_angle"])
     ls = landscapes.get(key, **params)
     ss["pg_start_x"], ss["pg_start_y"] = ls.start
-    set_hyperparam(P, _takes_suggested_lr, "lr", ls.suggested_lr)
-    set_hyperparam(P, _is_gated, "beta3", ls.suggested_beta3)
+    apply_suggestions(P, ls.suggested_lr, ls.suggested_beta3)
 
 
 def _new_values(key: str) -> dict:
@@ -84,22 +84,11 @@ def _new_values(key: str) -> dict:
         ls = config.landscape_obj()
     except ValueError:
         return {}
-    values, info = {}, REGISTRY[key]
-    if _takes_suggested_lr(info):
-        values["lr"] = ls.suggested_lr
-    if _is_gated(info):
-        values.update(beta3=ls.suggested_beta3, weight_decay=0.0)
+    info = REGISTRY[key]
+    values = page_values(info, ls.suggested_lr, ls.suggested_beta3)
+    if info.velocity_regularized:
+        values["weight_decay"] = 0.0
     return values
-
-
-def _takes_suggested_lr(info: OptimizerInfo) -> bool:
-    """The landscape's suggested α0 fits the adaptive optimizers and EMA momentum; SGD's
-    and Lion's rates live on other scales, so they keep their records' defaults."""
-    return info.suggested_lr
-
-
-def _is_gated(info: OptimizerInfo) -> bool:
-    return info.velocity_regularized
 
 
 def _suggest(index: int) -> float:
