@@ -233,6 +233,15 @@ def test_scenario_rosenbrock_facts_from_the_preset_start():
         assert adam.loss[0, -1] < 1e-6
 
 
+def test_scenario_rosenbrock_thrown_out_depends_on_the_horizon():
+    """'whether VRAdam's gate keeps it there longer than Adam depends on the horizon': by
+    step 2000 VRAdam is thrown out from more starts than Adam, by step 3000 from fewer."""
+    q = SCENARIOS["rosenbrock"].quoted()
+    assert q["vr_thrown"].count > q["adam_thrown"].count
+    assert q["vr_thrown_3k"].count < q["adam_thrown_3k"].count
+    assert q["vr_thrown"].horizons == (2000,) and q["vr_thrown_3k"].horizons == (3000,)
+
+
 def test_scenario_himmelblau_gradient_points_along_x():
     """'At this start the gradient points almost straight along +x (y part 20× smaller)'."""
     config = SCENARIOS["himmelblau"].config
