@@ -360,3 +360,42 @@ def test_evidence_page_renders_and_survives_garbage_urls():
                ae.task_sentences(t))  # fmt: skip
     for what, query in _garbage_queries(["ev_task"]):
         at = _check(run(query), ("evidence", what))
+
+
+def test_the_shipped_tuned_comparisons_are_recomputed_from_their_seed_values():
+    """Each shipped tuning run's sentence: VRAdam − AdamW recomputed from the per-seed
+    metrics (scipy's t quantile), the seed count it was lower on, and the verdict."""
+    paths = sorted(ev.SHIPPED.glob(ae.TUNING_GLOB))
+    assert paths, "no tuning run shipped"
+    findings = ae.tuned_findings()
+    assert len(findings) == len(paths)
+    for path, (_title, sentence, command) in zip(paths, findings):
+        result = json.loads(path.read_text())
+        meta = result["meta"]
+        assert len(meta["seeds"]) >= 5 and command.startswith("python -m vradam tune ")
+        by = {r["optimizer"]: r for r in result["results"]}
+        base = by[meta["baseline"]]
+        for key, row in by.items():
+            if key == meta["baseline"]:
+                continue
+            mine = dict(zip(row["seeds"], row["values"]))
+            theirs = dict(zip(base["seeds"], base["values"]))
+            shared = [s for s in mine if s in theirs]
+            diffs = [mine[s] - theirs[s] for s in shared
+                     if mine[s] is not None and theirs[s] is not None]  # fmt: skip
+            mean = float(np.mean(diffs))
+            half = (
+                stats.t.ppf(0.975, len(diffs) - 1) * np.std(diffs, ddof=1) / math.sqrt(len(diffs))
+            )
+            text = f"{mean:+.3g} ± {half:.2g}".replace("-", "−", 1)
+            assert f"= {text} (95 %, {len(diffs)} paired seeds)" in sentence, (text, sentence)
+            lower = sum(mine[s] is not None and (theirs[s] is None or mine[s] < theirs[s])
+                        for s in shared)  # fmt: skip
+            assert f"lower on {lower} of {len(shared)} seeds" in sentence
+            verdict = ("better" if mean + half < 0 else "worse" if mean - half > 0
+                       else "a tie, the interval holds 0")  # fmt: skip
+            assert verdict in sentence
+        for curve in result["budget_curves"]:  # the search's spread over sampler seeds
+            last = [c[-1] for c in curve["curves"] if c and math.isfinite(c[-1])]
+            assert f"{curve['name']} {np.median(last):.4g} [{min(last):.4g} – " in sentence
+    assert not any("tuned comparison" in line for line in ae.open_items())

@@ -12,6 +12,7 @@ them from the shipped data). No Streamlit here.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vradam.sim.measures import t_interval
+from vradam.sim.measures import GateActivity, gate_across, t_interval
 from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies import evidence as ev
 from vradam.studies import frontier as fr
@@ -30,6 +31,7 @@ __all__ = [
     "Claim", "TaskRobustness", "curves", "damping_sentence", "frontier_findings",
     "gate_counts", "gate_sentences", "headlines", "lr_list", "open_items", "overall",
     "readme_block", "robustness_command", "task_robustness", "task_sentences",
+    "tuned_findings", "tuned_sentence", "tuning_command",
 ]  # fmt: skip
 
 TASK_ORDER = ("digits", "moons", "lm", "imagegen", "gflownet")
@@ -314,10 +316,93 @@ def frontier_findings(folder: Path = ev.SHIPPED) -> list[tuple[str, str, str]]:
     return out
 
 
+TUNING_GLOB = "tuning-*.json"  # a `tune --out` result (STUDY.json), renamed
+
+
+def _signed(x: float) -> str:
+    text = f"{x:+.3g}"
+    return "−" + text[1:] if text.startswith("-") else text
+
+
+def tuned_sentence(result: dict) -> str:
+    """One tuning run (the JSON ``tune --out`` writes) in words: each optimizer against the
+    baseline at its own best setting on fresh seeds, paired, with the search each had."""
+    meta, rows = result["meta"], result["results"]
+    base = next(r for r in rows if r["optimizer"] == meta["baseline"])
+    parts = []
+    for r in rows:
+        p = r.get("paired")
+        if p is None:
+            continue
+        n, pairs = len(p["seeds"]), p["pairs"]
+        if pairs >= 2 and math.isfinite(p["ci95"]):
+            lo, hi = p["mean"] - p["ci95"], p["mean"] + p["ci95"]
+            verdict = (f"{r['name']} better" if hi < 0 else f"{r['name']} worse" if lo > 0
+                       else "a tie, the interval holds 0")  # fmt: skip
+            diff = f"{_signed(p['mean'])} ± {p['ci95']:.2g}"
+        else:
+            verdict, diff = "not enough paired seeds for an interval", "—"
+        gates = [GateActivity.from_dict(g) for g in r.get("gates", ())]
+        gate = f"; its gate: {gate_across(gates, 'seeds')}" if gates else ""
+        parts.append(
+            f"{r['name']} − {base['name']} in {r['metric']} = {diff} (95 %, {pairs} paired "
+            f"seeds): {verdict}; {r['name']} lower on {p['lower']} of {n} seeds. Best "
+            f"settings: {r['name']} {_setting(r)} (searched {r['search_dims']} "
+            f"dimension(s)), {base['name']} {_setting(base)} ({base['search_dims']}){gate}."
+        )
+    head = (f"{meta['task_name']}, tuned on an equal budget of {meta['trials']} trials per "
+            f"optimizer ({meta['steps']} steps a run), then {len(meta['seeds'])} fresh seeds "
+            "at each optimizer's best setting: ")  # fmt: skip
+    return head + " ".join(parts) + _budget_sentence(result)
+
+
+def _setting(row: dict) -> str:
+    """ "lr=0.0288, beta3=4.49" (the best setting's hyperparameters), or "none"."""
+    spec = row["spec"].partition(":")[2]
+    return spec.replace(",", ", ") if spec else "none"
+
+
+def _budget_sentence(result: dict) -> str:
+    """How much of the result the sampler's seed decides: the best value after the whole
+    budget over the stored sampler seeds (median [min – max]), when there are several."""
+    curves = [c for c in result.get("budget_curves", ()) if len(c["sampler_seeds"]) > 1]
+    if not curves:
+        return ""
+    each = "; ".join(f"{c['name']} {c['median'][-1]:.4g} [{c['low'][-1]:.4g} – "
+                     f"{c['high'][-1]:.4g}]" for c in curves)  # fmt: skip
+    seeds = len(curves[0]["sampler_seeds"])
+    return (
+        f" The search itself, repeated with {seeds} sampler seeds: the best tuning-seed "
+        f"value after {curves[0]['trials'][-1]} trials, median [min – max], {each}."
+    )
+
+
+def tuning_command(meta: dict) -> str:
+    """The command that reproduces a tuning run (its storage and study name aside)."""
+    space = "".join(f" --space {o}=lr" for o in meta.get("lr_only", ()))
+    return (f"python -m vradam tune --task {meta['task']} --optimizers "
+            f"{','.join(meta['optimizers'])} --trials {meta['trials']} --seeds "
+            f"{len(meta['seeds'])}{space} --out results/")  # fmt: skip
+
+
+def tuned_findings(folder: Path = ev.SHIPPED) -> list[tuple[str, str, str]]:
+    """(title, sentence, command) of each stored tuning run (``tuning-*.json``)."""
+    out = []
+    for path in sorted(folder.glob(TUNING_GLOB)):
+        result = json.loads(path.read_text())
+        meta = result["meta"]
+        names = {r["optimizer"]: r["name"] for r in result["results"]}
+        narrow = [names.get(o, o) for o in meta.get("lr_only", ())]
+        arm = f"{', '.join(narrow)} searching α₀ only" if narrow else "each full search"
+        out.append((f"{meta['task_name']}, {arm}", tuned_sentence(result),
+                    tuning_command(meta)))  # fmt: skip
+    return out
+
+
 def open_items(folder: Path = ev.SHIPPED) -> list[str]:
     """What the stored evidence does not measure yet, in plain words."""
     lines = []
-    if not list(folder.glob("tuning-*.json")):
+    if not list(folder.glob(TUNING_GLOB)):
         lines.append(
             "The tuned comparison (each optimizer at its own tuned α₀, β₃ and α₁ on an equal "
             "budget, then fresh seeds) is not in the stored evidence: no tuning results are "

@@ -37,10 +37,11 @@ def _result(task: str) -> rb.RobustnessResult:
 
 
 @st.cache_data(show_spinner=False)
-def _stored() -> tuple[list, list, list]:
-    """(frontier findings, gate sentences, open items): the shipped folder's."""
+def _stored() -> tuple[list, list, list, list]:
+    """(frontier findings, tuned findings, gate sentences, open items): the shipped
+    folder's."""
     gate = ae.gate_sentences(ae.gate_counts())
-    return ae.frontier_findings(), gate, ae.open_items()
+    return ae.frontier_findings(), ae.tuned_findings(), gate, ae.open_items()
 
 
 @st.cache_data(show_spinner=False)
@@ -157,7 +158,7 @@ def show() -> None:
     st.subheader("The answer, in numbers")
     _bullets(ae.overall(tasks))
     robustness_section(tasks)
-    findings, gate, missing = _stored()
+    findings, tuned, gate, missing = _stored()
     st.subheader("Is the damping more than a smaller step?")
     st.markdown(
         "The damping–cost frontier: each run's oscillation (upward movement of the loss in "
@@ -170,6 +171,16 @@ def show() -> None:
         st.code(command, language="bash", wrap_lines=True)
     page_link("app_pages/eos.py", "The frontier's figure: Edge of stability page",
               icon=":material/ssid_chart:")  # fmt: skip
+    if tuned:
+        st.subheader("Tuned on an equal budget")
+        st.markdown(
+            "Each optimizer tuned by the same Optuna search (TPE, the same trials and seeds), "
+            "then trained again at its best setting on fresh seeds; the difference is paired "
+            "by seed (the Tuning page runs and explains the protocol)."
+        )
+        for _name, sentence, command in tuned:
+            st.markdown(md_escape(sentence))
+            st.code(command, language="bash", wrap_lines=True)
     st.subheader("What the gate did")
     st.markdown(
         "A VRAdam run whose η stayed ≥ 0.99·α₀ (on ≥ 99 % of its steps) was AdamW at α₀ in "
