@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from vradam.app.playground import PlaygroundConfig
 from vradam.app.ui.eos import FIELDS as EOS_FIELDS
+from vradam.app.ui.evidence import FIELDS as EVIDENCE_FIELDS
 from vradam.app.ui.markdown import md_escape, quote
 from vradam.app.ui.networks import URL_KEYS as NETWORKS_KEYS
 from vradam.app.ui.physics import FIELDS as PHYSICS_FIELDS
@@ -33,6 +34,7 @@ PAGES = {
     "physics": ("app_pages/physics.py", None, [f.key for f in PHYSICS_FIELDS]),
     "stability": ("app_pages/stability.py", None, [f.key for f in STABILITY_FIELDS]),
     "tuning": ("app_pages/tuning.py", None, [f.key for f in TUNING_FIELDS]),
+    "evidence": ("app_pages/evidence.py", None, [f.key for f in EVIDENCE_FIELDS]),
 }
 
 
@@ -73,6 +75,7 @@ def _garbage_queries(keys, fixed=None):
         "physics",
         pytest.param("stability", marks=pytest.mark.slow),  # 14 page runs, 9 s
         pytest.param("tuning", marks=pytest.mark.slow),  # 14 page runs, 17 s under load
+        pytest.param("evidence", marks=pytest.mark.slow),
     ],
 )
 def test_garbage_urls_never_crash_a_page(page, tmp_path, monkeypatch):
