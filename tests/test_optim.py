@@ -42,6 +42,16 @@ def _run_class(cls, groups_hp, params, grad_seq, **kwargs):
     return opt, etas, norms
 
 
+def _assert_as_reference(params, ref_theta, etas, norms) -> None:
+    """Parameters within 1e-10 of the reference's; η_t and ‖v‖² (each a (run, reference)
+    pair of per-step lists) to 1e-12 relative."""
+    for ps, ref_ps in zip(params, ref_theta):
+        for p, r in zip(ps, ref_ps):
+            torch.testing.assert_close(p.detach(), r, rtol=0, atol=1e-10)
+    for ours, theirs in (etas, norms):
+        torch.testing.assert_close(torch.tensor(ours), torch.tensor(theirs), rtol=1e-12, atol=0)
+
+
 VRADAM_GROUPS = [
     dict(lr=0.02, betas=(0.9, 0.999), beta3=0.5, alpha1=3.0, eps=1e-8, weight_decay=0.05),
     dict(lr=0.05, betas=(0.8, 0.99), beta3=2.0, alpha1=10.0, eps=1e-6, weight_decay=0.0),
@@ -63,11 +73,7 @@ def test_vradam_matches_reference(kernel, maximize):
     _, etas, norms = _run_class(
         VRAdam, VRADAM_GROUPS, params, grad_seq, maximize=maximize, **KERNELS[kernel]
     )
-    for ps, ref_ps in zip(params, ref_theta):
-        for p, r in zip(ps, ref_ps):
-            torch.testing.assert_close(p.detach(), r, rtol=0, atol=1e-10)
-    torch.testing.assert_close(torch.tensor(etas), torch.tensor(ref_etas), rtol=1e-12, atol=0)
-    torch.testing.assert_close(torch.tensor(norms), torch.tensor(ref_norms), rtol=1e-12, atol=0)
+    _assert_as_reference(params, ref_theta, (etas, ref_etas), (norms, ref_norms))
 
     # The test exercises both regimes of the gate: clip hit on some steps, not on others.
     clipped = [[hp["beta3"] * s >= hp["alpha1"] for hp in VRADAM_GROUPS] for s in ref_norms]
@@ -91,11 +97,7 @@ def test_vrmomentum_matches_reference(foreach, maximize):
     _, etas, norms = _run_class(
         VRMomentum, VRMOM_GROUPS, params, grad_seq, foreach=foreach, maximize=maximize
     )
-    for ps, ref_ps in zip(params, ref_theta):
-        for p, r in zip(ps, ref_ps):
-            torch.testing.assert_close(p.detach(), r, rtol=0, atol=1e-10)
-    torch.testing.assert_close(torch.tensor(etas), torch.tensor(ref_etas), rtol=1e-12, atol=0)
-    torch.testing.assert_close(torch.tensor(norms), torch.tensor(ref_norms), rtol=1e-12, atol=0)
+    _assert_as_reference(params, ref_theta, (etas, ref_etas), (norms, ref_norms))
     clipped = [VRMOM_GROUPS[0]["beta3"] * s >= VRMOM_GROUPS[0]["alpha1"] for s in ref_norms]
     assert any(clipped) and not all(clipped)
 
