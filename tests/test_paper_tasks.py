@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
+import itertools
 import json
 import math
 import sys
@@ -12,9 +14,10 @@ from importlib import resources
 import numpy as np
 import pytest
 import torch
-from conftest import slow_params
+from conftest import ROOT, slow_params
 
 from vradam.cli import main
+from vradam.studies import evidence as ev
 from vradam.studies import gflownet, imagegen, lm
 from vradam.studies.networks import get_task
 from vradam.studies.training import TrainConfig, final_records, step_generator, train_steps
@@ -127,6 +130,49 @@ def test_language_model_data_are_next_character_windows():
     assert torch.equal(xv[:, 1:], yv[:, :-1]) and xv.shape[0] == lm.VAL_WINDOWS
     text = lm.decode(x[0])
     assert text == lm.corpus()[3 : 3 + lm.CONTEXT]  # seed 3: windows start at offset 3
+
+
+def test_the_language_models_bigram_baseline_is_counted_from_the_training_text():
+    """The Networks page's bigram reference, recomputed from the corpus with plain counts:
+    the training text's character pairs, add-0.1, scored on the validation windows."""
+    from collections import Counter
+
+    from vradam.app.networks import results_caption
+
+    text = lm.corpus()
+    vocab = lm.vocabulary()
+    index = {c: i for i, c in enumerate(vocab)}
+    ids = [index[c] for c in text]
+    cut = round((1 - lm.VAL_FRACTION) * len(ids))
+    pairs = Counter(itertools.pairwise(ids[:cut]))
+    rows = Counter(ids[: cut - 1])
+    *_, x_val, y_val = lm.make_split(3)
+    a, V = lm.BIGRAM_SMOOTHING, len(vocab)
+    scored = zip(x_val.flatten().tolist(), y_val.flatten().tolist())
+    nll = -np.mean([math.log((pairs[(p, n)] + a) / (rows[p] + a * V)) for p, n in scored])
+    assert lm.bigram_val_loss() == pytest.approx(nll, rel=1e-12)
+    task = get_task("lm")
+    caption = results_caption(task, TrainConfig(task="lm", steps=1, sharpness_every=0))
+    assert f"validation loss {nll:.3f}" in caption and f"perplexity {math.exp(nll):.2f}" in caption
+    assert get_task("digits").reference is None
+    # README: the bigram's perplexity, and AdamW's at the task's defaults (the shipped
+    # robustness runs: 5 seeds, exp of the mean validation loss)
+    rows = csv.DictReader((ev.SHIPPED / "robustness-lm.csv").read_text().splitlines())
+    losses = [
+        float(r["value"])
+        for r in rows
+        if r["optimizer"] == "adamw"
+        and float(r["lr"]) == task.default_lr
+        and int(r["steps"]) == task.default_steps
+    ]
+    assert len(losses) >= 5
+    ppl = math.exp(np.mean(losses))
+    readme = (ROOT / "README.md").read_text()
+    below = round(100 * (1 - ppl / math.exp(nll)))
+    assert (
+        f"character bigram's {math.exp(nll):.2f} on the same text" in readme
+        and f"AdamW reaches {ppl:.1f}, {below} % below the bigram" in readme
+    )
 
 
 def test_generate_returns_characters_of_the_vocabulary():

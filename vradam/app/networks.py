@@ -161,6 +161,8 @@ def results_caption(task: Task, config: TrainConfig) -> str:
     text = f"{same}. η_t is VRAdam's gated rate (others: their learning rate)"
     if any(spec.info.velocity_regularized for spec in config.specs()):
         text += f". {GATE_CAPTION}"
+    if task.reference is not None:
+        text += f". {task.reference().rstrip('.')}"
     if not task.sharpness:
         return f"{text}. No sharpness here: {task.sharpness_note}."
     if config.sharpness_every == 0:

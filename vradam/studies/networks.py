@@ -80,6 +80,7 @@ class Task:
     # "distribution" (a sampled histogram against the target) or "samples" (images).
     output_view: str | None = None
     batch_note: str = ""  # what a batch means here, when it is not a number of examples
+    reference: Callable[[], str] | None = None  # a baseline for the metric, in words
 
     def __post_init__(self) -> None:
         if self.output_view not in (None, "generation", "distribution", "samples"):
@@ -314,7 +315,7 @@ TASKS: dict[str, Task] = {
              panels=(("loss", "training loss (batch)", "log"),
                      ("val_ppl", "validation perplexity", "log"), *DYNAMICS),
              without_sharpness=("val_loss", "validation loss (nats/char)", "log"),
-             output_view="generation"),
+             output_view="generation", reference=lm.reference_note),
         Task(key="gflownet", name="GFlowNet on an 8×8 grid (TB)", description="A policy "
              "learns to sample the cells of an 8×8 grid in proportion to a reward with four "
              "modes, by trajectory balance: actions x+1, y+1, x+2, y+2 and stop from (0, 0). "
