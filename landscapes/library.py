@@ -338,7 +338,7 @@ _LANDSCAPES = [
     Landscape(
         key="styblinski_tang",
         name="Styblinski–Tang",
-        formula=r"\tfrac12\left(x^4 - 16x^2 + 5x + y^4 - 16y^2 + 5y\right)",
+        formula=r"\tfrac12(x^4 - 16x^2 + 5x) + \tfrac12(y^4 - 16y^2 + 5y)",
         fn=_styblinski_tang,
         domain=((-5.0, 5.0), (-5.0, 5.0)),
         minima=((_STYBLINSKI, _STYBLINSKI),),

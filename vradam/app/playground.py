@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
@@ -412,13 +413,57 @@ def landscape_label(key: str, params: dict) -> str:
     return landscapes.REGISTRY[key].name
 
 
+FORMULA_LINE = 32  # characters of LaTeX source a formula line may take before it breaks
+
+
+def _top_level_breaks(formula: str) -> list[int]:
+    r"""Where a formula may break outside every bracket: before a binary + or − (written
+    with spaces around it) and between two \left…\right groups written side by side."""
+    depth, out, i = 0, [], 0
+    while i < len(formula):
+        if formula.startswith(r"\left", i):
+            depth, i = depth + 1, i + 6  # \left and its delimiter
+            if depth == 1 and i - 6 > 0 and formula[i - 7] in ")]":
+                out.append(i - 6)  # …\right]\left[…: a product of two groups
+            continue
+        if formula.startswith(r"\right", i):
+            depth, i = depth - 1, i + 7
+            continue
+        c = formula[i]
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif depth == 0 and c in "+-" and formula[i - 1 : i + 2 : 2] == "  ":
+            out.append(i)  # " + " or " - ": a binary operator
+        i += 1
+    return out
+
+
+def _formula_lines(formula: str, width: int = FORMULA_LINE) -> list[str]:
+    """``formula`` cut at its top-level breaks into lines of about ``width`` characters."""
+    lines, start, last = [], 0, 0
+    for b in [*_top_level_breaks(formula), len(formula)]:
+        if b - start > width and last > start:
+            lines.append(formula[start:last].strip())
+            start = last
+        last = b
+    lines.append(formula[start:].strip())
+    return [line for line in lines if line]
+
+
 def formula_latex(formula: str) -> str:
     r"""``f(x, y) = …``; a long formula's ``\quad``-separated parts go on their own lines,
-    so that it fits its column on a 1280-pixel projector."""
-    parts = [p.strip().strip(",") for p in formula.split(r"\quad")]
-    if len(formula) <= 80 or len(parts) == 1:
+    and a long part is cut outside its brackets (before a + or −, or between two bracketed
+    factors), so that it fits its column on a 1024-pixel screen."""
+    parts = [p.strip().strip(",") for p in re.split(r"\\quad|,\\;", formula)]
+    if len(parts) > 1 and len(formula) > 80:
+        return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
+    lines = _formula_lines(formula)
+    if len(lines) == 1:
         return rf"f(x, y) = {formula}"
-    return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
+    rest = "".join(rf" \\ & {{}}{line}" for line in lines[1:])
+    return rf"\begin{{aligned}} f(x, y) = {{}} & {lines[0]}{rest} \end{{aligned}}"
 
 
 # ----------------------------------------------------------------------------- matched rate
