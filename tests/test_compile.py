@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -47,7 +48,18 @@ def _train_step(model, opt, x, y):
     return loss
 
 
-def _compiled_run(cls, kwargs, steps=20):
+class CompiledRun(NamedTuple):
+    frames: list[int]  # the compile counter's frames after each step
+    etas: list[float]  # the compiled optimizer's η_t at each step
+    diff: float  # the largest |compiled − eager| parameter difference at the end
+    opt: torch.optim.Optimizer  # the compiled step's optimizer
+    eager: torch.optim.Optimizer  # its eager twin's
+    model: torch.nn.Module  # trained by the compiled step
+    twin: torch.nn.Module  # trained eagerly
+
+
+def _compiled_run(cls, kwargs, steps=20) -> CompiledRun:
+    """``steps`` compiled training steps beside the same steps run eagerly on a twin."""
     torch._dynamo.reset()
     gen = torch.Generator().manual_seed(1)
     x, y = (
@@ -66,18 +78,18 @@ def _compiled_run(cls, kwargs, steps=20):
         frames.append(counter.frame_count)
         etas.append(float(opt.param_groups[0].get("effective_lr", kwargs["lr"])))
     diff = max((a - b).abs().max().item() for a, b in zip(model.parameters(), twin.parameters()))
-    return frames, etas, diff
+    return CompiledRun(frames, etas, diff, opt, opt_eager, model, twin)
 
 
 @pytest.fixture(scope="module")
 def adamw_frames():
-    frames, _, _ = _compiled_run(*ADAMW)
+    frames, *_ = _compiled_run(*ADAMW)
     return frames[-1]
 
 
 @pytest.mark.parametrize(("cls", "kwargs"), CASES, ids=IDS)
 def test_compiled_training_step_equals_eager(cls, kwargs, adamw_frames):
-    frames, etas, diff = _compiled_run(cls, kwargs)
+    frames, etas, diff, *_ = _compiled_run(cls, kwargs)
     assert diff < 1e-6
     assert frames[-1] <= adamw_frames  # no more graphs than AdamW's step
     assert frames[1] == frames[-1]  # no recompile after the first step …
@@ -157,24 +169,7 @@ def test_compiled_step_with_auto_beta3_calibrates_as_eager(cls):
     calibration (η_t below α0). The calibration's records stay out of the graph: no recompile
     during the calibration (a guard on each step's new record would recompile every step)
     and one when β3 is set."""
-    torch._dynamo.reset()
-    gen = torch.Generator().manual_seed(1)
-    x, y = (
-        torch.randn(32, 8, generator=gen).to(DEVICE),
-        torch.randn(32, 1, generator=gen).to(DEVICE),
-    )
-    model = _model()
-    twin = copy.deepcopy(model)
-    opt = cls(model.parameters(), lr=0.01, beta3="auto")
-    eager = cls(twin.parameters(), lr=0.01, beta3="auto")
-    counter = CompileCounterWithBackend(BACKEND)
-    step = torch.compile(_train_step, backend=counter)
-    etas, frames = [], []
-    for _ in range(20):
-        step(model, opt, x, y)
-        _train_step(twin, eager, x, y)
-        etas.append(float(opt.param_groups[0]["effective_lr"]))
-        frames.append(counter.frame_count)
+    frames, etas, _, opt, eager, model, twin = _compiled_run(cls, dict(lr=0.01, beta3="auto"))
     beta3, eager_beta3 = opt.param_groups[0]["beta3"], eager.param_groups[0]["beta3"]
     assert isinstance(beta3, float) and beta3 > 0
     assert beta3 == pytest.approx(eager_beta3, rel=1e-6)

@@ -36,6 +36,13 @@ def _result(task: str) -> rb.RobustnessResult:
     return ev.load_robustness(task)
 
 
+def _findings(findings: list[tuple[str, str, str]]) -> None:
+    """Each (title, sentence, command): the sentence, then the command that reproduces it."""
+    for _title, sentence, command in findings:
+        st.markdown(md_escape(sentence))
+        st.code(command, language="bash", wrap_lines=True)
+
+
 @st.cache_data(show_spinner=False)
 def _stored() -> tuple[list, list, list, list]:
     """(frontier findings, tuned findings, gate sentences, open items): the shipped
@@ -166,9 +173,7 @@ def show() -> None:
         "over a grid of α₀, constant and warmup-cosine. A VRAdam setting below Adam's "
         "lower-left envelope damps at a lower cost than any smaller step."
     )
-    for _name, sentence, command in findings:
-        st.markdown(md_escape(sentence))
-        st.code(command, language="bash", wrap_lines=True)
+    _findings(findings)
     page_link("app_pages/eos.py", "The frontier's figure: Edge of stability page",
               icon=":material/ssid_chart:")  # fmt: skip
     if tuned:
@@ -178,9 +183,7 @@ def show() -> None:
             "then trained again at its best setting on fresh seeds; the difference is paired "
             "by seed (the Tuning page runs and explains the protocol)."
         )
-        for _name, sentence, command in tuned:
-            st.markdown(md_escape(sentence))
-            st.code(command, language="bash", wrap_lines=True)
+        _findings(tuned)
     st.subheader("What the gate did")
     st.markdown(
         "A VRAdam run whose η stayed ≥ 0.99·α₀ (on ≥ 99 % of its steps) was AdamW at α₀ in "
