@@ -32,17 +32,17 @@ COLUMNS = [
 ]  # fmt: skip
 
 
+# The versions a stored result carries (the studies' CSV columns, in this order).
+VERSION_KEYS = ("vradam", "torch", "numpy", "python")
+
+
 def versions() -> dict[str, str]:
     import torch
 
     import vradam
 
-    return {
-        "vradam": vradam.__version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
+    found = (vradam.__version__, torch.__version__, np.__version__, platform.python_version())
+    return dict(zip(VERSION_KEYS, found, strict=True))
 
 
 def _num(v) -> float | str:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from vradam.sim import schedules
+from vradam.sim.export import VERSION_KEYS
 from vradam.sim.measures import GATE_COLUMNS
 
 KINDS = ("lockstep", "landscape", "network")
@@ -15,7 +16,7 @@ MAX_SEEDS = 50
 MAX_GRID = 16
 MIN_SEEDS = 5  # the protocol's: fewer seeds are allowed, and the verdict says so
 GATE_FIELDS = GATE_COLUMNS
-VERSION_FIELDS = ("vradam", "torch", "numpy", "python")
+VERSION_FIELDS = VERSION_KEYS
 # One row per run: the run's identity (run_key), its measures, the gate, versions.
 ROW_FIELDS = [
     "problem", "role", "optimizer", "label", "schedule", "lr", "beta3", "seed", "steps",

@@ -11,6 +11,7 @@ import numpy as np
 
 import landscapes
 from vradam.sim.engine import MAX_STEPS as LANDSCAPE_MAX_STEPS
+from vradam.sim.export import VERSION_KEYS
 from vradam.sim.measures import GATE_COLUMNS
 from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies.networks import get_task
@@ -26,7 +27,7 @@ TOLERANCE = 0.10
 MIN_SEEDS = 5  # the protocol's: fewer seeds are allowed, and the statement says so
 
 GATE_FIELDS = GATE_COLUMNS
-VERSION_FIELDS = ("vradam", "torch", "numpy", "python")
+VERSION_FIELDS = VERSION_KEYS
 # One row per run. The settings that make two runs the same run (run_key) are on every
 # row with the run's own versions; the grid (anchor, decades, points) is not: a rerun
 # with another grid reuses the α0 values the two grids share.
