@@ -264,8 +264,9 @@ _LANDSCAPES = [
         key="goldstein_price",
         name="Goldstein–Price",
         formula=(
-            r"\left[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\right]"
-            r"\left[30 + (2x - 3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)\right]"
+            r"P\,Q,\; P = 1 + (x + y + 1)^2 A,\; Q = 30 + (2x - 3y)^2 B,\;"
+            r"A = 19 - 14x + 3x^2 - 14y + 6xy + 3y^2,\;"
+            r"B = 18 - 32x + 12x^2 + 48y - 36xy + 27y^2"
         ),
         fn=_goldstein_price,
         domain=((-2.0, 2.0), (-2.0, 2.0)),

@@ -1,4 +1,4 @@
-"""The evidence set: the one command (resumable, several processes on one folder), the
+"""The evidence set: the one command (resumable, several processes sharing its runs), the
 shipped measurements, and every sentence the Evidence page, About and the README generate
 from them, recomputed here from the raw CSV rows."""
 
@@ -8,11 +8,9 @@ import csv
 import gzip
 import json
 import math
-import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -43,11 +41,11 @@ def test_small_run_computes_every_run_then_resumes_without_rerunning(tmp_path):
         assert ev.missing(tmp_path, unit) == 0
         rows = ev.read_rows(tmp_path / unit.file, unit)
         assert len(rows) == unit.total_runs() > 0
-        assert not (tmp_path / f"{unit.file}.lock").exists()
     before = {u.file: (tmp_path / u.file).read_text() for u in SMALL_UNITS}
     assert ev.run_evidence(tmp_path, SMALL_UNITS, _quiet) == {}  # nothing left to run
     assert {u.file: (tmp_path / u.file).read_text() for u in SMALL_UNITS} == before
-    # a killed process: its last line cut short, and one run lost; the rerun redoes that one
+    # a killed process: its last line cut short, and one run lost; the rerun takes it back
+    # from the run's claim in the storage (tuning.db in the folder), trains nothing
     unit = SMALL_UNITS[0]
     path = tmp_path / unit.file
     lines = path.read_text().splitlines(keepends=True)
@@ -58,62 +56,19 @@ def test_small_run_computes_every_run_then_resumes_without_rerunning(tmp_path):
     assert len(ev.read_rows(path, unit)) == unit.total_runs()
 
 
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
-
-
-def test_a_claim_is_exclusive_and_a_dead_holders_claim_is_taken_over(tmp_path):
-    unit = SMALL_UNITS[1]
-    assert ev.claim(tmp_path, unit)
-    assert not ev.claim(tmp_path, unit)  # held (by this live process)
-    ev.release(tmp_path, unit)
-    assert ev.claim(tmp_path, unit)
-    ev.release(tmp_path, unit)
-    lock = tmp_path / f"{unit.file}.lock"
-    lock.write_text(f"{os.uname().nodename} {_dead_pid()}\n")
-    assert ev.claim(tmp_path, unit)  # its holder died: taken over
-    assert lock.read_text().split()[1] == str(os.getpid())
-    ev.release(tmp_path, unit)
-    lock.write_text(f"another-machine {os.getpid()}\n")  # another machine's: left alone
-    assert not ev.claim(tmp_path, unit)
-
-
-@pytest.mark.slow  # a second Python process and 10 small runs: 4.5 s at load 18
-def test_a_unit_held_by_another_live_process_is_waited_for(tmp_path):
-    unit = SMALL_UNITS[1]
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    try:
-        (tmp_path / f"{unit.file}.lock").write_text(f"{os.uname().nodename} {holder.pid}\n")
-        waiting, said = threading.Event(), []
-
-        def progress(text: str) -> None:
-            said.append(text)
-            if "waiting" in text:
-                waiting.set()
-
-        worker = threading.Thread(target=ev.run_evidence, args=(tmp_path, [unit], progress),
-                                  kwargs=dict(poll=0.05))  # fmt: skip
-        worker.start()
-        assert waiting.wait(600)
-        assert not (tmp_path / unit.file).exists()  # it waited: computed nothing
-    finally:
-        holder.kill()
-        holder.wait()
-    worker.join(600)
-    assert not worker.is_alive()
-    assert ev.missing(tmp_path, unit) == 0
-    assert any("waiting" in s for s in said)
-
-
 def test_choose_units_and_bad_names():
     assert [u.file for u in ev.choose_units(small=True)] == [
-        "robustness-moons.csv", "robustness-landscapes.csv", "frontier-quadratic.csv"]  # fmt: skip
-    both = ev.choose_units(["digits"])
+        "robustness-moons.csv", "robustness-landscapes.csv", "frontier-quadratic.csv",
+        "tuning-moons-full.json"]  # fmt: skip
+    both = ev.choose_units(["digits"])  # a task name: not its tuning (that is "tuning")
     assert [u.file for u in both] == ["robustness-digits.csv", "frontier-digits.csv"]
-    assert len(ev.choose_units()) == len(ev.NETWORK_TASKS) + 1 + 4
-    with pytest.raises(ValueError, match="unknown evidence task"):
+    assert len(ev.choose_units()) == len(ev.NETWORK_TASKS) + 1 + 4 + 2
+    assert [u.file for u in ev.choose_units(["tuning"])] == [
+        "tuning-digits-full.json", "tuning-digits-lr.json"]  # fmt: skip
+    assert [u.file for u in ev.choose_units(["digits-lr"])] == ["tuning-digits-lr.json"]
+    assert [u.file for u in ev.choose_units(["tuning"], small=True)] == [
+        "tuning-moons-full.json", "tuning-moons-lr.json"]  # fmt: skip
+    with pytest.raises(ValueError, match=r"unknown evidence task.*valid: .*tuning"):
         ev.choose_units(["nope"])
 
 
@@ -121,14 +76,23 @@ def test_choose_units_and_bad_names():
 def test_cli_small_with_two_jobs_writes_the_set_and_its_json(tmp_path):
     out = tmp_path / "ev"
     cmd = [sys.executable, "-m", "vradam", "evidence", "--out", str(out), "--small",
-           "--tasks", "landscapes", "quadratic", "--jobs", "2"]  # fmt: skip
+           "--tasks", "landscapes", "quadratic", "--jobs", "2", "--set", "ci"]  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "## robustness-landscapes.csv" in done.stdout and "Rosenbrock" in done.stdout
     summary = json.loads((out / "evidence.json").read_text())
     assert {u["file"] for u in summary["units"]} == {u.file for u in SMALL_UNITS}
     assert all(u["runs"] == u["expected"] for u in summary["units"])
-    assert not list(out.glob("*.lock"))
+    # the claims, in the folder's default storage under the set's name: each batch once
+    from vradam.studies import evidence_claims as ec
+    from vradam.studies.tuning import open_storage
+
+    store = open_storage(f"sqlite:///{out / 'tuning.db'}")
+    for unit in SMALL_UNITS:
+        claims = ec.claims_study(store, unit, "ci").get_trials()
+        finished = [t.user_attrs["batch"] for t in claims if "rows" in t.user_attrs]
+        assert sorted(finished) == sorted(b.id for b in ec.batches(unit))
+        assert ec.trained(store, unit, "ci") == unit.total_runs()
     bad = subprocess.run([*cmd[:4], "--out", str(out), "--tasks", "nope"], cwd=ROOT,
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "unknown evidence task" in bad.stderr
@@ -141,9 +105,8 @@ def test_shipped_evidence_is_complete_and_small():
     files = list(ev.SHIPPED.iterdir())
     assert sum(f.stat().st_size for f in files) < 1_000_000
     for unit in ev.all_units():
-        if unit.study == "robustness":
+        if unit.study in ("robustness", ev.TUNING):  # a tuning JSON of the unit's settings
             assert ev.missing(ev.SHIPPED, unit) == 0, unit.file
-    assert not list(ev.SHIPPED.glob("*.lock"))
 
 
 def _raw(task: str) -> dict[tuple[str, float], dict[int, float]]:
@@ -331,8 +294,14 @@ def test_gate_counts_match_the_rows():
 
 def test_open_items_say_the_tuned_comparison_is_missing(tmp_path):
     items = ae.open_items(tmp_path)
-    assert any("tuned comparison" in s and "not in the stored evidence" in s for s in items)
+    assert any("tuned comparison" in s and "not in the stored evidence" in s
+               and "python -m vradam evidence --out DIR --tasks tuning" in s
+               for s in items)  # fmt: skip
     assert sum("runs not stored" in s for s in items) == len(ev.all_units())
+    assert (
+        "tuning-digits-lr.json: 58 of 58 runs not stored (python -m vradam evidence --out "
+        "DIR --tasks digits-lr computes them)." in items
+    )
     (tmp_path / "tuning-digits.json").write_text("{}")
     assert not any("tuned comparison" in s for s in ae.open_items(tmp_path))
 
@@ -372,7 +341,8 @@ def test_the_shipped_tuned_comparisons_are_recomputed_from_their_seed_values():
     for path, (_title, sentence, command) in zip(paths, findings):
         result = json.loads(path.read_text())
         meta = result["meta"]
-        assert len(meta["seeds"]) >= 5 and command.startswith("python -m vradam tune ")
+        assert len(meta["seeds"]) >= 5  # the evidence command reproduces each
+        assert command == f"python -m vradam evidence --out DIR --tasks {path.stem[7:]}"
         by = {r["optimizer"]: r for r in result["results"]}
         base = by[meta["baseline"]]
         for key, row in by.items():

@@ -433,8 +433,7 @@ FUNCTION_LINES = 80
 # Open items, each capped at its size today so that it cannot grow: the argparse entry
 # point, and a module not yet split.
 MODULE_CAPS = {"vradam/cli.py": 650}
-FUNCTION_CAPS = {("vradam/cli.py", "build_parser"): 110,  # argparse
-                 ("vradam/app/ui/tuning.py", "tuning_controls"): 105}  # fmt: skip
+FUNCTION_CAPS = {("vradam/cli.py", "build_parser"): 110}  # argparse
 
 
 def _exempt(path: str, function: str) -> bool:

@@ -82,9 +82,23 @@ def test_task_betas_make_the_gate_dip_then_release(task):
     # the release is judged on the median of the last tenth of the run
     tail = eta[-max(10, len(eta) // 10) :]
     assert eta[:50].min() <= 0.5 and np.median(tail) >= 0.8
-    if task == "modadd":  # what its description says: it memorises, it does not generalise
-        (last,) = final_records(records).values()
-        assert last["train_acc"] >= 0.9 and last["val_acc"] <= last["train_acc"] - 0.4
+
+
+@pytest.mark.slow  # 3 runs, 15 s
+def test_modadd_memorises_and_does_not_generalise_as_its_description_says():
+    """The task's description, with its baseline over seeds 0–2 (one VRAdam run at seed 0
+    reached 0.97 train accuracy on one CPU and 0.71 on another: rounding decides how far
+    a 600-step run gets, so no single run of any optimizer is the test)."""
+    t = get_task("modadd")
+    accs = []
+    for seed in range(3):
+        config = TrainConfig(task="modadd", optimizers=(f"adamw:lr={t.default_lr}",), seed=seed,
+                             steps=t.default_steps, sharpness_every=0,
+                             eval_every=t.default_steps)  # fmt: skip
+        (last,) = final_records(list(train_steps(config))).values()
+        accs.append((last["train_acc"], last["val_acc"]))
+    train, val = np.array(accs).T
+    assert train.mean() >= 0.9 and (val <= train - 0.4).all(), accs
 
 
 def test_identical_initial_weights_and_batches():
@@ -482,3 +496,74 @@ def test_one_beta3_rule_for_the_optimizer_and_the_app():
         opt.step()
         peak = max(peak, float(opt.param_groups[0]["velocity_sq_norm"]))
     assert opt.param_groups[0]["beta3"] == beta3_from_peak(peak, AUTO_TARGET)
+
+
+# ----------------------------------------------------------------------------- modadd's model
+class _OldTinyTransformer(torch.nn.Module):
+    """TinyTransformer as it was before it used lm.Block (git show fbc2a6f:
+    vradam/studies/networks.py): one pre-norm block, attention over all three tokens (no
+    mask), h + proj(attn(norm1(h))) then h + mlp(norm2(h)), read out at "="."""
+
+    def __init__(self, vocab: int, n_out: int, d: int = 32, heads: int = 2):
+        super().__init__()
+        nn = torch.nn
+        self.heads = heads
+        self.embed = nn.Embedding(vocab, d)
+        self.pos = nn.Parameter(0.1 * torch.randn(3, d))
+        self.norm1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.norm2 = nn.LayerNorm(d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.out = nn.Linear(d, n_out)
+
+    def forward(self, tokens):
+        h = self.embed(tokens) + self.pos  # (B, 3, d)
+        B, T, d = h.shape
+        q, k, v = self.qkv(self.norm1(h)).split(d, dim=-1)
+        dh = d // self.heads
+
+        def split(t):  # (B, T, d) → (B, heads, T, dh)
+            return t.view(B, T, self.heads, dh).transpose(1, 2)
+
+        att = (split(q) @ split(k).transpose(-1, -2)) / math.sqrt(dh)
+        y = (att.softmax(dim=-1) @ split(v)).transpose(1, 2).reshape(B, T, d)
+        h = h + self.proj(y)
+        h = h + self.mlp(self.norm2(h))
+        return self.out(h[:, -1])
+
+
+def test_tiny_transformer_is_its_old_block():
+    """modadd's TinyTransformer (now on lm.Block) computes what its own block did: the same
+    initial weights from a seed, and in float64 the same logits and gradients."""
+    from vradam.studies.networks import MOD_P, TinyTransformer
+
+    task = get_task("modadd")
+    assert task.make_model is TinyTransformer
+    torch.manual_seed(0)
+    model = TinyTransformer()
+    torch.manual_seed(0)
+    ref = _OldTinyTransformer(MOD_P + 1, MOD_P)
+    weights = {k.removeprefix("block."): v for k, v in model.state_dict().items()}
+    old = ref.state_dict()
+    assert list(weights) == list(old)  # the same parameters, drawn in the same order
+    for k, v in weights.items():
+        assert torch.equal(v, old[k]), k
+    torch.manual_seed(1)  # other weights, copied over, so the check does not rest on init
+    model = TinyTransformer().double()
+    with torch.no_grad():  # the norms too (they start at 1 and 0): norm1 ≠ norm2
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    ref.double().load_state_dict(
+        {k.removeprefix("block."): v for k, v in model.state_dict().items()}
+    )
+    data = task.make_data(0)
+    x, y = data.x_train[:128], data.y_train[:128]
+    logits, ref_logits = model(x), ref(x)
+    torch.testing.assert_close(logits, ref_logits)
+    F.cross_entropy(logits, y).backward()
+    F.cross_entropy(ref_logits, y).backward()
+    ref_params = dict(ref.named_parameters())
+    for k, p in model.named_parameters():
+        g = ref_params[k.removeprefix("block.")].grad
+        torch.testing.assert_close(p.grad, g, msg=lambda m, k=k: f"{k}: {m}")

@@ -62,10 +62,9 @@ def test_search_spaces_hold_the_papers_values_and_the_tasks_defaults(task):
     assert b3.low <= t.default_beta3 / 100 and b3.high >= t.default_beta3 * 100
     assert b3.low < PAPER_BETA3 < b3.high and b3.log
     assert a1.low < 10 < T.PAPER_ALPHA1 < a1.high and a1.log
-    # α0 only: the same α0 range, β3 at the task's value and α1 at the record's default
+    # α0 only: the same α0 range, β3 calibrated ("auto") and α1 at the record's default
     assert T.search_space("vradam", task, lr_only=True) == (T.search_space("vradam", task)[0],)
-    assert T.fixed_values("vradam", task, lr_only=True) == {"beta3": t.default_beta3,
-                                                            "alpha1": 10.0}  # fmt: skip
+    assert T.fixed_values("vradam", task, lr_only=True) == {"beta3": "auto", "alpha1": 10.0}
     assert T.fixed_values("vradam", task) == {} and T.widens("vradam")
     assert not any(T.widens(k) for k in T.TUNABLE if k != "vradam")
 
@@ -78,15 +77,14 @@ def test_a_narrowed_search_is_its_own_study_and_a_full_one_joins_as_before():
     # a full search's identity has the keys of the first version: stored studies still join
     assert set(full.identity("vradam")) == {"protocol", "task", "optimizer", "steps", "seed",
                                             "sampler_seed", "metric", "space"}  # fmt: skip
-    assert narrow.identity("vradam")["fixed"] == {"beta3": TASKS["moons"].default_beta3,
-                                                  "alpha1": 10.0}  # fmt: skip
+    assert narrow.identity("vradam")["fixed"] == {"beta3": "auto", "alpha1": 10.0}
     assert narrow.identity("adamw") == full.identity("adamw")
     assert full.default_study() == "moons-500steps-8trials-seed0-sampler0"
     assert narrow.default_study() == full.default_study() + "-vradam-lr"
     spec = T.spec_text("vradam", {"lr": 0.0123456}, narrow.fixed("vradam"))
     assert OptimizerSpec.parse(spec).hyperparams == {
         **OptimizerSpec.parse("vradam").hyperparams, "lr": 0.01235,
-        "beta3": TASKS["moons"].default_beta3, "alpha1": 10.0}  # fmt: skip
+        "beta3": "auto", "alpha1": 10.0}  # fmt: skip
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -211,12 +209,16 @@ def test_the_table_leads_with_paired_differences_and_states_search_dimensions():
     # α0 only: equal dimensions, and the note says what was held fixed
     narrow = T.with_paired([adamw, _row("vradam", [0.29, 0.30, 0.28, 0.3, 0.27], lr_only=True)])
     assert T.table_rows(narrow)[1]["searched"] == "1: α₀"
-    b3 = TASKS["moons"].default_beta3
-    assert T.table_rows(narrow)[1]["best setting"].endswith(f"(fixed: beta3={b3:g} alpha1=10)")
+    assert T.table_rows(narrow)[1]["best setting"].endswith("(fixed: beta3=auto alpha1=10)")
     note = T.comparison_note(narrow, 8)
-    assert note.endswith(f"Equal search dimensions: every optimizer searched 1 (α₀) with 8 "
-                         f"trials each; fixed: VRAdam's β₃ = {b3:g}, α₁ = 10 (β₃ at the "
-                         "task's value, α₁ at its default).")  # fmt: skip
+    assert note.endswith("Equal search dimensions: every optimizer searched 1 (α₀) with 8 "
+                         "trials each; fixed: VRAdam's β₃ = auto, α₁ = 10 (β₃ calibrated by "
+                         "beta3=auto, α₁ at its default).")  # fmt: skip
+    # a study stored before β3 = auto held the task's number: it reads as it did
+    b3 = TASKS["moons"].default_beta3
+    old = _row("vradam", [0.29, 0.30, 0.28, 0.3, 0.27], lr_only=True)
+    old = replace(old, fixed={"beta3": b3, "alpha1": 10.0})
+    assert T.setting_text(old).endswith(f"(fixed: beta3={b3:g} alpha1=10)")
     # two seeds: no interval, and the table says so
     few = T.with_paired([_row("adamw", [0.3, 0.31]), _row("vradam", [0.29, 0.3])])
     assert T.table_rows(few)[1]["Δ val_loss vs AdamW (paired, 95% CI)"] == (
@@ -677,13 +679,12 @@ def test_cli_tune_writes_json_and_csv_with_versions(tmp_path, capsys):
     assert "Equal search dimensions: every optimizer searched 1 (α₀)" in flat
     assert "not enough seeds (2 paired)" in captured.out
     data = json.loads((out / "cli-lr.json").read_text())
-    b3 = TASKS["moons"].default_beta3
     assert data["meta"]["lr_only"] == ["vradam"] and data["results"][1]["search_dims"] == 1
-    assert data["results"][1]["fixed"] == {"beta3": b3, "alpha1": 10.0}
-    assert OptimizerSpec.parse(data["results"][1]["spec"]).hyperparams["beta3"] == b3
+    assert data["results"][1]["fixed"] == {"beta3": "auto", "alpha1": 10.0}
+    assert OptimizerSpec.parse(data["results"][1]["spec"]).hyperparams["beta3"] == "auto"
     specs = [OptimizerSpec.parse(t["spec"]) for t in data["trials"] if t["optimizer"] == "vradam"]
     assert len(specs) == 2 and all(dict(s.params).keys() == {"lr", "beta3", "alpha1"}
-                                   and s.hyperparams["beta3"] == b3
+                                   and s.hyperparams["beta3"] == "auto"
                                    and s.hyperparams["alpha1"] == 10 for s in specs)  # fmt: skip
 
 
@@ -750,11 +751,8 @@ def _free_port() -> int:
         (["--space", "vradam=wide"], "--space: unknown space 'wide'"),
         (["--space", "lion=lr"], "a search space for lion, which is not tuned here"),
         (["--space", "=lr"], "--space: expected OPT=SPACE"),
-        (
-            ["--workers-join", "--out", "x"],
-            "--out writes the results table, which a --workers-join worker does not build",
-        ),
-        (["--task", "modadd"], "task 'modadd' is not tuned: a + b mod 17 only memorises"),
+        (["--optimizers", "gd"], "cannot tune optimizer 'gd' (it is not one of the paper's"),
+        (["--task", "modadd"], "task 'modadd' is not tuned: modular addition (a + b mod p)"),
         (["--sampler-seeds", "0"], "sampler seeds must be between 1 and 20"),
     ],
 )
@@ -779,9 +777,11 @@ def _worker(storage: str, *extra: str, env: dict | None = None, **popen) -> subp
 
 
 def _two_workers_share_one_study(storage: str, out: Path) -> None:
-    """Two workers, one study: exactly the budget, and the same table from both."""
+    """Two workers, one study: exactly the budget, and the same table from both (the second
+    one a --workers-join worker, which writes the table too when given --out)."""
     args = ("--trials", "4", "--seeds", "2", "--steps", "60", "--study", "shared")
-    workers = [_worker(storage, *args, "--out", str(out / str(k))) for k in range(2)]
+    workers = [_worker(storage, *args, "--out", str(out / str(k)), *extra)
+               for k, extra in enumerate([(), ("--workers-join",)])]  # fmt: skip
     for w in workers:
         _, stderr = w.communicate(timeout=600)
         assert w.returncode == 0, stderr[-2000:]
@@ -902,7 +902,7 @@ def test_optuna_stays_out_of_import_vradam_and_its_absence_is_one_line(tmp_path)
         assert not {"optuna", "sqlalchemy"} & {m.split(".")[0] for m in sys.modules}
         # bad arguments answer before Optuna (or SQLAlchemy) would load
         for bad in (["--trials", "0"], ["--task", "modadd"], ["--space", "vradam=x"],
-                    ["--workers-join", "--out", "x"]):
+                    ["--optimizers", "foo"]):
             assert main(["tune", *bad]) == 2
         assert not {"optuna", "sqlalchemy"} & {m.split(".")[0] for m in sys.modules}
         raise SystemExit(main(["tune", "--task", "moons", "--steps", "1"]))
@@ -914,7 +914,7 @@ def test_optuna_stays_out_of_import_vradam_and_its_absence_is_one_line(tmp_path)
     *bad, lines = run.stderr.strip().splitlines()
     assert [line.split(": error: ")[1][:20] for line in bad] == [
         "trials must be betwe", "task 'modadd' is not", "--space: unknown spa",
-        "--out writes the res"]  # fmt: skip
+        "cannot tune optimize"]  # fmt: skip
     lines = [lines]
     assert "optuna is not installed" in lines[0], run.stderr
     assert "pip install 'vradam[tune]'" in lines[0]

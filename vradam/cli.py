@@ -499,8 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", default="moons", choices=tasks, metavar="TASK",
                        help="a network task (default: moons; listed below)")  # fmt: skip
     train.add_argument("--optimizer", action="append",
-                       help="key:name=value,... (repeatable; default: GD, momentum, AdamW, "
-                       "VRAdam at the task's settings)")  # fmt: skip
+                       help="key:name=value,... (repeatable, at most 8: they train in "
+                       "lockstep; default: GD, momentum, AdamW, VRAdam at the task's "
+                       "settings)")  # fmt: skip
     train.add_argument("--steps", type=int, help="updates (default: the task's)")
     train.add_argument("--batch-size", type=int, help="mini-batch size (default: the task's)")
     train.add_argument("--seed", type=int, default=0)

@@ -24,6 +24,7 @@ import numpy as np
 from vradam.sim.measures import GateActivity, gate_across, t_interval
 from vradam.sim.optimizers import OptimizerSpec
 from vradam.studies import evidence as ev
+from vradam.studies import evidence_tuning as et
 from vradam.studies import frontier as fr
 from vradam.studies import robustness as rb
 
@@ -316,7 +317,7 @@ def frontier_findings(folder: Path = ev.SHIPPED) -> list[tuple[str, str, str]]:
     return out
 
 
-TUNING_GLOB = "tuning-*.json"  # a `tune --out` result (STUDY.json), renamed
+TUNING_GLOB = "tuning-*.json"  # a `tune --out` result (STUDY.json): the evidence's tuning units
 
 
 def _signed(x: float) -> str:
@@ -378,7 +379,12 @@ def _budget_sentence(result: dict) -> str:
 
 
 def tuning_command(meta: dict) -> str:
-    """The command that reproduces a tuning run (its storage and study name aside)."""
+    """The command that reproduces a tuning run: the evidence command of its unit when the
+    run has a tuning unit's settings (the shipped ones), else the ``tune`` command (its
+    storage and study name aside)."""
+    unit = et.unit_of(meta)
+    if unit is not None:
+        return ev.Unit(ev.TUNING, *unit).command()
     space = "".join(f" --space {o}=lr" for o in meta.get("lr_only", ()))
     return (f"python -m vradam tune --task {meta['task']} --optimizers "
             f"{','.join(meta['optimizers'])} --trials {meta['trials']} --seeds "
@@ -406,8 +412,8 @@ def open_items(folder: Path = ev.SHIPPED) -> list[str]:
         lines.append(
             "The tuned comparison (each optimizer at its own tuned α₀, β₃ and α₁ on an equal "
             "budget, then fresh seeds) is not in the stored evidence: no tuning results are "
-            "shipped. Run python -m vradam tune --task digits --optimizers adamw,vradam "
-            "--trials 8 --seeds 5 --out results/ (or the Tuning page) to measure it."
+            "shipped. Run python -m vradam evidence --out DIR --tasks tuning (or the Tuning "
+            "page) to measure it."
         )
     for unit in ev.all_units():
         left = ev.missing(folder, unit)

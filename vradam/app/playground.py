@@ -452,13 +452,24 @@ def _formula_lines(formula: str, width: int = FORMULA_LINE) -> list[str]:
     return [line for line in lines if line]
 
 
+def _halves(part: str) -> list[str]:
+    """A part of a several-part formula, in two lines at the top-level break nearest its
+    middle when it is longer than a line (Goldstein–Price's A and B)."""
+    breaks = _top_level_breaks(part)
+    if len(part) <= FORMULA_LINE + 4 or not breaks:
+        return [part]
+    cut = min(breaks, key=lambda i: abs(i - len(part) / 2))
+    return [part[:cut].strip(), "{}" + part[cut:].strip()]  # {}: a binary − or +
+
+
 def formula_latex(formula: str) -> str:
     r"""``f(x, y) = …``; a long formula's ``\quad``-separated parts go on their own lines,
     and a long part is cut outside its brackets (before a + or −, or between two bracketed
     factors), so that it fits its column on a 1024-pixel screen."""
     parts = [p.strip().strip(",") for p in re.split(r"\\quad|,\\;", formula)]
     if len(parts) > 1 and len(formula) > 80:
-        return r"\begin{gathered} f(x, y) = " + r" \\ ".join(parts) + r" \end{gathered}"
+        lines = [line for part in parts for line in _halves(part)]
+        return r"\begin{gathered} f(x, y) = " + r" \\ ".join(lines) + r" \end{gathered}"
     lines = _formula_lines(formula)
     if len(lines) == 1:
         return rf"f(x, y) = {formula}"

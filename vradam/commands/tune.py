@@ -27,15 +27,13 @@ NEEDS = {"optuna": "optuna", "sqlalchemy": "sqlalchemy"}
 
 
 def _epilog() -> str:
-    """The help's list of tasks and optimizers (from the records: loads torch, not Optuna)."""
-    from vradam.sim.optimizers import tunable
-    from vradam.studies.networks import TASKS
-    from vradam.studies.tuning.config import UNSUITABLE
+    """The help's list of tasks and optimizers (the records' names, without torch)."""
+    from vradam.studies.tuning.limits import TASK_KEYS, TUNABLE_KEYS, UNSUITABLE
 
-    tasks = [k for k in TASKS if k not in UNSUITABLE]
+    tasks = [k for k in TASK_KEYS if k not in UNSUITABLE]
     return (
         f"tasks: {', '.join(tasks)} ({', '.join(UNSUITABLE)}: not tuned, see the error it "
-        f"gives). optimizers: {', '.join(tunable())}. Example: {PROG} tune --task digits "
+        f"gives). optimizers: {', '.join(TUNABLE_KEYS)}. Example: {PROG} tune --task digits "
         "--optimizers adamw,vradam --trials 8 --seeds 5 --out results/ (add --space "
         "vradam=lr for equal search dimensions). Many workers: export "
         "VRADAM_STORAGE=postgresql+psycopg://USER@HOST/DB with the password in PGPASSWORD "
@@ -73,7 +71,7 @@ def add_tune_parser(sub) -> None:
                    help="updates per run (default: the task's own, e.g. digits 300)")  # fmt: skip
     p.add_argument("--space", default="",
                    help="search space per optimizer, OPT=full|lr, comma-separated (lr alone: "
-                   "every optimizer): lr searches α0 only, with VRAdam's β3 at the task's "
+                   "every optimizer): lr searches α0 only, with VRAdam's β3=auto "
                    "and α1 at its default (default: full; VRAdam then searches α0, β3, "
                    "α1)")  # fmt: skip
     p.add_argument("--seed", type=int, default=0,
@@ -91,8 +89,9 @@ def add_tune_parser(sub) -> None:
                    "(default: from the settings, so the same command resumes)")  # fmt: skip
     p.add_argument("--out", type=Path, help="folder for STUDY.json and STUDY.csv")
     p.add_argument("--workers-join", action="store_true",
-                   help="an extra worker: add trials to the shared budget, then exit "
-                   "(no seeds, no table, so no --out; the other workers finish those)")  # fmt: skip
+                   help="an extra worker: add trials to the shared budget, then exit (the "
+                   "other workers run the seeds and write the table); with --out it stays, "
+                   "shares the seed runs and writes the table too")  # fmt: skip
     p.set_defaults(func=cmd_tune)
 
 
@@ -171,26 +170,20 @@ def _lr_only(text: str, optimizers: tuple[str, ...]) -> tuple[str, ...]:
 
 def check_arguments(args: argparse.Namespace) -> tuple[str, ...]:
     """Everything about the arguments that needs no record (numbers, the search-space
-    syntax, the study name, --out with --workers-join): checked before torch and Optuna
-    load, so such a mistake answers at once. Returns the optimizers' keys as given."""
-    from vradam.studies.tuning.limits import MAX_SAMPLER_SEEDS, check_numbers
+    syntax, the study name, the names against the records' snapshot): checked before torch
+    and Optuna load, so such a mistake answers at once. Returns the optimizers' keys as given."""
+    from vradam.studies.tuning.limits import MAX_SAMPLER_SEEDS, check_names, check_numbers
 
     check_numbers(trials=args.trials, seeds=args.seeds, steps=args.steps, seed=args.seed,
                   sampler_seed=args.sampler_seed, device=args.device)  # fmt: skip
     optimizers = tuple(o.strip().lower() for o in args.optimizers.split(",") if o.strip())
+    check_names(args.task, optimizers)
     _lr_only(args.space, optimizers)
     if args.study is not None and not args.study.strip():
         raise ValueError("--study needs a name")
     if not 1 <= args.sampler_seeds <= MAX_SAMPLER_SEEDS:
         raise ValueError(f"sampler seeds must be between 1 and {MAX_SAMPLER_SEEDS}, "
                          f"got {args.sampler_seeds}")  # fmt: skip
-    if args.workers_join and args.out is not None:
-        raise ValueError(
-            "--out writes the results table, which a --workers-join worker does not build "
-            "(it only adds trials): drop --out here, or run the same command without "
-            "--workers-join once the trials are done (it trains only the seed runs not "
-            "yet stored, then writes the table)"
-        )
     return optimizers
 
 
@@ -287,7 +280,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
         tuning.open_studies(each, store, name)
     _warnings(config, args, storage)
     task = get_task(config.task)
-    role = "joining as an extra worker" if args.workers_join else "tuning"
+    join = args.workers_join and args.out is None  # with --out: stays for the seeds and table
+    role = ("joining as an extra worker" if join else "joining, then writing the table"
+            if args.workers_join else "tuning")  # fmt: skip
     length = "" if args.steps else " (the task's own length)"
     narrowed = "".join(f"; {o} searches α0 only" for o in config.lr_only)
     more = f" (and {len(runs) - 1} more with other sampler seeds)" if len(runs) > 1 else ""
@@ -297,14 +292,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
     bar = Bar()
     # one bar over every run: the main one's trials and seeds, then the others' trials
     tuned = len(config.optimizers) * config.trials
-    first_total = tuned + (0 if args.workers_join else len(config.optimizers) * config.seeds)
+    first_total = tuned + (0 if join else len(config.optimizers) * config.seeds)
     total = first_total + tuned * (len(runs) - 1)
 
     def tell(p, offset: float = 0, prefix: str = "") -> None:
         bar(replace(p, done=offset + p.done, total=total, text=prefix + p.text))
 
     try:
-        rows = tuning.tune(config, store, group, join=args.workers_join, on_progress=tell)
+        rows = tuning.tune(config, store, group, join=join, on_progress=tell)
         for k, (s, (each, name)) in enumerate(list(runs.items())[1:]):
             # tuning only: the curves need no seed runs
             on = partial(tell, offset=first_total + k * tuned, prefix=f"sampler seed {s}: ")
@@ -324,10 +319,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         curves = budget.budget_curves(studies, config.trials)
     _print_results(task, config, rows, tuning.open_studies(config, store, group), curves)
     if args.out is not None:
-        meta = {**tuning.run_meta(config, storage, group), "device": str(device),
-                "sampler_seeds": list(runs),
-                "budget_runs": [name for _, name in runs.values()]}  # fmt: skip
-        _, opened = tuning.load_run(storage, group)
-        paths = write_outputs(args.out, group, meta, rows, tuning.trial_rows(opened), curves)
+        meta, trials = tuning.run_record(config, storage, group, runs, str(device))
+        paths = write_outputs(args.out, group, meta, rows, trials, curves)
         print(f"wrote {', '.join(map(str, paths))}", file=sys.stderr)
     return 0

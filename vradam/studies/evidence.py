@@ -1,19 +1,24 @@
 """The evidence set: every stored measurement behind "should I use VRAdam?", in one folder.
 
-One **unit** is one study on one problem and one CSV in the folder:
+One **unit** is one study on one problem and one file in the folder:
 
 * ``robustness-<task>.csv``: learning-rate robustness (:mod:`vradam.studies.robustness`) on a
   network task, AdamW and VRAdam at the task's β3 over one log grid of α0, 5 seeds;
 * ``robustness-landscapes.csv``: the same on every 2-D preset with a known minimum;
-* ``frontier-<problem>.csv``: the damping–cost frontier (:mod:`vradam.studies.frontier`).
+* ``frontier-<problem>.csv``: the damping–cost frontier (:mod:`vradam.studies.frontier`);
+* ``tuning-<task>-<arm>.json``: the tuned comparison, one ``tune`` run per arm
+  (:mod:`vradam.studies.evidence_tuning`), its studies in a tuning storage.
 
 :func:`run_evidence` computes what is missing of the chosen units (a rerun skips every
-finished run, so it resumes). Several processes may share one folder: a process works on
-a unit only while it holds the unit's claim (``<file>.lock``, created atomically; one left
-by a process that died on this machine is taken over), appends each finished run to the
-unit's CSV, and waits for units another process holds. :func:`load_robustness` and
-:func:`load_frontier` read a folder back (the app reads the shipped one,
-:data:`SHIPPED`). No Streamlit here; the command is ``python -m vradam evidence``.
+finished run, so it resumes). Any number of workers, on one machine or several, share the
+units through one storage (the tuning storage: ``--storage``, ``$VRADAM_STORAGE`` or
+``DIR/tuning.db``): a robustness or frontier unit through claims, batch by batch
+(:mod:`vradam.studies.evidence_claims`: each run is trained by one worker, a dead worker's
+batch is taken over after its heartbeat's grace period, and every worker's folder ends with
+every row), a tuning unit through the tuning protocol's own claims.
+:func:`load_robustness` and :func:`load_frontier` read a folder back (the app reads the
+shipped one, :data:`SHIPPED`). No Streamlit here; the command is ``python -m vradam
+evidence``.
 """
 
 from __future__ import annotations
@@ -24,18 +29,20 @@ import io
 import json
 import math
 import os
-import socket
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from vradam.studies import evidence_tuning as et
 from vradam.studies import frontier as fr
 from vradam.studies import robustness as rb
 
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "evidence"
 NETWORK_TASKS = ("moons", "digits", "lm", "imagegen", "gflownet")
 LANDSCAPES = "landscapes"
+TUNING = et.TUNING  # the tuned comparison's units, and the --tasks name of them all
 # The default run's grids: α0 every half decade from 1 decade below the task's α0 to 1.5
 # above (6 values; the robustness command's default has 11, every quarter decade, and
 # costs twice as much), 5 seeds; digits reaches 2.5 decades above (its AdamW breaks down at
@@ -44,14 +51,16 @@ GRIDS: dict[str, dict] = {task: dict(points=6) for task in NETWORK_TASKS}
 GRIDS["digits"] = dict(above=2.5, points=8)
 SMALL = dict(points=2, seeds=2, steps=10)  # --small: a CI-sized robustness study
 SMALL_LANDSCAPES = ("quadratic", "rosenbrock")
-SMALL_UNITS = (("robustness", "moons"), ("robustness", LANDSCAPES), ("frontier", "quadratic"))
+SMALL_UNITS = (("robustness", "moons"), ("robustness", LANDSCAPES), ("frontier", "quadratic"),
+               (TUNING, "moons-full"))  # fmt: skip
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Unit:
-    """One study on one problem: ``study`` "robustness" or "frontier"; ``name`` a network
-    task, :data:`LANDSCAPES`, or a frontier problem."""
+    """One study on one problem: ``study`` "robustness", "frontier" or "tuning"; ``name`` a
+    network task, :data:`LANDSCAPES`, a frontier problem, or a tuning arm ``<task>-<arm>``
+    (:mod:`vradam.studies.evidence_tuning`)."""
 
     study: str
     name: str
@@ -59,14 +68,17 @@ class Unit:
 
     @property
     def file(self) -> str:
-        return f"{self.study}-{self.name}.csv"
+        return f"{self.study}-{self.name}.{'json' if self.study == TUNING else 'csv'}"
 
     @property
     def fields(self) -> list[str]:
         return rb.ROW_FIELDS if self.study == "robustness" else fr.ROW_FIELDS
 
     def configs(self) -> list:
-        """The unit's study configs (a robustness unit of the landscapes has one a preset)."""
+        """The unit's study configs (a robustness unit of the landscapes has one a preset;
+        a tuning unit its :class:`~vradam.studies.evidence_tuning.TuningPlan`)."""
+        if self.study == TUNING:
+            return [et.plan(self.name, self.small)]
         if self.study == "frontier":
             return [fr.FrontierConfig.small(self.name) if self.small
                     else fr.FrontierConfig(problem=self.name)]  # fmt: skip
@@ -76,7 +88,7 @@ class Unit:
         return [robustness_config(self.name, "network", self.small)]
 
     def run_keys(self) -> set[tuple]:
-        return {k for c in self.configs() for k in c.run_keys()}
+        return set() if self.study == TUNING else {k for c in self.configs() for k in c.run_keys()}
 
     def total_runs(self) -> int:
         return sum(c.total_runs() for c in self.configs())
@@ -85,6 +97,14 @@ class Unit:
         """The command that computes (or resumes) this unit."""
         small = " --small" if self.small else ""
         return f"python -m vradam evidence --out DIR --tasks {self.name}{small}"
+
+
+def check_set(name: str) -> str:
+    """``name`` if it can name an evidence set in a storage (letters, digits, - _ .), else
+    ValueError in one line."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+        raise ValueError(f"--set must be letters, digits, '-', '_' or '.', got {name!r}")
+    return name
 
 
 def robustness_config(task: str, kind: str = "network", small: bool = False,
@@ -99,26 +119,29 @@ def robustness_config(task: str, kind: str = "network", small: bool = False,
 
 
 def all_units(small: bool = False) -> list[Unit]:
-    """Every unit, cheapest first within each study (network tasks, landscapes, frontier)."""
+    """Every unit, cheapest first within each study (network tasks, landscapes, frontier,
+    then the tuned comparison's arms)."""
     names = [*NETWORK_TASKS, LANDSCAPES]
     units = [Unit("robustness", n, small) for n in names]
     units += [Unit("frontier", p, small) for p in fr.PROBLEMS]
+    units += [Unit(TUNING, n, small) for n in et.names(small)]
     return units
 
 
 def choose_units(tasks: Iterable[str] = (), small: bool = False) -> list[Unit]:
     """The units naming one of ``tasks`` (a task names its robustness study and, if it is a
-    frontier problem, its frontier too); none given: every unit (``small``: the robustness
-    of the moons and two landscapes, and the quadratic's frontier)."""
+    frontier problem, its frontier too; "tuning" every tuning arm, an arm's name that one);
+    none given: every unit (``small``: the robustness of the moons and two landscapes, the
+    quadratic's frontier and the moons' tuning with each full search)."""
     tasks, units = list(tasks), all_units(small)
     if not tasks:
         return [u for u in units if (u.study, u.name) in SMALL_UNITS] if small else units
-    known = {u.name for u in units}
+    known = {u.name for u in units} | {TUNING}
     unknown = [t for t in tasks if t not in known]
     if unknown:
         raise ValueError(f"unknown evidence task(s) {', '.join(unknown)}; valid: "
                          f"{', '.join(sorted(known))}")  # fmt: skip
-    return [u for u in units if u.name in tasks]
+    return [u for u in units if u.name in tasks or (u.study == TUNING and TUNING in tasks)]
 
 
 # ----------------------------------------------------------------------------- storage
@@ -151,8 +174,9 @@ def _stamp(path: Path) -> tuple | None:
 def read_rows(path: Path, unit: Unit) -> list[dict]:
     """The unit's rows in ``path`` (or ``path.gz``; none if neither exists). A last line
     cut short by a process still writing is skipped; other columns are a ValueError.
-    Parsed once per version of the file (do not change the rows returned)."""
-    stamp = _stamp(path)
+    Parsed once per version of the file (do not change the rows returned). A tuning unit
+    has no rows (its JSON: :func:`vradam.studies.evidence_tuning.read_result`)."""
+    stamp = None if unit.study == TUNING else _stamp(path)
     if stamp is None:
         return []
     key = (*stamp, unit.study)
@@ -184,139 +208,58 @@ def _parse(path: Path, unit: Unit) -> list[dict]:
     return rows
 
 
-def _key(unit: Unit, row: dict) -> tuple:
+def run_key(unit: Unit, row: dict) -> tuple:
+    """What makes two of the unit's rows the same run."""
     return rb.run_key(row) if unit.study == "robustness" else fr.run_key(row)
 
 
 def missing(folder: Path, unit: Unit) -> int:
-    """How many of the unit's runs its CSV in ``folder`` does not hold yet."""
-    have = {_key(unit, r) for r in read_rows(folder / unit.file, unit)}
+    """How many of the unit's runs its CSV in ``folder`` does not hold yet (a tuning unit:
+    none once its JSON is there, else all: its progress is in the storage)."""
+    if unit.study == TUNING:
+        return 0 if et.done(folder, unit.name, unit.small) else unit.total_runs()
+    have = {run_key(unit, r) for r in read_rows(folder / unit.file, unit)}
     return len(unit.run_keys() - have)
 
 
-def _lock_path(folder: Path, unit: Unit) -> Path:
-    return folder / f"{unit.file}.lock"
-
-
-def _holder(lock: Path) -> tuple[str, int] | None:
-    try:
-        host, pid = lock.read_text().split()[:2]
-        return host, int(pid)
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(holder: tuple[str, int] | None) -> bool:
-    """A holder on another machine counts as alive; on this one, if its process is."""
-    if holder is None:
-        return True  # being written this instant
-    host, pid = holder
-    if host != socket.gethostname():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def claim(folder: Path, unit: Unit) -> bool:
-    """Take the unit's claim (True), or leave it to the live process holding it (False)."""
-    lock = _lock_path(folder, unit)
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _holder(lock)
-            if _alive(holder):
-                return False
-            # a dead holder's claim: move it aside atomically, then check it was that one
-            aside = lock.with_name(f"{lock.name}.stale.{os.getpid()}")
-            try:
-                os.rename(lock, aside)
-            except FileNotFoundError:
-                continue
-            if _holder(aside) != holder:
-                os.rename(aside, lock)  # a fresh claim slipped in: give it back
-                return False
-            aside.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{socket.gethostname()} {os.getpid()}\n")
-        return True
-    return False
-
-
-def release(folder: Path, unit: Unit) -> None:
-    lock = _lock_path(folder, unit)
-    if _holder(lock) == (socket.gethostname(), os.getpid()):
-        lock.unlink(missing_ok=True)
-
-
-# ----------------------------------------------------------------------------- running
-
-
-def _run_unit(folder: Path, unit: Unit, progress: Progress) -> int:
-    """Compute the unit's missing runs, appending each to its CSV (the claim held)."""
-    path = folder / unit.file
-    write = rb.rows_csv if unit.study == "robustness" else fr.rows_csv
-    rows = read_rows(path, unit)
-    text = read_text(path) or write([])  # a shipped .gz is unpacked to be appended to
-    if not text.endswith("\n"):  # a line cut short by a process that died: drop it
-        text = text[: text.rfind("\n") + 1]
-    if not path.exists() or path.read_text() != text:
-        path.write_text(text)
-    done = {_key(unit, r) for r in rows}
-    todo = len(unit.run_keys() - done)
-    total, new, began, shown = unit.total_runs(), 0, time.perf_counter(), 0.0
-    with open(path, "a", newline="") as fh:
-        for config in unit.configs():
-            if unit.study == "robustness":
-                runs = rb.robustness_runs(config, done)
-            else:
-                runs = fr.run_frontier(config, done_rows=rows)
-            for row in runs:
-                fh.write(write([row], header=False))
-                fh.flush()  # a killed run keeps every finished row
-                new += 1
-                seconds = time.perf_counter() - began
-                if new == todo or seconds - shown >= 30:
-                    shown = seconds
-                    progress(f"{unit.file}: {total - todo + new} of {total} runs "
-                             f"({seconds:.0f} s)")  # fmt: skip
-    return new
-
-
 def run_evidence(folder: Path, units: list[Unit], progress: Progress = print,
-                 poll: float = 2.0) -> dict[str, float]:  # fmt: skip
-    """Compute every missing run of ``units`` into ``folder``; wait for the units another
-    live process holds. Returns each unit's file → seconds this process spent on it."""
+                 poll: float = 2.0, storage: str | None = None,
+                 set_name: str = "evidence") -> dict[str, float]:  # fmt: skip
+    """Compute every missing run of ``units`` into ``folder``, sharing them with every
+    worker of the same ``storage`` (:func:`vradam.studies.evidence_tuning.storage_url`) and
+    evidence set ``set_name``: a robustness or frontier unit through claims, batch by batch
+    (:mod:`vradam.studies.evidence_claims`), a tuning unit through the tuning protocol's own.
+    Waits for the runs other workers hold, then completes the folder with their rows.
+    Returns each unit's file → seconds this process spent on it (units the folder lacked)."""
     folder.mkdir(parents=True, exist_ok=True)
     spent: dict[str, float] = {}
-    pending, said = list(units), set()
+    store, workers, said = None, {}, set()
+    pending = [u for u in units if missing(folder, u)]
     while pending:
         waiting = []
         for unit in pending:
-            left = missing(folder, unit)
-            if not left:
+            began = time.perf_counter()
+            if unit.study == TUNING:
+                et.run_tuning(folder, unit.name, unit.small, storage, progress, min(poll, 1.0))
+                spent[unit.file] = time.perf_counter() - began
                 continue
-            if not claim(folder, unit):
+            if unit.file not in workers:
+                from vradam.studies import evidence_claims as ec
+                from vradam.studies.tuning import open_storage
+
+                if store is None:
+                    store = open_storage(et.storage_url(folder, storage))
+                progress(f"{unit.file}: {missing(folder, unit)} of {unit.total_runs()} runs "
+                         "to do")  # fmt: skip
+                workers[unit.file] = ec.Worker(folder, unit, store, set_name, progress, poll)
+            while (state := workers[unit.file].step()) is None:
+                pass
+            spent[unit.file] = spent.get(unit.file, 0.0) + time.perf_counter() - began
+            if not state:
                 waiting.append(unit)
-                continue
-            try:
-                left = missing(folder, unit)  # another process may have finished it
-                if left:
-                    progress(f"{unit.file}: {left} of {unit.total_runs()} runs to do")
-                    began = time.perf_counter()
-                    _run_unit(folder, unit, progress)
-                    spent[unit.file] = time.perf_counter() - began
-            finally:
-                release(folder, unit)
         new = {u.file for u in waiting} - said
         if new:
-            progress(f"another process is computing {', '.join(sorted(new))}; waiting")
+            progress(f"other workers hold the last runs of {', '.join(sorted(new))}; waiting")
             said |= new
         if waiting:
             time.sleep(poll)
@@ -360,7 +303,9 @@ def summary(folder: Path, units: list[Unit]) -> dict:
         entry = dict(file=unit.file, study=unit.study, name=unit.name,
                      runs=unit.total_runs() - missing(folder, unit), expected=unit.total_runs(),
                      command=unit.command())  # fmt: skip
-        if unit.study == "robustness":
+        if unit.study == TUNING:
+            entry["results"] = et.summary(folder, unit.name)
+        elif unit.study == "robustness":
             rows = read_rows(folder / unit.file, unit)
             entry["results"] = {c.task: rb.result_dict(rb.summarize(c, rb.study_rows(c, rows)))
                                 for c in unit.configs()}  # fmt: skip
@@ -395,7 +340,7 @@ def _clean(value):
 
 
 __all__ = [
-    "GRIDS", "LANDSCAPES", "NETWORK_TASKS", "SHIPPED", "SMALL", "Unit", "all_units",
-    "choose_units", "claim", "frontier_rows", "load_frontier", "load_robustness", "missing",
-    "read_rows", "release", "robustness_config", "run_evidence", "summary", "write_summary",
+    "GRIDS", "LANDSCAPES", "NETWORK_TASKS", "SHIPPED", "SMALL", "TUNING", "Unit", "all_units",
+    "check_set", "choose_units", "frontier_rows", "load_frontier", "load_robustness", "missing",
+    "read_rows", "robustness_config", "run_evidence", "run_key", "summary", "write_summary",
 ]  # fmt: skip

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 MAX_STEPS = 5000
+MAX_OPTIMIZERS = 8  # trained in lockstep, one model each (train --help states it)
 SHARPNESS_SAMPLES = 512  # sharpness of the loss on (at most) this many training examples
 SHARPNESS_SEED = 2024  # the draws of a stochastic objective when its sharpness is measured
 
@@ -66,8 +67,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         get_task(self.task)
-        if not 1 <= len(self.optimizers) <= 8:
-            raise ValueError("choose between 1 and 8 optimizers")
+        if not 1 <= len(self.optimizers) <= MAX_OPTIMIZERS:
+            raise ValueError(f"choose between 1 and {MAX_OPTIMIZERS} optimizers")
         for text in self.optimizers:
             OptimizerSpec.parse(text)
         if not 1 <= self.steps <= MAX_STEPS:

@@ -227,33 +227,18 @@ def _sharpness_panel(ls, marks, colors: list[str]) -> tuple[list[dict], list[flo
     return data, (log_range([finite]) if finite.size else [0.0, 1.0])
 
 
-def landscape_figure(
-    ls, colors: list[str], *, log_color: bool = False, marks=None, max_frames: int = 120
-) -> dict:
-    """The plane's map (surface, contours, projected paths, start, reference, lowest grid
-    point, sharpness marks) over the loss along each path, with Play/Pause and a step slider
-    moving each optimizer's current point and the panel's cursor.
-
-    ``ls``: a vradam.studies.landscape.Landscape; ``marks``: its sharpness_marks (or None).
-    """
-    K = len(ls.labels)
-    V, bar_title = colour_values(ls.Z, log_color)
-    bar = _colour_bar_trace(V, bar_title, bar_title == "loss (log scale)", 0.0)
-    data: list[dict] = [_hover_grid(ls), _contours(ls, V), bar]
-    for i in range(K):
-        data.append(_path_trace(ls, i, colors[i]))
-    for i, m in enumerate(marks or []):
-        if m is not None:
-            data.append(_marks_trace(ls, i, m, colors[i]))
+def _reference_points(ls) -> list[dict]:
+    """The map's fixed points: the start (the reference too, when it is the start), the
+    reference (another optimizer's final weights) and the lowest grid point."""
     first = next((c[0] for c in ls.coords if c.shape[0]), np.zeros(2))
     same = ls.reference_index is None  # the reference is the start
-    data.append(dict(
+    data = [dict(
         type="scatter", x=[float(first[0])], y=[float(first[1])], mode="markers",
         name=wrap("start = reference (shared initial weights)" if same
                   else "start (shared initial weights)"),
         marker=dict(symbol="circle-open", size=13, color="black", line=dict(width=2)),
         hovertemplate="start<extra></extra>", xaxis="x", yaxis="y",
-    ))  # fmt: skip
+    )]  # fmt: skip
     if not same:
         data.append(dict(
             type="scatter", x=[0.0], y=[0.0], mode="markers", name=wrap(reference_name(ls)),
@@ -270,9 +255,14 @@ def landscape_figure(
             hovertemplate=f"lowest grid point<br>loss {mz:.4g}<extra></extra>",
             xaxis="x", yaxis="y",
         ))  # fmt: skip
-    # the panel: true loss and the surface at the projection, per optimizer
-    kind, y_range = _panel_range(ls)
-    for i in range(K):
+    return data
+
+
+def _loss_panel(ls, colors: list[str]) -> list[dict]:
+    """Panel 2 (x2/y2): each optimizer's true loss (solid, its gap to the surface in the
+    hover) and the surface at its projection (dotted)."""
+    data = []
+    for i in range(len(ls.labels)):
         label, s = _label(ls, i), ls.steps[i].tolist()
         gap = as_list(ls.gap(i))
         common = dict(legendgroup=label, showlegend=False, xaxis="x2", yaxis="y2")
@@ -285,26 +275,29 @@ def landscape_figure(
                                "surface at the projection %{y:.4g}",
                                name=f"{label}: surface", line=dict(color=colors[i], width=1.4,
                                dash="dot"), **common))  # fmt: skip
-    sharp, sharp_range = _sharpness_panel(ls, marks or [], colors)
-    data += sharp
-    # what moves: the heads on the map, the cursor on the panel(s)
-    steps = _frame_steps(ls, max_frames)
-    lo, hi = (10.0 ** y_range[0], 10.0 ** y_range[1]) if kind == "log" else y_range
-    hx, hy = _heads(ls, steps[-1])
-    heads = len(data)
-    data.append(dict(
+    return data
+
+
+def _moving_traces(ls, colors: list[str], step: int, cursors: list[tuple]) -> list[dict]:
+    """What the frames move, at ``step``: every optimizer's head on the map, then each
+    panel's cursor (``cursors``: its y extent and axes)."""
+    K = len(ls.labels)
+    hx, hy = _heads(ls, step)
+    data = [dict(
         type="scatter", x=hx, y=hy, mode="markers", name="now", showlegend=False,
         marker=dict(size=12, color=list(colors[:K]), line=dict(color="white", width=1.5)),
         text=[_label(ls, i) for i in range(K)], hovertemplate="%{text}<extra></extra>",
         xaxis="x", yaxis="y",
-    ))  # fmt: skip
-    cursors = [(lo, hi, "x2", "y2")]
-    if sharp:
-        cursors.append((10.0 ** sharp_range[0], 10.0 ** sharp_range[1], "x3", "y3"))
+    )]  # fmt: skip
     for c_lo, c_hi, xa, ya in cursors:
-        data.append(dict(type="scatter", x=[steps[-1], steps[-1]], y=[c_lo, c_hi], mode="lines",
+        data.append(dict(type="scatter", x=[step, step], y=[c_lo, c_hi], mode="lines",
                          line=dict(color=CURSOR_COLOR, width=1), hoverinfo="skip",
                          showlegend=False, name="step", xaxis=xa, yaxis=ya))  # fmt: skip
+    return data
+
+
+def _frames(ls, steps: list[int], heads: int, cursors: list[tuple]) -> list[dict]:
+    """One frame a step: the heads (trace ``heads``) and the cursors after it."""
     frames = []
     for s in steps:
         fx, fy = _heads(ls, s)
@@ -312,7 +305,17 @@ def landscape_figure(
                            data=[dict(type="scatter", x=fx, y=fy),
                                  *(dict(type="scatter", x=[s, s], y=[c[0], c[1]])
                                    for c in cursors)]))  # fmt: skip
-    # layout: legend, map, its axis title, colour bar, buttons, slider, panel title, panel
+    return frames
+
+
+def _map_layout(
+    ls, data: list[dict], V: np.ndarray, kind: str, y_range: list[float], sharp_range
+) -> tuple:
+    """The layout, top down: legend, map (the surface's PNG under it), its axis title, room
+    for the colour bar, buttons and slider, then the loss panel and, with ``sharp_range``,
+    the sharpness panel. Returns it with its stack and the px under the map to its colour
+    bar."""
+    sharp = sharp_range is not None
     names = [t["name"] for t in data if t.get("showlegend", True) is not False]
     top = legend_height(len(names), sum(n.count("<br>") for n in names)) + 12
     under_map = TICKS + AXIS_TITLE + 4
@@ -356,6 +359,41 @@ def landscape_figure(
         layout["annotations"].append(
             dict(panel_label(SHARP_TITLE, 0.0, st.y(st.tops[2] - 2)), align="left")
         )
+    return layout, st, under_map
+
+
+def landscape_figure(
+    ls, colors: list[str], *, log_color: bool = False, marks=None, max_frames: int = 120
+) -> dict:
+    """The plane's map (surface, contours, projected paths, start, reference, lowest grid
+    point, sharpness marks) over the loss along each path, with Play/Pause and a step slider
+    moving each optimizer's current point and the panel's cursor.
+
+    ``ls``: a vradam.studies.landscape.Landscape; ``marks``: its sharpness_marks (or None).
+    """
+    V, bar_title = colour_values(ls.Z, log_color)
+    bar = _colour_bar_trace(V, bar_title, bar_title == "loss (log scale)", 0.0)
+    data: list[dict] = [_hover_grid(ls), _contours(ls, V), bar]
+    data += [_path_trace(ls, i, colors[i]) for i in range(len(ls.labels))]
+    for i, m in enumerate(marks or []):
+        if m is not None:
+            data.append(_marks_trace(ls, i, m, colors[i]))
+    data += _reference_points(ls)
+    # the panel: true loss and the surface at the projection, per optimizer
+    kind, y_range = _panel_range(ls)
+    data += _loss_panel(ls, colors)
+    sharp, sharp_range = _sharpness_panel(ls, marks or [], colors)
+    data += sharp
+    # what moves: the heads on the map, the cursor on the panel(s)
+    steps = _frame_steps(ls, max_frames)
+    lo, hi = (10.0 ** y_range[0], 10.0 ** y_range[1]) if kind == "log" else y_range
+    cursors = [(lo, hi, "x2", "y2")]
+    if sharp:
+        cursors.append((10.0 ** sharp_range[0], 10.0 ** sharp_range[1], "x3", "y3"))
+    heads = len(data)
+    data += _moving_traces(ls, colors, steps[-1], cursors)
+    frames = _frames(ls, steps, heads, cursors)
+    layout, st, under_map = _map_layout(ls, data, V, kind, y_range, sharp_range if sharp else None)
     bar["marker"]["colorbar"]["y"] = st.below(0, under_map)
     buttons_y = st.below(0, under_map + COLORBAR + 8)
     layout.update(animation_controls(

@@ -234,9 +234,9 @@ def phase_portrait_figure(k: float, mass: float, beta3: float, energies=None) ->
     return dict(data=data, layout=layout)
 
 
-def gate_figure(curves: dict, narrow: bool = False) -> dict:
-    """η(‖v‖) with its floor, and the step η‖v‖ with the bound α0/(2√β3) and the clip
-    (beside each other, or stacked when ``narrow``)."""
+def _gate_traces(curves: dict) -> list[dict]:
+    """η(‖v‖) and its floor (left), the step η‖v‖ and, with β₃ > 0, its bound (right, in
+    the second legend)."""
     s = curves["speed"]
     step_axes = dict(xaxis="x2", yaxis="y2")
     data = [
@@ -272,6 +272,37 @@ def gate_figure(curves: dict, narrow: bool = False) -> dict:
                 **step_axes,
             )
         )
+    return data
+
+
+def _gate_lines(curves: dict) -> list[dict]:
+    """Dotted verticals at the speed of the longest step (right) and where the clip starts
+    (both panels), when within the plotted speeds."""
+    shapes = []
+    for speed, color, xref in (
+        (curves["peak_speed"], "#009E73", "x2"),
+        (curves["clip_speed"], "#555555", "x"),
+        (curves["clip_speed"], "#555555", "x2"),
+    ):
+        if math.isfinite(speed) and speed <= curves["speed"][-1]:
+            shapes.append(
+                dict(
+                    type="line",
+                    xref=xref,
+                    yref="paper",
+                    x0=speed,
+                    x1=speed,
+                    y0=0,
+                    y1=1,
+                    line=dict(color=color, width=1, dash="dot"),
+                )
+            )
+    return shapes
+
+
+def gate_figure(curves: dict, narrow: bool = False) -> dict:
+    """η(‖v‖) with its floor, and the step η‖v‖ with the bound α0/(2√β3) and the clip
+    (beside each other, or stacked when ``narrow``)."""
     # η left and the step right on a wide screen, stacked when narrow; each panel's two
     # entries in its own legend, one per row, above it.
     if narrow:
@@ -296,24 +327,6 @@ def gate_figure(curves: dict, narrow: bool = False) -> dict:
                     gridcolor=GRID_COLOR),
         yaxis2=dict(domain=y_domains[1], anchor="x2", title=dict(text="step length"),
                     gridcolor=GRID_COLOR, rangemode="tozero"),
-        shapes=[],
+        shapes=_gate_lines(curves),
     )  # fmt: skip
-    for speed, color, xref in (
-        (curves["peak_speed"], "#009E73", "x2"),
-        (curves["clip_speed"], "#555555", "x"),
-        (curves["clip_speed"], "#555555", "x2"),
-    ):
-        if math.isfinite(speed) and speed <= s[-1]:
-            layout["shapes"].append(
-                dict(
-                    type="line",
-                    xref=xref,
-                    yref="paper",
-                    x0=speed,
-                    x1=speed,
-                    y0=0,
-                    y1=1,
-                    line=dict(color=color, width=1, dash="dot"),
-                )
-            )
-    return dict(data=data, layout=layout)
+    return dict(data=_gate_traces(curves), layout=layout)

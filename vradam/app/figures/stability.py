@@ -289,19 +289,19 @@ def momentum_maps_figure(
     return dict(data=data, layout=layout)
 
 
-def trace_figure(
-    vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40, narrow: bool = False
-) -> dict:
-    """One cell as a 1-D run. Left: |x_t| for VRMomentum and EMA momentum at the same
-    (α₀, L). Right: VRMomentum's η_t·L over the last ``last`` steps against the line: every
-    step is below it (stable alone), yet the run does not converge."""
-    colors = {"vrmomentum": "#882255", "ema": "#009E73"}
-    names = {"vrmomentum": "VRMomentum", "ema": "EMA momentum (β₃ = 0)"}
+TRACE_COLORS = {"vrmomentum": "#882255", "ema": "#009E73"}
+TRACE_NAMES = {"vrmomentum": "VRMomentum", "ema": "EMA momentum (β₃ = 0)"}
+
+
+def _distance_traces(vr: S.Trace1D, ema: S.Trace1D) -> tuple[list[dict], np.ndarray]:
+    """|x_t| of each run (steps 0, 1, 2 …), and the positive values of both (for the log
+    axis's ticks)."""
     data = []
     positive = []  # |x_t| > 0 of both runs, for the log axis's ticks
     for tr in (vr, ema):
         y = np.abs(tr.x)
         positive.append(y[np.isfinite(y) & (y > 0)])
+        name = TRACE_NAMES[tr.kind]
         data.append(
             dict(
                 type="scatter",
@@ -309,45 +309,45 @@ def trace_figure(
                 dx=1,
                 y=packed(np.where(y > 0, y, np.nan)),  # typed: ~11 kB per 2,000 steps
                 mode="lines",
-                name=names[tr.kind],
-                line=dict(color=colors[tr.kind], width=2),
-                hovertemplate=f"{names[tr.kind]}<br>step %{{x}}<br>|x| %{{y:.3g}}<extra></extra>",
+                name=name,
+                line=dict(color=TRACE_COLORS[tr.kind], width=2),
+                hovertemplate=f"{name}<br>step %{{x}}<br>|x| %{{y:.3g}}<extra></extra>",
             )
         )
-    T = vr.rate.size
-    t0 = max(0, T - last)
-    steps = list(range(t0 + 1, T + 1))
-    data.append(
-        dict(
-            type="scatter",
-            x=steps,
-            y=sig_list(vr.rate[t0:] * vr.curvature),
-            mode="lines+markers",
-            name="VRMomentum's η_t·L",
-            line=dict(color=colors["vrmomentum"], width=1.5),
-            marker=dict(size=5),
-            xaxis="x2",
-            yaxis="y2",
-            legend="legend2",
-            hovertemplate="update %{x}<br>η_t·L %{y:.4g}<extra></extra>",
-        )
+    return data, np.concatenate(positive)
+
+
+def _rate_traces(vr: S.Trace1D, limit: float, t0: int) -> list[dict]:
+    """VRMomentum's η_t·L at its updates after ``t0``, and the line B(β)."""
+    steps = list(range(t0 + 1, vr.rate.size + 1))
+    axes = dict(xaxis="x2", yaxis="y2", legend="legend2")
+    rates = dict(
+        type="scatter",
+        x=steps,
+        y=sig_list(vr.rate[t0:] * vr.curvature),
+        mode="lines+markers",
+        name="VRMomentum's η_t·L",
+        line=dict(color=TRACE_COLORS["vrmomentum"], width=1.5),
+        marker=dict(size=5),
+        **axes,
+        hovertemplate="update %{x}<br>η_t·L %{y:.4g}<extra></extra>",
     )
-    data.append(
-        dict(
-            type="scatter",
-            x=[steps[0], steps[-1]],
-            y=[limit, limit],
-            mode="lines",
-            name=f"the line B(β) = {limit:.3g}",
-            line=dict(color="#333333", width=1.5, dash="dash"),
-            xaxis="x2",
-            yaxis="y2",
-            legend="legend2",
-            hoverinfo="skip",
-        )
+    line = dict(
+        type="scatter",
+        x=[steps[0], steps[-1]],
+        y=[limit, limit],
+        mode="lines",
+        name=f"the line B(β) = {limit:.3g}",
+        line=dict(color="#333333", width=1.5, dash="dash"),
+        **axes,
+        hoverinfo="skip",
     )
-    # the two panels side by side (stacked when narrow), each with its own legend, one entry
-    # per row, under its x axis title
+    return [rates, line]
+
+
+def _trace_layout(narrow: bool) -> dict:
+    """The two panels side by side (stacked when narrow), each with its own legend, one
+    entry per row, under its x axis title."""
     below = TICKS + AXIS_TITLE + 6
     legend_px = below + legend_height(2)
     if narrow:
@@ -356,7 +356,7 @@ def trace_figure(
     else:
         st = stack([260], [])
         x_domains, y_domains = [(0, 0.55), (0.65, 1)], [(0, 1), (0, 1)]
-    layout = _layout(
+    return _layout(
         TITLE_ROW + 6 + st.plot + legend_px,
         dict(l=60, r=20, t=TITLE_ROW + 6, b=legend_px),
         showlegend=True,
@@ -370,7 +370,19 @@ def trace_figure(
         yaxis2=dict(domain=y_domains[1], anchor="x2", title=dict(text="η_t·L"),
                     gridcolor="#eeeeee", rangemode="tozero"),
     )  # fmt: skip
-    finite = np.concatenate(positive)
+
+
+def trace_figure(
+    vr: S.Trace1D, ema: S.Trace1D, limit: float, last: int = 40, narrow: bool = False
+) -> dict:
+    """One cell as a 1-D run. Left: |x_t| for VRMomentum and EMA momentum at the same
+    (α₀, L). Right: VRMomentum's η_t·L over the last ``last`` steps against the line: every
+    step is below it (stable alone), yet the run does not converge."""
+    data, finite = _distance_traces(vr, ema)
+    T = vr.rate.size
+    t0 = max(0, T - last)
+    data += _rate_traces(vr, limit, t0)
+    layout = _trace_layout(narrow)
     if finite.size:
         lo, hi = math.log10(finite.min()), math.log10(finite.max())
         layout["yaxis"].update(log_ticks(lo, hi))

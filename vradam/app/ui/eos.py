@@ -17,7 +17,7 @@ from vradam.app.figures.ticks import tick_label
 from vradam.app.summaries import eos_summary
 from vradam.app.ui.charts import chart_summary, trusted
 from vradam.app.ui.screen import narrow_screen
-from vradam.app.ui.sliders import fmt_value
+from vradam.app.ui.sliders import fmt_value, slider_row
 from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.studies import eos_precision, frontier
 from vradam.studies.eos import (
@@ -254,25 +254,12 @@ def mlp_section(narrow: bool = False) -> None:
         "VRAdam's **moving** threshold, the same with η_t = α₀/(1 + min(β₃‖v‖², α₁)) in "
         "place of η (docs/theory.md §2)."
     )
-    c = st.columns(5)
-    lr_gd = c[0].select_slider(
-        "η (GD, heavy ball)", MLP_OPTIONS["eos_lr_gd"], key="eos_lr_gd", persist_state="session"
-    )
-    lr_adam = c[1].select_slider("α₀ (Adam, VRAdam)", MLP_OPTIONS["eos_lr_adam"],
-                                 key="eos_lr_adam", persist_state="session")  # fmt: skip
-    beta3 = c[2].select_slider(
-        "β₃ (VRAdam)",
-        MLP_OPTIONS["eos_beta3"],
-        key="eos_beta3",
-        persist_state="session",
-        format_func=tick_label,
-    )  # 1e4, not 1e+04
-    steps = c[3].select_slider(
-        "steps", MLP_OPTIONS["eos_steps"], key="eos_steps", persist_state="session"
-    )
-    every = c[4].select_slider(
-        "sharpness every", MLP_OPTIONS["eos_every"], key="eos_every", persist_state="session"
-    )
+    lr_gd, lr_adam, beta3, steps, every = slider_row(
+        MLP_OPTIONS,
+        {"eos_lr_gd": "η (GD, heavy ball)", "eos_lr_adam": "α₀ (Adam, VRAdam)",
+         "eos_beta3": "β₃ (VRAdam)", "eos_steps": "steps", "eos_every": "sharpness every"},
+        formats={"eos_beta3": tick_label},  # 1e4, not 1e+04
+    )  # fmt: skip
     config = EoSConfig(lr_gd=lr_gd, lr_adam=lr_adam, beta3=beta3, steps=steps,
                        sharpness_every=every)  # fmt: skip
     status, chart = st.empty(), st.empty()  # the progress bar above the growing figure
@@ -342,17 +329,11 @@ def quadratic_section(narrow: bool = False) -> None:
         "β₂ = 0.9 lets the preconditioner forget the large early gradients within the run "
         "(with 0.999 the edge comes after thousands of steps)."
     )
-    c = st.columns(4)
-    lr = c[0].select_slider("α₀", Q_OPTIONS["eos_q_lr"], key="eos_q_lr", persist_state="session")
-    beta3 = c[1].select_slider(
-        "β₃", Q_OPTIONS["eos_q_beta3"], key="eos_q_beta3", persist_state="session"
-    )
-    kappa = c[2].select_slider(
-        "condition number κ", Q_OPTIONS["eos_q_kappa"], key="eos_q_kappa", persist_state="session"
-    )
-    steps = c[3].select_slider(
-        "steps", Q_OPTIONS["eos_q_steps"], key="eos_q_steps", persist_state="session"
-    )
+    lr, beta3, kappa, steps = slider_row(
+        Q_OPTIONS,
+        {"eos_q_lr": "α₀", "eos_q_beta3": "β₃", "eos_q_kappa": "condition number κ",
+         "eos_q_steps": "steps"},
+    )  # fmt: skip
     config = QuadraticConfig(lr=lr, beta3=beta3, kappa=kappa, steps=steps)
     n_starts = st.session_state.get("eos_q_starts", DEFAULTS["eos_q_starts"])
     results = _quadratic(config, n_starts)
@@ -420,7 +401,8 @@ def frontier_section(narrow: bool = False) -> None:
     problem = st.radio("Frontier on", list(FRONTIER), key="eos_frontier", horizontal=True,
                        persist_state="session", format_func=FRONTIER.get)  # fmt: skip
     text = _frontier_text(problem)
-    rows = frontier.read_rows(text)
+    # in the runs' order, whatever order the workers that computed them wrote them in
+    rows = frontier.study_rows(frontier.FrontierConfig(problem=problem), frontier.read_rows(text))
     verdict = frontier.frontier_verdict(rows)
     p = frontier.PROBLEMS[problem]
     fig = frontier_figure(verdict, p.baseline_name, height=620 if narrow else 460)

@@ -11,6 +11,7 @@ from vradam.app.figures.maps import background
 from vradam.app.summaries import gate_summary, motion_summary, phase_summary
 from vradam.app.ui.charts import chart_summary, trusted
 from vradam.app.ui.screen import narrow_screen
+from vradam.app.ui.sliders import slider_row
 from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.studies.physics import gate_curves, integrate
 
@@ -87,11 +88,9 @@ def motion_section(narrow: bool = False) -> None:
     key = c[0].selectbox("landscape", LANDSCAPES, key="ph_ls", persist_state="session",
                          format_func=lambda k: landscapes.REGISTRY[k].name)  # fmt: skip
     ls = landscapes.get(key)
-    beta3 = c[1].select_slider("β₃", OPTIONS["ph_b3"], key="ph_b3", persist_state="session")
-    friction = c[2].select_slider(
-        "friction γ", OPTIONS["ph_gamma"], key="ph_gamma", persist_state="session"
+    beta3, friction, t_end = slider_row(
+        OPTIONS, {"ph_b3": "β₃", "ph_gamma": "friction γ", "ph_t": "duration"}, columns=c[1:]
     )
-    t_end = c[3].select_slider("duration", OPTIONS["ph_t"], key="ph_t", persist_state="session")
     c2 = st.columns(4)
     sx = c2[0].number_input(
         "start x", value=float(ls.start[0]), key=f"ph_x_{key}", persist_state="session"
@@ -120,11 +119,7 @@ def phase_section() -> None:
         "term the high-energy orbits are squashed in v: at energy E the top speed grows like "
         "E^¼ instead of E^½."
     )
-    c = st.columns(2)
-    beta3 = c[0].select_slider("β₃ ", OPTIONS["ph_pp_b3"], key="ph_pp_b3", persist_state="session")
-    k = c[1].select_slider(
-        "spring constant k", OPTIONS["ph_pp_k"], key="ph_pp_k", persist_state="session"
-    )
+    beta3, k = slider_row(OPTIONS, {"ph_pp_b3": "β₃ ", "ph_pp_k": "spring constant k"})
     energies = [0.5, 2, 8, 32]
     fig = physplots.phase_portrait_figure(k, 1.0, beta3, energies)
     st.plotly_chart(trusted(fig), key="ph_phase")
@@ -133,10 +128,9 @@ def phase_section() -> None:
 
 def gate_section(narrow: bool = False) -> None:
     st.markdown("#### The gate itself")
-    c = st.columns(3)
-    alpha0 = c[0].select_slider("α₀", OPTIONS["ph_g_a0"], key="ph_g_a0", persist_state="session")
-    beta3 = c[1].select_slider("β₃  ", OPTIONS["ph_g_b3"], key="ph_g_b3", persist_state="session")
-    alpha1 = c[2].select_slider("α₁", OPTIONS["ph_g_a1"], key="ph_g_a1", persist_state="session")
+    alpha0, beta3, alpha1 = slider_row(
+        OPTIONS, {"ph_g_a0": "α₀", "ph_g_b3": "β₃  ", "ph_g_a1": "α₁"}
+    )
     curves = gate_curves(alpha0, beta3, alpha1, np.linspace(0, 3 * (alpha1 / beta3) ** 0.5, 400))
     st.plotly_chart(trusted(physplots.gate_figure(curves, narrow)), key="ph_gate")
     chart_summary(gate_summary(curves))

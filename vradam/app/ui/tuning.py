@@ -16,7 +16,7 @@ from vradam.app.ui.markdown import md_escape, quote
 from vradam.app.ui.url_state import UrlField, url_state, write_url
 from vradam.sim.optimizers import REGISTRY
 from vradam.studies import tuning as T
-from vradam.studies.networks import TASKS, get_task
+from vradam.studies.networks import TASKS, Task, get_task
 from vradam.studies.training import MAX_STEPS
 
 TRIALS = (2, 3, 4, 6, 8, 12, 16, 20, 30, 50)
@@ -137,8 +137,25 @@ def _sync_optimizers() -> None:
 def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
     """Sidebar → (config or None, the server's storage URL, study name, warnings)."""
     ss = st.session_state
-    problems = url_state(FIELDS)
     storage = T.default_storage_url()
+    problems = _read_link(ss, storage)
+    sb = st.sidebar
+    task = _task_and_optimizers(sb, ss)
+    _budget_and_search(sb, ss, task)
+    with sb.expander("Seeds, device, study name"):
+        _seeds_device_study(ss)
+    sb.caption(f"Studies are stored on this server (its operator's choice). Limits here: "
+               f"{LIMITS.trials} trials, {LIMITS.steps} steps, {LIMITS.seeds} seeds; "
+               "`python -m vradam tune` has no such limits.")  # fmt: skip
+    config = _config(ss, task, problems)
+    study = ss.get("tn_study", "").strip() or (config.default_study() if config else "")
+    return config, storage, study, problems
+
+
+def _read_link(ss, storage: str) -> list[str]:
+    """The URL's settings into the session (a stored run's, when the link names one), and
+    the warnings about what was ignored: a bad study name, unknown optimizers."""
+    problems = url_state(FIELDS)
     study = ss.get("tn_study", "").strip()
     why = _study_problem(study)
     if why is not None:
@@ -155,7 +172,11 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
         ss["tn_opts"] = ",".join(known)
     if ss.get("tn_opt_list") is None or ",".join(ss["tn_opt_list"]) != ",".join(known):
         ss["tn_opt_list"] = known
-    sb = st.sidebar
+    return problems
+
+
+def _task_and_optimizers(sb, ss) -> Task:
+    """The sidebar's task (with its description) and optimizers; the chosen task."""
     sb.header("Task")
     sb.selectbox(
         "Task",
@@ -179,6 +200,12 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
         label_visibility="collapsed",
         help="The paper's baselines. Each gets its own study with the same budget.",
     )
+    return task
+
+
+def _budget_and_search(sb, ss, task: Task) -> None:
+    """The sidebar's budget (trials, steps, seeds, within the page's limits) and search
+    space."""
     sb.header("Budget")
     own = f"the task's ({min(task.default_steps, LIMITS.steps)})"
     for key, label, options, limit, fmt in (
@@ -192,38 +219,29 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
     sb.radio("Search", list(SEARCH), key="tn_space", format_func=SEARCH.get,
              persist_state="session",
              help="VRAdam's full space has three dimensions (α₀, β₃, α₁) against one for "
-             "the others, on the same trials. α₀ only holds β₃ at the task's value and "
+             "the others, on the same trials. α₀ only runs β₃ = auto (calibrated in training) and "
              "α₁ at its default, so every optimizer searches one dimension.")  # fmt: skip
-    with sb.expander("Seeds, device, study name"):
-        lo, hi = next(f.bounds for f in FIELDS if f.key == "tn_seed")
-        st.number_input(
-            "training seed",
-            int(lo),
-            int(hi),
-            key="tn_seed",
-            persist_state="session",
-            step=1,
-            help="Every trial trains from this seed (data split, weights, "
-            "batches); the best settings then train on the next seeds.",
-        )
-        st.number_input(
-            "sampler seed",
-            int(lo),
-            int(hi),
-            key="tn_sampler",
-            persist_state="session",
-            step=1,
-            help="The TPE sampler's seed, the same for every optimizer.",
-        )
-        st.selectbox("device", ["auto", "cpu", "cuda"], key="tn_device", persist_state="session")
-        st.text_input("study name", key="tn_study", persist_state="session", max_chars=STUDY_CHARS,
-                      placeholder=_auto_name(ss),
-                      help="Each optimizer's study is NAME-OPTIMIZER. Empty: a name made "
-                      "from the task, steps and seeds, so the same setup resumes.")  # fmt: skip
-    sb.caption(f"Studies are stored on this server (its operator's choice). Limits here: "
-               f"{LIMITS.trials} trials, {LIMITS.steps} steps, {LIMITS.seeds} seeds; "
-               "`python -m vradam tune` has no such limits.")  # fmt: skip
-    config = None
+
+
+def _seeds_device_study(ss) -> None:
+    """The expander's training and sampler seeds, device and study name."""
+    lo, hi = next(f.bounds for f in FIELDS if f.key == "tn_seed")
+    for key, label, text in (
+        ("tn_seed", "training seed", "Every trial trains from this seed (data split, weights, "
+         "batches); the best settings then train on the next seeds."),
+        ("tn_sampler", "sampler seed", "The TPE sampler's seed, the same for every optimizer."),
+    ):  # fmt: skip
+        st.number_input(label, int(lo), int(hi), key=key, persist_state="session", step=1,
+                        help=text)  # fmt: skip
+    st.selectbox("device", ["auto", "cpu", "cuda"], key="tn_device", persist_state="session")
+    st.text_input("study name", key="tn_study", persist_state="session", max_chars=STUDY_CHARS,
+                  placeholder=_auto_name(ss),
+                  help="Each optimizer's study is NAME-OPTIMIZER. Empty: a name made "
+                  "from the task, steps and seeds, so the same setup resumes.")  # fmt: skip
+
+
+def _config(ss, task: Task, problems: list[str]) -> T.TuneConfig | None:
+    """The run the sidebar describes, or None (its problem appended to ``problems``)."""
     try:
         config = T.TuneConfig(
             task=task.key, optimizers=tuple(ss["tn_opt_list"]), trials=int(ss["tn_trials"]),
@@ -236,9 +254,8 @@ def tuning_controls() -> tuple[T.TuneConfig | None, str, str, list[str]]:
             raise ValueError("No CUDA device here: choose auto or cpu.")
     except ValueError as exc:
         problems.append(md_escape(exc))
-        config = None
-    study = ss.get("tn_study", "").strip() or (config.default_study() if config else "")
-    return config, storage, study, problems
+        return None
+    return config
 
 
 def _auto_name(ss) -> str:

@@ -65,13 +65,17 @@ def _ravine(landscapes):
 
 
 def run_frontier(
-    config: FrontierConfig, done_rows: Iterable[dict] = (), progress: Progress | None = None
+    config: FrontierConfig,
+    done_rows: Iterable[dict] = (),
+    progress: Progress | None = None,
+    done_keys: Iterable[tuple] = (),
 ) -> Iterator[dict]:
     """Yield one row (:data:`ROW_FIELDS`) per run not in ``done_rows`` (rows read back or
-    kept from an earlier run: their :func:`run_key` is skipped), seed by seed, so that what
-    an interruption keeps is whole seeds first. ``progress(fraction, text)`` is called as
-    the runs advance. The baseline's rows carry β3 NaN; VRAdam's carry its gate columns."""
-    done = {run_key(r) for r in done_rows}
+    kept from an earlier run: their :func:`run_key` is skipped) nor in ``done_keys`` (run
+    keys), seed by seed, so that what an interruption keeps is whole seeds first.
+    ``progress(fraction, text)`` is called as the runs advance. The baseline's rows carry
+    β3 NaN; VRAdam's carry its gate columns."""
+    done = {run_key(r) for r in done_rows} | set(done_keys)
     base = dict(problem=config.problem, steps=config.n_steps, window_start=config.window,
                 **_versions())  # fmt: skip
     seeds = config.seed_list()

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from vradam.studies.networks import MOD_P, get_task
+from vradam.studies.networks import get_task
 from vradam.studies.training import MAX_STEPS
-from vradam.studies.tuning.limits import (  # noqa: F401 (MAX_*, MIN_SEEDS, PROTOCOL: here too)
+from vradam.studies.tuning.limits import (  # noqa: F401 (MAX_*, MIN_SEEDS, PROTOCOL, UNSUITABLE: here too)
     MAX_SEEDS,
     MAX_TRIALS,
     MIN_SEEDS,
     PROTOCOL,
+    UNSUITABLE,
     check_numbers,
 )
 from vradam.studies.tuning.space import check_optimizer, fixed_values, search_space, widens
-
-# Tasks whose metric does not reward learning in their default run, and why: a new study
-# on them is refused with the reason (studies stored earlier still open).
-UNSUITABLE = {
-    "modadd": f"a + b mod {MOD_P} only memorises its training pairs in its default run "
-    "(measured with AdamW: train loss 0.001 while the validation loss rises from 3.05 to "
-    "18.1, validation accuracy 0.26), so tuning on its validation loss would reward not "
-    "training; it is left out of tuning (compare it on the Networks page as a training-loss "
-    "race)",
-}
 
 
 def check_task(task: str) -> None:
@@ -46,7 +37,7 @@ class TuneConfig:
     seed: int = 0  # the training seed of every trial; the evaluation uses seed + 1 …
     sampler_seed: int = 0  # the TPE sampler's seed, the same for every optimizer
     device: str = "auto"  # auto | cpu | cuda (not part of a study's identity)
-    # optimizers that search α0 alone (space "lr": β3 at the task's, α1 at its default);
+    # optimizers that search α0 alone (space "lr": β3 = "auto", α1 at its default);
     # the others search their full space. Only optimizers with more than α0 are kept.
     lr_only: tuple[str, ...] = ()
 

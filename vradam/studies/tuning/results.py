@@ -32,7 +32,14 @@ from vradam.studies.tuning.seeds import (
     evaluation_gates,
     evaluation_tests,
 )
-from vradam.studies.tuning.space import TUNABLE, baseline, symbols, widens
+from vradam.studies.tuning.space import (
+    TUNABLE,
+    baseline,
+    held_text,
+    held_value,
+    symbols,
+    widens,
+)
 from vradam.studies.tuning.storage import default_storage_url, open_storage, redact
 from vradam.studies.tuning.target import CSV_FIELDS as TARGET_FIELDS
 from vradam.studies.tuning.target import as_dict as target_dict
@@ -187,13 +194,13 @@ def fmt_mean(row: ResultRow) -> str:
 
 def setting_text(row: ResultRow) -> str:
     """The best setting's searched values in the search space's order, then what was held
-    fixed: "lr=0.003 beta3=5.9", "lr=0.003 (fixed: beta3=24 alpha1=10)"."""
+    fixed: "lr=0.003 beta3=5.9", "lr=0.003 (fixed: beta3=auto alpha1=10)"."""
     if not row.spec:
         return ""
     values = OptimizerSpec.parse(row.spec).hyperparams
     text = " ".join(f"{r['name']}={values[r['name']]:g}" for r in row.space)
     if row.fixed:
-        text += " (fixed: " + " ".join(f"{k}={v:g}" for k, v in row.fixed.items()) + ")"
+        text += " (fixed: " + held_text(row.fixed) + ")"
     return text
 
 
@@ -231,14 +238,14 @@ def comparison_note(rows: list[ResultRow], trials: int | None = None) -> str:
             f"equal-dimension comparison searches α₀ only: {flag} (the page: Search α₀ only)."
         )
     else:
-        held = [f"{r.name}'s " + ", ".join(f"{symbols(r.optimizer, [k])} = {v:g}"
+        held = [f"{r.name}'s " + ", ".join(f"{symbols(r.optimizer, [k])} = {held_value(v)}"
                                            for k, v in r.fixed.items())
                 for r in rows if r.fixed]  # fmt: skip
         what = symbols(rows[0].optimizer, [x["name"] for x in rows[0].space])
         parts.append(f"Equal search dimensions: every optimizer searched {dims.pop()} "
                      f"({what}) with {budget}"
-                     + (f"; fixed: {'; '.join(held)} (β₃ at the task's value, α₁ at its "
-                        "default)." if held else "."))  # fmt: skip
+                     + (f"; fixed: {'; '.join(held)} (β₃ calibrated by "
+                        "beta3=auto, α₁ at its default)." if held else "."))  # fmt: skip
     return " ".join(parts)
 
 
@@ -458,8 +465,7 @@ def _gate_csv(row: ResultRow) -> dict:
 def _search_csv(row: ResultRow) -> dict:
     ranges = " ".join(f"{r['name']}:{r['low']:g}:{r['high']:g}:{'log' if r['log'] else 'linear'}"
                       for r in row.space)  # fmt: skip
-    fixed = " ".join(f"{k}={v:g}" for k, v in row.fixed.items())
-    return dict(search_dims=row.dims, search_space=ranges, fixed=fixed)
+    return dict(search_dims=row.dims, search_space=ranges, fixed=held_text(row.fixed))
 
 
 def _paired_csv(row: ResultRow) -> dict:
@@ -512,6 +518,18 @@ def run_meta(config: TuneConfig, storage: str, group: str) -> dict:
         baseline=baseline(),
         versions=versions(),
     )  # fmt: skip
+
+
+def run_record(
+    config: TuneConfig, storage: str, group: str, runs: dict, device: str
+) -> tuple[dict, list[dict]]:
+    """What ``tune --out`` writes beside the results of a finished run: its meta (with the
+    sampler seeds and studies of the budget curves; ``runs``: sampler seed → (config, study
+    group)) and every trial (the storage read afresh)."""
+    meta = {**run_meta(config, storage, group), "device": device, "sampler_seeds": list(runs),
+            "budget_runs": [name for _, name in runs.values()]}  # fmt: skip
+    _, opened = load_run(storage, group)
+    return meta, trial_rows(opened)
 
 
 def _finite(value):

@@ -4,6 +4,8 @@ Two search spaces per optimizer (``SPACES``): ``full``, every hyperparameter who
 has a ``search`` range (VRAdam: α0, β3, α1), and ``lr``, α0 alone with the others fixed
 at the task's suggestion (β3) or the record's default (α1), so that every optimizer
 searches one dimension and a comparison on equal budgets is also one on equal dimensions.
+A hyperparameter that can calibrate itself (``HyperParam.auto``: VRAdam's β3) is held at
+"auto" there, as the issue's equal-dimension arm asks: it is then no searched choice at all.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from vradam.sim.optimizers import REGISTRY, OptimizerSpec, tunable
 from vradam.studies.networks import Task, get_task
-from vradam.studies.tuning.limits import SPACES  # noqa: F401 (here too, as before)
+from vradam.studies.tuning.limits import SPACES, untunable  # noqa: F401 (SPACES here too)
 
 # The paper's baselines (Table 1 and Lion): the records with tuning facts, the baseline
 # first, the others in registry order.
@@ -56,16 +58,24 @@ def search_space(optimizer: str, task: Task | str, lr_only: bool = False) -> tup
     )
 
 
-def fixed_values(optimizer: str, task: Task | str, lr_only: bool = False) -> dict[str, float]:
-    """The searchable hyperparameters that a ``lr_only`` search holds fixed, at the task's
-    suggestion (β3) or the record's default (α1); {} for a full search."""
+def fixed_values(optimizer: str, task: Task | str, lr_only: bool = False) -> dict[str, float | str]:
+    """The searchable hyperparameters that a ``lr_only`` search holds fixed: "auto" where the
+    record calibrates it (β3), else the record's default (α1); {} for a full search."""
     if not lr_only:
         return {}
-    task = get_task(task) if isinstance(task, str) else task
-    suggestion = _suggestions(task)
-    return {hp.name: float(suggestion.get(hp.name, hp.default))
+    return {hp.name: "auto" if hp.auto else float(hp.default)
             for hp in REGISTRY[optimizer].hyperparams
             if hp.search is not None and hp.name != "lr"}  # fmt: skip
+
+
+def held_value(value: float | str) -> str:
+    """A held value as the spec writes it: "auto", or a number in %g."""
+    return value if isinstance(value, str) else f"{value:g}"
+
+
+def held_text(fixed: dict[str, float | str]) -> str:
+    """ "beta3=auto alpha1=10": what a narrowed search holds fixed."""
+    return " ".join(f"{k}={held_value(v)}" for k, v in fixed.items())
 
 
 def widens(optimizer: str) -> bool:
@@ -87,8 +97,7 @@ def symbols(optimizer: str, names) -> str:
 def check_optimizer(key: str) -> None:
     keys = tunable()  # the registry now (a record registered after import included)
     if key not in keys:
-        known = " (it is not one of the paper's baselines)" if key in REGISTRY else ""
-        raise ValueError(f"cannot tune optimizer {key!r}{known}; choose from {', '.join(keys)}")
+        raise ValueError(untunable(key, keys, REGISTRY))
 
 
 def _round(value: float) -> float:
