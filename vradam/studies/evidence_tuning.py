@@ -10,9 +10,10 @@ versions, results, budget curves, every trial, the paper's table), named after t
 The studies live in a tuning storage (:func:`storage_url`: ``--storage``, else
 ``$VRADAM_STORAGE``, else ``tuning.db`` in the evidence folder) under the names ``tune``
 gives the same settings, so a ``tune`` run already stored there is reused. Any number of
-processes run the same unit at once and share its budget through the protocol's own
-claims (trials: :func:`vradam.studies.tuning.tune`; seed runs:
-:mod:`vradam.studies.tuning.seeds`), and each writes the JSON when every study is complete.
+processes run the same unit at once: each tuning run (the main one and each other sampler
+seed's) is owned by one process at a time (:func:`_own`), so its trials go in order and the
+JSON is what one ``tune`` process writes, however many workers shared the unit; each
+process writes the JSON when every run is complete.
 A unit is done when its JSON holds a run of the unit's settings (:func:`done`); a rerun
 resumes from the storage, training only what it lacks. Optuna loads only when a unit runs.
 """
@@ -201,12 +202,53 @@ def _counter(p: TuningPlan, label: str, progress: Progress):
     return tell
 
 
+OWNER_SUFFIX = "-owner"  # a run's ownership claims: a study beside its own, in the storage
+
+
+def _own(store, group: str, work: Callable[[], None], nudged: set) -> bool:
+    """Run ``work`` (one tuning run's trials, and for the main run its seed runs) if this
+    process owns run ``group``, so that each run's trials go in order in one process and
+    TPE proposes what one process would: the results then do not depend on how many
+    workers share the unit. Ownership is a running trial of ``{group}-owner`` with no
+    running one numbered below it (trial numbers are atomic); an owner that dies stops its
+    heartbeat, its claim fails a grace period later and another process takes the run
+    over. Returns False when another process owns it now."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from vradam.studies import tuning
+    from vradam.studies.tuning.protocol import quiet_optuna
+
+    quiet_optuna()
+    owners = optuna.create_study(storage=store, study_name=group + OWNER_SUFFIX,
+                                 load_if_exists=True)  # fmt: skip
+    tuning.fail_stale_trials(owners, store, nudged)  # a dead owner's claim
+    if owners.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        return False  # owned now: no claim to add
+    owned: list[bool] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        running = owners.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if any(t.number < trial.number for t in running):
+            raise optuna.TrialPruned("another process owns this run")
+        owned.append(True)
+        work()
+        return 0.0
+
+    owners.optimize(objective, n_trials=1, catch=())
+    return bool(owned)
+
+
 def run_tuning(folder: Path, name: str, small: bool = False, storage: str | None = None,
                progress: Progress = print, poll: float = 1.0) -> Path:  # fmt: skip
-    """Compute (or resume) the unit into the storage, then write its JSON into ``folder``:
-    the main run (trials, then the seed runs), the other sampler seeds' trials, then, once
-    every study is complete (other workers' trials included), the JSON ``tune --out``
-    writes. Returns the JSON's path."""
+    """Compute (or resume) the unit into the storage, then write its JSON into ``folder``.
+
+    Each of the unit's tuning runs (the main one: trials, then the seed runs; each other
+    sampler seed's: trials) is done by the one process that owns it (:func:`_own`), so its
+    trials run in order as in one ``tune`` process; several processes split the runs, the
+    two arms and the other units between them. Once every run is complete (other
+    processes' included), each process builds the table from the storage (nothing is
+    trained again) and writes the JSON ``tune --out`` writes. Returns the JSON's path."""
     from vradam.studies import tuning
     from vradam.studies.training import resolve_device
     from vradam.studies.tuning import budget
@@ -217,19 +259,23 @@ def run_tuning(folder: Path, name: str, small: bool = False, storage: str | None
     progress(f"{label}: tuning, study {p.group!r} in {tuning.redact(url)}")
     store, runs = tuning.open_storage(url), p.runs()
     tell = _counter(p, label, progress)
-    rows = tuning.tune(config, store, p.group, on_progress=lambda s: tell(0, s), poll=poll)
     nudged: set = set()
-    while True:  # the budget curves' studies: trials only, then wait for other workers'
-        for k, (each, group) in enumerate(list(runs.values())[1:], start=1):
-            tuning.tune(each, store, group, join=True, on_progress=lambda s, k=k: tell(k, s),
-                        poll=poll)  # fmt: skip
+    while True:
         studies = {s: tuning.open_studies(each, store, group) for s, (each, group) in runs.items()}
-        if all(_complete(by, config.trials) for by in studies.values()):
+        left = [k for k, s in enumerate(runs) if not _complete(studies[s], config.trials)
+                or (k == 0 and not _seeds_done(studies[s], config))]  # fmt: skip
+        if not left:
             break
+        for k in left:
+            each, group = list(runs.values())[k]
+            _own(store, group, lambda k=k, each=each, group=group: tuning.tune(
+                each, store, group, join=k > 0, on_progress=lambda st, k=k: tell(k, st),
+                poll=poll), nudged)  # fmt: skip
         for by in studies.values():
             for study in by.values():
                 tuning.fail_stale_trials(study, store, nudged)  # a dead worker's trial
         time.sleep(poll)
+    rows = tuning.tune(config, store, p.group, poll=poll)  # every run stored: the table only
     curves = budget.budget_curves(studies, config.trials) if len(runs) > 1 else []
     # what `tune --out` writes (vradam/commands/tune.py): the same meta, trials and JSON
     meta, trials = tuning.run_record(config, url, p.group, runs, str(resolve_device(config.device)))
@@ -237,6 +283,13 @@ def run_tuning(folder: Path, name: str, small: bool = False, storage: str | None
     _write(path, tuning.results_json(meta, rows, trials, curves))
     progress(f"{label}: complete ({p.total_runs()} runs stored); wrote {path.name}")
     return path
+
+
+def _seeds_done(studies: dict, config: TuneConfig) -> bool:
+    """Whether every optimizer's best setting has its evaluation seeds stored."""
+    from vradam.studies.tuning import seeds
+
+    return all(len(seeds.evaluation(studies[o], config)) == config.seeds for o in studies)
 
 
 __all__ = [
