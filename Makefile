@@ -59,6 +59,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/bench_stability.py
 	$(PY) benchmarks/bench_eos.py
 	$(PY) benchmarks/bench_pages.py
+	$(PY) benchmarks/bench_pages_browser.py
 	$(PY) benchmarks/bench_landscape.py
 
 # 16 concurrent browser sessions against one server (not part of make test);

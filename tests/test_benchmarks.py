@@ -95,3 +95,12 @@ def test_bench_pages_quick_run():
     result = _quick("bench_pages.py", "--quick")
     assert "| playground | steps |" in result.stdout and "| physics | β₃ |" in result.stdout
     assert "error" not in result.stdout
+
+
+@pytest.mark.slow  # a server and Chromium, 15-30 s
+def test_bench_pages_browser_quick_run(chromium_path):
+    """The browser page benchmark still finds the Playground's slider and sees the change
+    redrawn (Chromium from the chromium_path fixture: skipped without it, as every
+    browser test)."""
+    result = _quick("bench_pages_browser.py", "--quick")
+    assert "| playground | " in result.stdout and " MB | baseline |" in result.stdout
