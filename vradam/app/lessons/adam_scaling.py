@@ -79,7 +79,8 @@ ADAM = playground_lesson(
     "gradient itself, (x, κy): κ·|y/x| times longer in the steep direction (80× from the "
     "preset start, where |y/x| = 0.8), and the safe rate 2/κ makes it slow in the flat one. "
     "The price: Adam's step no longer shrinks with the gradient, so it oscillates near the "
-    "minimum (VRAdam's gate targets exactly that).",
+    "minimum. VRAdam's gate targets exactly that; what it buys and costs is measured in the "
+    "velocity-penalty lesson and on the Evidence page.",
     exercise=Exercise("condition number κ", (1.0, 10.0, 100.0, 1000.0), 100.0),
     vary=_adam_config,
     check=_adam_claim,

@@ -143,7 +143,8 @@ EOS = Lesson(
     "along the top eigenvector makes the loss rise for a few steps and pushes the weights to "
     "a flatter region. So the network sits at the edge, loss falling non-monotonically "
     "(Cohen et al. 2021). Adam does the same on its preconditioned sharpness at 38/η; "
-    "VRAdam's edge moves up while the velocity is large.",
+    "VRAdam's edge, 38/η_t, moves up while the velocity is large (its η_t is smaller); at "
+    'beta3="auto" the gate has released before training reaches the edge (Evidence page).',
     exercise=Exercise("η (GD)", (0.1, 0.2, 0.3, 0.5), 0.3),
     check=_eos_claim,
     explore=_eos_explore,

@@ -80,7 +80,9 @@ MOMENTUM = playground_lesson(
     "about √μ per step. At μ = 0.9 the damping is weak (0.95 per step, 0.9 in the loss), so "
     "the swings across the ravine die out only slowly and the loss rises on about every "
     "second step. A moderate μ (try 0.5) converges well before GD. VRAdam's gate is another "
-    "way to damp such swings.",
+    "way to damp such swings, at a price: in the velocity-penalty lesson (a ravine, measured "
+    "over a neighbourhood of starts) its loss climbs less than Adam's but ends higher than "
+    "Adam run at VRAdam's own mean rate.",
     exercise=Exercise("momentum μ", (0.0, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99), 0.9),
     vary=momentum_config,
     check=_momentum_claim,
