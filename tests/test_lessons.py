@@ -288,3 +288,40 @@ def test_clip_lesson_chart_shows_the_floor_and_the_clipped_steps_it_talks_about(
         assert f"VRAdam, α₁ = {alpha1:g}" in names  # the legend names α₁ at its default too
         lo, _ = fig["layout"]["yaxis2"]["range"]
         assert lo < np.log10(0.5 / (1 + alpha1))
+
+
+# Every general sentence a lesson says about VRAdam's gate outside its own measured claim,
+# and the measurement it rests on: (lesson, sentence fragment, the lesson whose claim
+# measures it, words that claim must state). A new sentence about VRAdam in a lesson's text
+# that is not here fails the test below it.
+GENERAL = [
+    ("momentum", "VRAdam's gate is another way to damp such swings, at a price",
+     "velocity_penalty", ("climbed less than Adam's", "ended higher than that matched Adam")),
+    ("adam_scaling", "VRAdam's gate targets exactly that; what it buys and costs is measured",
+     "velocity_penalty", ("climbed less than Adam's", "ended higher than that matched Adam")),
+    ("edge_of_stability", "VRAdam's edge, 38/η_t, moves up while the velocity is large",
+     None, ()),  # the threshold's formula (docs/theory.md); "auto" releasing: the Evidence page
+]  # fmt: skip
+
+
+def _texts(lesson) -> str:
+    return " ".join((lesson.question, lesson.look_for, lesson.try_this, lesson.answer))
+
+
+def test_every_general_vradam_sentence_in_a_lesson_says_what_it_rests_on():
+    listed = {(key, fragment) for key, fragment, _, _ in GENERAL}
+    for key, fragment, source, words in GENERAL:
+        assert fragment in _texts(LESSONS[key]), (key, fragment)
+        if source is not None:
+            statement = LESSONS[source].check().statement
+            assert all(w in statement for w in words), (source, statement)
+    # the lessons about other optimizers mention VRAdam only in the listed sentences
+    for key, lesson in LESSONS.items():
+        if key in ("velocity_penalty", "tuning_beta3_alpha1", "physics"):
+            continue  # VRAdam is their subject: their own claims measure what they say
+        for sentence in _texts(lesson).replace("VRAdam's η", "").split(". "):
+            if "VRAdam" in sentence:
+                assert any(k == key and f in sentence for k, f in listed), (key, sentence)
+    from vradam.app import evidence as ae
+
+    assert any(c.key == "frontier" for c in ae.headlines())  # the Evidence page's EoS verdict
