@@ -205,14 +205,14 @@ def _counter(p: TuningPlan, label: str, progress: Progress):
 OWNER_SUFFIX = "-owner"  # a run's ownership claims: a study beside its own, in the storage
 
 
-def _own(store, group: str, work: Callable[[], None], nudged: set) -> bool:
+def _own(store, group: str, work: Callable[[], None], nudged: set) -> None:
     """Run ``work`` (one tuning run's trials, and for the main run its seed runs) if this
     process owns run ``group``, so that each run's trials go in order in one process and
     TPE proposes what one process would: the results then do not depend on how many
     workers share the unit. Ownership is a running trial of ``{group}-owner`` with no
     running one numbered below it (trial numbers are atomic); an owner that dies stops its
     heartbeat, its claim fails a grace period later and another process takes the run
-    over. Returns False when another process owns it now."""
+    over. While another process owns it, this one returns without running ``work``."""
     import optuna
     from optuna.trial import TrialState
 
@@ -224,19 +224,16 @@ def _own(store, group: str, work: Callable[[], None], nudged: set) -> bool:
                                  load_if_exists=True)  # fmt: skip
     tuning.fail_stale_trials(owners, store, nudged)  # a dead owner's claim
     if owners.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        return False  # owned now: no claim to add
-    owned: list[bool] = []
+        return  # owned now: no claim to add
 
     def objective(trial: optuna.Trial) -> float:
         running = owners.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if any(t.number < trial.number for t in running):
             raise optuna.TrialPruned("another process owns this run")
-        owned.append(True)
         work()
         return 0.0
 
     owners.optimize(objective, n_trials=1, catch=())
-    return bool(owned)
 
 
 def run_tuning(folder: Path, name: str, small: bool = False, storage: str | None = None,
