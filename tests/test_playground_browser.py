@@ -50,8 +50,10 @@ JS_OVERLAPS = r"""
 """
 
 
-def _open(browser, url, width, height):
+def _open(browser, url, width, height, init_script=None):
     context = browser.new_context(viewport={"width": width, "height": height})
+    if init_script is not None:
+        context.add_init_script(init_script)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -170,6 +172,22 @@ def test_phone_stacks_the_map_and_panels_and_plays(browser, app_server):
     finally:
         context.close()
     assert not any("negative" in e for e in errors), errors
+    assert not errors, errors
+
+
+def test_a_lost_width_report_is_sent_again(browser, app_server):
+    """A phone whose first width report never reaches the script still gets the stacked
+    layout: the probe reports again until a run shows it heard (the page is not left wide
+    for ever because one message was lost while it was busy)."""
+    lose_two = "window.vradamLoseReports = 2;"  # the first report and the first resend
+    context, page, errors = _open(browser, app_server, 390, 844, init_script=lose_two)
+    try:
+        page.wait_for_function("() => window.vradamLoseReports === 0")
+        page.wait_for_function("() => document.querySelector('.js-plotly-plot')"
+                               "._fullLayout.xaxis.domain[1] === 1")  # fmt: skip
+        assert page.evaluate("() => document.documentElement.dataset.vradamNarrow") == "true"
+    finally:
+        context.close()
     assert not errors, errors
 
 

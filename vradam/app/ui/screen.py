@@ -4,7 +4,8 @@ A Plotly figure cannot reflow its subplots to the width it gets, and Streamlit d
 tell the script how wide the window is. A tiny component asks the browser whether the
 window is at most ``NARROW_PX`` wide (Streamlit's own breakpoint, where st.columns stack)
 and reports it only when it differs from what the script assumed: a desktop costs no
-extra rerun, a phone one, and turning a tablet reruns once per crossing. Without a
+extra rerun, a phone one, and turning a tablet reruns once per crossing. A report the
+page loses is sent again until a run shows it heard (the probe's watchdog). Without a
 browser (AppTest, a PNG export) the screen is wide.
 """
 
@@ -19,16 +20,39 @@ KEY = "screen_probe"
 
 _JS = """
 export default function (component) {
-    const { data, setStateValue } = component;
+    const { data, setStateValue, setTriggerValue } = component;
+    const root = document.documentElement;
     const query = window.matchMedia(`(max-width: ${data.px}px)`);
-    // What the last run assumed, for anyone waiting for the page to have reflowed (tests).
-    document.documentElement.dataset.vradamNarrow = String(data.narrow);
+    // What the last run assumed, for anyone waiting for the page to have reflowed (tests),
+    // and for the watchdog below: the latest run's data, never a stale closure's.
+    root.dataset.vradamNarrow = String(data.narrow);
+    const heard = () => root.dataset.vradamNarrow === String(query.matches);
+    const send = () => {
+        // A test's stand-in for a report the page loses (see tests/test_playground_browser.py).
+        if (window.vradamLoseReports > 0) { window.vradamLoseReports -= 1; return; }
+        setStateValue("narrow", query.matches);
+    };
+    // A report sent while a busy page mounts can be lost before it reaches the script
+    // (streamlit#16732 is one such race), and the window's width then never changes again
+    // to send another: until a run shows it heard, report again, each time waiting twice
+    // as long (3 s, 6 s, ... 24 s), with a trigger so that the report always reruns.
+    const watch = (wait) => {
+        clearTimeout(window.vradamProbeTimer);
+        window.vradamProbeTimer = setTimeout(() => {
+            if (heard()) return;
+            send();
+            setTriggerValue("ask", Date.now());
+            watch(Math.min(2 * wait, 24000));
+        }, wait);
+    };
     const report = () => {
-        if (query.matches !== data.narrow) setStateValue("narrow", query.matches);
+        if (heard()) return;
+        send();
+        watch(3000);
     };
     report();
     query.onchange = report;
-    return () => { query.onchange = null; };
+    return () => { query.onchange = null; clearTimeout(window.vradamProbeTimer); };
 }
 """
 _CSS = ":host { display: none; }"
@@ -51,6 +75,6 @@ def narrow_screen() -> bool:
     except (KeyError, TypeError):
         assumed = False
     mount = _probe()
-    result = mount(key=KEY, data={"narrow": assumed, "px": NARROW_PX},
-                   default={"narrow": False}, on_narrow_change=_ignore, height=0)  # fmt: skip
+    result = mount(key=KEY, data={"narrow": assumed, "px": NARROW_PX}, default={"narrow": False},
+                   on_narrow_change=_ignore, on_ask_change=_ignore, height=0)  # fmt: skip
     return bool(result.narrow)
