@@ -217,12 +217,12 @@ class VelocityGatedOptimizer(Optimizer):
             if p.grad.is_sparse:
                 raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
             has_complex |= torch.is_complex(p)
-            if fused:
-                check_fused(p)
             if capturable and not compiling():
                 check_capturable(type(self).__name__, p)
             state = self.state[p]
             if len(state) == 0:
+                if fused:  # once per parameter, as torch checks at construction
+                    check_fused(p)
                 # As torch.optim: on the parameter's device for the fused and capturable
                 # kernels, a CPU tensor otherwise (read on the host without a sync).
                 state["step"] = (
@@ -300,9 +300,8 @@ class VelocityGatedOptimizer(Optimizer):
         tensors, has_complex = self._gather_group(group)
         if len(tensors.params) == 0:
             return None
-        if options.fused:
-            buckets = tensors.buckets(True)
-            return _Plan(index, group, options, tensors, "fused", True, buckets, None)
+        if options.fused:  # buckets only for the norm of a gate-off step (see step())
+            return _Plan(index, group, options, tensors, "fused", True, [], None)
         whole = None  # a flat buffer holding exactly this group's stepping velocities
         if eager and not has_complex and not options.capturable and tensors.params[0].is_cpu:
             group_buffers, whole = self._velocities.group_buffers(
@@ -361,7 +360,7 @@ class VelocityGatedOptimizer(Optimizer):
                 else:
                     self._step_fused(o, tensors, o.lr)
                     self._velocities.keep_norm_memo(plan.index, plan.group, None)
-                    for bucket in plan.buckets:
+                    for bucket in tensors.buckets(True):
                         norms.add_bucket(bucket.velocities)
             elif plan.kernel == "flat":
                 self._moments_flat(o, tensors, plan.buffer)
@@ -418,5 +417,6 @@ class _Plan(NamedTuple):
     tensors: GroupTensors  # the stepping params, their gradients, moments and steps
     kernel: str  # "loop", "foreach", "flat" (small CPU tensors) or "fused"
     foreach: bool  # the kernel of the buckets (also the flat kernel's fallback apply)
-    buckets: list[GroupTensors]  # ``tensors`` by device and dtype (foreach), or [tensors]
+    buckets: list[GroupTensors]  # ``tensors`` by device and dtype (foreach), or [tensors];
+    # none for the fused kernel, which buckets its tensors itself
     buffer: VelocityBuffer | None  # the flat buffer holding exactly the group's velocities

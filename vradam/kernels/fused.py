@@ -141,7 +141,7 @@ def _joined_norms(grads, exp_avgs, weight: float, maximize: bool, norms) -> None
                         norms)  # fmt: skip
             continue
         v = torch.cat([exp_avgs[i].reshape(-1) for i in idx])
-        g = torch.cat([grads[i].reshape(-1).to(dtype) for i in idx])
+        g = torch.cat([grads[i].reshape(-1) for i in idx]).to(dtype)  # one cast, if any
         norms.add_now(v.lerp_(g.neg_() if maximize else g, weight))
 
 
