@@ -1,4 +1,4 @@
-"""Lessons: eight guided lessons, each opening a page of the app with a preset."""
+"""Lessons: nine guided lessons, each opening a page of the app with a preset."""
 
 from vradam.app.ui import lessons as ui
 

@@ -15,15 +15,16 @@ import landscapes
 from vradam.app.lessons import HOLDS_AT, LESSONS, PAGES
 from vradam.app.playground import PlaygroundConfig
 from vradam.sim.measures import amplitude, loss_increases, upward_movement
+from vradam.sim.optimizers import OptimizerSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPICS = ["step size", "momentum", "Adam", "edge of stability", "velocity penalty", "quartic",
-          "β₃ and α₁", "noise"]  # fmt: skip
+          "β₃ and α₁", "noise", "landscape"]  # fmt: skip
 
 
-def test_eight_lessons_cover_the_topics():
+def test_nine_lessons_cover_the_topics():
     titles = " ".join(lesson.title.lower() for lesson in LESSONS.values())
-    assert len(LESSONS) == 8
+    assert len(LESSONS) == 9
     for topic in TOPICS:
         assert topic.lower() in titles, topic
     texts = []
@@ -42,8 +43,11 @@ def test_eight_lessons_cover_the_topics():
     assert len(set(texts)) == len(texts)  # none copied from another lesson or field
 
 
-# edge_of_stability 10 s (the EoS page's default run), physics 2 s
-@pytest.mark.parametrize("key", slow_params(LESSONS, {"edge_of_stability", "physics"}))
+# edge_of_stability 10 s (the EoS page's default run), physics 2 s, landscape_basins 20 s
+# (40 trainings of the moons MLP, 250 or 500 steps each)
+@pytest.mark.parametrize(
+    "key", slow_params(LESSONS, {"edge_of_stability", "physics", "landscape_basins"})
+)
 def test_lesson_claim_holds_in_its_neighbourhood(key):
     claim = LESSONS[key].check()
     assert claim.preset, claim.text  # in the run the preset opens
@@ -102,7 +106,12 @@ def test_noise_lesson_figure_shows_both_floors():
     assert hi - lo < 4  # not the full range of the per-step loss, which buries the floors
 
 
-def _page_fields(page: str):
+def _page_fields(page: str, query: dict):
+    if page == "networks":  # its fields' defaults are the task's
+        from vradam.app.ui.networks import _fields
+        from vradam.studies.networks import get_task
+
+        return {f.key: f for f in _fields(get_task(query["nt_task"]))}
     if page == "edge_of_stability":
         from vradam.app.ui.eos import FIELDS
     else:
@@ -118,9 +127,11 @@ def test_lesson_preset_round_trips_as_a_url(key):
         assert not warnings
         assert config.to_query() == lesson.query
     else:
-        fields = _page_fields(lesson.page)
+        fields = _page_fields(lesson.page, lesson.query)
         for name, raw in lesson.query.items():
             fields[name].parse(raw)  # raises on a value the page would refuse
+            if name.startswith("nt_o") and raw:  # an optimizer, spelled as the page writes it
+                assert str(OptimizerSpec.parse(raw)) == raw
 
 
 def test_playground_lessons_check_the_config_their_link_opens():
@@ -137,6 +148,7 @@ def test_playground_lessons_check_the_config_their_link_opens():
         {
             "edge_of_stability",  # 21 s
             "physics",  # 1.8 s
+            "landscape_basins",  # 6 s: α₀ = 0.003 and 0.01, four trainings each
         },
     ),
 )
@@ -211,12 +223,13 @@ def test_lessons_page_shows_one_lesson(key):
 
 
 def test_lessons_page_next_and_previous_follow_the_url():
-    at = _lessons_page("noise")
+    last = list(LESSONS)[-1]
+    at = _lessons_page(last)
     at.button[1].click().run()  # Next → wraps to the first lesson
     assert at.selectbox(key="lesson").value == "step_size"
     assert at.query_params["lesson"] == "step_size"
     at.button[0].click().run()
-    assert at.selectbox(key="lesson").value == "noise"
+    assert at.selectbox(key="lesson").value == last
 
 
 @pytest.mark.parametrize(
@@ -301,6 +314,19 @@ GENERAL = [
      "velocity_penalty", ("climbed less than Adam's", "ended higher than that matched Adam")),
     ("edge_of_stability", "VRAdam's edge, 38/η_t, moves up while the velocity is large",
      None, ()),  # the threshold's formula (docs/theory.md); "auto" releasing: the Evidence page
+    ("landscape_basins", "AdamW and VRAdam train the same small network from the same initial",
+     None, ()),  # the preset's setup: its link's nt_o1 and nt_o2 (test_lesson_landscape.py)
+    ("landscape_basins", "is VRAdam's end flatter?",  # "not flatter but sharper" here, or
+     "landscape_basins", ("VRAdam's end was not",)),  # "not measurably flatter or sharper"
+    ("landscape_basins", "Choose VRAdam at B: the loss climbs between the two ends",
+     "landscape_basins", ("VRAdam's end lay behind a bump",)),
+    ("landscape_basins", "they ended in different basins as far as a straight line can tell",
+     "landscape_basins", ("VRAdam's end lay behind a bump", "without such a bump between them")),
+    ("landscape_basins", "the gate, not a smaller average step, sends VRAdam elsewhere",
+     "landscape_basins", ("the gate, not a smaller average step, sent VRAdam elsewhere",
+                          "η_t dipped to")),
+    ("landscape_basins", "VRAdam's end is not flatter, and its loss ended no lower",
+     "landscape_basins", ("VRAdam's end was not", "ended no lower than")),
 ]  # fmt: skip
 
 
@@ -309,12 +335,11 @@ def _texts(lesson) -> str:
 
 
 def test_every_general_vradam_sentence_in_a_lesson_says_what_it_rests_on():
+    """Every listed sentence is in its lesson; no other sentence mentions VRAdam. What the
+    measurements state: the test below."""
     listed = {(key, fragment) for key, fragment, _, _ in GENERAL}
-    for key, fragment, source, words in GENERAL:
+    for key, fragment, _, _ in GENERAL:
         assert fragment in _texts(LESSONS[key]), (key, fragment)
-        if source is not None:
-            statement = LESSONS[source].check().statement
-            assert all(w in statement for w in words), (source, statement)
     # the lessons about other optimizers mention VRAdam only in the listed sentences
     for key, lesson in LESSONS.items():
         if key in ("velocity_penalty", "tuning_beta3_alpha1", "physics"):
@@ -325,3 +350,15 @@ def test_every_general_vradam_sentence_in_a_lesson_says_what_it_rests_on():
     from vradam.app import evidence as ae
 
     assert any(c.key == "frontier" for c in ae.headlines())  # the Evidence page's EoS verdict
+
+
+@pytest.mark.parametrize(
+    "source",
+    slow_params(sorted({s for _, _, s, _ in GENERAL if s is not None}),
+                {"landscape_basins"}),  # 20 s: its check (cached if the claim's test ran it)
+)  # fmt: skip
+def test_the_measurement_a_general_sentence_rests_on_states_it(source):
+    statement = LESSONS[source].check().statement
+    for _, fragment, s, words in GENERAL:
+        if s == source:
+            assert all(w in statement for w in words), (fragment, statement)

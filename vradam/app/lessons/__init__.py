@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from vradam.app.lessons.adam_scaling import ADAM
 from vradam.app.lessons.edge_of_stability import EOS
+from vradam.app.lessons.landscape_basins import LANDSCAPE
 from vradam.app.lessons.lesson import HOLDS_AT, PAGES, Claim, Exercise, Lesson
 from vradam.app.lessons.momentum import MOMENTUM
 from vradam.app.lessons.noise import NOISE
@@ -37,11 +38,12 @@ from vradam.app.lessons.step_size import STEP_SIZE
 from vradam.app.lessons.tuning_beta3_alpha1 import CLIP
 from vradam.app.lessons.velocity_penalty import VR_PENALTY
 
-__all__ = ["ADAM", "CLIP", "EOS", "HOLDS_AT", "LESSONS", "MOMENTUM", "NOISE", "PAGES", "PHYSICS",
-           "STEP_SIZE", "VR_PENALTY", "Claim", "Exercise", "Lesson"]  # fmt: skip
+__all__ = ["ADAM", "CLIP", "EOS", "HOLDS_AT", "LANDSCAPE", "LESSONS", "MOMENTUM", "NOISE",
+           "PAGES", "PHYSICS", "STEP_SIZE", "VR_PENALTY", "Claim", "Exercise",
+           "Lesson"]  # fmt: skip
 
 
 LESSONS: dict[str, Lesson] = {
     lesson.key: lesson
-    for lesson in (STEP_SIZE, MOMENTUM, ADAM, EOS, VR_PENALTY, PHYSICS, CLIP, NOISE)
+    for lesson in (STEP_SIZE, MOMENTUM, ADAM, EOS, VR_PENALTY, PHYSICS, CLIP, NOISE, LANDSCAPE)
 }

@@ -25,6 +25,7 @@ PAGES = {
     "playground": ("app_pages/playground.py", "Playground"),
     "edge_of_stability": ("app_pages/eos.py", "Edge of stability"),
     "physics": ("app_pages/physics.py", "Physics"),
+    "networks": ("app_pages/networks.py", "Networks"),
 }
 
 HOLDS_AT = 0.8  # a lesson may claim only what holds in at least 80 % of its neighbourhood

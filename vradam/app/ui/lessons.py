@@ -1,4 +1,4 @@
-"""The Lessons page: eight guided lessons, each on one screen, each opening a preset."""
+"""The Lessons page: nine guided lessons, each on one screen, each opening a preset."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def show() -> None:
         st.warning(warning)
     st.subheader("Lessons")
     st.caption(
-        "Eight short lessons on how optimizers move: a question, a preset that opens the right "
+        "Nine short lessons on how optimizers move: a question, a preset that opens the right "
         "page, an exercise and the answer. The address holds the lesson: share it."
     )
     top = st.columns([3, 1, 1], vertical_alignment="bottom")  # buttons fit at 1024 px
