@@ -82,7 +82,14 @@ def _no_exception(page, what) -> None:
 
 
 def _sidebar_link(page, title: str) -> None:
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click()
+    """Follow the sidebar's link to ``title`` and wait until the address is that page's and
+    its run has finished (on a loaded machine the click's navigation may not have started
+    when the page is first seen idle)."""
+    link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first
+    target = urlparse(link.get_attribute("href")).path or "/"
+    link.click()
+    page.wait_for_function("(path) => window.location.pathname === path", arg=target,
+                           timeout=180_000)  # fmt: skip
     wait_for_app(page, 180_000)
 
 
@@ -103,6 +110,8 @@ def test_leaving_a_page_and_coming_back_keeps_its_setup(browser, app_server, ind
         _sidebar_link(page, other)  # leave by the sidebar …
         assert urlparse(page.url).path != path
         page.go_back()  # … and come back with the browser's Back button
+        page.wait_for_function("(path) => window.location.pathname === path", arg=path,
+                               timeout=180_000)  # fmt: skip
         wait_for_app(page, 180_000)
         _no_exception(page, (title, "Back"))
         _same(_state(page), before, (title, "after Back"))
