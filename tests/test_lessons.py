@@ -324,7 +324,7 @@ GENERAL = [
      "landscape_basins", ("VRAdam's end lay behind a bump", "without such a bump between them")),
     ("landscape_basins", "the gate, not a smaller average step, sends VRAdam elsewhere",
      "landscape_basins", ("the gate, not a smaller average step, sent VRAdam elsewhere",
-                          "η_t dipped to")),
+                          "rate η dipped to")),
     ("landscape_basins", "VRAdam's end is not flatter, and its loss ended no lower",
      "landscape_basins", ("VRAdam's end was not", "ended no lower than")),
 ]  # fmt: skip

@@ -201,7 +201,7 @@ def _basins(runs: list[dict], count: int) -> str:
         f"of {n}, both in {count}: bumps {_span(va)} and {_span(vm)} times the higher end's "
         f"loss, {_span(d_va, '.3g')} apart in weight space. AdamW and the control ended "
         f"without such a bump between them in {sum(b < _BUMP for b in am)} of {n} runs "
-        f"({_span(am)}), {_span(d_am, '.2g')} apart. {_cause(count / n)} VRAdam's η_t "
+        f"({_span(am)}), {_span(d_am, '.2g')} apart. {_cause(count / n)} VRAdam's rate η "
         f"dipped to {_span([e['dip'] for e in runs])} of α₀ (by update "
         f"{max(e['dip_step'] for e in runs)}) and averaged "
         f"{_span([e['rate'] / e['lr'] for e in runs])} of it."
