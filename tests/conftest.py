@@ -150,6 +150,16 @@ def server_env(tmp: Path) -> dict:
     return {"VRADAM_STORAGE": f"sqlite:///{tmp / 'studies.db'}"}
 
 
+@pytest.fixture
+def without_optuna(monkeypatch):
+    """A Python whose import system finds no Optuna (the ``tune`` extra not installed)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "optuna" else real(name, *a))  # fmt: skip
+
+
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory):
     """Serve app.py on a free port; yield its base URL."""

@@ -164,12 +164,7 @@ def test_cli_bad_storage_is_one_line_for_every_unit(tmp_path, capsys):
     assert not (tmp_path / "ev" / "frontier-quadratic.csv").exists()
 
 
-def test_cli_without_optuna_every_unit_is_one_line(tmp_path, capsys, monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "optuna" else real(name, *a))  # fmt: skip
+def test_cli_without_optuna_every_unit_is_one_line(tmp_path, capsys, without_optuna):
     assert main(["evidence", "--out", str(tmp_path), "--small", "--tasks", "quadratic"]) == 2
     err = capsys.readouterr().err
     assert "optuna is not installed" in err and "vradam[tune]" in err and err.count("\n") == 1

@@ -112,12 +112,7 @@ def test_cli_a_foreign_tuning_file_is_one_line_and_not_overwritten(tmp_path, cap
     assert not (tmp_path / "t.db").exists()
 
 
-def test_cli_without_optuna_the_tuning_units_are_one_line(tmp_path, capsys, monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "optuna" else real(name, *a))  # fmt: skip
+def test_cli_without_optuna_the_tuning_units_are_one_line(tmp_path, capsys, without_optuna):
     assert main(["evidence", "--out", str(tmp_path), "--small", "--tasks", "tuning"]) == 2
     err = capsys.readouterr().err
     assert "optuna is not installed" in err and "vradam[tune]" in err and err.count("\n") == 1
