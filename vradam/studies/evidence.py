@@ -71,8 +71,14 @@ class Unit:
         return f"{self.study}-{self.name}.{'json' if self.study == TUNING else 'csv'}"
 
     @property
+    def rows_module(self):
+        """The module of the study's rows (a robustness or frontier unit): its ``ROW_FIELDS``,
+        ``parse_row``, ``rows_csv`` and ``run_key``."""
+        return rb if self.study == "robustness" else fr
+
+    @property
     def fields(self) -> list[str]:
-        return rb.ROW_FIELDS if self.study == "robustness" else fr.ROW_FIELDS
+        return self.rows_module.ROW_FIELDS
 
     def configs(self) -> list:
         """The unit's study configs (a robustness unit of the landscapes has one a preset;
@@ -195,7 +201,7 @@ def _parse(path: Path, unit: Unit) -> list[dict]:
     if reader.fieldnames and reader.fieldnames != unit.fields:
         raise ValueError(f"{path} is not a {unit.study} results file of this version "
                          "(other columns): remove it or choose another folder")  # fmt: skip
-    parse = rb.parse_row if unit.study == "robustness" else fr.parse_row
+    parse = unit.rows_module.parse_row
     rows, complete = [], text.endswith("\n")
     lines = text.count("\n")
     for n, raw in enumerate(reader, start=2):
@@ -210,7 +216,7 @@ def _parse(path: Path, unit: Unit) -> list[dict]:
 
 def run_key(unit: Unit, row: dict) -> tuple:
     """What makes two of the unit's rows the same run."""
-    return rb.run_key(row) if unit.study == "robustness" else fr.run_key(row)
+    return unit.rows_module.run_key(row)
 
 
 def missing(folder: Path, unit: Unit) -> int:

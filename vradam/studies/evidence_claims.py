@@ -106,15 +106,13 @@ def _train(unit: ev.Unit, batch: Batch, todo: set[tuple]) -> list[dict]:
 
 
 def _line(unit: ev.Unit, row: dict) -> str:
-    write = rb.rows_csv if unit.study == "robustness" else fr.rows_csv
-    return write([row], header=False)
+    return unit.rows_module.rows_csv([row], header=False)
 
 
 def parse_line(unit: ev.Unit, line: str) -> dict:
     """A row from one of the unit's CSV lines (no header)."""
-    parse = rb.parse_row if unit.study == "robustness" else fr.parse_row
     (raw,) = list(csv.DictReader(io.StringIO(line), fieldnames=unit.fields))
-    return parse(raw)
+    return unit.rows_module.parse_row(raw)
 
 
 def _local_keys(folder: Path, unit: ev.Unit) -> set[tuple]:
@@ -141,14 +139,14 @@ def append(folder: Path, unit: ev.Unit, lines: Iterable[str]) -> int:
     cut back to its last whole line (a process killed while writing) first."""
     path = folder / unit.file
     with open(path, "a", newline="") as fh, _exclusive(fh):
-        text = path.read_text()
+        text = stored = path.read_text()
         if not text:
             packed = path.with_name(path.name + ".gz")
             text = ev.read_text(packed) if packed.exists() else None
-            text = text or (rb.rows_csv if unit.study == "robustness" else fr.rows_csv)([])
+            text = text or unit.rows_module.rows_csv([])
         if not text.endswith("\n"):
             text = text[: text.rfind("\n") + 1]
-        if path.read_text() != text:
+        if stored != text:
             path.write_text(text)
         have = _local_keys(folder, unit)
         new = []
