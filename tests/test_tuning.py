@@ -64,8 +64,8 @@ def test_search_spaces_hold_the_papers_values_and_the_tasks_defaults(task):
     assert a1.low < 10 < T.PAPER_ALPHA1 < a1.high and a1.log
     # α0 only: the same α0 range, β3 calibrated ("auto") and α1 at the record's default
     assert T.search_space("vradam", task, lr_only=True) == (T.search_space("vradam", task)[0],)
-    assert T.fixed_values("vradam", task, lr_only=True) == {"beta3": "auto", "alpha1": 10.0}
-    assert T.fixed_values("vradam", task) == {} and T.widens("vradam")
+    assert T.fixed_values("vradam", lr_only=True) == {"beta3": "auto", "alpha1": 10.0}
+    assert T.fixed_values("vradam") == {} and T.widens("vradam")
     assert not any(T.widens(k) for k in T.TUNABLE if k != "vradam")
 
 

@@ -81,7 +81,7 @@ class TuneConfig:
 
     def fixed(self, optimizer: str) -> dict[str, float]:
         """What this run holds fixed for ``optimizer`` (see :func:`fixed_values`)."""
-        return fixed_values(optimizer, self.task, lr_only=optimizer in self.lr_only)
+        return fixed_values(optimizer, lr_only=optimizer in self.lr_only)
 
     def identity(self, optimizer: str) -> dict:
         """What every worker of a study must agree on (stored in the study's user attrs).

@@ -1,11 +1,11 @@
 """What the tuning protocol searches: each optimizer record's ranges around a task's suggestions.
 
 Two search spaces per optimizer (``SPACES``): ``full``, every hyperparameter whose record
-has a ``search`` range (VRAdam: α0, β3, α1), and ``lr``, α0 alone with the others fixed
-at the task's suggestion (β3) or the record's default (α1), so that every optimizer
-searches one dimension and a comparison on equal budgets is also one on equal dimensions.
-A hyperparameter that can calibrate itself (``HyperParam.auto``: VRAdam's β3) is held at
-"auto" there, as the issue's equal-dimension arm asks: it is then no searched choice at all.
+has a ``search`` range (VRAdam: α0, β3, α1), and ``lr``, α0 alone with the others held, so
+that every optimizer searches one dimension and a comparison on equal budgets is also one on
+equal dimensions. A held hyperparameter that can calibrate itself (``HyperParam.auto``:
+VRAdam's β3) is held at "auto", so it is no searched choice at all; the others at the
+record's default (α1).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def search_space(optimizer: str, task: Task | str, lr_only: bool = False) -> tup
     )
 
 
-def fixed_values(optimizer: str, task: Task | str, lr_only: bool = False) -> dict[str, float | str]:
+def fixed_values(optimizer: str, lr_only: bool = False) -> dict[str, float | str]:
     """The searchable hyperparameters that a ``lr_only`` search holds fixed: "auto" where the
     record calibrates it (β3), else the record's default (α1); {} for a full search."""
     if not lr_only:
